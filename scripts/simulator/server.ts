@@ -1,0 +1,378 @@
+/** @module OpenAI-compatible model simulator: a local stand-in for hosted providers, never a source of results. */
+
+import { createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createAttemptTracker, decideFault, errorBody, FAULT_KINDS, faultReply, parseModelString } from "./faults.ts";
+import type { FaultKind } from "./faults.ts";
+import { isPersonaId, PERSONA_IDS, PERSONAS } from "./personas.ts";
+import { hexHash } from "./random.ts";
+import { respond } from "./respond.ts";
+import type { ChatRequest } from "./respond.ts";
+import { DEFAULT_PERSONA_SUITE_PATH, loadPersonaSuite } from "./suite.ts";
+import type { SuiteIndex } from "./suite.ts";
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  /** Default added latency in ms (a model string's `latency=` overrides it). */
+  latencyMs?: number;
+  personaSuitePath?: string;
+}
+
+export interface SimulatorHandle {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const WINDOW_MS = 60_000;
+const SUITE_RECHECK_MS = 2_000;
+
+interface ModelStats {
+  requests: number;
+  completed: number;
+  aborted: number;
+  inFlight: number;
+  peakConcurrency: number;
+  maxRequestsPerMinute: number;
+  requestIds: Set<string>;
+  statusCounts: Record<string, number>;
+  faults: Record<FaultKind, number>;
+  /** Start times inside the current 60 s window, oldest first from `head`. */
+  starts: number[];
+  head: number;
+}
+
+function newStats(): ModelStats {
+  const faults = {} as Record<FaultKind, number>;
+  for (const k of FAULT_KINDS) faults[k] = 0;
+  return {
+    requests: 0,
+    completed: 0,
+    aborted: 0,
+    inFlight: 0,
+    peakConcurrency: 0,
+    maxRequestsPerMinute: 0,
+    requestIds: new Set(),
+    statusCounts: {},
+    faults,
+    starts: [],
+    head: 0,
+  };
+}
+
+function statsView(s: ModelStats) {
+  return {
+    requests: s.requests,
+    completed: s.completed,
+    aborted: s.aborted,
+    inFlight: s.inFlight,
+    peakConcurrency: s.peakConcurrency,
+    maxRequestsPerMinute: s.maxRequestsPerMinute,
+    uniqueRequestIds: s.requestIds.size,
+    statusCounts: { ...s.statusCounts },
+    faults: { ...s.faults },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.destroyed || res.headersSent) return;
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage): Promise<string | null> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    req.on("data", (chunk: Uint8Array) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        resolveBody(null);
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolveBody(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const host = opts.host ?? "127.0.0.1";
+  const defaultLatency = opts.latencyMs ?? 0;
+  const suitePath = opts.personaSuitePath ?? DEFAULT_PERSONA_SUITE_PATH;
+  let suite: SuiteIndex = loadPersonaSuite(suitePath);
+  let suiteCheckedAt = Date.now();
+  const stats = new Map<string, ModelStats>();
+  const attempts = createAttemptTracker();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+
+  // Re-read the suite (mtime-cached) now and then, so a long-running `npm start` sees edits.
+  function currentSuite(): SuiteIndex {
+    const now = Date.now();
+    if (now - suiteCheckedAt > SUITE_RECHECK_MS) {
+      suiteCheckedAt = now;
+      try {
+        suite = loadPersonaSuite(suitePath);
+      } catch {
+        // Keep the last good index while a colleague's edit is half-written.
+      }
+    }
+    return suite;
+  }
+
+  function statsFor(model: string): ModelStats {
+    let s = stats.get(model);
+    if (!s) {
+      s = newStats();
+      stats.set(model, s);
+    }
+    return s;
+  }
+
+  /** Count a request from arrival to response end (or socket close), whatever happens in between. */
+  function track(s: ModelStats, requestId: string, res: ServerResponse): void {
+    const now = performance.now();
+    s.requests++;
+    s.requestIds.add(requestId);
+    s.inFlight++;
+    if (s.inFlight > s.peakConcurrency) s.peakConcurrency = s.inFlight;
+    s.starts.push(now);
+    while (s.starts[s.head] <= now - WINDOW_MS) s.head++;
+    if (s.head > 1024 && s.head * 2 > s.starts.length) {
+      s.starts = s.starts.slice(s.head);
+      s.head = 0;
+    }
+    const inWindow = s.starts.length - s.head;
+    if (inWindow > s.maxRequestsPerMinute) s.maxRequestsPerMinute = inWindow;
+    let done = false;
+    const finish = (sent: boolean) => {
+      if (done) return;
+      done = true;
+      s.inFlight--;
+      if (sent) {
+        s.completed++;
+        const key = String(res.statusCode);
+        s.statusCounts[key] = (s.statusCounts[key] ?? 0) + 1;
+      } else {
+        s.aborted++;
+      }
+    };
+    res.once("finish", () => finish(true));
+    res.once("close", () => finish(res.writableFinished));
+  }
+
+  /** Run `fn` after `ms` unless the client has gone away; never blocks the event loop. */
+  function later(res: ServerResponse, ms: number, fn: () => void): void {
+    if (ms <= 0) {
+      fn();
+      return;
+    }
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!res.destroyed) fn();
+    }, ms);
+    timers.add(timer);
+    res.once("close", () => {
+      clearTimeout(timer);
+      timers.delete(timer);
+    });
+  }
+
+  async function chatCompletions(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    if (raw === null) {
+      sendJson(res, 413, errorBody("Request body too large.", "invalid_request_error", "body_too_large"));
+      return;
+    }
+    let body: ChatRequest;
+    try {
+      body = JSON.parse(raw) as ChatRequest;
+    } catch {
+      sendJson(res, 400, errorBody("Request body is not valid JSON.", "invalid_request_error", "invalid_json"));
+      return;
+    }
+    if (!body || typeof body !== "object" || typeof body.model !== "string" || body.model === "") {
+      sendJson(res, 400, errorBody("`model` is required.", "invalid_request_error", "missing_model"));
+      return;
+    }
+    const header = req.headers["x-client-request-id"];
+    const requestId = (Array.isArray(header) ? header[0] : header) || `body-${hexHash(raw)}`;
+    const s = statsFor(body.model);
+    track(s, requestId, res);
+
+    const auth = req.headers.authorization ?? "";
+    if (!/^Bearer\s+\S+/i.test(auth)) {
+      sendJson(res, 401, errorBody("Missing or empty API key (Authorization: Bearer <key>).", "invalid_request_error", "invalid_api_key"));
+      return;
+    }
+    const parsed = parseModelString(body.model);
+    if (!parsed.ok) {
+      sendJson(res, 400, errorBody(parsed.error, "invalid_request_error", "invalid_model_options"));
+      return;
+    }
+    const { persona, options } = parsed.value;
+    if (!isPersonaId(persona)) {
+      sendJson(
+        res,
+        404,
+        errorBody(`The model \`${persona}\` does not exist (simulated personas: ${PERSONA_IDS.join(", ")}).`, "invalid_request_error", "model_not_found"),
+      );
+      return;
+    }
+    if (!Array.isArray(body.messages) || body.messages.length === 0) {
+      sendJson(res, 400, errorBody("`messages` must be a non-empty array.", "invalid_request_error", "invalid_messages"));
+      return;
+    }
+
+    const attempt = attempts.next(requestId);
+    const fault = decideFault(requestId, attempt, options);
+    const requestHeader = { "x-request-id": `req_${hexHash(requestId, attempt)}` };
+    if (fault) {
+      s.faults[fault]++;
+      const reply = faultReply(fault, options);
+      const delay = fault === "timeout" ? options.hang : (options.latency ?? defaultLatency);
+      later(res, delay, () => {
+        res.writeHead(reply.status, { ...reply.headers, ...requestHeader });
+        res.end(reply.body);
+      });
+      return;
+    }
+    let completion: string;
+    try {
+      completion = JSON.stringify(
+        respond(PERSONAS[persona], body, { model: body.model, logprobsSupported: options.logprobs, suite: currentSuite() }),
+      );
+    } catch (err) {
+      sendJson(res, 400, errorBody(`Could not handle request: ${(err as Error).message}`, "invalid_request_error", null));
+      return;
+    }
+    later(res, options.latency ?? defaultLatency, () => {
+      res.writeHead(200, { "content-type": "application/json", ...requestHeader });
+      res.end(completion);
+    });
+  }
+
+  function route(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", "http://simulator");
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    if (req.method === "POST" && path === "/v1/chat/completions") {
+      chatCompletions(req, res).catch(() => {
+        if (!res.destroyed) sendJson(res, 400, errorBody("Could not read request.", "invalid_request_error", null));
+      });
+      return;
+    }
+    if (req.method === "GET" && path === "/v1/models") {
+      sendJson(res, 200, {
+        object: "list",
+        data: PERSONA_IDS.map((id) => ({ id, object: "model", created: 0, owned_by: "projectability-simulator" })),
+      });
+      return;
+    }
+    if (req.method === "GET" && path.startsWith("/v1/models/")) {
+      const id = decodeURIComponent(path.slice("/v1/models/".length));
+      if (isPersonaId(id)) sendJson(res, 200, { id, object: "model", created: 0, owned_by: "projectability-simulator" });
+      else sendJson(res, 404, errorBody(`The model \`${id}\` does not exist.`, "invalid_request_error", "model_not_found"));
+      return;
+    }
+    if (req.method === "GET" && path === "/_sim/stats") {
+      const only = url.searchParams.get("model");
+      const models: Record<string, ReturnType<typeof statsView>> = {};
+      if (only !== null) models[only] = statsView(stats.get(only) ?? newStats());
+      else for (const [model, s] of stats) models[model] = statsView(s);
+      sendJson(res, 200, { models });
+      return;
+    }
+    if (req.method === "POST" && path === "/_sim/reset") {
+      req.resume();
+      stats.clear();
+      attempts.reset();
+      sendJson(res, 200, { ok: true });
+      return;
+    }
+    if (req.method === "GET" && (path === "/" || path === "/_sim/health")) {
+      sendJson(res, 200, {
+        ok: true,
+        simulator: "projectability-simulator",
+        note: "Stand-in for hosted model APIs; its numbers are never results.",
+        personas: PERSONA_IDS,
+        knownStatements: currentSuite().byKey.size,
+      });
+      return;
+    }
+    req.resume();
+    sendJson(res, 404, errorBody(`No route for ${req.method} ${path}.`, "invalid_request_error", "not_found"));
+  }
+
+  const server = createServer(route);
+  // Hundreds of concurrent keep-alive clients are normal here.
+  server.keepAliveTimeout = 65_000;
+  server.on("clientError", (_err: Error, socket: { destroyed: boolean; destroy(): void }) => {
+    if (!socket.destroyed) socket.destroy();
+  });
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolveListen();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : (opts.port ?? 0);
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    close() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      return new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        // Hanging requests and idle keep-alive sockets would otherwise hold close() open.
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function argValue(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i >= 0) return args[i + 1];
+  const prefixed = args.find((a) => a.startsWith(`${name}=`));
+  return prefixed?.slice(name.length + 1);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const port = Number(argValue(args, "--port") ?? 8788);
+  const latencyMs = Number(argValue(args, "--latency") ?? 0);
+  const host = argValue(args, "--host") ?? "127.0.0.1";
+  const personaSuitePath = argValue(args, "--suite");
+  if (!Number.isInteger(port) || port < 0 || !Number.isFinite(latencyMs) || latencyMs < 0) {
+    console.error("usage: node scripts/simulator/server.ts [--port 8788] [--latency 0] [--host 127.0.0.1] [--suite path.yaml]");
+    process.exit(2);
+  }
+  const sim = await startSimulator({ port, host, latencyMs, personaSuitePath });
+  const known = loadPersonaSuite(personaSuitePath ?? DEFAULT_PERSONA_SUITE_PATH).byKey.size;
+  if (known === 0) console.warn("simulator: persona suite not found or empty; every statement is treated as unknown (planted 0.5)");
+  console.log(`simulator listening on ${sim.url}`);
+  const stop = () => {
+    sim.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

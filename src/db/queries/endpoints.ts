@@ -1,0 +1,28 @@
+/** @module db/queries/endpoints: endpoint rows, and the public view that never carries the API key. */
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import { notFound } from "../../lib/errors";
+import { chunk, type Db } from "../client";
+import { endpoints } from "../schema";
+
+export type EndpointRow = typeof endpoints.$inferSelect;
+
+/** What the API returns for an endpoint: everything but the key, plus whether one is set. */
+export function publicEndpoint(row: EndpointRow) {
+  const { apiKeyEnc, deletedAt, ...rest } = row;
+  return { ...rest, hasApiKey: apiKeyEnc != null, deleted: deletedAt != null };
+}
+
+export async function getEndpoint(db: Db, id: string, opts: { includeDeleted?: boolean } = {}): Promise<EndpointRow> {
+  const row = await db.select().from(endpoints).where(eq(endpoints.id, id)).get();
+  if (!row || (row.deletedAt && !opts.includeDeleted)) throw notFound("endpoint", id);
+  return row;
+}
+
+export async function findLiveEndpointByName(db: Db, name: string) {
+  return db.select().from(endpoints).where(and(eq(endpoints.name, name), isNull(endpoints.deletedAt))).get();
+}
+
+export async function getEndpointsByIds(db: Db, ids: string[]): Promise<Map<string, EndpointRow>> {
+  const rows = (await Promise.all(chunk([...new Set(ids)], 90).map((part) => db.select().from(endpoints).where(inArray(endpoints.id, part)).all()))).flat();
+  return new Map(rows.map((r) => [r.id, r]));
+}

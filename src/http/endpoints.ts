@@ -1,0 +1,176 @@
+/** @module http/endpoints: register, list, change and remove model endpoints. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { and, desc, eq, isNull } from "drizzle-orm";
+import { getDb } from "../db/client";
+import { findLiveEndpointByName, getEndpoint, publicEndpoint } from "../db/queries/endpoints";
+import { endpoints } from "../db/schema";
+import type { AppEnv } from "../env";
+import { encryptSecret } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { requireAdmin } from "./auth";
+import { AnyObject, Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
+
+const EndpointSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    baseUrl: z.string(),
+    model: z.string(),
+    hasApiKey: z.boolean(),
+    maxConcurrency: z.number().int(),
+    requestsPerMinute: z.number().int(),
+    logprobs: z.boolean(),
+    systemPrompt: z.string().nullable(),
+    baseEndpointId: z.string().nullable(),
+    constitution: z.string().nullable(),
+    revision: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    deleted: z.boolean(),
+  })
+  .openapi("Endpoint");
+
+const fields = {
+  name: z.string().trim().min(1).max(100),
+  baseUrl: z.url({ protocol: /^https?$/ }).max(500).openapi({ example: "https://api.openai.com/v1" }),
+  model: z.string().min(1).max(200),
+  apiKey: z.string().min(1).max(4000).optional().openapi({ description: "Stored encrypted (AES-GCM); never returned." }),
+  maxConcurrency: z.number().int().min(1).max(1000),
+  requestsPerMinute: z.number().int().min(1).max(1_000_000),
+  logprobs: z.boolean(),
+  systemPrompt: z.string().max(20_000).nullable(),
+  baseEndpointId: z.string().nullable(),
+  constitution: ConstitutionId.nullable(),
+  revision: z.string().trim().min(1).max(200),
+};
+
+const CreateBody = z
+  .object({
+    ...fields,
+    maxConcurrency: fields.maxConcurrency.default(4),
+    requestsPerMinute: fields.requestsPerMinute.default(60),
+    logprobs: fields.logprobs.default(false),
+    systemPrompt: fields.systemPrompt.optional(),
+    baseEndpointId: fields.baseEndpointId.optional(),
+    constitution: fields.constitution.optional(),
+    revision: fields.revision.optional(),
+  })
+  .strict()
+  .openapi("EndpointCreate");
+
+const PatchBody = z
+  .object({ ...fields, apiKey: fields.apiKey.nullable() })
+  .partial()
+  .strict()
+  .openapi("EndpointPatch");
+
+const create = createRoute({
+  method: "post",
+  path: "/v1/endpoints",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  request: { body: { content: { "application/json": { schema: CreateBody } }, required: true } },
+  responses: { 201: json(EndpointSchema, "Registered"), ...errors },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/endpoints",
+  responses: { 200: json(z.object({ endpoints: z.array(EndpointSchema) }), "Live endpoints") },
+});
+
+const read = createRoute({
+  method: "get",
+  path: "/v1/endpoints/{id}",
+  request: { params: IdParam },
+  responses: { 200: json(EndpointSchema, "The endpoint"), ...errors },
+});
+
+const patch = createRoute({
+  method: "patch",
+  path: "/v1/endpoints/{id}",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  request: { params: IdParam, body: { content: { "application/json": { schema: PatchBody } }, required: true } },
+  responses: { 200: json(EndpointSchema, "Updated"), ...errors },
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/v1/endpoints/{id}",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  request: { params: IdParam },
+  responses: { 200: json(AnyObject, "Removed; its runs and reports stay readable"), ...errors },
+});
+
+async function checkBase(db: ReturnType<typeof getDb>, baseId: string | null | undefined, selfId?: string) {
+  if (!baseId) return;
+  if (baseId === selfId) throw new ApiError("invalid_request", "an endpoint cannot be its own base");
+  await getEndpoint(db, baseId).catch(() => {
+    throw new ApiError("invalid_request", `baseEndpointId ${baseId} is not a live endpoint`);
+  });
+}
+
+/** Bumps "rN" revisions when the model behind the endpoint changes and no revision was given. */
+function nextRevision(current: string): string {
+  const m = /^r(\d+)$/.exec(current);
+  return m ? `r${Number(m[1]) + 1}` : `${current}+1`;
+}
+
+export const endpointRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(create, async (c) => {
+    const body = c.req.valid("json");
+    const db = getDb(c.env.DB);
+    if (await findLiveEndpointByName(db, body.name)) throw new ApiError("conflict", `an endpoint named ${body.name} exists`);
+    await checkBase(db, body.baseEndpointId);
+    const id = newId("ep");
+    await db.insert(endpoints).values({
+      id,
+      name: body.name,
+      baseUrl: body.baseUrl,
+      model: body.model,
+      apiKeyEnc: body.apiKey ? await encryptSecret(body.apiKey, c.env.ENCRYPTION_KEY) : null,
+      maxConcurrency: body.maxConcurrency,
+      requestsPerMinute: body.requestsPerMinute,
+      logprobs: body.logprobs,
+      systemPrompt: body.systemPrompt ?? null,
+      baseEndpointId: body.baseEndpointId ?? null,
+      constitution: body.constitution ?? null,
+      revision: body.revision ?? "r1",
+    });
+    return c.json(publicEndpoint(await getEndpoint(db, id)), 201);
+  })
+  .openapi(list, async (c) => {
+    const rows = await getDb(c.env.DB).select().from(endpoints).where(isNull(endpoints.deletedAt)).orderBy(desc(endpoints.createdAt)).all();
+    return c.json({ endpoints: rows.map(publicEndpoint) }, 200);
+  })
+  .openapi(read, async (c) => c.json(publicEndpoint(await getEndpoint(getDb(c.env.DB), c.req.valid("param").id)), 200))
+  .openapi(patch, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const db = getDb(c.env.DB);
+    const current = await getEndpoint(db, id);
+    if (body.name && body.name !== current.name && (await findLiveEndpointByName(db, body.name))) {
+      throw new ApiError("conflict", `an endpoint named ${body.name} exists`);
+    }
+    await checkBase(db, body.baseEndpointId, id);
+    const { apiKey, ...rest } = body;
+    const modelChanged =
+      (body.model !== undefined && body.model !== current.model) ||
+      (body.baseUrl !== undefined && body.baseUrl !== current.baseUrl) ||
+      (body.systemPrompt !== undefined && body.systemPrompt !== current.systemPrompt);
+    const update: Partial<typeof endpoints.$inferInsert> = { ...rest, updatedAt: new Date().toISOString() };
+    if (apiKey !== undefined) update.apiKeyEnc = apiKey === null ? null : await encryptSecret(apiKey, c.env.ENCRYPTION_KEY);
+    if (modelChanged && body.revision === undefined) update.revision = nextRevision(current.revision);
+    await db.update(endpoints).set(update).where(and(eq(endpoints.id, id), isNull(endpoints.deletedAt)));
+    return c.json(publicEndpoint(await getEndpoint(db, id)), 200);
+  })
+  .openapi(remove, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = getDb(c.env.DB);
+    await getEndpoint(db, id);
+    await db.update(endpoints).set({ deletedAt: new Date().toISOString() }).where(eq(endpoints.id, id));
+    return c.json({ id, deleted: true }, 200);
+  });

@@ -1,0 +1,217 @@
+/** @module http/runs: start, watch, cancel and resume evaluation runs. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { and, desc, eq, isNull, ne } from "drizzle-orm";
+import { getDb } from "../db/client";
+import { getEndpoint } from "../db/queries/endpoints";
+import { displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
+import { currentSuiteVersion } from "../db/queries/suites";
+import { responses, runs, units } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { sendAll, workMessages } from "../queue/messages";
+import { planList, planMessages } from "../queue/planner";
+import { SUITE_KINDS } from "../suites/kinds";
+import { requireAdmin } from "./auth";
+import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
+
+/** Largest run we accept (units = items x samples). Planning is chunked, so this bounds D1 size per run, not memory. */
+export const MAX_RUN_UNITS = 100_000;
+
+const CreateRun = z
+  .object({
+    endpointId: z.string().min(1),
+    suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["persona-diagnostic"]),
+    samplesPerItem: z.number().int().min(1).max(100).default(1),
+    temperature: z.number().min(0).max(2).default(1),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    limit: z.number().int().min(1).max(MAX_RUN_UNITS).optional().openapi({ description: "Items per suite, drawn stratified by dimension and keying" }),
+  })
+  .strict()
+  .openapi("RunCreate");
+
+const Progress = z.object({ expected: z.number(), planned: z.number(), done: z.number(), failed: z.number(), pending: z.number(), retrying: z.number() });
+const RunSchema = z
+  .object({
+    id: z.string(),
+    endpointId: z.string(),
+    endpointRevision: z.string(),
+    suiteVersionIds: z.array(z.string()),
+    samplesPerItem: z.number(),
+    temperature: z.number(),
+    seed: z.number(),
+    limit: z.number().nullable(),
+    scoringMode: z.string(),
+    status: z.string(),
+    counts: Progress,
+    createdAt: z.string(),
+    completedAt: z.string().nullable(),
+  })
+  .openapi("Run");
+
+async function runView(db: ReturnType<typeof getDb>, run: RunRow) {
+  const counts = await runProgress(db, run);
+  return {
+    id: run.id,
+    endpointId: run.endpointId,
+    endpointRevision: run.endpointRevision,
+    suiteVersionIds: run.suiteVersionIds,
+    samplesPerItem: run.samplesPerItem,
+    temperature: run.temperature,
+    seed: run.seed,
+    limit: run.itemLimit,
+    scoringMode: run.scoringMode,
+    status: displayStatus(run, counts),
+    counts,
+    createdAt: run.createdAt,
+    completedAt: run.completedAt,
+  };
+}
+
+const start = createRoute({
+  method: "post",
+  path: "/v1/runs",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  request: { body: { content: { "application/json": { schema: CreateRun } }, required: true } },
+  responses: { 202: json(RunSchema, "Accepted; units are planned through the queue"), ...errors },
+});
+const listRuns = createRoute({
+  method: "get",
+  path: "/v1/runs",
+  request: { query: z.object({ endpointId: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }) },
+  responses: { 200: json(z.object({ runs: z.array(RunSchema) }), "Newest first") },
+});
+const readRun = createRoute({ method: "get", path: "/v1/runs/{id}", request: { params: IdParam }, responses: { 200: json(RunSchema, "Status and counts"), ...errors } });
+const cancel = createRoute({
+  method: "post",
+  path: "/v1/runs/{id}/cancel",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  request: { params: IdParam },
+  responses: { 200: json(RunSchema, "Cancelled; queued units are dropped unanswered"), ...errors },
+});
+const resume = createRoute({
+  method: "post",
+  path: "/v1/runs/{id}/resume",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  request: { params: IdParam },
+  responses: { 202: json(RunSchema.extend({ reenqueued: z.number() }), "Re-enqueued the units that have no stored response"), ...errors },
+});
+const rawResponses = createRoute({
+  method: "get",
+  path: "/v1/runs/{id}/responses",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  request: { params: IdParam, query: z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+  responses: { 200: json(AnyObject, "Raw prompts and answers (admin only)"), ...errors },
+});
+
+export const runRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(start, async (c) => {
+    const body = c.req.valid("json");
+    const db = getDb(c.env.DB);
+    const endpoint = await getEndpoint(db, body.endpointId).catch(() => {
+      throw new ApiError("invalid_request", `endpointId ${body.endpointId} is not a live endpoint`);
+    });
+    const versions = [];
+    for (const name of [...new Set(body.suites)]) {
+      const v = await currentSuiteVersion(db, name).catch((e) => {
+        throw e instanceof ApiError && e.code === "not_found" ? new ApiError("invalid_request", `unknown suite ${name}`) : e;
+      });
+      if (!SUITE_KINDS[v.kind]) throw new ApiError("invalid_request", `suite ${name} is of kind ${v.kind}, which runs cannot execute yet`);
+      versions.push(v);
+    }
+    const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
+    const draft = { seed, itemLimit: body.limit ?? null, samplesPerItem: body.samplesPerItem, suiteVersionIds: versions.map((v) => v.id) };
+    const expected = (await planList(db, draft)).length;
+    if (expected === 0) throw new ApiError("invalid_request", "the run has no units");
+    if (expected > MAX_RUN_UNITS) throw new ApiError("invalid_request", `the run would have ${expected} units; the most is ${MAX_RUN_UNITS}`);
+    const id = newId("run");
+    await db.insert(runs).values({
+      id,
+      endpointId: endpoint.id,
+      endpointRevision: endpoint.revision,
+      suiteVersionIds: draft.suiteVersionIds,
+      samplesPerItem: body.samplesPerItem,
+      temperature: body.temperature,
+      seed,
+      itemLimit: draft.itemLimit,
+      scoringMode: endpoint.logprobs ? "logprobs" : "sampled",
+      expectedUnits: expected,
+      status: "running",
+    });
+    await sendAll(c.env.WORK_QUEUE, planMessages(id, expected));
+    return c.json(await runView(db, await getRun(db, id)), 202);
+  })
+  .openapi(listRuns, async (c) => {
+    const q = c.req.valid("query");
+    const db = getDb(c.env.DB);
+    const rows = await db
+      .select()
+      .from(runs)
+      .where(q.endpointId ? eq(runs.endpointId, q.endpointId) : undefined)
+      .orderBy(desc(runs.createdAt))
+      .limit(q.limit)
+      .all();
+    return c.json({ runs: await Promise.all(rows.map((r) => runView(db, r))) }, 200);
+  })
+  .openapi(readRun, async (c) => {
+    const db = getDb(c.env.DB);
+    return c.json(await runView(db, await getRun(db, c.req.valid("param").id)), 200);
+  })
+  .openapi(cancel, async (c) => {
+    const db = getDb(c.env.DB);
+    const run = await getRun(db, c.req.valid("param").id);
+    if (run.status === "completed") throw new ApiError("conflict", "the run has already completed");
+    await db.update(runs).set({ status: "cancelled", updatedAt: new Date().toISOString() }).where(eq(runs.id, run.id));
+    return c.json(await runView(db, await getRun(db, run.id)), 200);
+  })
+  .openapi(resume, async (c) => {
+    const db = getDb(c.env.DB);
+    const run = await getRun(db, c.req.valid("param").id);
+    await db.update(runs).set({ status: "running", completedAt: null, updatedAt: new Date().toISOString() }).where(eq(runs.id, run.id));
+    // Failed units get a fresh start; units with a stored response are never asked again.
+    await db.update(units).set({ status: "pending", attempts: 0, updatedAt: new Date().toISOString() }).where(and(eq(units.runId, run.id), eq(units.status, "failed")));
+    const progress = await runProgress(db, run);
+    if (progress.planned < run.expectedUnits) await sendAll(c.env.WORK_QUEUE, planMessages(run.id, run.expectedUnits));
+    const missing = await db
+      .select({ id: units.id })
+      .from(units)
+      .leftJoin(responses, eq(responses.unitId, units.id))
+      .where(and(eq(units.runId, run.id), ne(units.status, "done"), isNull(responses.unitId)))
+      .all();
+    // A unit marked done without a response row cannot exist (both are written in one batch), so "missing" = no response.
+    await sendAll(c.env.WORK_QUEUE, workMessages(run.id, missing.map((m) => m.id)));
+    return c.json({ ...(await runView(db, await getRun(db, run.id))), reenqueued: missing.length }, 202);
+  })
+  .openapi(rawResponses, async (c) => {
+    const { id } = c.req.valid("param");
+    const q = c.req.valid("query");
+    const db = getDb(c.env.DB);
+    await getRun(db, id);
+    const rows = await db
+      .select({
+        unitId: units.id,
+        itemKey: units.itemKey,
+        sampleIndex: units.sampleIndex,
+        status: units.status,
+        attempts: units.attempts,
+        lastError: units.lastError,
+        request: responses.request,
+        answer: responses.answer,
+        parsed: responses.parsed,
+        score: responses.score,
+        latencyMs: responses.latencyMs,
+      })
+      .from(units)
+      .leftJoin(responses, eq(responses.unitId, units.id))
+      .where(eq(units.runId, id))
+      .orderBy(units.itemKey, units.sampleIndex)
+      .limit(q.limit)
+      .offset(q.offset)
+      .all();
+    return c.json({ runId: id, offset: q.offset, responses: rows }, 200);
+  });
+

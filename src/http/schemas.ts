@@ -1,0 +1,33 @@
+/** @module http/schemas: shared request/response schemas (they are both the validation and the API description). */
+import { z } from "@hono/zod-openapi";
+import { CONSTITUTION_IDS } from "../suites/constitutions";
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "invalid_request" }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi("Error");
+
+const err = (description: string) => ({ content: { "application/json": { schema: ErrorSchema } }, description });
+
+export const errors = {
+  400: err("Invalid request"),
+  401: err("Missing or wrong admin key"),
+  404: err("Not found"),
+  409: err("Conflict"),
+};
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
+
+export const IdParam = z.object({ id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }) });
+
+export const ConstitutionId = z.enum(CONSTITUTION_IDS);
+
+export const Bearer = [{ bearerAuth: [] }];
+
+/** Loose object for nested report structures, described in docs/reports.md. */
+export const AnyObject = z.record(z.string(), z.unknown());

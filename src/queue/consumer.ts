@@ -1,0 +1,270 @@
+/**
+ * @module queue/consumer: the work queue's consumer. Per batch: load the units, skip the ones already stored
+ * (a redelivered message calls no model), call the endpoints under their gates, store every result in one D1
+ * batch, then ack, retry with backoff, or hand back units the gate could not fit in yet.
+ */
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { chunk, insertIgnoringConflicts, type Db, getDb, runBatch } from "../db/client";
+import { type EndpointRow, getEndpointsByIds } from "../db/queries/endpoints";
+import { completeIfFinished } from "../db/queries/runs";
+import { getSuiteVersion, loadItems } from "../db/queries/suites";
+import { responses, runs, units } from "../db/schema";
+import type { Env } from "../env";
+import { decryptSecret } from "../lib/crypto";
+import { unitId } from "../lib/ids";
+import type { GateGrant } from "../providers/gate";
+import { callChat, DEFAULT_MODEL_TIMEOUT_MS } from "../providers/openai";
+import { SUITE_KINDS, type UnitContext } from "../suites/kinds";
+import type { SuiteItem } from "../suites/types";
+import { seedFrom } from "../stats/rng";
+import { DEFAULT_RETRY_BASE_SECONDS, retryDelaySeconds } from "./backoff";
+import { queueMessage, type QueueMessage, sendAll, type WorkMessage, workMessages } from "./messages";
+import { planSlice } from "./planner";
+
+/** Longest a unit waits inside one delivery for its endpoint's gate before going back to the queue (ours). */
+export const GATE_MAX_WAIT_MS = 20_000;
+/** A gate lease outlives the call's timeout by this margin, then expires on its own (ours). */
+const LEASE_MARGIN_MS = 5_000;
+
+type UnitRow = typeof units.$inferSelect;
+type RunRow = typeof runs.$inferSelect;
+
+/** What happened to one unit in this delivery. */
+type UnitResult =
+  | { unitId: string; status: "done"; response: typeof responses.$inferInsert; next: (typeof units.$inferInsert)[] }
+  | { unitId: string; status: "failed"; error: string }
+  | { unitId: string; status: "transient"; error: string; retryAfterSeconds: number | null }
+  | { unitId: string; status: "deferred"; waitMs: number }
+  | { unitId: string; status: "skipped" };
+
+const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+
+/** Per-sample seed sent to the model: the run seed mixed with the sample index (31-bit, as APIs expect). */
+export function sampleSeed(runSeed: number, sampleIndex: number): number {
+  return seedFrom(runSeed, sampleIndex) & 0x7fffffff;
+}
+
+export async function handleWorkQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const db = getDb(env.DB);
+  const work: { msg: Message<unknown>; body: WorkMessage }[] = [];
+  for (const msg of batch.messages) {
+    const parsed = queueMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      // A message we cannot read will never become readable: drop it loudly rather than loop.
+      console.error(JSON.stringify({ event: "queue.bad_message", id: msg.id, issues: parsed.error.issues.slice(0, 3) }));
+      msg.ack();
+    } else if (parsed.data.kind === "plan") {
+      try {
+        await planSlice(env, db, parsed.data);
+        msg.ack();
+      } catch (err) {
+        console.error(JSON.stringify({ event: "plan.error", runId: parsed.data.runId, error: String(err) }));
+        msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, retryBase(env), null) });
+      }
+    } else work.push({ msg, body: parsed.data });
+  }
+  if (work.length) await processWork(env, db, work);
+}
+
+function retryBase(env: Env): number {
+  const v = Number(env.RETRY_BASE_SECONDS);
+  return Number.isFinite(v) && env.RETRY_BASE_SECONDS !== undefined && env.RETRY_BASE_SECONDS !== "" ? v : DEFAULT_RETRY_BASE_SECONDS;
+}
+
+function modelTimeout(env: Env): number {
+  const v = Number(env.MODEL_TIMEOUT_MS);
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_MODEL_TIMEOUT_MS;
+}
+
+async function loadUnits(db: Db, ids: string[]): Promise<Map<string, UnitRow>> {
+  const rows = (await Promise.all(chunk(ids, 90).map((part) => db.select().from(units).where(inArray(units.id, part)).all()))).flat();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body: WorkMessage }[]): Promise<void> {
+  const ids = [...new Set(work.flatMap((w) => w.body.unitIds))];
+  const unitRows = await loadUnits(db, ids);
+  const runIds = [...new Set([...unitRows.values()].map((u) => u.runId))];
+  const runRows = new Map<string, RunRow>(
+    (await Promise.all(chunk(runIds, 90).map((p) => db.select().from(runs).where(inArray(runs.id, p)).all()))).flat().map((r) => [r.id, r]),
+  );
+  // Only pending units of live runs need a model call; anything else is settled already.
+  const todo = [...unitRows.values()].filter((u) => u.status === "pending" && runRows.get(u.runId)?.status === "running");
+  const endpointsById = await getEndpointsByIds(db, [...new Set(todo.map((u) => runRows.get(u.runId)!.endpointId))]);
+  const keys = new Map<string, string>();
+  for (const ep of endpointsById.values()) keys.set(ep.id, ep.apiKeyEnc ? await decryptSecret(ep.apiKeyEnc, env.ENCRYPTION_KEY) : "none");
+
+  const itemsBySuite = new Map<string, Map<string, SuiteItem>>();
+  const metaBySuite = new Map<string, Record<string, unknown>>();
+  for (const svId of new Set(todo.map((u) => u.suiteVersionId))) {
+    const keysWanted = todo.filter((u) => u.suiteVersionId === svId).map((u) => u.itemKey);
+    itemsBySuite.set(svId, new Map((await loadItems(db, svId, keysWanted)).map((it) => [it.key, it])));
+    metaBySuite.set(svId, ((await getSuiteVersion(db, svId))?.meta ?? {}) as Record<string, unknown>);
+  }
+
+  const timeoutMs = modelTimeout(env);
+  const results = new Map<string, UnitResult>();
+  await Promise.all(
+    todo.map(async (u) => {
+      const run = runRows.get(u.runId)!;
+      const ep = endpointsById.get(run.endpointId);
+      const item = itemsBySuite.get(u.suiteVersionId)?.get(u.itemKey);
+      const meta = metaBySuite.get(u.suiteVersionId) ?? {};
+      const kind = SUITE_KINDS[String(meta.kind)];
+      if (!ep || !item || !kind) {
+        results.set(u.id, { unitId: u.id, status: "failed", error: !ep ? "endpoint deleted" : !item ? "suite item missing" : `unknown suite kind ${String(meta.kind)}` });
+        return;
+      }
+      results.set(u.id, await runUnit(env, u, run, ep, keys.get(ep.id)!, item, meta, kind, timeoutMs));
+    }),
+  );
+
+  await storeResults(db, [...results.values()]);
+  await settleMessages(env, work, results);
+  const nextUnits = [...results.values()].flatMap((r) => (r.status === "done" ? r.next : []));
+  if (nextUnits.length) await enqueueNext(env, db, nextUnits);
+  for (const runId of new Set([...results.values()].map((r) => unitRows.get(r.unitId)!.runId))) await completeIfFinished(db, runId);
+}
+
+async function runUnit(
+  env: Env,
+  u: UnitRow,
+  run: RunRow,
+  ep: EndpointRow,
+  apiKey: string,
+  item: SuiteItem,
+  meta: Record<string, unknown>,
+  kind: (typeof SUITE_KINDS)[string],
+  timeoutMs: number,
+): Promise<UnitResult> {
+  const ctx: UnitContext = {
+    unit: u,
+    item,
+    suiteMeta: meta,
+    run: { seed: run.seed, temperature: run.temperature, scoringMode: run.scoringMode },
+    endpoint: { systemPrompt: ep.systemPrompt },
+    seed: sampleSeed(run.seed, u.sampleIndex),
+  };
+  const request = kind.buildRequest(ctx);
+  const gate = env.ENDPOINT_GATE.get(env.ENDPOINT_GATE.idFromName(ep.id));
+  const grant = (await gate.acquire(
+    { maxConcurrency: ep.maxConcurrency, requestsPerMinute: ep.requestsPerMinute },
+    timeoutMs + LEASE_MARGIN_MS,
+    GATE_MAX_WAIT_MS,
+  )) as GateGrant;
+  if (!grant.granted) return { unitId: u.id, status: "deferred", waitMs: grant.waitMs };
+  let outcome;
+  try {
+    outcome = await callChat({ baseUrl: ep.baseUrl, model: ep.model, apiKey }, request, u.id, timeoutMs);
+  } finally {
+    await gate.release(grant.leaseId);
+  }
+  if (!outcome.ok) {
+    return outcome.transient
+      ? { unitId: u.id, status: "transient", error: outcome.error, retryAfterSeconds: outcome.retryAfterSeconds }
+      : { unitId: u.id, status: "failed", error: outcome.error };
+  }
+  const scored = kind.score(ctx, outcome.completion);
+  const next = await Promise.all(
+    (kind.next?.(ctx, scored) ?? []).map(async (n) => ({ id: await unitId({ ...n, runId: u.runId }), runId: u.runId, parentId: u.id, ...n })),
+  );
+  return {
+    unitId: u.id,
+    status: "done",
+    next,
+    response: {
+      unitId: u.id,
+      runId: u.runId,
+      endpointId: ep.id,
+      model: ep.model,
+      request: { ...request, seed: ctx.seed },
+      raw: outcome.completion,
+      answer: scored.answer,
+      parsed: scored.parsed,
+      score: scored.score,
+      latencyMs: outcome.latencyMs,
+      promptTokens: outcome.completion.usage?.prompt_tokens ?? null,
+      completionTokens: outcome.completion.usage?.completion_tokens ?? null,
+    },
+  };
+}
+
+/** One D1 batch for the whole message batch: responses, unit status, attempts. */
+async function storeResults(db: Db, results: UnitResult[]): Promise<void> {
+  const statements: unknown[] = [];
+  const done = results.flatMap((r) => (r.status === "done" ? [r] : []));
+  statements.push(...insertIgnoringConflicts(db, responses, done.map((r) => r.response)));
+  for (const part of chunk(done.map((r) => r.unitId), 90)) {
+    statements.push(db.update(units).set({ status: "done", updatedAt: now }).where(and(inArray(units.id, part), ne(units.status, "done"))));
+  }
+  for (const r of results) {
+    if (r.status === "failed") {
+      statements.push(db.update(units).set({ status: "failed", lastError: r.error, updatedAt: now }).where(and(eq(units.id, r.unitId), eq(units.status, "pending"))));
+    } else if (r.status === "transient") {
+      statements.push(
+        db.update(units).set({ attempts: sql`${units.attempts} + 1`, lastError: r.error, updatedAt: now }).where(and(eq(units.id, r.unitId), eq(units.status, "pending"))),
+      );
+    }
+  }
+  await runBatch(db, statements);
+}
+
+async function settleMessages(
+  env: Env,
+  work: { msg: Message<unknown>; body: WorkMessage }[],
+  results: Map<string, UnitResult>,
+): Promise<void> {
+  const handBack: { runId: string; unitIds: string[]; delaySeconds: number }[] = [];
+  for (const { msg, body } of work) {
+    const mine = body.unitIds.map((id) => results.get(id)).filter((r): r is UnitResult => !!r);
+    const transient = mine.filter((r) => r.status === "transient");
+    const deferred = mine.filter((r) => r.status === "deferred");
+    if (transient.length) {
+      // A model failure: the queue redelivers the message (units already stored are skipped then).
+      const retryAfter = Math.max(0, ...transient.map((r) => (r.status === "transient" ? (r.retryAfterSeconds ?? 0) : 0)));
+      msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, retryBase(env), retryAfter || null) });
+    } else if (deferred.length) {
+      // Waiting for the endpoint's gate is not a failed attempt: re-send those units as a fresh message.
+      const waitMs = Math.max(...deferred.map((r) => (r.status === "deferred" ? r.waitMs : 0)));
+      handBack.push({ runId: body.runId, unitIds: deferred.map((r) => r.unitId), delaySeconds: Math.ceil(waitMs / 1000) });
+      msg.ack();
+    } else msg.ack();
+  }
+  for (const h of handBack) await sendAll(env.WORK_QUEUE, workMessages(h.runId, h.unitIds), h.delaySeconds);
+}
+
+/** Units that follow finished ones (multi-stage suites): insert-if-absent, then enqueue. */
+async function enqueueNext(env: Env, db: Db, next: (typeof units.$inferInsert)[]): Promise<void> {
+  await runBatch(db, insertIgnoringConflicts(db, units, next));
+  const byRun = new Map<string, string[]>();
+  for (const n of next) byRun.set(n.runId, [...(byRun.get(n.runId) ?? []), n.id]);
+  const bodies: QueueMessage[] = [...byRun].flatMap(([runId, ids]) => workMessages(runId, ids));
+  await sendAll(env.WORK_QUEUE, bodies);
+}
+
+/**
+ * Dead-letter consumer: a message that used up its retries records each of its still-pending units as failed,
+ * with the last error seen, so no unit is silently lost.
+ */
+export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const db = getDb(env.DB);
+  const statements: unknown[] = [];
+  const touched = new Set<string>();
+  for (const msg of batch.messages) {
+    const parsed = queueMessage.safeParse(msg.body);
+    if (parsed.success && parsed.data.kind === "work") {
+      touched.add(parsed.data.runId);
+      statements.push(
+        db
+          .update(units)
+          .set({ status: "failed", lastError: sql`'retries exhausted: ' || coalesce(${units.lastError}, 'unknown error')`, updatedAt: now })
+          .where(and(inArray(units.id, parsed.data.unitIds), eq(units.status, "pending"))),
+      );
+    } else {
+      console.error(JSON.stringify({ event: "dlq.unhandled", id: msg.id, kind: parsed.success ? parsed.data.kind : "unreadable" }));
+    }
+  }
+  await runBatch(db, statements);
+  for (const runId of touched) await completeIfFinished(db, runId);
+  batch.ackAll();
+}

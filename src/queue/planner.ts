@@ -1,0 +1,95 @@
+/**
+ * @module queue/planner: turns a run into units. The plan is a deterministic list derived from the run's pinned
+ * suite versions, `limit` and `samplesPerItem`; each plan message materialises one slice of it, so a run of any
+ * size is planned in chunks, and a redelivered plan message inserts nothing new.
+ */
+import { eq } from "drizzle-orm";
+import { insertIgnoringConflicts, type Db, runBatch } from "../db/client";
+import { loadItemStrata } from "../db/queries/suites";
+import { runs, units } from "../db/schema";
+import type { Env } from "../env";
+import { unitId } from "../lib/ids";
+import { createRng, seedFrom } from "../stats/rng";
+import { PLAN_CHUNK_UNITS, type PlanMessage, type QueueMessage, sendAll, workMessages } from "./messages";
+
+export interface PlannedUnit {
+  suiteVersionId: string;
+  itemKey: string;
+  sampleIndex: number;
+}
+
+type Stratum = { key: string; dimension: string; keying: string; position: number };
+
+/**
+ * Picks `limit` items stratified by (dimension, keying): each stratum gets its proportional share (largest
+ * remainder), and items within a stratum are a seeded random draw, never the first N. Suite order is kept.
+ */
+export function stratifiedSample<T extends Stratum>(items: T[], limit: number | null | undefined, seed: number, salt: string): T[] {
+  if (!limit || limit >= items.length) return items;
+  const strata = new Map<string, T[]>();
+  for (const it of items) {
+    const k = `${it.dimension}\u0000${it.keying}`;
+    if (!strata.has(k)) strata.set(k, []);
+    strata.get(k)!.push(it);
+  }
+  const groups = [...strata.entries()];
+  const exact = groups.map(([, g]) => (limit * g.length) / items.length);
+  const quota = exact.map(Math.floor);
+  let left = limit - quota.reduce((a, b) => a + b, 0);
+  const byRemainder = exact.map((e, i) => ({ i, r: e - Math.floor(e) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of byRemainder) {
+    if (left <= 0) break;
+    quota[i]++;
+    left--;
+  }
+  const chosen: T[] = [];
+  groups.forEach(([name, group], gi) => {
+    const rng = createRng(seedFrom(seed, salt, name));
+    const pool = [...group];
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [pool[i], pool[j]] = [pool[j], pool[i]];
+    }
+    chosen.push(...pool.slice(0, quota[gi]));
+  });
+  return chosen.sort((a, b) => a.position - b.position);
+}
+
+/** The run's full plan in order: selected items of each suite version, times samplesPerItem. */
+export async function planList(db: Db, run: { seed: number; itemLimit: number | null; samplesPerItem: number; suiteVersionIds: string[] }): Promise<PlannedUnit[]> {
+  const out: PlannedUnit[] = [];
+  for (const svId of run.suiteVersionIds) {
+    const items = stratifiedSample(await loadItemStrata(db, svId), run.itemLimit, run.seed, svId);
+    for (const it of items) for (let s = 0; s < run.samplesPerItem; s++) out.push({ suiteVersionId: svId, itemKey: it.key, sampleIndex: s });
+  }
+  return out;
+}
+
+/** Plan messages covering `total` units. */
+export function planMessages(runId: string, total: number): PlanMessage[] {
+  const out: PlanMessage[] = [];
+  for (let offset = 0; offset < total; offset += PLAN_CHUNK_UNITS) out.push({ v: 1, kind: "plan", runId, offset, count: Math.min(PLAN_CHUNK_UNITS, total - offset) });
+  return out;
+}
+
+/** Materialises one slice of the plan: unit rows (insert-if-absent, one D1 batch), then their work messages. */
+export async function planSlice(env: Env, db: Db, msg: PlanMessage): Promise<number> {
+  const run = await db.select().from(runs).where(eq(runs.id, msg.runId)).get();
+  if (!run || run.status === "cancelled") return 0;
+  const slice = (await planList(db, run)).slice(msg.offset, msg.offset + msg.count);
+  const rows = await Promise.all(
+    slice.map(async (p) => ({
+      id: await unitId({ runId: run.id, kind: "ask", suiteVersionId: p.suiteVersionId, itemKey: p.itemKey, sampleIndex: p.sampleIndex, stage: 0 }),
+      runId: run.id,
+      kind: "ask",
+      suiteVersionId: p.suiteVersionId,
+      itemKey: p.itemKey,
+      sampleIndex: p.sampleIndex,
+      stage: 0,
+    })),
+  );
+  await runBatch(db, insertIgnoringConflicts(db, units, rows));
+  const bodies: QueueMessage[] = workMessages(run.id, rows.map((r) => r.id));
+  await sendAll(env.WORK_QUEUE, bodies);
+  return rows.length;
+}

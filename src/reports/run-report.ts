@@ -1,0 +1,98 @@
+/** @module reports/run-report: assembles the JSON report of a run, or of an endpoint's latest run. */
+import { and, desc, eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { getEndpoint } from "../db/queries/endpoints";
+import { personaSamples } from "../db/queries/reports";
+import { displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
+import { runs } from "../db/schema";
+import { ApiError } from "../lib/errors";
+import { getConstitution } from "../suites/constitutions";
+import { dimensionDeltas, projectability, summarizeDimensions } from "./persona";
+
+/** Why two runs cannot be compared, or null when they can (same suite versions, scoring mode and sampling). */
+export function incomparability(a: RunRow, b: RunRow): string | null {
+  const sv = (r: RunRow) => [...r.suiteVersionIds].sort().join(",");
+  if (sv(a) !== sv(b)) return `suite versions differ (${sv(a)} vs ${sv(b)})`;
+  if (a.scoringMode !== b.scoringMode) return `scoring modes differ (${a.scoringMode} vs ${b.scoringMode})`;
+  if (a.samplesPerItem !== b.samplesPerItem) return `samples per item differ (${a.samplesPerItem} vs ${b.samplesPerItem})`;
+  if (a.temperature !== b.temperature) return `temperatures differ (${a.temperature} vs ${b.temperature})`;
+  if (a.itemLimit !== b.itemLimit || (a.itemLimit != null && a.seed !== b.seed)) return "item limits or sampling seeds differ, so the items differ";
+  return null;
+}
+
+/** The base run to compare with: an explicit one, else the newest comparable run of the base endpoint. */
+async function findBaseRun(db: Db, run: RunRow, baseEndpointId: string | null, explicit?: string): Promise<{ run: RunRow } | { none: string }> {
+  if (explicit) {
+    const base = await getRun(db, explicit);
+    const why = incomparability(run, base);
+    if (why) throw new ApiError("incomparable", `run ${explicit} cannot be compared with ${run.id}: ${why}`);
+    return { run: base };
+  }
+  if (!baseEndpointId) return { none: "the endpoint has no base endpoint" };
+  const candidates = await db.select().from(runs).where(and(eq(runs.endpointId, baseEndpointId))).orderBy(desc(runs.createdAt)).all();
+  if (!candidates.length) return { none: "the base endpoint has no runs yet" };
+  const live = candidates.filter((c) => c.status !== "cancelled");
+  const match = live.find((c) => c.status === "completed" && !incomparability(run, c)) ?? live.find((c) => !incomparability(run, c));
+  if (match) return { run: match };
+  throw new ApiError("incomparable", `no run of the base endpoint is comparable: ${incomparability(run, candidates[0])}`, {
+    baseEndpointId,
+    newestBaseRun: candidates[0].id,
+  });
+}
+
+export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string } = {}) {
+  const run = await getRun(db, runId);
+  const endpoint = await getEndpoint(db, run.endpointId, { includeDeleted: true });
+  const progress = await runProgress(db, run);
+  const samples = await personaSamples(d1, run.id);
+  const dimensions = summarizeDimensions(samples, run.samplesPerItem);
+
+  let comparison: Record<string, unknown> = { available: false, reason: "" };
+  const base = await findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId);
+  if ("none" in base) comparison.reason = base.none;
+  else {
+    const baseSamples = await personaSamples(d1, base.run.id);
+    const constitution = endpoint.constitution ? getConstitution(endpoint.constitution) : undefined;
+    comparison = {
+      available: true,
+      baseRunId: base.run.id,
+      baseEndpointId: base.run.endpointId,
+      baseStatus: base.run.status,
+      test: "paired t-test on per-item differences; CI by paired bootstrap over items",
+      base: summarizeDimensions(baseSamples, base.run.samplesPerItem),
+      deltas: dimensionDeltas(samples, baseSamples),
+      projectability: constitution ? projectability(samples, baseSamples, constitution) : { unavailable: "the endpoint declares no constitution" },
+    };
+  }
+  return {
+    run: {
+      id: run.id,
+      status: displayStatus(run, progress),
+      counts: progress,
+      suiteVersionIds: run.suiteVersionIds,
+      samplesPerItem: run.samplesPerItem,
+      temperature: run.temperature,
+      scoringMode: run.scoringMode,
+      seed: run.seed,
+      limit: run.itemLimit,
+      createdAt: run.createdAt,
+      completedAt: run.completedAt,
+    },
+    endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, revision: run.endpointRevision, constitution: endpoint.constitution, baseEndpointId: endpoint.baseEndpointId },
+    persona: { dimensions },
+    comparison,
+  };
+}
+
+/** The endpoint's newest run at its current revision. */
+export async function latestRunId(db: Db, endpointId: string): Promise<string> {
+  const endpoint = await getEndpoint(db, endpointId);
+  const row = await db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(and(eq(runs.endpointId, endpointId), eq(runs.endpointRevision, endpoint.revision)))
+    .orderBy(desc(runs.createdAt))
+    .get();
+  if (!row) throw new ApiError("not_found", `endpoint ${endpointId} has no run at revision ${endpoint.revision}`);
+  return row.id;
+}

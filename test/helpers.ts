@@ -1,0 +1,69 @@
+/** Shared helpers for workers tests: call the worker like a client would, and wait on runs. */
+import { env, exports } from "cloudflare:workers";
+import { expect, vi } from "vitest";
+
+export const ADMIN = { authorization: `Bearer ${env.ADMIN_API_KEY}` };
+
+export async function api<T = any>(method: string, path: string, body?: unknown, opts: { admin?: boolean; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...(opts.admin === false ? {} : ADMIN), ...(opts.headers ?? {}) };
+  let payload: BodyInit | undefined;
+  if (typeof body === "string") payload = body;
+  else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    headers["content-type"] = "application/json";
+  }
+  const res = await exports.default.fetch(`http://worker${path}`, { method, headers, body: payload });
+  const text = await res.text();
+  let json: T;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text as T;
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+let counter = 0;
+/** A unique tag so each test's simulator stats are its own. */
+export const uniqueTag = (prefix = "t") => `${prefix}${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+/** Registers a simulated model as an endpoint. `model` uses the simulator's grammar, e.g. "base:fault=0.3". */
+export async function registerSim(name: string, model: string, extra: Record<string, unknown> = {}) {
+  const res = await api("POST", "/v1/endpoints", {
+    name,
+    baseUrl: `${env.SIM_URL}/v1`,
+    model,
+    apiKey: "sim-secret-key",
+    logprobs: true,
+    maxConcurrency: 16,
+    requestsPerMinute: 100000,
+    ...extra,
+  });
+  expect(res.status, res.text).toBe(201);
+  return res.json as { id: string; name: string; revision: string };
+}
+
+export async function startRun(body: Record<string, unknown>) {
+  const res = await api("POST", "/v1/runs", body);
+  expect(res.status, res.text).toBe(202);
+  return res.json as { id: string };
+}
+
+/** Waits until the run has no pending unit and its plan is complete. */
+export async function waitForRun(runId: string, timeout = 45_000) {
+  let last: any;
+  await vi.waitUntil(
+    async () => {
+      last = (await api("GET", `/v1/runs/${runId}`)).json;
+      return last.status === "completed" || last.status === "cancelled";
+    },
+    { timeout, interval: 100 },
+  );
+  return last;
+}
+
+export async function simStats(model: string) {
+  const res = await fetch(`${env.SIM_URL}/_sim/stats?model=${encodeURIComponent(model)}`);
+  const body = (await res.json()) as { models: Record<string, any> };
+  return body.models[model] ?? { requests: 0, peakConcurrency: 0, maxRequestsPerMinute: 0, uniqueRequestIds: 0 };
+}

@@ -1,0 +1,63 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { readFile } from "node:fs/promises";
+import { defineConfig } from "vitest/config";
+
+/** YAML data files are bundled as text, as wrangler's [[rules]] Text does for the deployed worker. */
+const yamlAsText = {
+  name: "yaml-as-text",
+  async load(id: string) {
+    if (id.endsWith(".yaml")) return `export default ${JSON.stringify(await readFile(id, "utf8"))};`;
+  },
+};
+
+/** Test-only secrets: fixed, never used outside tests. */
+const TEST_SECRETS = {
+  ENCRYPTION_KEY: "dGVzdC1vbmx5LWtleS10ZXN0LW9ubHkta2V5LTMyYiE",
+  ADMIN_API_KEY: "test-admin-key",
+  WEBHOOK_SECRET: "whsec_dGVzdC13ZWJob29rLXNlY3JldA",
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          yamlAsText,
+          cloudflareTest(async ({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ...TEST_SECRETS,
+                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+                SIM_URL: inject("simUrl" as never) as string,
+                // Shrunk so retries and timeouts happen within a test's time.
+                RETRY_BASE_SECONDS: "0",
+                MODEL_TIMEOUT_MS: "1500",
+              },
+              queueConsumers: {
+                "projectability-work": { maxBatchTimeout: 0.05 },
+                "projectability-dlq": { maxBatchTimeout: 0.05 },
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+          setupFiles: ["./test/setup/apply-migrations.ts"],
+          globalSetup: ["./test/setup/global-simulator.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["test/node/**/*.test.ts"],
+          testTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
