@@ -19,6 +19,8 @@ const TEST_SECRETS = {
 
 export default defineConfig({
   test: {
+    // .ci/run asks for a JSON report too, to print its one-line summary.
+    reporters: process.env.VITEST_JSON_REPORT ? ["default", ["json", { outputFile: process.env.VITEST_JSON_REPORT }]] : ["default"],
     projects: [
       {
         plugins: [
@@ -34,9 +36,10 @@ export default defineConfig({
                 RETRY_BASE_SECONDS: "0",
                 MODEL_TIMEOUT_MS: "1500",
               },
+              // Replaces wrangler.toml's consumer settings whole, so repeat them with a shorter batch timeout.
               queueConsumers: {
-                "projectability-work": { maxBatchTimeout: 0.05 },
-                "projectability-dlq": { maxBatchTimeout: 0.05 },
+                "projectability-work": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 6, deadLetterQueue: "projectability-dlq" },
+                "projectability-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3 },
               },
             },
           })),

@@ -25,6 +25,25 @@ import { planSlice } from "./planner";
 export const GATE_MAX_WAIT_MS = 20_000;
 /** A gate lease outlives the call's timeout by this margin, then expires on its own (ours). */
 const LEASE_MARGIN_MS = 5_000;
+/** How stale a run's status may be before a unit re-reads it, so a cancel takes effect inside a long batch (ours). */
+const RUN_STATUS_MAX_AGE_MS = 1_000;
+
+/** Re-reads a run's status at most once per RUN_STATUS_MAX_AGE_MS while a batch works through its units. */
+function runLiveness(db: Db) {
+  const seen = new Map<string, { at: number; running: Promise<boolean> }>();
+  return (runId: string): Promise<boolean> => {
+    const hit = seen.get(runId);
+    if (hit && Date.now() - hit.at < RUN_STATUS_MAX_AGE_MS) return hit.running;
+    const running = db
+      .select({ status: runs.status })
+      .from(runs)
+      .where(eq(runs.id, runId))
+      .get()
+      .then((r) => r?.status === "running");
+    seen.set(runId, { at: Date.now(), running });
+    return running;
+  };
+}
 
 type UnitRow = typeof units.$inferSelect;
 type RunRow = typeof runs.$inferSelect;
@@ -103,6 +122,7 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   }
 
   const timeoutMs = modelTimeout(env);
+  const stillRunning = runLiveness(db);
   const results = new Map<string, UnitResult>();
   await Promise.all(
     todo.map(async (u) => {
@@ -115,7 +135,7 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
         results.set(u.id, { unitId: u.id, status: "failed", error: !ep ? "endpoint deleted" : !item ? "suite item missing" : `unknown suite kind ${String(meta.kind)}` });
         return;
       }
-      results.set(u.id, await runUnit(env, u, run, ep, keys.get(ep.id)!, item, meta, kind, timeoutMs));
+      results.set(u.id, await runUnit(env, u, run, ep, keys.get(ep.id)!, item, meta, kind, timeoutMs, stillRunning));
     }),
   );
 
@@ -136,6 +156,7 @@ async function runUnit(
   meta: Record<string, unknown>,
   kind: (typeof SUITE_KINDS)[string],
   timeoutMs: number,
+  stillRunning: (runId: string) => Promise<boolean>,
 ): Promise<UnitResult> {
   const ctx: UnitContext = {
     unit: u,
@@ -155,6 +176,8 @@ async function runUnit(
   if (!grant.granted) return { unitId: u.id, status: "deferred", waitMs: grant.waitMs };
   let outcome;
   try {
+    // Cancelled while this unit waited for its slot: leave it unasked.
+    if (!(await stillRunning(u.runId))) return { unitId: u.id, status: "skipped" };
     outcome = await callChat({ baseUrl: ep.baseUrl, model: ep.model, apiKey }, request, u.id, timeoutMs);
   } finally {
     await gate.release(grant.leaseId);

@@ -1,9 +1,30 @@
-/** Starts the model simulator once for the whole test run; workers tests reach it through SIM_URL. */
+/**
+ * Runs once, in Node, for the whole test run: starts the model simulator (workers tests reach it through
+ * SIM_URL) and reads the public datasets in ../shared/data for the importer tests (workerd cannot read files).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startSimulator } from "../../scripts/simulator/server.ts";
+
+export const SHARED_DATA = resolve(import.meta.dirname, "../../../shared/data");
+
+function readShared(files: string[]): Record<string, string> | null {
+  const out: Record<string, string> = {};
+  for (const f of files) {
+    const path = resolve(SHARED_DATA, f);
+    if (!existsSync(path)) return null;
+    out[f] = readFileSync(path, "utf8");
+  }
+  return out;
+}
 
 export default async function setup(project: TestProject) {
   const sim = await startSimulator({ port: 0 });
   project.provide("simUrl" as never, sim.url as never);
+  project.provide(
+    "personaData" as never,
+    readShared(["anthropic-persona/subscribes-to-deontology.jsonl", "anthropic-persona/willingness-to-defer-to-authorities.jsonl", "anthropic-persona/desire-for-acquiring-power.jsonl"]) as never,
+  );
   return () => sim.close();
 }

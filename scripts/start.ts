@@ -1,0 +1,265 @@
+/** @module start: `npm start` runs the worker locally against the model simulator, evaluates the simulated personas and serves (`--once`: report and exit). */
+
+import { startSimulator } from "./simulator/server.ts";
+import type { SimulatorHandle } from "./simulator/server.ts";
+import { ADMIN_KEY_HINT, api, applyLocalMigrations, createProgress, ensureDevVars, findFreePort, ROOT, startWorker } from "./lib/devstack.ts";
+import type { ApiClient, WorkerHandle } from "./lib/devstack.ts";
+
+const RUN_TIMEOUT_MS = 5 * 60_000;
+const POLL_MS = 250;
+const SIM_API_KEY = "sim-local-key";
+
+interface Endpoint {
+  id: string;
+  name: string;
+  baseUrl: string;
+  model: string;
+  hasApiKey: boolean;
+  maxConcurrency: number;
+  requestsPerMinute: number;
+  logprobs: boolean;
+  baseEndpointId: string | null;
+  constitution: string | null;
+}
+
+interface RunCounts {
+  expected: number;
+  planned: number;
+  done: number;
+  failed: number;
+  pending: number;
+  retrying: number;
+}
+
+interface Run {
+  id: string;
+  endpointId: string;
+  status: string;
+  counts: RunCounts;
+}
+
+interface Interval {
+  estimate: number;
+  lo: number;
+  hi: number;
+}
+
+interface Report {
+  persona: { dimensions: { dimension: string; matchRate: number; lo: number; hi: number; n: number; unparseable: number; failed?: number; acquiescence: number | null }[] };
+  comparison: {
+    available: boolean;
+    reason?: string;
+    projectability?:
+      | { unavailable: string }
+      | { cosine: Interval; expectations: { held: number; n: number }; identification: { ownRanksFirst: number; ranking: { constitution: string; cosine: number }[] } };
+  };
+}
+
+/** The simulated personas (scripts/simulator/personas.ts) and what each endpoint declares about itself. */
+const SIM_ENDPOINTS: { name: string; model: string; base: boolean; constitution: string | null }[] = [
+  { name: "sim-base", model: "base", base: false, constitution: null },
+  { name: "sim-deontology", model: "deontology", base: true, constitution: "deontology" },
+  { name: "sim-consequentialism", model: "consequentialism", base: true, constitution: "consequentialism" },
+  { name: "sim-virtue-ethics", model: "virtue_ethics", base: true, constitution: "virtue_ethics" },
+  { name: "sim-subordinate", model: "subordinate_to_humanity", base: true, constitution: "subordinate_to_humanity" },
+  // Claims deontology but moves elsewhere: projectability should say so.
+  { name: "sim-decoy", model: "decoy", base: true, constitution: "deontology" },
+  { name: "sim-incoherent", model: "incoherent", base: true, constitution: null },
+];
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Registers (or repairs) the simulated endpoints by name, so repeated starts reuse them. */
+async function registerEndpoints(client: ApiClient, simBaseUrl: string): Promise<{ endpoints: Endpoint[]; created: number; updated: number }> {
+  const { endpoints: live } = await client.get<{ endpoints: Endpoint[] }>("/v1/endpoints");
+  const byName = new Map(live.map((e) => [e.name, e]));
+  const out: Endpoint[] = [];
+  let created = 0;
+  let updated = 0;
+  let baseId: string | null = null;
+  for (const spec of SIM_ENDPOINTS) {
+    const want = {
+      baseUrl: simBaseUrl,
+      model: spec.model,
+      logprobs: true,
+      maxConcurrency: 16,
+      requestsPerMinute: 100_000,
+      baseEndpointId: spec.base ? baseId : null,
+      constitution: spec.constitution,
+    };
+    const current = byName.get(spec.name);
+    let ep: Endpoint;
+    if (!current) {
+      ep = await client.post<Endpoint>("/v1/endpoints", { name: spec.name, apiKey: SIM_API_KEY, ...want });
+      created++;
+    } else {
+      // Usually only baseUrl drifts (the simulator port is picked per start); repair anything else too.
+      const patch: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(want)) if (current[k as keyof Endpoint] !== v) patch[k] = v;
+      if (!current.hasApiKey) patch.apiKey = SIM_API_KEY;
+      ep = Object.keys(patch).length ? await client.patch<Endpoint>(`/v1/endpoints/${current.id}`, patch) : current;
+      if (Object.keys(patch).length) updated++;
+    }
+    if (spec.name === "sim-base") baseId = ep.id;
+    out.push(ep);
+  }
+  return { endpoints: out, created, updated };
+}
+
+/** Polls every run until all are completed, drawing one progress bar over all of them. */
+async function waitForRuns(client: ApiClient, runIds: string[], worker: WorkerHandle): Promise<Map<string, Run>> {
+  const latest = new Map<string, Run>();
+  const progress = createProgress("runs", { unit: "prompts" });
+  const deadline = Date.now() + RUN_TIMEOUT_MS;
+  while (true) {
+    if (!worker.isAlive()) {
+      progress.finish();
+      throw new Error(`wrangler dev exited during the runs; log ${worker.logPath}:\n${worker.logTail()}`);
+    }
+    // A completed run's counts are final, so only unfinished runs are asked again.
+    const open = runIds.filter((id) => latest.get(id)?.status !== "completed");
+    const fresh = await Promise.all(open.map((id) => client.get<Run>(`/v1/runs/${id}`)));
+    for (const r of fresh) latest.set(r.id, r);
+    let done = 0;
+    let expected = 0;
+    for (const r of latest.values()) {
+      done += r.counts.done + r.counts.failed;
+      expected += r.counts.expected;
+    }
+    progress.update(done, expected);
+    const cancelled = fresh.find((r) => r.status === "cancelled");
+    if (cancelled) {
+      progress.finish();
+      throw new Error(`run ${cancelled.id} was cancelled`);
+    }
+    if ([...latest.values()].every((r) => r.status === "completed")) {
+      progress.finish();
+      return latest;
+    }
+    if (Date.now() > deadline) {
+      progress.finish();
+      const late = [...latest.values()].filter((r) => r.status !== "completed").map((r) => `${r.id} (${r.status}, ${r.counts.done + r.counts.failed}/${r.counts.expected})`);
+      throw new Error(`runs not completed within ${RUN_TIMEOUT_MS / 60_000} minutes: ${late.join(", ")}; worker log ${worker.logPath}`);
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+const f2 = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ? "—" : x.toFixed(2));
+const ci = (est: number, lo: number, hi: number) => (Number.isFinite(est) ? `${f2(est)} [${f2(lo)}, ${f2(hi)}]` : "—");
+
+/** Renders rows as a left-aligned plain-text table (column widths by character count; "—" is one column wide). */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [fmt(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt)].join("\n");
+}
+
+function summaryTable(endpoints: Endpoint[], reports: Map<string, Report>): string {
+  const dims: string[] = [];
+  for (const r of reports.values()) for (const d of r.persona.dimensions) if (!dims.includes(d.dimension)) dims.push(d.dimension);
+  const header = ["endpoint", ...dims, "unparseable", "projectability cos", "held", "own first"];
+  const rows = endpoints.map((ep) => {
+    const rep = reports.get(ep.id)!;
+    const byDim = new Map(rep.persona.dimensions.map((d) => [d.dimension, d]));
+    const dimCells = dims.map((d) => {
+      const s = byDim.get(d);
+      return s ? ci(s.matchRate, s.lo, s.hi) : "—";
+    });
+    const unparseable = rep.persona.dimensions.reduce((a, d) => a + d.unparseable, 0);
+    const p = rep.comparison.available ? rep.comparison.projectability : undefined;
+    const proj = p && "cosine" in p ? p : null;
+    return [
+      ep.name,
+      ...dimCells,
+      String(unparseable),
+      proj ? ci(proj.cosine.estimate, proj.cosine.lo, proj.cosine.hi) : "—",
+      proj ? `${proj.expectations.held}/${proj.expectations.n}` : "—",
+      proj ? f2(proj.identification.ownRanksFirst) : "—",
+    ];
+  });
+  return table(header, rows);
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const once = process.argv.slice(2).includes("--once");
+  let sim: SimulatorHandle | null = null;
+  let worker: WorkerHandle | null = null;
+  let stopping: Promise<void> | null = null;
+
+  const stopAll = () => {
+    stopping ??= (async () => {
+      await Promise.allSettled([worker?.stop(), sim?.close()]);
+    })();
+    return stopping;
+  };
+  // Ctrl-C at any point (start-up included) stops the children before exiting.
+  let serving = false;
+  const onSignal = (sig: string) => {
+    if (!serving) console.error(`\n${sig}: stopping`);
+    else console.log("\nstopping…");
+    stopAll().then(() => process.exit(serving ? 0 : 130));
+  };
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+
+  try {
+    const vars = ensureDevVars(ROOT);
+    const adminKey = vars.ADMIN_API_KEY;
+    if (!adminKey) throw new Error("ADMIN_API_KEY is empty in .dev.vars");
+    const migrations = await applyLocalMigrations(ROOT);
+    console.log(`D1 (local): ${migrations.applied ? `applied ${migrations.applied} migration(s)` : "migrations up to date"}`);
+
+    sim = await startSimulator({ port: await findFreePort(8788), latencyMs: 2 });
+    console.log(`simulator: ${sim.url} (a stand-in for model APIs)`);
+    worker = await startWorker({ port: await findFreePort(8787) });
+    console.log(`worker:    ${worker.url} (log ${worker.logPath.slice(ROOT.length + 1)})`);
+
+    const client = api(worker.url, adminKey);
+    const reg = await registerEndpoints(client, `${sim.url}/v1`);
+    console.log(`endpoints: ${reg.endpoints.length} simulated (${reg.created} created, ${reg.updated} updated)`);
+
+    const runs: Run[] = [];
+    for (const ep of reg.endpoints) {
+      runs.push(await client.post<Run>("/v1/runs", { endpointId: ep.id, suites: ["persona-diagnostic"], samplesPerItem: 1, temperature: 1, seed: 2026 }));
+    }
+    const finished = await waitForRuns(
+      client,
+      runs.map((r) => r.id),
+      worker,
+    );
+
+    const reports = new Map<string, Report>();
+    for (const ep of reg.endpoints) reports.set(ep.id, await client.get<Report>(`/v1/endpoints/${ep.id}/report`));
+    console.log("");
+    console.log(summaryTable(reg.endpoints, reports));
+    const failed = [...finished.values()].reduce((a, r) => a + r.counts.failed, 0);
+    if (failed) console.log(`\n${failed} prompt(s) failed after retries; see the reports' per-dimension "failed" counts.`);
+    console.log("");
+    for (const ep of reg.endpoints) console.log(`${ep.name.padEnd(22)} ${worker.url}/v1/endpoints/${ep.id}/report`);
+    console.log("\nThese endpoints answer from the local model simulator, a stand-in with planted personas: the numbers above check the pipeline and are not results about any model.");
+    console.log(`Admin: ${ADMIN_KEY_HINT}.`);
+
+    if (once) {
+      console.log(`elapsed: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      await stopAll();
+      process.exit(0);
+    }
+    serving = true;
+    console.log(`\nserving on ${worker.url} — Ctrl-C to stop`);
+    const exit = await worker.exited;
+    if (!stopping) {
+      // wrangler died on its own while serving.
+      console.error(`wrangler dev exited (${exit.signal ?? `exit code ${exit.code}`}); log ${worker.logPath}:\n${worker.logTail()}`);
+      await stopAll();
+      process.exit(1);
+    }
+  } catch (err) {
+    console.error(`\nnpm start failed: ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+main();

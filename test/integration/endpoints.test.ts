@@ -1,0 +1,104 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+
+const count = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+
+describe("endpoint registry", () => {
+  it("needs the admin key for writes, and a wrong key is rejected", async () => {
+    const body = { name: "x", baseUrl: "https://example.test/v1", model: "m" };
+    expect((await api("POST", "/v1/endpoints", body, { admin: false })).status).toBe(401);
+    const wrong = await api("POST", "/v1/endpoints", body, { admin: false, headers: { authorization: "Bearer nope" } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.json.error.code).toBe("unauthorized");
+  });
+
+  it("answers bad input with a machine-readable 400 and changes nothing", async () => {
+    const before = await count("endpoints");
+    for (const body of [
+      { name: "", baseUrl: "https://example.test/v1", model: "m" },
+      { name: "a", baseUrl: "not a url", model: "m" },
+      { name: "a", baseUrl: "https://example.test/v1", model: "m", maxConcurrency: 0 },
+      { name: "a", baseUrl: "https://example.test/v1", model: "m", constitution: "nihilism" },
+      { name: "a", baseUrl: "https://example.test/v1", model: "m", surprise: true },
+    ]) {
+      const res = await api("POST", "/v1/endpoints", body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      expect(res.json.error.details.issues.length).toBeGreaterThan(0);
+    }
+    const malformed = await api("POST", "/v1/endpoints", "{not json", { headers: { "content-type": "application/json" } });
+    expect(malformed.status).toBe(400);
+    const badBase = await api("POST", "/v1/endpoints", { name: "b", baseUrl: "https://example.test/v1", model: "m", baseEndpointId: "ep_missing" });
+    expect(badBase.status).toBe(400);
+    expect(await count("endpoints")).toBe(before);
+  });
+
+  it("encrypts the API key at rest and never returns it", async () => {
+    const secret = `sk-test-${uniqueTag("key")}-do-not-leak`;
+    const created = await api("POST", "/v1/endpoints", { name: uniqueTag("enc"), baseUrl: "https://example.test/v1", model: "m", apiKey: secret });
+    expect(created.status).toBe(201);
+    expect(created.text).not.toContain(secret);
+    expect(created.json.hasApiKey).toBe(true);
+    const row = await env.DB.prepare("SELECT * FROM endpoints WHERE id = ?").bind(created.json.id).first<Record<string, unknown>>();
+    expect(JSON.stringify(row)).not.toContain(secret);
+    expect(String(row!.api_key_enc)).toMatch(/^v1\./);
+    for (const path of ["/v1/endpoints", `/v1/endpoints/${created.json.id}`]) {
+      expect((await api("GET", path)).text).not.toContain(secret);
+      expect((await api("GET", path)).text).not.toContain("api_key_enc");
+    }
+  });
+
+  it("rejects a duplicate name, bumps the revision when the model changes, and hides deleted endpoints", async () => {
+    const name = uniqueTag("dupe");
+    const a = await api("POST", "/v1/endpoints", { name, baseUrl: "https://example.test/v1", model: "m1" });
+    expect(a.json.revision).toBe("r1");
+    expect((await api("POST", "/v1/endpoints", { name, baseUrl: "https://example.test/v1", model: "m2" })).status).toBe(409);
+    const patched = await api("PATCH", `/v1/endpoints/${a.json.id}`, { model: "m2" });
+    expect(patched.json).toMatchObject({ model: "m2", revision: "r2" });
+    const explicit = await api("PATCH", `/v1/endpoints/${a.json.id}`, { revision: "checkpoint-7" });
+    expect(explicit.json.revision).toBe("checkpoint-7");
+    expect((await api("PATCH", `/v1/endpoints/${a.json.id}`, { maxConcurrency: -1 })).status).toBe(400);
+    expect((await api("DELETE", `/v1/endpoints/${a.json.id}`)).status).toBe(200);
+    expect((await api("GET", `/v1/endpoints/${a.json.id}`)).status).toBe(404);
+    expect((await api("GET", "/v1/endpoints")).json.endpoints.map((e: any) => e.id)).not.toContain(a.json.id);
+    // The name is free again.
+    expect((await api("POST", "/v1/endpoints", { name, baseUrl: "https://example.test/v1", model: "m3" })).status).toBe(201);
+  });
+});
+
+describe("public reads", () => {
+  it("an anonymous GET never returns prompts or answer text", async () => {
+    const tag = uniqueTag("anon");
+    // Without logprobs the simulator answers in words, which are easy to look for.
+    const ep = await registerSim(`anon-${tag}`, `base:logprobs=0,tag=${tag}`, { logprobs: false });
+    const run = await startRun({ endpointId: ep.id, seed: 9, limit: 12 });
+    await waitForRun(run.id);
+
+    const raw = await api("GET", `/v1/runs/${run.id}/responses`);
+    expect(raw.status).toBe(200);
+    const answers: string[] = raw.json.responses.map((r: any) => r.answer).filter(Boolean);
+    const prompts: string[] = raw.json.responses.map((r: any) => r.request.messages.at(-1).content);
+    expect(answers.length).toBe(12);
+    expect(answers.some((a) => a.length > 4)).toBe(true);
+
+    expect((await api("GET", `/v1/runs/${run.id}/responses`, undefined, { admin: false })).status).toBe(401);
+    for (const path of [
+      "/v1/endpoints",
+      `/v1/endpoints/${ep.id}`,
+      `/v1/endpoints/${ep.id}/report`,
+      "/v1/runs",
+      `/v1/runs/${run.id}`,
+      `/v1/runs/${run.id}/report`,
+      "/v1/suites",
+      "/v1/suites/persona-diagnostic",
+      "/v1/constitutions",
+      "/openapi.json",
+    ]) {
+      const res = await api("GET", path, undefined, { admin: false });
+      expect(res.status, path).toBe(200);
+      for (const a of answers.filter((x) => x.length > 4)) expect(res.text, `${path} leaks an answer`).not.toContain(a);
+      for (const p of prompts) expect(res.text, `${path} leaks a prompt`).not.toContain(p.slice(0, 60));
+    }
+  });
+});
