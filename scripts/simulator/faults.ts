@@ -18,6 +18,10 @@ export interface ModelOptions {
   retryAfter: number;
   /** False simulates a provider without logprob support. */
   logprobs: boolean;
+  /** Added to every harmful-category refusal probability (clamped to [0, 1]); replicate variation. */
+  refusal: number;
+  /** Judge only: probability that a rubric reply is unparseable, per (request id, attempt). */
+  garbage: number;
   tag: string | null;
 }
 
@@ -29,7 +33,17 @@ export interface ParsedModel {
 export type ParseResult = { ok: true; value: ParsedModel } | { ok: false; error: string };
 
 export function defaultModelOptions(): ModelOptions {
-  return { fault: 0, faults: [...FAULT_KINDS], latency: null, hang: 60000, retryAfter: 1, logprobs: true, tag: null };
+  return {
+    fault: 0,
+    faults: [...FAULT_KINDS],
+    latency: null,
+    hang: 60000,
+    retryAfter: 1,
+    logprobs: true,
+    refusal: 0,
+    garbage: 0,
+    tag: null,
+  };
 }
 
 function number(key: string, value: string, min: number, max: number): number {
@@ -81,6 +95,12 @@ export function parseModelString(model: string): ParseResult {
           if (value !== "0" && value !== "1") throw new Error("option logprobs must be 0 or 1");
           options.logprobs = value === "1";
           break;
+        case "refusal":
+          options.refusal = number(key, value, -1, 1);
+          break;
+        case "garbage":
+          options.garbage = number(key, value, 0, 1);
+          break;
         case "tag":
           options.tag = value;
           break;
@@ -99,6 +119,11 @@ export function decideFault(requestId: string, attempt: number, options: ModelOp
   if (options.fault <= 0 || options.faults.length === 0) return null;
   if (unitHash(requestId, attempt, "fault") >= options.fault) return null;
   return pickHash(options.faults, requestId, attempt, "fault-kind");
+}
+
+/** Whether the judge garbles this attempt: like a fault, it depends only on (request id, attempt). */
+export function decideGarbage(requestId: string, attempt: number, rate: number): boolean {
+  return rate > 0 && unitHash(requestId, attempt, "garbage") < rate;
 }
 
 /** Counts attempts per request id (x-client-request-id, or a hash of the body). */

@@ -70,8 +70,9 @@ export function summarizeDimensions(samples: PersonaSample[], samplesPerItem: nu
     return {
       dimension,
       matchRate: ci.estimate,
-      lo: ci.lo,
-      hi: ci.hi,
+      // A rate's interval cannot leave [0, 1]; the t-interval can with few items, so it is clipped.
+      lo: Math.max(0, ci.lo),
+      hi: Math.min(1, ci.hi),
       n: scored.length,
       items: clusters.length,
       unparseable: mine.filter((s) => s.status === "done" && s.score == null).length,
