@@ -1,7 +1,11 @@
 /** @module Pure response logic of the model simulator: (persona, request body, options) -> completion body. No I/O. */
 
+import type { ModelOptions } from "./faults.ts";
+import { judgeReply } from "./judge.ts";
 import type { Dimension, Persona } from "./personas.ts";
 import { hashParts, hexHash, mulberry32, pickHash, unitHash } from "./random.ts";
+import { loadSafetySuite, lookupSafetyPrompt, safetyAnswer } from "./safety.ts";
+import type { SafetyIndex, SafetyPrompt } from "./safety.ts";
 import { interactionFor, itemEffectFor, normaliseStatement } from "./suite.ts";
 import type { KnownStatement, SuiteIndex } from "./suite.ts";
 
@@ -54,6 +58,13 @@ export interface RespondOptions {
   /** False simulates a provider that ignores logprob requests. */
   logprobsSupported: boolean;
   suite: SuiteIndex;
+  /** The safety suite; default: the built-in one (mtime-cached). */
+  safety?: SafetyIndex;
+  /** Parsed model-string options (`refusal=` and `garbage=` change content); default: none. */
+  modelOptions?: Pick<ModelOptions, "refusal" | "garbage">;
+  /** Request id (x-client-request-id or body hash) and attempt, for the judge's `garbage=`; default: body hash, 1. */
+  requestId?: string;
+  attempt?: number;
 }
 
 /** Everything a handler needs, derived once per request. */
@@ -71,6 +82,11 @@ export interface RequestContext {
   wantLogprobs: boolean;
   /** Number of top_logprobs requested (0-20). */
   topLogprobs: number;
+  safety: SafetyIndex;
+  refusalShift: number;
+  garbage: number;
+  requestId: string;
+  attempt: number;
 }
 
 export interface HandlerResult {
@@ -130,6 +146,11 @@ export function buildContext(persona: Persona, body: ChatRequest, options: Respo
     temperature: typeof body.temperature === "number" ? body.temperature : 1,
     wantLogprobs: body.logprobs === true && options.logprobsSupported,
     topLogprobs: Math.max(0, Math.min(20, Math.floor(requestedTop))),
+    safety: options.safety ?? loadSafetySuite(),
+    refusalShift: options.modelOptions?.refusal ?? 0,
+    garbage: options.modelOptions?.garbage ?? 0,
+    requestId: options.requestId ?? `body-${hexHash(promptText)}`,
+    attempt: options.attempt ?? 1,
   };
 }
 
@@ -379,8 +400,58 @@ export const genericHandler: Handler = {
   },
 };
 
-/** Ordered handlers: insert new ones (judge, safety categories, ...) before `genericHandler`. */
-export const HANDLERS: Handler[] = [personaItemHandler, genericHandler];
+// ---------------------------------------------------------------- safety items
+
+const safetyLookups = new WeakMap<RequestContext, SafetyPrompt | null>();
+
+function safetyItemFor(ctx: RequestContext): SafetyPrompt | null {
+  if (!safetyLookups.has(ctx)) safetyLookups.set(ctx, lookupSafetyPrompt(ctx.lastUserText, ctx.safety));
+  return safetyLookups.get(ctx) ?? null;
+}
+
+/** A prompt of the safety suite (whole message, or a contextual item ending with one): templated answer. */
+export const safetyHandler: Handler = {
+  name: "safety",
+  match(ctx) {
+    // The incoherent persona's garbage comes from the generic handler.
+    return !ctx.persona.incoherent && safetyItemFor(ctx) !== null;
+  },
+  respond(ctx) {
+    const item = safetyItemFor(ctx)!;
+    const answer = safetyAnswer(ctx.persona.id, item, ctx.promptText, ctx.seed, ctx.refusalShift);
+    const { text: content, cut } = truncateToTokens(answer.text, ctx.maxTokens);
+    return {
+      content,
+      logprobs: ctx.wantLogprobs ? freeTextLogprobs(ctx, content) : null,
+      finishReason: cut ? "length" : "stop",
+    };
+  },
+};
+
+// ---------------------------------------------------------------- judge persona
+
+/** The `judge` persona answers every request: known rubrics with JSON (judge.ts), the rest generically. */
+export const judgeHandler: Handler = {
+  name: "judge",
+  match(ctx) {
+    return ctx.persona.id === "judge";
+  },
+  respond(ctx) {
+    const reply = judgeReply({
+      text: ctx.lastUserText,
+      requestId: ctx.requestId,
+      attempt: ctx.attempt,
+      garbage: ctx.garbage,
+      safety: ctx.safety,
+    });
+    if (!reply) return genericHandler.respond(ctx);
+    const { text: content, cut } = truncateToTokens(reply.content, ctx.maxTokens);
+    return { content, logprobs: null, finishReason: cut ? "length" : "stop" };
+  },
+};
+
+/** Ordered handlers: insert new ones before `genericHandler`. */
+export const HANDLERS: Handler[] = [judgeHandler, safetyHandler, personaItemHandler, genericHandler];
 
 export function respond(
   persona: Persona,

@@ -10,6 +10,8 @@ import { isPersonaId, PERSONA_IDS, PERSONAS } from "./personas.ts";
 import { hexHash } from "./random.ts";
 import { respond } from "./respond.ts";
 import type { ChatRequest } from "./respond.ts";
+import { DEFAULT_SAFETY_SUITE_PATH, loadSafetySuite } from "./safety.ts";
+import type { SafetyIndex } from "./safety.ts";
 import { DEFAULT_PERSONA_SUITE_PATH, loadPersonaSuite } from "./suite.ts";
 import type { SuiteIndex } from "./suite.ts";
 
@@ -19,6 +21,8 @@ export interface SimulatorOptions {
   /** Default added latency in ms (a model string's `latency=` overrides it). */
   latencyMs?: number;
   personaSuitePath?: string;
+  /** Safety suite (default `src/suites/builtin/safety.yaml`). */
+  safetySuitePath?: string;
 }
 
 export interface SimulatorHandle {
@@ -106,24 +110,39 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const host = opts.host ?? "127.0.0.1";
   const defaultLatency = opts.latencyMs ?? 0;
   const suitePath = opts.personaSuitePath ?? DEFAULT_PERSONA_SUITE_PATH;
+  const safetyPath = opts.safetySuitePath ?? DEFAULT_SAFETY_SUITE_PATH;
   let suite: SuiteIndex = loadPersonaSuite(suitePath);
+  let safety: SafetyIndex = loadSafetySuite(safetyPath);
   let suiteCheckedAt = Date.now();
   const stats = new Map<string, ModelStats>();
   const attempts = createAttemptTracker();
   const timers = new Set<ReturnType<typeof setTimeout>>();
 
-  // Re-read the suite (mtime-cached) now and then, so a long-running `npm start` sees edits.
-  function currentSuite(): SuiteIndex {
+  // Re-read the suites (mtime-cached) now and then, so a long-running `npm start` sees edits.
+  function recheckSuites(): void {
     const now = Date.now();
-    if (now - suiteCheckedAt > SUITE_RECHECK_MS) {
-      suiteCheckedAt = now;
-      try {
-        suite = loadPersonaSuite(suitePath);
-      } catch {
-        // Keep the last good index while a colleague's edit is half-written.
-      }
+    if (now - suiteCheckedAt <= SUITE_RECHECK_MS) return;
+    suiteCheckedAt = now;
+    try {
+      suite = loadPersonaSuite(suitePath);
+    } catch {
+      // Keep the last good index while a colleague's edit is half-written.
     }
+    try {
+      safety = loadSafetySuite(safetyPath);
+    } catch {
+      // Likewise.
+    }
+  }
+
+  function currentSuite(): SuiteIndex {
+    recheckSuites();
     return suite;
+  }
+
+  function currentSafety(): SafetyIndex {
+    recheckSuites();
+    return safety;
   }
 
   function statsFor(model: string): ModelStats {
@@ -246,7 +265,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     let completion: string;
     try {
       completion = JSON.stringify(
-        respond(PERSONAS[persona], body, { model: body.model, logprobsSupported: options.logprobs, suite: currentSuite() }),
+        respond(PERSONAS[persona], body, {
+          model: body.model,
+          logprobsSupported: options.logprobs,
+          suite: currentSuite(),
+          safety: currentSafety(),
+          modelOptions: options,
+          requestId,
+          attempt,
+        }),
       );
     } catch (err) {
       sendJson(res, 400, errorBody(`Could not handle request: ${(err as Error).message}`, "invalid_request_error", null));
@@ -302,6 +329,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         note: "Stand-in for hosted model APIs; its numbers are never results.",
         personas: PERSONA_IDS,
         knownStatements: currentSuite().byKey.size,
+        knownSafetyPrompts: currentSafety().byKey.size,
       });
       return;
     }
@@ -355,13 +383,19 @@ async function main(): Promise<void> {
   const latencyMs = Number(argValue(args, "--latency") ?? 0);
   const host = argValue(args, "--host") ?? "127.0.0.1";
   const personaSuitePath = argValue(args, "--suite");
+  const safetySuitePath = argValue(args, "--safety-suite");
   if (!Number.isInteger(port) || port < 0 || !Number.isFinite(latencyMs) || latencyMs < 0) {
-    console.error("usage: node scripts/simulator/server.ts [--port 8788] [--latency 0] [--host 127.0.0.1] [--suite path.yaml]");
+    console.error(
+      "usage: node scripts/simulator/server.ts [--port 8788] [--latency 0] [--host 127.0.0.1] [--suite path.yaml] [--safety-suite path.yaml]",
+    );
     process.exit(2);
   }
-  const sim = await startSimulator({ port, host, latencyMs, personaSuitePath });
+  const sim = await startSimulator({ port, host, latencyMs, personaSuitePath, safetySuitePath });
   const known = loadPersonaSuite(personaSuitePath ?? DEFAULT_PERSONA_SUITE_PATH).byKey.size;
   if (known === 0) console.warn("simulator: persona suite not found or empty; every statement is treated as unknown (planted 0.5)");
+  if (loadSafetySuite(safetySuitePath ?? DEFAULT_SAFETY_SUITE_PATH).byKey.size === 0) {
+    console.warn("simulator: safety suite not found or empty; safety prompts get generic answers");
+  }
   console.log(`simulator listening on ${sim.url}`);
   const stop = () => {
     sim.close().then(() => process.exit(0));

@@ -2,6 +2,11 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
+/** Settings a run pins at creation (stored as JSON on the run). */
+export interface RunConfig {
+  judge?: { endpointId: string; revision: string; model: string; rubricVersion: string };
+}
+
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 
 /** Model endpoints under evaluation (any OpenAI-compatible API). */
@@ -83,6 +88,8 @@ export const runs = sqliteTable(
     itemLimit: integer("item_limit"),
     /** "logprobs" or "sampled": reports only compare runs scored the same way. */
     scoringMode: text("scoring_mode").notNull(),
+    /** Pinned run settings beyond sampling, e.g. the judge `{ endpointId, revision, model, rubricVersion }`. */
+    config: text("config", { mode: "json" }).$type<RunConfig>().notNull().default({}),
     /** Units the plan will hold; planning is finished when this many unit rows exist. */
     expectedUnits: integer("expected_units").notNull(),
     status: text("status").notNull(),
@@ -108,14 +115,18 @@ export const units = sqliteTable(
     itemKey: text("item_key").notNull(),
     sampleIndex: integer("sample_index").notNull(),
     stage: integer("stage").notNull().default(0),
+    /** For judge units: "<judge endpoint id>@<revision>|<rubric version>", part of the unit's identity. */
+    judge: text("judge"),
     /** pending | done | failed */
     status: text("status").notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
+    /** Times an answer that could not be parsed was asked again (a text-rubric judgment gets one retry). */
+    parseRetries: integer("parse_retries").notNull().default(0),
     lastError: text("last_error"),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },
-  (t) => [index("units_run_status").on(t.runId, t.status)],
+  (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId)],
 );
 
 /** The stored model call behind a finished unit: raw response, parsed answer, latency and usage. */
@@ -139,4 +150,31 @@ export const responses = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
   },
   (t) => [index("responses_run").on(t.runId)],
+);
+
+/** A comparison: a base endpoint and the finetuned endpoints trained from it. */
+export const experiments = sqliteTable("experiments", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  description: text("description"),
+  baseEndpointId: text("base_endpoint_id").notNull(),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+/** A finetuned endpoint in an experiment: its arm (constitution x scope) and replicate number. */
+export const experimentMembers = sqliteTable(
+  "experiment_members",
+  {
+    experimentId: text("experiment_id").notNull(),
+    endpointId: text("endpoint_id").notNull(),
+    constitution: text("constitution"),
+    /** broad | narrow */
+    scope: text("scope").notNull(),
+    /** Safety categories the model was trained on (its training scope). */
+    trainedCategories: text("trained_categories", { mode: "json" }).$type<string[]>().notNull(),
+    /** Arm label; replicates of one arm share it (default "<constitution>/<scope>"). */
+    arm: text("arm").notNull(),
+    replicate: integer("replicate").notNull().default(1),
+  },
+  (t) => [primaryKey({ columns: [t.experimentId, t.endpointId] })],
 );

@@ -5,7 +5,8 @@ import { getDb } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
 import { currentSuiteVersion } from "../db/queries/suites";
-import { responses, runs, units } from "../db/schema";
+import { responses, type RunConfig, runs, units } from "../db/schema";
+import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -26,11 +27,16 @@ const CreateRun = z
     temperature: z.number().min(0).max(2).default(1),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     limit: z.number().int().min(1).max(MAX_RUN_UNITS).optional().openapi({ description: "Items per suite, drawn stratified by dimension and keying" }),
+    judge: z
+      .object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) })
+      .strict()
+      .optional()
+      .openapi({ description: "The judge endpoint and rubric version for judged suites (safety); pinned at its current revision" }),
   })
   .strict()
   .openapi("RunCreate");
 
-const Progress = z.object({ expected: z.number(), planned: z.number(), done: z.number(), failed: z.number(), pending: z.number(), retrying: z.number() });
+const Progress = z.object({ expected: z.number(), plannedFirstStage: z.number(), planned: z.number(), done: z.number(), failed: z.number(), pending: z.number(), retrying: z.number() });
 const RunSchema = z
   .object({
     id: z.string(),
@@ -42,6 +48,7 @@ const RunSchema = z
     seed: z.number(),
     limit: z.number().nullable(),
     scoringMode: z.string(),
+    judge: z.object({ endpointId: z.string(), revision: z.string(), model: z.string(), rubricVersion: z.string() }).nullable(),
     status: z.string(),
     counts: Progress,
     createdAt: z.string(),
@@ -61,6 +68,7 @@ async function runView(db: ReturnType<typeof getDb>, run: RunRow) {
     seed: run.seed,
     limit: run.itemLimit,
     scoringMode: run.scoringMode,
+    judge: run.config.judge ?? null,
     status: displayStatus(run, counts),
     counts,
     createdAt: run.createdAt,
@@ -123,6 +131,14 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
       if (!SUITE_KINDS[v.kind]) throw new ApiError("invalid_request", `suite ${name} is of kind ${v.kind}, which runs cannot execute yet`);
       versions.push(v);
     }
+    let config: RunConfig = {};
+    if (versions.some((v) => SUITE_KINDS[v.kind].needsJudge)) {
+      if (!body.judge) throw new ApiError("invalid_request", "judged suites (safety) need a judge: { judge: { endpointId } }");
+      const judge = await getEndpoint(db, body.judge.endpointId).catch(() => {
+        throw new ApiError("invalid_request", `judge.endpointId ${body.judge!.endpointId} is not a live endpoint`);
+      });
+      config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: body.judge.rubric } };
+    }
     const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
     const draft = { seed, itemLimit: body.limit ?? null, samplesPerItem: body.samplesPerItem, suiteVersionIds: versions.map((v) => v.id) };
     const expected = (await planList(db, draft)).length;
@@ -139,6 +155,7 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
       seed,
       itemLimit: draft.itemLimit,
       scoringMode: endpoint.logprobs ? "logprobs" : "sampled",
+      config,
       expectedUnits: expected,
       status: "running",
     });
@@ -175,7 +192,7 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
     // Failed units get a fresh start; units with a stored response are never asked again.
     await db.update(units).set({ status: "pending", attempts: 0, updatedAt: new Date().toISOString() }).where(and(eq(units.runId, run.id), eq(units.status, "failed")));
     const progress = await runProgress(db, run);
-    if (progress.planned < run.expectedUnits) await sendAll(c.env.WORK_QUEUE, planMessages(run.id, run.expectedUnits));
+    if (progress.plannedFirstStage < run.expectedUnits) await sendAll(c.env.WORK_QUEUE, planMessages(run.id, run.expectedUnits));
     const missing = await db
       .select({ id: units.id })
       .from(units)

@@ -14,7 +14,7 @@ import { decryptSecret } from "../lib/crypto";
 import { unitId } from "../lib/ids";
 import type { GateGrant } from "../providers/gate";
 import { callChat, DEFAULT_MODEL_TIMEOUT_MS } from "../providers/openai";
-import { SUITE_KINDS, type UnitContext } from "../suites/kinds";
+import { type Stage, type StageContext, SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
 import { seedFrom } from "../stats/rng";
 import { DEFAULT_RETRY_BASE_SECONDS, retryDelaySeconds } from "./backoff";
@@ -53,6 +53,8 @@ type UnitResult =
   | { unitId: string; status: "done"; response: typeof responses.$inferInsert; next: (typeof units.$inferInsert)[] }
   | { unitId: string; status: "failed"; error: string }
   | { unitId: string; status: "transient"; error: string; retryAfterSeconds: number | null }
+  /** The answer could not be parsed and the stage asks once more. */
+  | { unitId: string; status: "reparse"; error: string }
   | { unitId: string; status: "deferred"; waitMs: number }
   | { unitId: string; status: "skipped" };
 
@@ -109,9 +111,9 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   );
   // Only pending units of live runs need a model call; anything else is settled already.
   const todo = [...unitRows.values()].filter((u) => u.status === "pending" && runRows.get(u.runId)?.status === "running");
-  const endpointsById = await getEndpointsByIds(db, [...new Set(todo.map((u) => runRows.get(u.runId)!.endpointId))]);
-  const keys = new Map<string, string>();
-  for (const ep of endpointsById.values()) keys.set(ep.id, ep.apiKeyEnc ? await decryptSecret(ep.apiKeyEnc, env.ENCRYPTION_KEY) : "none");
+  // A redelivered message whose units are done may have died before it enqueued their follow-ups: send them again.
+  const alreadyDone = [...unitRows.values()].filter((u) => u.status === "done").map((u) => u.id);
+  if (alreadyDone.length) await reenqueuePendingChildren(env, db, alreadyDone);
 
   const itemsBySuite = new Map<string, Map<string, SuiteItem>>();
   const metaBySuite = new Map<string, Record<string, unknown>>();
@@ -120,6 +122,18 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
     itemsBySuite.set(svId, new Map((await loadItems(db, svId, keysWanted)).map((it) => [it.key, it])));
     metaBySuite.set(svId, ((await getSuiteVersion(db, svId))?.meta ?? {}) as Record<string, unknown>);
   }
+  const stageOf = (u: UnitRow): Stage | undefined => SUITE_KINDS[String(metaBySuite.get(u.suiteVersionId)?.kind)]?.stages[u.kind];
+  // A stage calls the run's model, or the judge the run pinned.
+  const targets = new Map(
+    todo.map((u) => {
+      const run = runRows.get(u.runId)!;
+      return [u.id, stageOf(u)?.target === "judge" ? (run.config.judge?.endpointId ?? null) : run.endpointId];
+    }),
+  );
+  const endpointsById = await getEndpointsByIds(db, [...new Set([...targets.values()].filter((t): t is string => !!t))]);
+  const keys = new Map<string, string>();
+  for (const ep of endpointsById.values()) keys.set(ep.id, ep.apiKeyEnc ? await decryptSecret(ep.apiKeyEnc, env.ENCRYPTION_KEY) : "none");
+  const parents = await loadParents(db, todo.map((u) => u.parentId).filter((p): p is string => !!p));
 
   const timeoutMs = modelTimeout(env);
   const stillRunning = runLiveness(db);
@@ -127,46 +141,87 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   await Promise.all(
     todo.map(async (u) => {
       const run = runRows.get(u.runId)!;
-      const ep = endpointsById.get(run.endpointId);
+      const target = targets.get(u.id);
+      const ep = target ? endpointsById.get(target) : undefined;
       const item = itemsBySuite.get(u.suiteVersionId)?.get(u.itemKey);
       const meta = metaBySuite.get(u.suiteVersionId) ?? {};
-      const kind = SUITE_KINDS[String(meta.kind)];
-      if (!ep || !item || !kind) {
-        results.set(u.id, { unitId: u.id, status: "failed", error: !ep ? "endpoint deleted" : !item ? "suite item missing" : `unknown suite kind ${String(meta.kind)}` });
+      const stage = stageOf(u);
+      const parent = u.parentId ? parents.get(u.parentId) : undefined;
+      const problem = !stage
+        ? `no stage ${u.kind} for suite kind ${String(meta.kind)}`
+        : !target
+          ? "the run has no judge configured"
+          : !ep || ep.deletedAt
+            ? `endpoint ${target} was deleted`
+            : !item
+              ? "suite item missing"
+              : u.parentId && !parent
+                ? "the answer to follow up on is missing"
+                : null;
+      if (problem) {
+        results.set(u.id, { unitId: u.id, status: "failed", error: problem });
         return;
       }
-      results.set(u.id, await runUnit(env, u, run, ep, keys.get(ep.id)!, item, meta, kind, timeoutMs, stillRunning));
+      const ctx: StageContext = {
+        unit: u,
+        item: item!,
+        suiteMeta: meta,
+        run: { seed: run.seed, temperature: run.temperature, scoringMode: run.scoringMode, config: run.config },
+        endpoint: { systemPrompt: ep!.systemPrompt },
+        parent,
+        seed: sampleSeed(run.seed, u.sampleIndex),
+      };
+      results.set(u.id, await runUnit(env, ctx, stage!, ep!, keys.get(ep!.id)!, timeoutMs, stillRunning));
     }),
   );
 
-  await storeResults(db, [...results.values()]);
+  const next = [...results.values()].flatMap((r) => (r.status === "done" ? r.next : []));
+  // Responses and the units that follow them are written together, so a crash cannot lose a follow-up.
+  await storeResults(db, [...results.values()], next);
+  if (next.length) await sendAll(env.WORK_QUEUE, workMessagesByRun(next));
   await settleMessages(env, work, results);
-  const nextUnits = [...results.values()].flatMap((r) => (r.status === "done" ? r.next : []));
-  if (nextUnits.length) await enqueueNext(env, db, nextUnits);
   for (const runId of new Set([...results.values()].map((r) => unitRows.get(r.unitId)!.runId))) await completeIfFinished(db, runId);
+}
+
+async function loadParents(db: Db, ids: string[]): Promise<Map<string, { answer: string | null; parsed: Record<string, unknown> }>> {
+  const rows = (
+    await Promise.all(
+      chunk([...new Set(ids)], 90).map((part) =>
+        db.select({ unitId: responses.unitId, answer: responses.answer, parsed: responses.parsed }).from(responses).where(inArray(responses.unitId, part)).all(),
+      ),
+    )
+  ).flat();
+  return new Map(rows.map((r) => [r.unitId, { answer: r.answer, parsed: r.parsed as Record<string, unknown> }]));
+}
+
+async function reenqueuePendingChildren(env: Env, db: Db, parentIds: string[]): Promise<void> {
+  const children = (
+    await Promise.all(
+      chunk(parentIds, 90).map((part) =>
+        db.select({ id: units.id, runId: units.runId }).from(units).where(and(inArray(units.parentId, part), eq(units.status, "pending"))).all(),
+      ),
+    )
+  ).flat();
+  if (children.length) await sendAll(env.WORK_QUEUE, workMessagesByRun(children));
+}
+
+function workMessagesByRun(list: { id: string; runId: string }[]): QueueMessage[] {
+  const byRun = new Map<string, string[]>();
+  for (const n of list) byRun.set(n.runId, [...(byRun.get(n.runId) ?? []), n.id]);
+  return [...byRun].flatMap(([runId, unitIds]) => workMessages(runId, unitIds));
 }
 
 async function runUnit(
   env: Env,
-  u: UnitRow,
-  run: RunRow,
+  ctx: StageContext,
+  stage: Stage,
   ep: EndpointRow,
   apiKey: string,
-  item: SuiteItem,
-  meta: Record<string, unknown>,
-  kind: (typeof SUITE_KINDS)[string],
   timeoutMs: number,
   stillRunning: (runId: string) => Promise<boolean>,
 ): Promise<UnitResult> {
-  const ctx: UnitContext = {
-    unit: u,
-    item,
-    suiteMeta: meta,
-    run: { seed: run.seed, temperature: run.temperature, scoringMode: run.scoringMode },
-    endpoint: { systemPrompt: ep.systemPrompt },
-    seed: sampleSeed(run.seed, u.sampleIndex),
-  };
-  const request = kind.buildRequest(ctx);
+  const u = ctx.unit;
+  const request = stage.buildRequest(ctx);
   const gate = env.ENDPOINT_GATE.get(env.ENDPOINT_GATE.idFromName(ep.id));
   const grant = (await gate.acquire(
     { maxConcurrency: ep.maxConcurrency, requestsPerMinute: ep.requestsPerMinute },
@@ -187,9 +242,12 @@ async function runUnit(
       ? { unitId: u.id, status: "transient", error: outcome.error, retryAfterSeconds: outcome.retryAfterSeconds }
       : { unitId: u.id, status: "failed", error: outcome.error };
   }
-  const scored = kind.score(ctx, outcome.completion);
+  const scored = stage.score(ctx, outcome.completion);
+  if (scored.unparseable && stage.retryUnparseableOnce && u.parseRetries < 1) {
+    return { unitId: u.id, status: "reparse", error: `unparseable answer: ${String(scored.answer).slice(0, 200)}` };
+  }
   const next = await Promise.all(
-    (kind.next?.(ctx, scored) ?? []).map(async (n) => ({ id: await unitId({ ...n, runId: u.runId }), runId: u.runId, parentId: u.id, ...n })),
+    (stage.next?.(ctx, scored) ?? []).map(async (n) => ({ id: await unitId({ ...n, runId: u.runId }), runId: u.runId, parentId: u.id, ...n })),
   );
   return {
     unitId: u.id,
@@ -200,7 +258,7 @@ async function runUnit(
       runId: u.runId,
       endpointId: ep.id,
       model: ep.model,
-      request: { ...request, seed: ctx.seed },
+      request: { ...request, seed: request.seed ?? ctx.seed },
       raw: outcome.completion,
       answer: scored.answer,
       parsed: scored.parsed,
@@ -213,8 +271,8 @@ async function runUnit(
 }
 
 /** One D1 batch for the whole message batch: responses, unit status, attempts. */
-async function storeResults(db: Db, results: UnitResult[]): Promise<void> {
-  const statements: unknown[] = [];
+async function storeResults(db: Db, results: UnitResult[], next: (typeof units.$inferInsert)[]): Promise<void> {
+  const statements: unknown[] = [...insertIgnoringConflicts(db, units, next)];
   const done = results.flatMap((r) => (r.status === "done" ? [r] : []));
   statements.push(...insertIgnoringConflicts(db, responses, done.map((r) => r.response)));
   for (const part of chunk(done.map((r) => r.unitId), 90)) {
@@ -223,6 +281,10 @@ async function storeResults(db: Db, results: UnitResult[]): Promise<void> {
   for (const r of results) {
     if (r.status === "failed") {
       statements.push(db.update(units).set({ status: "failed", lastError: r.error, updatedAt: now }).where(and(eq(units.id, r.unitId), eq(units.status, "pending"))));
+    } else if (r.status === "reparse") {
+      statements.push(
+        db.update(units).set({ parseRetries: sql`${units.parseRetries} + 1`, lastError: r.error, updatedAt: now }).where(and(eq(units.id, r.unitId), eq(units.status, "pending"))),
+      );
     } else if (r.status === "transient") {
       statements.push(
         db.update(units).set({ attempts: sql`${units.attempts} + 1`, lastError: r.error, updatedAt: now }).where(and(eq(units.id, r.unitId), eq(units.status, "pending"))),
@@ -240,12 +302,14 @@ async function settleMessages(
   const handBack: { runId: string; unitIds: string[]; delaySeconds: number }[] = [];
   for (const { msg, body } of work) {
     const mine = body.unitIds.map((id) => results.get(id)).filter((r): r is UnitResult => !!r);
-    const transient = mine.filter((r) => r.status === "transient");
+    const transient = mine.filter((r) => r.status === "transient" || r.status === "reparse");
     const deferred = mine.filter((r) => r.status === "deferred");
     if (transient.length) {
       // A model failure: the queue redelivers the message (units already stored are skipped then).
       const retryAfter = Math.max(0, ...transient.map((r) => (r.status === "transient" ? (r.retryAfterSeconds ?? 0) : 0)));
-      msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, retryBase(env), retryAfter || null) });
+      // An answer that could not be parsed is asked again at once; HTTP failures back off.
+      const onlyReparse = transient.every((r) => r.status === "reparse");
+      msg.retry({ delaySeconds: onlyReparse ? 0 : retryDelaySeconds(msg.attempts, retryBase(env), retryAfter || null) });
     } else if (deferred.length) {
       // Waiting for the endpoint's gate is not a failed attempt: re-send those units as a fresh message.
       const waitMs = Math.max(...deferred.map((r) => (r.status === "deferred" ? r.waitMs : 0)));
@@ -254,15 +318,6 @@ async function settleMessages(
     } else msg.ack();
   }
   for (const h of handBack) await sendAll(env.WORK_QUEUE, workMessages(h.runId, h.unitIds), h.delaySeconds);
-}
-
-/** Units that follow finished ones (multi-stage suites): insert-if-absent, then enqueue. */
-async function enqueueNext(env: Env, db: Db, next: (typeof units.$inferInsert)[]): Promise<void> {
-  await runBatch(db, insertIgnoringConflicts(db, units, next));
-  const byRun = new Map<string, string[]>();
-  for (const n of next) byRun.set(n.runId, [...(byRun.get(n.runId) ?? []), n.id]);
-  const bodies: QueueMessage[] = [...byRun].flatMap(([runId, ids]) => workMessages(runId, ids));
-  await sendAll(env.WORK_QUEUE, bodies);
 }
 
 /**

@@ -1,10 +1,45 @@
 /** @module suites/builtin: the suites we ship, bundled as YAML and parsed once per isolate. */
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import judgeFixture from "../judges/fixtures/safety-judge-fixture.yaml";
 import personaDiagnostic from "./builtin/persona-diagnostic.yaml";
+import safety from "./builtin/safety.yaml";
 import { parsePersonaYaml } from "./persona";
+import { parseSafetyYaml } from "./safety";
 import type { SuiteDefinition } from "./types";
+
+const fixtureSchema = z.object({
+  fixture: z.string(),
+  version: z.number(),
+  items: z.array(
+    z.object({
+      id: z.string(),
+      category: z.string(),
+      prompt: z.string(),
+      response: z.string(),
+      verdict: z.enum(["refusal", "partial", "compliance"]),
+      harm: z.number().int().min(0).max(4),
+    }),
+  ),
+});
+
+/** Our labelled judge fixture as a suite: each item is a (prompt, response) with the labels we assigned. */
+function parseJudgeFixture(text: string): SuiteDefinition {
+  const doc = fixtureSchema.parse(parseYaml(text));
+  return {
+    id: doc.fixture,
+    kind: "judge-fixture",
+    title: "Safety judge fixture (labels ours)",
+    source: "builtin",
+    meta: { kind: "judge-fixture", labels: "assigned by the projectability maintainers", version: doc.version },
+    items: doc.items.map((it) => ({ key: it.id, dimension: it.verdict, keying: it.category, payload: { ...it } })),
+  };
+}
 
 const loaders: Record<string, () => SuiteDefinition> = {
   "persona-diagnostic": () => parsePersonaYaml(personaDiagnostic),
+  safety: () => parseSafetyYaml(safety),
+  "safety-judge-fixture": () => parseJudgeFixture(judgeFixture),
 };
 
 const cache = new Map<string, SuiteDefinition>();

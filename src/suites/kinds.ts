@@ -1,23 +1,34 @@
 /**
- * @module suites/kinds: what each kind of suite asks and how it scores an answer. The queue consumer is generic;
- * a new kind (safety with a judge, misalignment batteries...) plugs in here, including the units that follow a
- * finished one (`next`), without touching the consumer.
+ * @module suites/kinds: what each kind of suite asks at each stage and how it scores the answer. The queue
+ * consumer is generic: a stage names its target (the run's model or its judge), builds the request, scores the
+ * completion and may start the next stage (answer, then judge, then follow-ups) without touching the consumer.
  */
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
-import type { UnitIdentity } from "../lib/ids";
+import type { RunConfig } from "../db/schema";
+import { parseSafetyJudgment, SAFETY_RUBRIC_VERSION, safetyJudgePrompt } from "../judges/safety-rubric";
 import { scorePersonaAnswer, TOP_LOGPROBS } from "../scorers/persona";
 import { DEFAULT_INSTRUCTION, type PersonaPayload, personaMessages } from "./persona";
+import { type SafetyPayload, safetyUserMessage } from "./safety";
 import type { SuiteItem } from "./types";
 
 /** Tokens a sampled persona answer may use: enough for "Yes." or "No, I would not" (ours). */
 export const SAMPLED_ANSWER_MAX_TOKENS = 5;
+/** Room for a full answer to a safety prompt (ours; long enough to show compliance or refusal). */
+export const SAFETY_ANSWER_MAX_TOKENS = 512;
+/** A rubric judgment is one short JSON object (ours). */
+export const JUDGE_MAX_TOKENS = 60;
 
-export interface UnitContext {
-  unit: { id: string; runId: string; kind: string; itemKey: string; sampleIndex: number; stage: number; suiteVersionId: string };
+export type ChatParams = Omit<ChatCompletionCreateParamsNonStreaming, "model">;
+
+export interface StageContext {
+  unit: { id: string; runId: string; kind: string; itemKey: string; sampleIndex: number; stage: number; suiteVersionId: string; parseRetries: number };
   item: SuiteItem;
   suiteMeta: Record<string, unknown>;
-  run: { seed: number; temperature: number; scoringMode: string };
+  run: { seed: number; temperature: number; scoringMode: string; config: RunConfig };
+  /** The endpoint this stage calls (the model under test, or the judge). */
   endpoint: { systemPrompt: string | null };
+  /** The answer this unit follows up on (judge units). */
+  parent?: { answer: string | null; parsed: Record<string, unknown> };
   /** Per-sample seed sent to the model, so a sample is reproducible. */
   seed: number;
 }
@@ -26,29 +37,122 @@ export interface Scored {
   answer: string | null;
   parsed: Record<string, unknown>;
   score: number | null;
+  /** The answer could not be parsed; a stage with `retryUnparseableOnce` asks once more before storing it. */
+  unparseable?: boolean;
+}
+
+/** A unit to create when one finishes: identity parts beyond the run. */
+export interface NextUnit {
+  kind: string;
+  suiteVersionId: string;
+  itemKey: string;
+  sampleIndex: number;
+  stage: number;
+  judge?: string;
+}
+
+export interface Stage {
+  target: "model" | "judge";
+  /** Text-rubric judgments that cannot be parsed are asked once more, then stored as unparseable (never dropped). */
+  retryUnparseableOnce?: boolean;
+  buildRequest(ctx: StageContext): ChatParams;
+  score(ctx: StageContext, completion: ChatCompletion): Scored;
+  next?(ctx: StageContext, scored: Scored): NextUnit[];
 }
 
 export interface SuiteKind {
-  buildRequest(ctx: UnitContext): Omit<ChatCompletionCreateParamsNonStreaming, "model">;
-  score(ctx: UnitContext, completion: ChatCompletion): Scored;
-  /** Units to create once this one is done (e.g. judge the answer); none by default. */
-  next?(ctx: UnitContext, scored: Scored): Omit<UnitIdentity, "runId">[];
+  /** Unit kind -> stage. Every plan starts with "ask". */
+  stages: Record<string, Stage>;
+  /** Units per planned item-sample once every stage has run (used to check a run's setup). */
+  needsJudge?: boolean;
+}
+
+const content = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
+
+/** The judge identity that keys a judgment: endpoint, its revision, and the rubric version. */
+export function judgeKey(judge: NonNullable<RunConfig["judge"]>): string {
+  return `${judge.endpointId}@${judge.revision}|${judge.rubricVersion}`;
+}
+
+function withSystem(systemPrompt: string | null, user: string) {
+  const messages: { role: "system" | "user"; content: string }[] = [];
+  if (systemPrompt) messages.push({ role: "system", content: systemPrompt });
+  messages.push({ role: "user", content: user });
+  return messages;
+}
+
+/** Grades (prompt, response) with the safety rubric at temperature 0. */
+function safetyJudging(prompt: (ctx: StageContext) => { prompt: string; response: string }): Pick<Stage, "buildRequest" | "score" | "retryUnparseableOnce"> {
+  return {
+    retryUnparseableOnce: true,
+    buildRequest(ctx) {
+      const p = prompt(ctx);
+      return { messages: [{ role: "user", content: safetyJudgePrompt(p.prompt, p.response) }], temperature: 0, max_tokens: JUDGE_MAX_TOKENS, seed: 0 };
+    },
+    score(ctx, completion) {
+      const text = content(completion);
+      const j = parseSafetyJudgment(text);
+      return j
+        ? { answer: text, parsed: { status: "ok", verdict: j.verdict, harm: j.harm, rubricVersion: ctx.run.config.judge?.rubricVersion ?? SAFETY_RUBRIC_VERSION }, score: j.harm }
+        : { answer: text, parsed: { status: "unparseable", verdict: null, harm: null }, score: null, unparseable: true };
+    },
+  };
 }
 
 const persona: SuiteKind = {
-  buildRequest({ item, suiteMeta, run, endpoint, seed }) {
-    const messages = personaMessages(item.payload as unknown as PersonaPayload, String(suiteMeta.instruction ?? DEFAULT_INSTRUCTION), endpoint.systemPrompt);
-    return run.scoringMode === "logprobs"
-      ? { messages, max_tokens: 1, logprobs: true, top_logprobs: TOP_LOGPROBS, temperature: run.temperature, seed }
-      : { messages, max_tokens: SAMPLED_ANSWER_MAX_TOKENS, temperature: run.temperature, seed };
-  },
-  score({ item }, completion) {
-    const choice = completion.choices[0];
-    const content = choice?.message?.content ?? null;
-    const top = choice?.logprobs?.content?.[0]?.top_logprobs ?? null;
-    const s = scorePersonaAnswer(item.keying === "yes" ? "yes" : "no", content, top);
-    return { answer: content, parsed: { ...s }, score: s.pMatch };
+  stages: {
+    ask: {
+      target: "model",
+      buildRequest({ item, suiteMeta, run, endpoint, seed }) {
+        const messages = personaMessages(item.payload as unknown as PersonaPayload, String(suiteMeta.instruction ?? DEFAULT_INSTRUCTION), endpoint.systemPrompt);
+        return run.scoringMode === "logprobs"
+          ? { messages, max_tokens: 1, logprobs: true, top_logprobs: TOP_LOGPROBS, temperature: run.temperature, seed }
+          : { messages, max_tokens: SAMPLED_ANSWER_MAX_TOKENS, temperature: run.temperature, seed };
+      },
+      score({ item }, completion) {
+        const choice = completion.choices[0];
+        const top = choice?.logprobs?.content?.[0]?.top_logprobs ?? null;
+        const s = scorePersonaAnswer(item.keying === "yes" ? "yes" : "no", content(completion), top);
+        return { answer: content(completion), parsed: { ...s }, score: s.pMatch };
+      },
+    },
   },
 };
 
-export const SUITE_KINDS: Record<string, SuiteKind> = { persona };
+const safety: SuiteKind = {
+  needsJudge: true,
+  stages: {
+    ask: {
+      target: "model",
+      buildRequest({ item, run, endpoint, seed }) {
+        const messages = withSystem(endpoint.systemPrompt, safetyUserMessage(item.payload as unknown as SafetyPayload));
+        return { messages, max_tokens: SAFETY_ANSWER_MAX_TOKENS, temperature: run.temperature, seed };
+      },
+      score(_ctx, completion) {
+        return { answer: content(completion), parsed: { finishReason: completion.choices[0]?.finish_reason ?? null }, score: null };
+      },
+      next(ctx) {
+        const judge = ctx.run.config.judge;
+        if (!judge) return [];
+        const u = ctx.unit;
+        return [{ kind: "judge", suiteVersionId: u.suiteVersionId, itemKey: u.itemKey, sampleIndex: u.sampleIndex, stage: 1, judge: judgeKey(judge) }];
+      },
+    },
+    judge: {
+      target: "judge",
+      ...safetyJudging((ctx) => ({ prompt: safetyUserMessage(ctx.item.payload as unknown as SafetyPayload), response: ctx.parent?.answer ?? "" })),
+    },
+  },
+};
+
+/** Our labelled judge fixture: the run's endpoint is the judge being qualified. */
+const judgeFixture: SuiteKind = {
+  stages: {
+    ask: {
+      target: "model",
+      ...safetyJudging((ctx) => ({ prompt: String(ctx.item.payload.prompt), response: String(ctx.item.payload.response) })),
+    },
+  },
+};
+
+export const SUITE_KINDS: Record<string, SuiteKind> = { persona, safety, "judge-fixture": judgeFixture };

@@ -13,7 +13,11 @@ export async function getRun(db: Db, id: string): Promise<RunRow> {
 }
 
 export interface RunProgress {
+  /** Units the plan holds (first-stage units: one per item and sample). */
   expected: number;
+  /** First-stage units stored so far; planning is finished when this reaches `expected`. */
+  plannedFirstStage: number;
+  /** Unit rows of every stage (follow-ups such as judge calls are added as answers arrive). */
   planned: number;
   done: number;
   failed: number;
@@ -22,18 +26,27 @@ export interface RunProgress {
 }
 
 export async function runProgress(db: Db, run: RunRow): Promise<RunProgress> {
-  const [byStatus, retrying] = await Promise.all([
+  const [byStatus, retrying, firstStage] = await Promise.all([
     db.select({ status: units.status, n: count() }).from(units).where(eq(units.runId, run.id)).groupBy(units.status).all(),
     db.select({ n: count() }).from(units).where(and(eq(units.runId, run.id), eq(units.status, "pending"), gt(units.attempts, 0))).get(),
+    db.select({ n: count() }).from(units).where(and(eq(units.runId, run.id), eq(units.stage, 0))).get(),
   ]);
   const of = (s: string) => byStatus.find((r) => r.status === s)?.n ?? 0;
   const planned = byStatus.reduce((a, r) => a + r.n, 0);
-  return { expected: run.expectedUnits, planned, done: of("done"), failed: of("failed"), pending: of("pending"), retrying: retrying?.n ?? 0 };
+  return {
+    expected: run.expectedUnits,
+    plannedFirstStage: firstStage?.n ?? 0,
+    planned,
+    done: of("done"),
+    failed: of("failed"),
+    pending: of("pending"),
+    retrying: retrying?.n ?? 0,
+  };
 }
 
 /** Status for display: "planning" until every planned unit row exists. */
 export function displayStatus(run: RunRow, p: RunProgress): string {
-  if (run.status === "running" && p.planned < p.expected) return "planning";
+  if (run.status === "running" && p.plannedFirstStage < p.expected) return "planning";
   return run.status;
 }
 
@@ -43,8 +56,10 @@ export async function completeIfFinished(db: Db, runId: string): Promise<boolean
   if (pending) return false;
   const run = await db.select().from(runs).where(eq(runs.id, runId)).get();
   if (!run || run.status !== "running") return false;
-  const total = await db.select({ n: count() }).from(units).where(eq(units.runId, runId)).get();
-  if ((total?.n ?? 0) < run.expectedUnits) return false;
+  // Follow-up units (judge calls) are created in the same write as the answer they follow, so once every
+  // first-stage unit exists and nothing is pending, nothing more can appear.
+  const firstStage = await db.select({ n: count() }).from(units).where(and(eq(units.runId, runId), eq(units.stage, 0))).get();
+  if ((firstStage?.n ?? 0) < run.expectedUnits) return false;
   await db
     .update(runs)
     .set({ status: "completed", completedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
