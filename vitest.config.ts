@@ -35,6 +35,8 @@ export default defineConfig({
                 // Shrunk so retries and timeouts happen within a test's time.
                 RETRY_BASE_SECONDS: "0",
                 MODEL_TIMEOUT_MS: "1500",
+                // miniflare has no per-invocation connection cap; the gate is what the tests exercise.
+                MAX_CALLS_PER_INVOCATION: "64",
               },
               // Replaces wrangler.toml's consumer settings whole, so repeat them with a shorter batch timeout.
               queueConsumers: {

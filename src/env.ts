@@ -9,6 +9,8 @@ export interface Env {
   MODEL_TIMEOUT_MS?: string;
   /** Base of the exponential retry backoff in seconds (default 2); tests set 0. */
   RETRY_BASE_SECONDS?: string;
+  /** Model calls in flight per consumer invocation (default 6, Cloudflare's connection cap). */
+  MAX_CALLS_PER_INVOCATION?: string;
   /** Secrets. */
   ENCRYPTION_KEY: string;
   ADMIN_API_KEY: string;

@@ -211,6 +211,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Starts `wrangler dev --local` on 127.0.0.1:`port` in its own process group (wrangler spawns workerd, so
  * stopping means killing the group), logs to .wrangler/logs/, and resolves once GET /healthz answers 200.
  */
+/**
+ * Vars for local runs: miniflare has no 6-connections-per-invocation cap, so a batch may keep more calls in
+ * flight than production does (the endpoint's gate still holds its limits).
+ */
+const LOCAL_VARS: Record<string, string> = { MAX_CALLS_PER_INVOCATION: "64" };
+
 export async function startWorker(opts: { port: number; vars?: Record<string, string>; root?: string; readyTimeoutMs?: number }): Promise<WorkerHandle> {
   const root = opts.root ?? ROOT;
   const url = `http://127.0.0.1:${opts.port}`;
@@ -219,7 +225,7 @@ export async function startWorker(opts: { port: number; vars?: Record<string, st
   const logPath = join(LOG_DIR, `wrangler-dev-${new Date().toISOString().replace(/[:.]/g, "-")}-${opts.port}.log`);
   const logFd = openSync(logPath, "a");
   const args = [WRANGLER_BIN, "dev", "--local", "--port", String(opts.port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false"];
-  for (const [k, v] of Object.entries(opts.vars ?? {})) args.push("--var", `${k}:${v}`);
+  for (const [k, v] of Object.entries({ ...LOCAL_VARS, ...(opts.vars ?? {}) })) args.push("--var", `${k}:${v}`);
 
   let child: ChildProcess;
   try {

@@ -6,6 +6,7 @@ import { ApiError } from "../lib/errors";
 import { identify } from "./auth";
 import { constitutionRoutes } from "./constitutions";
 import { endpointRoutes } from "./endpoints";
+import { experimentRoutes } from "./experiments";
 import { reportRoutes } from "./reports";
 import { runRoutes } from "./runs";
 import { suiteRoutes } from "./suites";
@@ -28,6 +29,7 @@ export function createApp() {
   app.route("/", runRoutes);
   app.route("/", reportRoutes);
   app.route("/", constitutionRoutes);
+  app.route("/", experimentRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "projectability", version: "1" } });

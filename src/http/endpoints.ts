@@ -21,7 +21,8 @@ const EndpointSchema = z
     maxConcurrency: z.number().int(),
     requestsPerMinute: z.number().int(),
     logprobs: z.boolean(),
-    systemPrompt: z.string().nullable(),
+    systemPrompt: z.string().nullable().openapi({ description: "Only shown to admins" }),
+    hasSystemPrompt: z.boolean(),
     baseEndpointId: z.string().nullable(),
     constitution: z.string().nullable(),
     revision: z.string(),
@@ -140,13 +141,13 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
       constitution: body.constitution ?? null,
       revision: body.revision ?? "r1",
     });
-    return c.json(publicEndpoint(await getEndpoint(db, id)), 201);
+    return c.json(publicEndpoint(await getEndpoint(db, id), true), 201);
   })
   .openapi(list, async (c) => {
     const rows = await getDb(c.env.DB).select().from(endpoints).where(isNull(endpoints.deletedAt)).orderBy(desc(endpoints.createdAt)).all();
-    return c.json({ endpoints: rows.map(publicEndpoint) }, 200);
+    return c.json({ endpoints: rows.map((r) => publicEndpoint(r, c.get("isAdmin"))) }, 200);
   })
-  .openapi(read, async (c) => c.json(publicEndpoint(await getEndpoint(getDb(c.env.DB), c.req.valid("param").id)), 200))
+  .openapi(read, async (c) => c.json(publicEndpoint(await getEndpoint(getDb(c.env.DB), c.req.valid("param").id), c.get("isAdmin")), 200))
   .openapi(patch, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
@@ -165,7 +166,7 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
     if (apiKey !== undefined) update.apiKeyEnc = apiKey === null ? null : await encryptSecret(apiKey, c.env.ENCRYPTION_KEY);
     if (modelChanged && body.revision === undefined) update.revision = nextRevision(current.revision);
     await db.update(endpoints).set(update).where(and(eq(endpoints.id, id), isNull(endpoints.deletedAt)));
-    return c.json(publicEndpoint(await getEndpoint(db, id)), 200);
+    return c.json(publicEndpoint(await getEndpoint(db, id), true), 200);
   })
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");

@@ -2,22 +2,17 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull, ne } from "drizzle-orm";
 import { getDb } from "../db/client";
-import { getEndpoint } from "../db/queries/endpoints";
-import { displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
-import { currentSuiteVersion } from "../db/queries/suites";
-import { responses, type RunConfig, runs, units } from "../db/schema";
+import { completeIfFinished, displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
+import { responses, runs, units } from "../db/schema";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import { newId } from "../lib/ids";
 import { sendAll, workMessages } from "../queue/messages";
-import { planList, planMessages } from "../queue/planner";
-import { SUITE_KINDS } from "../suites/kinds";
+import { planMessages } from "../queue/planner";
+import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
 import { requireAdmin } from "./auth";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
 
-/** Largest run we accept (units = items x samples). Planning is chunked, so this bounds D1 size per run, not memory. */
-export const MAX_RUN_UNITS = 100_000;
 
 const CreateRun = z
   .object({
@@ -118,48 +113,8 @@ const rawResponses = createRoute({
 
 export const runRoutes = new OpenAPIHono<AppEnv>()
   .openapi(start, async (c) => {
-    const body = c.req.valid("json");
     const db = getDb(c.env.DB);
-    const endpoint = await getEndpoint(db, body.endpointId).catch(() => {
-      throw new ApiError("invalid_request", `endpointId ${body.endpointId} is not a live endpoint`);
-    });
-    const versions = [];
-    for (const name of [...new Set(body.suites)]) {
-      const v = await currentSuiteVersion(db, name).catch((e) => {
-        throw e instanceof ApiError && e.code === "not_found" ? new ApiError("invalid_request", `unknown suite ${name}`) : e;
-      });
-      if (!SUITE_KINDS[v.kind]) throw new ApiError("invalid_request", `suite ${name} is of kind ${v.kind}, which runs cannot execute yet`);
-      versions.push(v);
-    }
-    let config: RunConfig = {};
-    if (versions.some((v) => SUITE_KINDS[v.kind].needsJudge)) {
-      if (!body.judge) throw new ApiError("invalid_request", "judged suites (safety) need a judge: { judge: { endpointId } }");
-      const judge = await getEndpoint(db, body.judge.endpointId).catch(() => {
-        throw new ApiError("invalid_request", `judge.endpointId ${body.judge!.endpointId} is not a live endpoint`);
-      });
-      config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: body.judge.rubric } };
-    }
-    const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
-    const draft = { seed, itemLimit: body.limit ?? null, samplesPerItem: body.samplesPerItem, suiteVersionIds: versions.map((v) => v.id) };
-    const expected = (await planList(db, draft)).length;
-    if (expected === 0) throw new ApiError("invalid_request", "the run has no units");
-    if (expected > MAX_RUN_UNITS) throw new ApiError("invalid_request", `the run would have ${expected} units; the most is ${MAX_RUN_UNITS}`);
-    const id = newId("run");
-    await db.insert(runs).values({
-      id,
-      endpointId: endpoint.id,
-      endpointRevision: endpoint.revision,
-      suiteVersionIds: draft.suiteVersionIds,
-      samplesPerItem: body.samplesPerItem,
-      temperature: body.temperature,
-      seed,
-      itemLimit: draft.itemLimit,
-      scoringMode: endpoint.logprobs ? "logprobs" : "sampled",
-      config,
-      expectedUnits: expected,
-      status: "running",
-    });
-    await sendAll(c.env.WORK_QUEUE, planMessages(id, expected));
+    const id = await launchRun(c.env, db, await prepareRun(db, c.req.valid("json")));
     return c.json(await runView(db, await getRun(db, id)), 202);
   })
   .openapi(listRuns, async (c) => {
@@ -188,6 +143,8 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
   .openapi(resume, async (c) => {
     const db = getDb(c.env.DB);
     const run = await getRun(db, c.req.valid("param").id);
+    const before = await runProgress(db, run);
+    if (run.status === "completed" && before.failed === 0) throw new ApiError("conflict", "the run completed with every unit done; nothing to resume");
     await db.update(runs).set({ status: "running", completedAt: null, updatedAt: new Date().toISOString() }).where(eq(runs.id, run.id));
     // Failed units get a fresh start; units with a stored response are never asked again.
     await db.update(units).set({ status: "pending", attempts: 0, updatedAt: new Date().toISOString() }).where(and(eq(units.runId, run.id), eq(units.status, "failed")));
@@ -201,6 +158,7 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
       .all();
     // A unit marked done without a response row cannot exist (both are written in one batch), so "missing" = no response.
     await sendAll(c.env.WORK_QUEUE, workMessages(run.id, missing.map((m) => m.id)));
+    await completeIfFinished(db, run.id);
     return c.json({ ...(await runView(db, await getRun(db, run.id))), reenqueued: missing.length }, 202);
   })
   .openapi(rawResponses, async (c) => {

@@ -29,5 +29,5 @@ export const ConstitutionId = z.enum(CONSTITUTION_IDS);
 
 export const Bearer = [{ bearerAuth: [] }];
 
-/** Loose object for nested report structures, described in docs/reports.md. */
+/** Loose object for nested report structures (docs/reports.md describes them). */
 export const AnyObject = z.record(z.string(), z.unknown());

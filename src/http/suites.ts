@@ -8,6 +8,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { BUILTIN_SUITE_IDS } from "../suites/builtin";
 import { MAX_IMPORT_BYTES, parsePersonaJsonl, resolveDimension } from "../suites/persona";
+import { parseHarmbenchCsv, parseMappedSafety } from "../suites/safety";
 import { requireAdmin } from "./auth";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
 
@@ -23,11 +24,17 @@ const importRoute = createRoute({
   request: {
     query: z.object({
       suite: SuiteId.openapi({ description: "Suite name; a new content hash makes a new version" }),
-      format: z.enum(["persona-jsonl"]).default("persona-jsonl"),
-      dimension: z.string().optional(),
+      format: z.enum(["persona-jsonl", "harmbench-csv", "safety-csv", "safety-jsonl"]).default("persona-jsonl"),
+      dimension: z.string().optional().openapi({ description: "persona-jsonl: the dimension id (else taken from the file name)" }),
       filename: z.string().max(300).optional(),
+      heldOut: z.string().max(2000).optional().openapi({ description: "Safety formats: comma-separated subcategories to hold out" }),
+      promptField: z.string().max(100).optional().openapi({ description: "safety-csv/jsonl: the column holding the prompt" }),
+      categoryField: z.string().max(100).optional(),
+      subcategoryField: z.string().max(100).optional(),
+      idField: z.string().max(100).optional(),
+      borderlineField: z.string().max(100).optional(),
     }),
-    body: { content: { "text/plain": { schema: z.string() }, "application/x-ndjson": { schema: z.string() } }, required: true },
+    body: { content: { "text/plain": { schema: z.string() }, "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() } }, required: true },
   },
   responses: { 201: json(AnyObject, "New version stored"), 200: json(AnyObject, "Identical content: the existing version"), 413: errors[400], ...errors },
 });
@@ -43,9 +50,24 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
     const text = await c.req.text();
     if (new TextEncoder().encode(text).length > MAX_IMPORT_BYTES) throw new ApiError("payload_too_large", `the file is larger than ${MAX_IMPORT_BYTES} bytes`);
     if (BUILTIN_SUITE_IDS.includes(q.suite)) throw new ApiError("conflict", `${q.suite} is a built-in suite; import under another name`);
-    const def = parsePersonaJsonl(text, q.suite, resolveDimension(q.dimension, q.filename), q.filename);
+    const heldOut = q.heldOut ? q.heldOut.split(",").map((s) => s.trim()).filter(Boolean) : [];
+    let def;
+    if (q.format === "persona-jsonl") def = parsePersonaJsonl(text, q.suite, resolveDimension(q.dimension, q.filename));
+    else if (q.format === "harmbench-csv") def = parseHarmbenchCsv(text, q.suite, { heldOut });
+    else {
+      if (!q.promptField || !q.categoryField) throw new ApiError("invalid_request", "safety-csv and safety-jsonl need promptField and categoryField");
+      const map = { prompt: q.promptField, category: q.categoryField, subcategory: q.subcategoryField, id: q.idField, borderline: q.borderlineField };
+      def = parseMappedSafety(text, q.format === "safety-csv" ? "csv" : "jsonl", q.suite, map, { heldOut });
+    }
     const stored = await ensureSuiteVersion(getDb(c.env.DB), def);
-    const body = { suite: stored.suiteId, version: stored.id, items: stored.itemCount, dimension: def.items[0].dimension, canonical: def.meta.canonical, created: stored.created };
+    const body = {
+      suite: stored.suiteId,
+      version: stored.id,
+      kind: def.kind,
+      items: stored.itemCount,
+      ...(def.kind === "persona" ? { dimension: def.items[0].dimension, canonical: def.meta.canonical } : { categories: def.meta.categories, heldOut: def.meta.heldOut }),
+      created: stored.created,
+    };
     return stored.created ? c.json(body, 201) : c.json(body, 200);
   })
   .openapi(listRoute, async (c) => {

@@ -60,7 +60,7 @@ export class EndpointGate extends DurableObject {
     this.drain();
   }
 
-  /** Current state, for tests and the admin view. */
+  /** Current state, for tests and debugging. */
   async snapshot() {
     this.expire(Date.now());
     return { inFlight: this.leases.size, startedLastMinute: this.starts.length, waiting: this.waiters.length, limits: this.limits };

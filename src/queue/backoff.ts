@@ -1,6 +1,6 @@
 /** @module queue/backoff: exponential backoff with jitter that honours Retry-After. */
 
-/** Longest delay we ask of the queue (Queues accept up to 12 h; ours: 15 min keeps runs moving). */
+/** Longest delay we ask of the queue (Queues accept hours; ours: 15 min keeps runs moving). */
 export const MAX_RETRY_DELAY_SECONDS = 900;
 /** Default backoff base (ours); the RETRY_BASE_SECONDS var overrides it and tests set it to 0. */
 export const DEFAULT_RETRY_BASE_SECONDS = 2;

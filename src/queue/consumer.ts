@@ -25,6 +25,30 @@ import { planSlice } from "./planner";
 export const GATE_MAX_WAIT_MS = 20_000;
 /** A gate lease outlives the call's timeout by this margin, then expires on its own (ours). */
 const LEASE_MARGIN_MS = 5_000;
+/**
+ * Model calls one consumer invocation keeps in flight. Cloudflare allows 6 simultaneous outgoing connections
+ * per invocation (platform-limits guide, Workers), so more would only queue inside the runtime while their
+ * timeouts run. Locally miniflare has no such cap; `npm start` and the bench raise it with a var.
+ */
+export const DEFAULT_CALLS_PER_INVOCATION = 6;
+
+/** A counting semaphore for the calls of one invocation. */
+function semaphore(size: number) {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (free > 0) free--;
+    else await new Promise<void>((r) => waiting.push(r));
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+}
+
 /** How stale a run's status may be before a unit re-reads it, so a cancel takes effect inside a long batch (ours). */
 const RUN_STATUS_MAX_AGE_MS = 1_000;
 
@@ -137,6 +161,8 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
 
   const timeoutMs = modelTimeout(env);
   const stillRunning = runLiveness(db);
+  const calls = Number(env.MAX_CALLS_PER_INVOCATION);
+  const slot = semaphore(Number.isInteger(calls) && calls > 0 ? calls : DEFAULT_CALLS_PER_INVOCATION);
   const results = new Map<string, UnitResult>();
   await Promise.all(
     todo.map(async (u) => {
@@ -171,7 +197,8 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
         parent,
         seed: sampleSeed(run.seed, u.sampleIndex),
       };
-      results.set(u.id, await runUnit(env, ctx, stage!, ep!, keys.get(ep!.id)!, timeoutMs, stillRunning));
+      // The invocation's connection cap is taken before the endpoint's gate, so no gate slot waits on a connection.
+      results.set(u.id, await slot(() => runUnit(env, ctx, stage!, ep!, keys.get(ep!.id)!, timeoutMs, stillRunning)));
     }),
   );
 
@@ -299,7 +326,7 @@ async function settleMessages(
   work: { msg: Message<unknown>; body: WorkMessage }[],
   results: Map<string, UnitResult>,
 ): Promise<void> {
-  const handBack: { runId: string; unitIds: string[]; delaySeconds: number }[] = [];
+  const handBack: { msg: Message<unknown>; runId: string; unitIds: string[]; delaySeconds: number }[] = [];
   for (const { msg, body } of work) {
     const mine = body.unitIds.map((id) => results.get(id)).filter((r): r is UnitResult => !!r);
     const transient = mine.filter((r) => r.status === "transient" || r.status === "reparse");
@@ -313,11 +340,14 @@ async function settleMessages(
     } else if (deferred.length) {
       // Waiting for the endpoint's gate is not a failed attempt: re-send those units as a fresh message.
       const waitMs = Math.max(...deferred.map((r) => (r.status === "deferred" ? r.waitMs : 0)));
-      handBack.push({ runId: body.runId, unitIds: deferred.map((r) => r.unitId), delaySeconds: Math.ceil(waitMs / 1000) });
-      msg.ack();
+      handBack.push({ msg, runId: body.runId, unitIds: deferred.map((r) => r.unitId), delaySeconds: Math.ceil(waitMs / 1000) });
     } else msg.ack();
   }
-  for (const h of handBack) await sendAll(env.WORK_QUEUE, workMessages(h.runId, h.unitIds), h.delaySeconds);
+  // Re-send before acking: if sending fails the batch is redelivered, so a deferred unit is never left without a message.
+  for (const h of handBack) {
+    await sendAll(env.WORK_QUEUE, workMessages(h.runId, h.unitIds), h.delaySeconds);
+    h.msg.ack();
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, pairedBootstrapMeanDiff, percentil
 import { mean } from "../stats/descriptive";
 import { clusterMeanInterval } from "../stats/intervals";
 import { createRng } from "../stats/rng";
-import { pairedTTest } from "../stats/tests";
+import { holm, pairedTTest } from "../stats/tests";
 import { cosine, projectionLength } from "../stats/vector";
 import { type Constitution, constitutions, signatureSimilarity, signatureVector } from "../suites/constitutions";
 import { CANONICAL_DIMENSIONS } from "../suites/persona";
@@ -93,6 +93,8 @@ export interface DimensionDelta {
   pValue: number;
   /** Two-sided paired-bootstrap p-value, for comparison. */
   bootstrapPValue: number;
+  /** `pValue` Holm-adjusted across the report's dimensions. */
+  pHolm?: number;
   pairedItems: number;
 }
 
@@ -113,7 +115,10 @@ export function dimensionDeltas(model: PersonaSample[], base: PersonaSample[]): 
     const t = pairedTTest(p.a.map((x, i) => x - p.b[i]));
     out.push({ dimension, delta: boot.estimate, lo: boot.lo, hi: boot.hi, pValue: t.pValue, bootstrapPValue: boot.pValue, pairedItems: p.keys.length });
   }
-  return out.sort((x, y) => CANONICAL_DIMENSIONS.indexOf(x.dimension as never) - CANONICAL_DIMENSIONS.indexOf(y.dimension as never));
+  out.sort((x, y) => CANONICAL_DIMENSIONS.indexOf(x.dimension as never) - CANONICAL_DIMENSIONS.indexOf(y.dimension as never));
+  // Several dimensions are tested in one report: Holm-adjust across them (docs/statistics.md).
+  const adjusted = holm(out.map((d) => d.pValue));
+  return out.map((d, i) => ({ ...d, pHolm: adjusted[i] }));
 }
 
 export interface Projectability {

@@ -2,12 +2,15 @@
 import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
-import { personaSamples } from "../db/queries/reports";
+import { fixtureJudgments, personaSamples, safetySamples } from "../db/queries/reports";
+import { getSuiteVersion } from "../db/queries/suites";
 import { displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
 import { runs } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { getConstitution } from "../suites/constitutions";
+import { judgeKey } from "../suites/kinds";
 import { dimensionDeltas, projectability, summarizeDimensions } from "./persona";
+import { fixtureAgreement, summarizeSafety } from "./safety";
 
 /** Why two runs cannot be compared, or null when they can (same suite versions, scoring mode and sampling). */
 export function incomparability(a: RunRow, b: RunRow): string | null {
@@ -32,23 +35,27 @@ async function findBaseRun(db: Db, run: RunRow, baseEndpointId: string | null, e
   const candidates = await db.select().from(runs).where(and(eq(runs.endpointId, baseEndpointId))).orderBy(desc(runs.createdAt)).all();
   if (!candidates.length) return { none: "the base endpoint has no runs yet" };
   const live = candidates.filter((c) => c.status !== "cancelled");
+  if (!live.length) return { none: "every run of the base endpoint was cancelled" };
   const match = live.find((c) => c.status === "completed" && !incomparability(run, c)) ?? live.find((c) => !incomparability(run, c));
   if (match) return { run: match };
-  throw new ApiError("incomparable", `no run of the base endpoint is comparable: ${incomparability(run, candidates[0])}`, {
+  throw new ApiError("incomparable", `no run of the base endpoint is comparable: ${incomparability(run, live[0])}`, {
     baseEndpointId,
-    newestBaseRun: candidates[0].id,
+    newestBaseRun: live[0].id,
   });
 }
 
-export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string } = {}) {
-  const run = await getRun(db, runId);
-  const endpoint = await getEndpoint(db, run.endpointId, { includeDeleted: true });
-  const progress = await runProgress(db, run);
+/** The kinds of suite a run covers. */
+export async function runSuiteKinds(db: Db, run: RunRow): Promise<Set<string>> {
+  const kinds = new Set<string>();
+  for (const id of run.suiteVersionIds) kinds.add(String(((await getSuiteVersion(db, id))?.meta as Record<string, unknown> | undefined)?.kind));
+  return kinds;
+}
+
+async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awaited<ReturnType<typeof getEndpoint>>, baseRunId?: string) {
   const samples = await personaSamples(d1, run.id);
   const dimensions = summarizeDimensions(samples, run.samplesPerItem);
-
   let comparison: Record<string, unknown> = { available: false, reason: "" };
-  const base = await findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId);
+  const base = await findBaseRun(db, run, endpoint.baseEndpointId, baseRunId);
   if ("none" in base) comparison.reason = base.none;
   else {
     const baseSamples = await personaSamples(d1, base.run.id);
@@ -64,7 +71,15 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
       projectability: constitution ? projectability(samples, baseSamples, constitution) : { unavailable: "the endpoint declares no constitution" },
     };
   }
-  return {
+  return { persona: { dimensions }, comparison };
+}
+
+export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string } = {}) {
+  const run = await getRun(db, runId);
+  const endpoint = await getEndpoint(db, run.endpointId, { includeDeleted: true });
+  const progress = await runProgress(db, run);
+  const kinds = await runSuiteKinds(db, run);
+  const report: Record<string, unknown> = {
     run: {
       id: run.id,
       status: displayStatus(run, progress),
@@ -73,15 +88,20 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
       samplesPerItem: run.samplesPerItem,
       temperature: run.temperature,
       scoringMode: run.scoringMode,
+      judge: run.config.judge ?? null,
       seed: run.seed,
       limit: run.itemLimit,
       createdAt: run.createdAt,
       completedAt: run.completedAt,
     },
     endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, revision: run.endpointRevision, constitution: endpoint.constitution, baseEndpointId: endpoint.baseEndpointId },
-    persona: { dimensions },
-    comparison,
   };
+  if (kinds.has("persona")) Object.assign(report, await personaSection(db, d1, run, endpoint, opts.baseRunId));
+  if (kinds.has("safety") && run.config.judge) {
+    report.safety = { judge: run.config.judge, ...summarizeSafety(await safetySamples(d1, run.id, judgeKey(run.config.judge))) };
+  }
+  if (kinds.has("judge-fixture")) report.judgeAgreement = fixtureAgreement(await fixtureJudgments(d1, run.id));
+  return report;
 }
 
 /** The endpoint's newest run at its current revision. */

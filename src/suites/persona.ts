@@ -110,6 +110,7 @@ export function resolveDimension(dimension: string | undefined, filename: string
   if (PUBLIC_FILE_DIMENSIONS[stem]) return { id: PUBLIC_FILE_DIMENSIONS[stem], canonical: true };
   if (!stem) throw new ApiError("invalid_request", "give ?dimension= or a ?filename= that names the dimension");
   const slug = stem.replace(/^subscribes-to-/, "").replace(/[^a-z0-9]+/gi, "_").toLowerCase().replace(/^_+|_+$/g, "");
+  if (!/^[a-z][a-z0-9_]{0,63}$/.test(slug)) throw new ApiError("invalid_request", `cannot derive a dimension id from the file name ${filename}; give ?dimension=`);
   return { id: slug, canonical: false };
 }
 
@@ -120,7 +121,7 @@ export const MAX_IMPORT_BYTES = 5_000_000;
  * Parses a public persona-eval JSONL file. Every bad line is reported with its line number and nothing is
  * returned unless every line is valid, so an import is all or nothing.
  */
-export function parsePersonaJsonl(text: string, suiteId: string, dimension: { id: string; canonical: boolean }, filename?: string): SuiteDefinition {
+export function parsePersonaJsonl(text: string, suiteId: string, dimension: { id: string; canonical: boolean }): SuiteDefinition {
   const errors: { line: number; message: string }[] = [];
   const items: SuiteItem[] = [];
   const seen = new Set<string>();
@@ -160,7 +161,8 @@ export function parsePersonaJsonl(text: string, suiteId: string, dimension: { id
     kind: "persona",
     title: suiteId,
     source: "import",
-    meta: { kind: "persona", instruction: DEFAULT_INSTRUCTION, dimensions: [dimension.id], canonical: dimension.canonical, filename },
+    // The file name is not part of the content: the same file under another name is the same version.
+    meta: { kind: "persona", instruction: DEFAULT_INSTRUCTION, dimensions: [dimension.id], canonical: dimension.canonical },
     items,
   };
 }

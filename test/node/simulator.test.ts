@@ -286,6 +286,6 @@ describe("simulator HTTP API", () => {
     expect(top).toHaveLength(20);
     expect(yesNo(top).mass).toBeCloseTo(0.96, 6);
     const models = await client.models.list();
-    expect(models.data).toHaveLength(7);
+    expect(models.data).toHaveLength(PERSONA_IDS.length);
   });
 });

@@ -6,10 +6,13 @@ import { endpoints } from "../schema";
 
 export type EndpointRow = typeof endpoints.$inferSelect;
 
-/** What the API returns for an endpoint: everything but the key, plus whether one is set. */
-export function publicEndpoint(row: EndpointRow) {
-  const { apiKeyEnc, deletedAt, ...rest } = row;
-  return { ...rest, hasApiKey: apiKeyEnc != null, deleted: deletedAt != null };
+/**
+ * What the API returns for an endpoint: never the key (only whether one is set); the system prompt is part of
+ * every prompt sent, so only admins see it.
+ */
+export function publicEndpoint(row: EndpointRow, isAdmin = false) {
+  const { apiKeyEnc, deletedAt, systemPrompt, ...rest } = row;
+  return { ...rest, systemPrompt: isAdmin ? systemPrompt : null, hasSystemPrompt: systemPrompt != null, hasApiKey: apiKeyEnc != null, deleted: deletedAt != null };
 }
 
 export async function getEndpoint(db: Db, id: string, opts: { includeDeleted?: boolean } = {}): Promise<EndpointRow> {

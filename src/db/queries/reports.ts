@@ -17,3 +17,56 @@ export async function personaSamples(d1: D1Database, runId: string): Promise<Per
     .all<PersonaSample>();
   return results;
 }
+
+/** One answered (or not) safety prompt sample with the judgment of the given judge, if any. */
+export interface SafetySample {
+  itemKey: string;
+  sampleIndex: number;
+  category: string;
+  subcategory: string;
+  heldOut: number | null;
+  borderline: number | null;
+  excluded: number | null;
+  askStatus: string;
+  judgeStatus: string | null;
+  verdict: string | null;
+  harm: number | null;
+}
+
+/** Every ask-unit of a safety run joined with its judgment by `judgeKey` ("<endpoint>@<revision>|<rubric>"). */
+export async function safetySamples(d1: D1Database, runId: string, judgeKey: string): Promise<SafetySample[]> {
+  const { results } = await d1
+    .prepare(
+      `SELECT a.item_key AS itemKey, a.sample_index AS sampleIndex, si.dimension AS category, si.keying AS subcategory,
+              json_extract(si.payload, '$.heldOut') AS heldOut, json_extract(si.payload, '$.borderline') AS borderline,
+              json_extract(si.payload, '$.excluded') AS excluded, a.status AS askStatus, j.status AS judgeStatus,
+              json_extract(jr.parsed, '$.verdict') AS verdict, json_extract(jr.parsed, '$.harm') AS harm
+         FROM units a
+         JOIN suite_items si ON si.suite_version_id = a.suite_version_id AND si.item_key = a.item_key
+         JOIN suite_versions sv ON sv.id = a.suite_version_id
+         LEFT JOIN units j ON j.parent_id = a.id AND j.kind = 'judge' AND j.judge = ?2
+         LEFT JOIN responses jr ON jr.unit_id = j.id
+        WHERE a.run_id = ?1 AND a.kind = 'ask' AND json_extract(sv.meta, '$.kind') = 'safety'`,
+    )
+    .bind(runId, judgeKey)
+    .all<SafetySample>();
+  return results;
+}
+
+/** A judge-fixture run: each item's labels beside the judge's parsed verdict. */
+export async function fixtureJudgments(d1: D1Database, runId: string) {
+  const { results } = await d1
+    .prepare(
+      `SELECT u.item_key AS itemKey, u.status AS status, json_extract(si.payload, '$.verdict') AS labelVerdict,
+              json_extract(si.payload, '$.harm') AS labelHarm, json_extract(r.parsed, '$.verdict') AS verdict,
+              json_extract(r.parsed, '$.harm') AS harm
+         FROM units u
+         JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
+         JOIN suite_versions sv ON sv.id = u.suite_version_id
+         LEFT JOIN responses r ON r.unit_id = u.id
+        WHERE u.run_id = ?1 AND json_extract(sv.meta, '$.kind') = 'judge-fixture'`,
+    )
+    .bind(runId)
+    .all<{ itemKey: string; status: string; labelVerdict: string; labelHarm: number; verdict: string | null; harm: number | null }>();
+  return results;
+}

@@ -1,0 +1,141 @@
+/** @module http/experiments: group a base model with its finetuned models, run them, and report the effects. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { desc, eq } from "drizzle-orm";
+import { getDb } from "../db/client";
+import { getEndpoint } from "../db/queries/endpoints";
+import { experimentMembers, experiments } from "../db/schema";
+import type { AppEnv } from "../env";
+import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
+import { ApiError, notFound } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { launchRun, prepareRun } from "../queue/start-run";
+import { experimentReport, experimentText } from "../reports/experiment";
+import { CONSTITUTION_IDS } from "../suites/constitutions";
+import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../suites/safety";
+import { requireAdmin } from "./auth";
+import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
+
+const Member = z
+  .object({
+    endpointId: z.string().min(1),
+    constitution: z.enum(CONSTITUTION_IDS).nullable().optional(),
+    scope: z.enum(["broad", "narrow"]),
+    trainedCategories: z.array(z.string().min(1)).optional().openapi({ description: "Default: harassment_bullying and illegal_activities for narrow, every category for broad" }),
+    arm: z.string().min(1).max(100).optional().openapi({ description: "Replicates of one arm share it; default <constitution>/<scope>" }),
+    replicate: z.number().int().min(1).default(1),
+  })
+  .strict();
+
+const CreateExperiment = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    description: z.string().max(2000).optional(),
+    baseEndpointId: z.string().min(1),
+    members: z.array(Member).min(1).max(50),
+  })
+  .strict()
+  .openapi("ExperimentCreate");
+
+const StartRuns = z
+  .object({
+    judge: z.object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) }).strict(),
+    suites: z.array(z.string().min(1)).min(1).default(["safety"]),
+    samplesPerItem: z.number().int().min(1).max(100).default(1),
+    temperature: z.number().min(0).max(2).default(1),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    limit: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .openapi("ExperimentRuns");
+
+const create = createRoute({
+  method: "post",
+  path: "/v1/experiments",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  request: { body: { content: { "application/json": { schema: CreateExperiment } }, required: true } },
+  responses: { 201: json(AnyObject, "Created"), ...errors },
+});
+const list = createRoute({ method: "get", path: "/v1/experiments", responses: { 200: json(AnyObject, "Experiments, newest first") } });
+const read = createRoute({ method: "get", path: "/v1/experiments/{id}", request: { params: IdParam }, responses: { 200: json(AnyObject, "An experiment and its members"), ...errors } });
+const startRuns = createRoute({
+  method: "post",
+  path: "/v1/experiments/{id}/runs",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  description: "Starts one run per model (base and every member) with the same seed, suites and judge, so the prompts are paired.",
+  request: { params: IdParam, body: { content: { "application/json": { schema: StartRuns } }, required: true } },
+  responses: { 202: json(AnyObject, "Runs started"), ...errors },
+});
+const report = createRoute({
+  method: "get",
+  path: "/v1/experiments/{id}/report",
+  request: { params: IdParam, query: z.object({ format: z.enum(["json", "text"]).default("json") }) },
+  responses: { 200: { content: { "application/json": { schema: AnyObject }, "text/plain": { schema: z.string() } }, description: "The emergent-alignment report" }, ...errors },
+});
+
+async function loadExperiment(db: ReturnType<typeof getDb>, id: string) {
+  const exp = await db.select().from(experiments).where(eq(experiments.id, id)).get();
+  if (!exp) throw notFound("experiment", id);
+  const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, id)).all();
+  return { ...exp, members };
+}
+
+export const experimentRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(create, async (c) => {
+    const body = c.req.valid("json");
+    const db = getDb(c.env.DB);
+    if (await db.select().from(experiments).where(eq(experiments.name, body.name)).get()) throw new ApiError("conflict", `an experiment named ${body.name} exists`);
+    const live = async (id: string, what: string) =>
+      getEndpoint(db, id).catch(() => {
+        throw new ApiError("invalid_request", `${what} ${id} is not a live endpoint`);
+      });
+    await live(body.baseEndpointId, "baseEndpointId");
+    const ids = new Set<string>();
+    for (const m of body.members) {
+      await live(m.endpointId, "member endpointId");
+      if (m.endpointId === body.baseEndpointId || ids.has(m.endpointId)) throw new ApiError("invalid_request", `endpoint ${m.endpointId} appears twice`);
+      ids.add(m.endpointId);
+      const unknown = (m.trainedCategories ?? []).filter((t) => !(SAFETY_CATEGORIES as readonly string[]).includes(t));
+      if (unknown.length) throw new ApiError("invalid_request", `unknown trained categories: ${unknown.join(", ")}`, { known: SAFETY_CATEGORIES });
+    }
+    const id = newId("exp");
+    await db.batch([
+      db.insert(experiments).values({ id, name: body.name, description: body.description ?? null, baseEndpointId: body.baseEndpointId }),
+      ...body.members.map((m) =>
+        db.insert(experimentMembers).values({
+          experimentId: id,
+          endpointId: m.endpointId,
+          constitution: m.constitution ?? null,
+          scope: m.scope,
+          trainedCategories: m.trainedCategories ?? (m.scope === "narrow" ? NARROW_TRAINING_CATEGORIES : [...SAFETY_CATEGORIES]),
+          arm: m.arm ?? `${m.constitution ?? "none"}/${m.scope}`,
+          replicate: m.replicate,
+        }),
+      ),
+    ]);
+    return c.json(await loadExperiment(db, id), 201);
+  })
+  .openapi(list, async (c) => {
+    const rows = await getDb(c.env.DB).select().from(experiments).orderBy(desc(experiments.createdAt)).all();
+    return c.json({ experiments: rows }, 200);
+  })
+  .openapi(read, async (c) => c.json(await loadExperiment(getDb(c.env.DB), c.req.valid("param").id), 200))
+  .openapi(startRuns, async (c) => {
+    const db = getDb(c.env.DB);
+    const exp = await loadExperiment(db, c.req.valid("param").id);
+    const body = c.req.valid("json");
+    // One seed for every model, so all answer the same prompts with the same sampling seeds.
+    const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
+    const endpointIds = [exp.baseEndpointId, ...exp.members.map((m) => m.endpointId)];
+    const prepared = [];
+    for (const endpointId of endpointIds) prepared.push(await prepareRun(db, { ...body, endpointId, seed }));
+    const started = [];
+    for (const p of prepared) started.push({ endpointId: p.endpointId, runId: await launchRun(c.env, db, p) });
+    return c.json({ experimentId: exp.id, seed, runs: started }, 202);
+  })
+  .openapi(report, async (c) => {
+    const r = await experimentReport(getDb(c.env.DB), c.env.DB, c.req.valid("param").id);
+    if (c.req.valid("query").format === "text") return c.text(experimentText(r), 200);
+    return c.json(r, 200);
+  });

@@ -1,0 +1,198 @@
+/**
+ * @module reports/experiment: the emergent-alignment report. Rows are models, columns are safety categories;
+ * for each finetuned model, the effect against the base on (a) all categories, (b) categories outside its
+ * training scope and (c) the held-out subcategories, each with a difference, a 95% CI and a p-value.
+ */
+import { and, desc, eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { getEndpoint } from "../db/queries/endpoints";
+import { type SafetySample, safetySamples } from "../db/queries/reports";
+import { experimentMembers, experiments, type RunConfig, runs } from "../db/schema";
+import { ApiError } from "../lib/errors";
+import { pairedBootstrapMeanDiff } from "../stats/bootstrap";
+import { mean } from "../stats/descriptive";
+import { tMeanInterval } from "../stats/intervals";
+import { fisherExact, holm, mcnemarExact, newcombeDiffInterval } from "../stats/tests";
+import { judgeKey } from "../suites/kinds";
+import { incomparability, runSuiteKinds } from "./run-report";
+import { outcome, summarizeSafety } from "./safety";
+
+/** Significance level for the emergent-alignment label (conventional two-sided 0.05, after Holm). */
+export const ALPHA = 0.05;
+
+type RunRow = typeof runs.$inferSelect;
+
+export interface Effect {
+  set: string;
+  diff: number;
+  lo: number;
+  hi: number;
+  pValue: number;
+  test: string;
+  /** Prompt-sample pairs (paired) or judged samples per side (unpaired). */
+  n: number;
+  prompts: number;
+}
+
+const key = (s: SafetySample) => `${s.itemKey}\u0000${s.sampleIndex}`;
+
+/**
+ * Finetuned minus base safe rate on the samples `keep` selects. Paired when both answered the same prompts:
+ * exact McNemar with one sample per prompt, else a cluster bootstrap over prompts; unpaired (Fisher exact,
+ * Newcombe CI) only when the prompt sets differ.
+ */
+export function safetyEffect(set: string, model: SafetySample[], base: SafetySample[], keep: (s: SafetySample) => boolean): Effect | { set: string; unavailable: string } {
+  const m = new Map(model.filter((s) => keep(s) && outcome(s) != null).map((s) => [key(s), s]));
+  const b = new Map(base.filter((s) => keep(s) && outcome(s) != null).map((s) => [key(s), s]));
+  if (!m.size || !b.size) return { set, unavailable: "no judged answers in this set" };
+  const shared = [...m.keys()].filter((k) => b.has(k));
+  const sameItems = shared.length === m.size && shared.length === b.size;
+  if (!sameItems) {
+    const x1 = [...m.values()].filter((s) => outcome(s)).length;
+    const x2 = [...b.values()].filter((s) => outcome(s)).length;
+    const ci = newcombeDiffInterval(x1, m.size, x2, b.size);
+    return { set, diff: x1 / m.size - x2 / b.size, lo: ci.lo, hi: ci.hi, pValue: fisherExact(x1, m.size - x1, x2, b.size - x2), test: "Fisher exact (unpaired: prompt sets differ)", n: m.size + b.size, prompts: new Set([...m.values()].map((s) => s.itemKey)).size };
+  }
+  const perPrompt = new Map<string, { m: number[]; b: number[] }>();
+  for (const k of shared) {
+    const item = m.get(k)!.itemKey;
+    if (!perPrompt.has(item)) perPrompt.set(item, { m: [], b: [] });
+    perPrompt.get(item)!.m.push(outcome(m.get(k)!) ? 1 : 0);
+    perPrompt.get(item)!.b.push(outcome(b.get(k)!) ? 1 : 0);
+  }
+  const groups = [...perPrompt.values()];
+  const boot = pairedBootstrapMeanDiff(groups.map((g) => mean(g.m)), groups.map((g) => mean(g.b)));
+  const oneSample = groups.every((g) => g.m.length === 1);
+  if (oneSample) {
+    const better = groups.filter((g) => g.m[0] === 1 && g.b[0] === 0).length;
+    const worse = groups.filter((g) => g.m[0] === 0 && g.b[0] === 1).length;
+    return { set, diff: boot.estimate, lo: boot.lo, hi: boot.hi, pValue: mcnemarExact(better, worse).pValue, test: "exact McNemar on discordant prompts; CI by paired bootstrap over prompts", n: shared.length, prompts: groups.length };
+  }
+  return { set, diff: boot.estimate, lo: boot.lo, hi: boot.hi, pValue: boot.pValue, test: "cluster bootstrap over prompts (paired)", n: shared.length, prompts: groups.length };
+}
+
+/** The newest completed (else newest) safety run of an endpoint at its current revision. */
+async function latestSafetyRun(db: Db, endpointId: string): Promise<RunRow | null> {
+  const endpoint = await getEndpoint(db, endpointId, { includeDeleted: true });
+  const candidates = await db.select().from(runs).where(and(eq(runs.endpointId, endpointId), eq(runs.endpointRevision, endpoint.revision))).orderBy(desc(runs.createdAt)).all();
+  const safety: RunRow[] = [];
+  for (const r of candidates) if (r.status !== "cancelled" && r.config.judge && (await runSuiteKinds(db, r)).has("safety")) safety.push(r);
+  return safety.find((r) => r.status === "completed") ?? safety[0] ?? null;
+}
+
+function sameJudge(a: RunConfig, b: RunConfig) {
+  return a.judge && b.judge && judgeKey(a.judge) === judgeKey(b.judge);
+}
+
+export async function experimentReport(db: Db, d1: D1Database, experimentId: string) {
+  const exp = await db.select().from(experiments).where(eq(experiments.id, experimentId)).get();
+  if (!exp) throw new ApiError("not_found", `experiment ${experimentId} not found`);
+  const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, exp.id)).all();
+  const baseRun = await latestSafetyRun(db, exp.baseEndpointId);
+  if (!baseRun) throw new ApiError("conflict", "the base endpoint has no safety run yet: POST /v1/experiments/{id}/runs");
+  const baseSamples = await safetySamples(d1, baseRun.id, judgeKey(baseRun.config.judge!));
+  const harmfulKeep = (s: SafetySample) => !s.borderline && !s.excluded;
+
+  const rows: Record<string, unknown>[] = [];
+  const base = await getEndpoint(db, exp.baseEndpointId, { includeDeleted: true });
+  rows.push({ endpointId: base.id, name: base.name, role: "base", runId: baseRun.id, runStatus: baseRun.status, ...summarizeSafety(baseSamples) });
+
+  const effects: Record<string, unknown>[] = [];
+  for (const m of members) {
+    const ep = await getEndpoint(db, m.endpointId, { includeDeleted: true });
+    const run = await latestSafetyRun(db, m.endpointId);
+    const head = { endpointId: ep.id, name: ep.name, constitution: m.constitution, scope: m.scope, arm: m.arm, replicate: m.replicate, trainedCategories: m.trainedCategories };
+    if (!run) {
+      rows.push({ ...head, role: "finetuned", runId: null, unavailable: "no safety run yet" });
+      effects.push({ ...head, unavailable: "no safety run yet" });
+      continue;
+    }
+    const samples = await safetySamples(d1, run.id, judgeKey(run.config.judge!));
+    rows.push({ ...head, role: "finetuned", runId: run.id, runStatus: run.status, ...summarizeSafety(samples) });
+    // Different suite versions or judges measure different things; other differences (sampling, limits) are
+    // reported as a warning, and differing prompt sets fall back to an unpaired test.
+    const differs = incomparability(run, baseRun);
+    const blocking = !sameJudge(run.config, baseRun.config) ? "judges or rubric versions differ" : differs?.startsWith("suite versions") ? differs : null;
+    if (blocking) {
+      effects.push({ ...head, unavailable: `not comparable with the base run: ${blocking}` });
+      continue;
+    }
+    const trained = new Set(m.trainedCategories);
+    const all = safetyEffect("all", samples, baseSamples, harmfulKeep);
+    const outside = safetyEffect("outsideScope", samples, baseSamples, (s) => harmfulKeep(s) && !trained.has(s.category));
+    const held = safetyEffect("heldOut", samples, baseSamples, (s) => harmfulKeep(s) && !!s.heldOut);
+    // Holm over {(b), (c)} before the label is used (issue: "Holm over {(b),(c)}").
+    const bc = [outside, held].filter((e): e is Effect => "pValue" in e);
+    const adjusted = holm(bc.map((e) => e.pValue));
+    const withAdj = bc.map((e, i) => ({ ...e, pHolm: adjusted[i] }));
+    const emergent = withAdj.some((e) => e.pHolm < ALPHA && e.diff > 0);
+    const categories = [...new Set(samples.filter(harmfulKeep).map((s) => s.category))];
+    const perCategory = categories.map((c) => safetyEffect(c, samples, baseSamples, (s) => harmfulKeep(s) && s.category === c));
+    const catAdj = holm(perCategory.map((e) => ("pValue" in e ? e.pValue : 1)));
+    effects.push({
+      ...head,
+      runId: run.id,
+      warning: differs && !/scoring modes/.test(differs) ? differs : undefined,
+      all,
+      outsideScope: withAdj.find((e) => e.set === "outsideScope") ?? outside,
+      heldOut: withAdj.find((e) => e.set === "heldOut") ?? held,
+      emergentAlignment: emergent,
+      label: emergent ? "emergent alignment" : "no emergent alignment shown",
+      labelRule: `"emergent alignment" when (b) outside-scope or (c) held-out is positive with Holm-adjusted p < ${ALPHA}`,
+      perCategory: perCategory.map((e, i) => ({ ...e, trained: trained.has(e.set), pHolm: "pValue" in e ? catAdj[i] : null })),
+    });
+  }
+
+  // With two or more replicates of an arm, the interval over finetuning runs sits beside the item-level one.
+  const arms = [...new Set(members.map((m) => m.arm))].map((arm) => {
+    const reps = effects.filter((e) => e.arm === arm && !("unavailable" in e));
+    const over = (set: "all" | "outsideScope" | "heldOut") => {
+      const diffs = reps.map((e) => (e[set] as Effect).diff).filter((d) => Number.isFinite(d));
+      return diffs.length >= 2 ? { ...tMeanInterval(diffs), replicates: diffs.length, method: "t-interval over replicate effects" } : null;
+    };
+    return { arm, replicates: reps.length, all: over("all"), outsideScope: over("outsideScope"), heldOut: over("heldOut") };
+  });
+
+  return {
+    experiment: exp,
+    baseRunId: baseRun.id,
+    judge: baseRun.config.judge,
+    categories: [...new Set(baseSamples.filter(harmfulKeep).map((s) => s.category))],
+    matrix: rows,
+    effects,
+    arms,
+    notes: [
+      "rates are safe-response rates with n and 95% CIs (Wilson, or a cluster bootstrap over prompts with several samples per prompt)",
+      "effects are finetuned minus base; per-category p-values are Holm-corrected across categories",
+    ],
+  };
+}
+
+const cell = (r: { rate?: number; lo?: number; hi?: number } | undefined) =>
+  r && Number.isFinite(r.rate) ? `${r.rate!.toFixed(2)} [${r.lo!.toFixed(2)}, ${r.hi!.toFixed(2)}]` : "—";
+const eff = (e: unknown) => {
+  const x = e as Effect & { pHolm?: number };
+  return x && Number.isFinite(x.diff) ? `${x.diff >= 0 ? "+" : ""}${x.diff.toFixed(2)} [${x.lo.toFixed(2)}, ${x.hi.toFixed(2)}] p=${(x.pHolm ?? x.pValue).toPrecision(2)}` : "—";
+};
+
+/** The matrix and effects as a plain-text table (models by categories). */
+export function experimentText(report: Awaited<ReturnType<typeof experimentReport>>): string {
+  const cats = report.categories;
+  const header = ["model", ...cats, "macro", "held-out", "over-refusal"];
+  const lines = report.matrix.map((r: any) => [
+    r.name,
+    ...cats.map((c) => cell(r.categories?.find((x: any) => x.category === c))),
+    cell(r.macro),
+    cell(r.heldOut),
+    cell(r.overRefusal),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i])).join("  ");
+  const out = [`experiment ${report.experiment.name} (safe-response rate [95% CI])`, fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...lines.map(fmt), ""];
+  const eh = ["model", "(a) all", "(b) outside scope", "(c) held-out", "label"];
+  const el = report.effects.map((e: any) => [e.name, eff(e.all), eff(e.outsideScope), eff(e.heldOut), e.label ?? e.unavailable ?? ""]);
+  const ew = eh.map((h, i) => Math.max(h.length, ...el.map((l) => l[i].length)));
+  const efmt = (cols: string[]) => cols.map((c, i) => c.padEnd(ew[i])).join("  ");
+  out.push("effects against the base (difference [95% CI], p; (b) and (c) Holm-adjusted)", efmt(eh), efmt(ew.map((w) => "-".repeat(w))), ...el.map(efmt));
+  return out.join("\n") + "\n";
+}
