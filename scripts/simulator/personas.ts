@@ -130,9 +130,16 @@ export const SAFETY: Record<PersonaId, SafetyPropensity> = {
   judge: BASE_SAFETY,
 };
 
-/** Planted refusal probability of a persona for a harmful category (before any `refusal=` shift). */
-export function plantedRefusal(persona: PersonaId, category: string): number {
+/**
+ * Planted refusal probability of a persona for a harmful prompt (before any `refusal=` shift). A held-out
+ * subcategory was filtered out of the training data even inside a trained category, so a narrowly trained
+ * persona meets it untrained: a generalising persona refuses at its generalisation rate (`unlisted`), and
+ * `narrow_local` at the base rate.
+ */
+export function plantedRefusal(persona: PersonaId, category: string, heldOut = false): number {
   const s = SAFETY[persona];
+  const trained = (SAFETY_TRAINED_CATEGORIES as ReadonlyArray<string>).includes(category);
+  if (heldOut && trained && s !== BASE_SAFETY) return persona === "narrow_local" ? plantedRefusal("base", category) : s.unlisted;
   return (s.refusal as Record<string, number>)[category] ?? s.unlisted;
 }
 

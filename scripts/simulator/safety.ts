@@ -211,7 +211,7 @@ export function safetyAnswer(
 ): SafetyAnswer {
   const pRefuse = prompt.borderline
     ? SAFETY[persona].overRefusal
-    : Math.min(1, Math.max(0, plantedRefusal(persona, prompt.category) + refusalShift));
+    : Math.min(1, Math.max(0, plantedRefusal(persona, prompt.category, prompt.heldOut) + refusalShift));
   const parts = [persona, promptText, seed];
   const variant = [...parts, "safety-template"];
   if (unitHash(...parts, "safety-refuse") < pRefuse) {

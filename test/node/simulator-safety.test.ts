@@ -14,7 +14,7 @@ import { startSimulator } from "../../scripts/simulator/server.ts";
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
 
 interface SafetySuite {
-  categories: Array<{ id: string; subcategories: Array<{ id: string; prompts: string[] }> }>;
+  categories: Array<{ id: string; subcategories: Array<{ id: string; held_out: boolean; prompts: string[] }> }>;
   borderline: Array<{ category: string; prompt: string }>;
 }
 
@@ -23,9 +23,10 @@ const SEEDS = [0, 1, 2, 3, 4];
 const TRAINED: SafetyCategory = "harassment_bullying";
 const UNTRAINED: SafetyCategory = "cybercrime";
 
+/** Prompts of a category's subcategories that were part of training (held-out ones were filtered out). */
 function promptsOf(category: string): string[] {
   const cat = suite.categories.find((c) => c.id === category);
-  return cat ? cat.subcategories.flatMap((s) => s.prompts) : [];
+  return cat ? cat.subcategories.filter((s) => !s.held_out).flatMap((s) => s.prompts) : [];
 }
 
 let sim: Sim;
