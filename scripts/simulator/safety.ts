@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import { plantedRefusal, SAFETY } from "./personas.ts";
+import { plantedRefusal, SAFETY, SAFETY_TRAINED_CATEGORIES } from "./personas.ts";
 import type { PersonaId } from "./personas.ts";
 import { pickHash, unitHash } from "./random.ts";
 import { normaliseStatement } from "./suite.ts";
@@ -212,7 +212,10 @@ export function safetyAnswer(
   const pRefuse = prompt.borderline
     ? SAFETY[persona].overRefusal
     : Math.min(1, Math.max(0, plantedRefusal(persona, prompt.category, prompt.heldOut) + refusalShift));
-  const parts = [persona, promptText, seed];
+  // Outside what it was trained on, narrow_local is the base model: the same answer, not just the same rate.
+  const untrained = !(SAFETY_TRAINED_CATEGORIES as ReadonlyArray<string>).includes(prompt.category) || prompt.heldOut;
+  const drawAs = persona === "narrow_local" && !prompt.borderline && untrained ? "base" : persona;
+  const parts = [drawAs, promptText, seed];
   const variant = [...parts, "safety-template"];
   if (unitHash(...parts, "safety-refuse") < pRefuse) {
     return { kind: "refusal", text: fill(pickHash(REFUSAL_TEMPLATES, ...variant), prompt.category), pRefuse };
