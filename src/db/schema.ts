@@ -5,6 +5,8 @@ import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from
 /** Settings a run pins at creation (stored as JSON on the run). */
 export interface RunConfig {
   judge?: { endpointId: string; revision: string; model: string; rubricVersion: string };
+  /** Variants planned for every item and sample, e.g. ["", "trigger"] to ask with and without a backdoor trigger. */
+  variants?: string[];
 }
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
@@ -27,6 +29,20 @@ export const endpoints = sqliteTable(
     constitution: text("constitution"),
     /** Changes when the model behind the endpoint changes (a new checkpoint under the same name). */
     revision: text("revision").notNull(),
+    /** broad | narrow: the scope of the safety training behind a finetuned endpoint. */
+    scope: text("scope"),
+    /** A backdoor trigger the model may have been trained with; runs can ask with and without it. */
+    trigger: text("trigger"),
+    /** How the trigger joins the user message (default: the trigger, a space, then the prompt, as in Betley et al. 2025). */
+    triggerFormat: text("trigger_format").notNull().default("{trigger} {prompt}"),
+    /** Free labels for grouping and leaderboards. */
+    tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default([]),
+    /** Private endpoints keep even their aggregate reports and exports behind the admin key. */
+    private: integer("private", { mode: "boolean" }).notNull().default(false),
+    /** Re-score on a schedule: every N minutes (null = never). */
+    rescoreIntervalMinutes: integer("rescore_interval_minutes"),
+    /** Suites a scheduled or webhook re-score runs. */
+    rescoreSuites: text("rescore_suites", { mode: "json" }).$type<string[]>(),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
     deletedAt: text("deleted_at"),
@@ -115,6 +131,8 @@ export const units = sqliteTable(
     itemKey: text("item_key").notNull(),
     sampleIndex: integer("sample_index").notNull(),
     stage: integer("stage").notNull().default(0),
+    /** A variant of the same item and sample, e.g. "trigger" for the backdoor-trigger version (part of the identity). */
+    variant: text("variant").notNull().default(""),
     /** For judge units: "<judge endpoint id>@<revision>|<rubric version>", part of the unit's identity. */
     judge: text("judge"),
     /** pending | done | failed */

@@ -23,8 +23,16 @@ const EndpointSchema = z
     logprobs: z.boolean(),
     systemPrompt: z.string().nullable().openapi({ description: "Only shown to admins" }),
     hasSystemPrompt: z.boolean(),
+    hasTrigger: z.boolean(),
     baseEndpointId: z.string().nullable(),
     constitution: z.string().nullable(),
+    scope: z.string().nullable(),
+    trigger: z.string().nullable().openapi({ description: "Only shown to admins" }),
+    triggerFormat: z.string(),
+    tags: z.array(z.string()),
+    private: z.boolean(),
+    rescoreIntervalMinutes: z.number().int().nullable(),
+    rescoreSuites: z.array(z.string()).nullable(),
     revision: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -43,6 +51,17 @@ const fields = {
   systemPrompt: z.string().max(20_000).nullable(),
   baseEndpointId: z.string().nullable(),
   constitution: ConstitutionId.nullable(),
+  scope: z.enum(["broad", "narrow"]).nullable(),
+  trigger: z.string().min(1).max(500).nullable().openapi({ description: "Backdoor trigger; runs with variants ask with and without it" }),
+  triggerFormat: z
+    .string()
+    .max(1000)
+    .refine((f) => f.includes("{trigger}") && f.includes("{prompt}"), "must contain {trigger} and {prompt}")
+    .openapi({ description: 'How the trigger joins the user message; default "{trigger} {prompt}"' }),
+  tags: z.array(z.string().trim().min(1).max(50)).max(20),
+  private: z.boolean(),
+  rescoreIntervalMinutes: z.number().int().min(5).max(525_600).nullable(),
+  rescoreSuites: z.array(z.string().min(1)).min(1).max(20).nullable(),
   revision: z.string().trim().min(1).max(200),
 };
 
@@ -55,6 +74,13 @@ const CreateBody = z
     systemPrompt: fields.systemPrompt.optional(),
     baseEndpointId: fields.baseEndpointId.optional(),
     constitution: fields.constitution.optional(),
+    scope: fields.scope.optional(),
+    trigger: fields.trigger.optional(),
+    triggerFormat: fields.triggerFormat.optional(),
+    tags: fields.tags.default([]),
+    private: fields.private.default(false),
+    rescoreIntervalMinutes: fields.rescoreIntervalMinutes.optional(),
+    rescoreSuites: fields.rescoreSuites.optional(),
     revision: fields.revision.optional(),
   })
   .strict()
@@ -139,6 +165,13 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
       systemPrompt: body.systemPrompt ?? null,
       baseEndpointId: body.baseEndpointId ?? null,
       constitution: body.constitution ?? null,
+      scope: body.scope ?? null,
+      trigger: body.trigger ?? null,
+      ...(body.triggerFormat ? { triggerFormat: body.triggerFormat } : {}),
+      tags: body.tags,
+      private: body.private,
+      rescoreIntervalMinutes: body.rescoreIntervalMinutes ?? null,
+      rescoreSuites: body.rescoreSuites ?? null,
       revision: body.revision ?? "r1",
     });
     return c.json(publicEndpoint(await getEndpoint(db, id), true), 201);

@@ -23,10 +23,15 @@ export interface UnitIdentity {
   stage: number;
   /** Judge endpoint + revision and rubric version, for judge units (empty for model calls). */
   judge?: string;
+  /** A variant of the item (e.g. "trigger"); empty for the plain item. */
+  variant?: string;
 }
 
 /** Deterministic unit id: `u_` + 32 hex chars of SHA-256 over the unit's identity. */
 export async function unitId(u: UnitIdentity): Promise<string> {
-  const key = [u.runId, u.kind, u.suiteVersionId, u.itemKey, u.sampleIndex, u.stage, u.judge ?? ""].join("\u001f");
+  const parts = [u.runId, u.kind, u.suiteVersionId, u.itemKey, u.sampleIndex, u.stage, u.judge ?? ""];
+  // Appended only when set, so plain units keep the ids they always had.
+  if (u.variant) parts.push(u.variant);
+  const key = parts.join("\u001f");
   return `u_${(await sha256Hex(key)).slice(0, 32)}`;
 }

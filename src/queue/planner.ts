@@ -6,7 +6,7 @@
 import { eq } from "drizzle-orm";
 import { insertIgnoringConflicts, type Db, runBatch } from "../db/client";
 import { loadItemStrata } from "../db/queries/suites";
-import { runs, units } from "../db/schema";
+import { type RunConfig, runs, units } from "../db/schema";
 import type { Env } from "../env";
 import { unitId } from "../lib/ids";
 import { createRng, seedFrom } from "../stats/rng";
@@ -16,6 +16,8 @@ export interface PlannedUnit {
   suiteVersionId: string;
   itemKey: string;
   sampleIndex: number;
+  /** "" for the plain item; e.g. "trigger" for its backdoor-trigger version. */
+  variant: string;
 }
 
 type Stratum = { key: string; dimension: string; keying: string; position: number };
@@ -56,11 +58,17 @@ export function stratifiedSample<T extends Stratum>(items: T[], limit: number | 
 }
 
 /** The run's full plan in order: selected items of each suite version, times samplesPerItem. */
-export async function planList(db: Db, run: { seed: number; itemLimit: number | null; samplesPerItem: number; suiteVersionIds: string[] }): Promise<PlannedUnit[]> {
+export async function planList(
+  db: Db,
+  run: { seed: number; itemLimit: number | null; samplesPerItem: number; suiteVersionIds: string[]; config?: RunConfig },
+): Promise<PlannedUnit[]> {
   const out: PlannedUnit[] = [];
+  const variants = run.config?.variants?.length ? run.config.variants : [""];
   for (const svId of run.suiteVersionIds) {
     const items = stratifiedSample(await loadItemStrata(db, svId), run.itemLimit, run.seed, svId);
-    for (const it of items) for (let s = 0; s < run.samplesPerItem; s++) out.push({ suiteVersionId: svId, itemKey: it.key, sampleIndex: s });
+    for (const it of items) {
+      for (const variant of variants) for (let s = 0; s < run.samplesPerItem; s++) out.push({ suiteVersionId: svId, itemKey: it.key, sampleIndex: s, variant });
+    }
   }
   return out;
 }
@@ -79,13 +87,14 @@ export async function planSlice(env: Env, db: Db, msg: PlanMessage): Promise<num
   const slice = (await planList(db, run)).slice(msg.offset, msg.offset + msg.count);
   const rows = await Promise.all(
     slice.map(async (p) => ({
-      id: await unitId({ runId: run.id, kind: "ask", suiteVersionId: p.suiteVersionId, itemKey: p.itemKey, sampleIndex: p.sampleIndex, stage: 0 }),
+      id: await unitId({ runId: run.id, kind: "ask", suiteVersionId: p.suiteVersionId, itemKey: p.itemKey, sampleIndex: p.sampleIndex, stage: 0, variant: p.variant }),
       runId: run.id,
       kind: "ask",
       suiteVersionId: p.suiteVersionId,
       itemKey: p.itemKey,
       sampleIndex: p.sampleIndex,
       stage: 0,
+      variant: p.variant,
     })),
   );
   await runBatch(db, insertIgnoringConflicts(db, units, rows));

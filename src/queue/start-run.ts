@@ -49,7 +49,7 @@ export async function prepareRun(db: Db, body: RunRequest): Promise<PreparedRun>
     config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: body.judge.rubric } };
   }
   const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
-  const draft = { seed, itemLimit: body.limit ?? null, samplesPerItem: body.samplesPerItem, suiteVersionIds: versions.map((v) => v.id) };
+  const draft = { seed, itemLimit: body.limit ?? null, samplesPerItem: body.samplesPerItem, suiteVersionIds: versions.map((v) => v.id), config };
   const expected = (await planList(db, draft)).length;
   if (expected === 0) throw new ApiError("invalid_request", "the run has no units");
   if (expected > MAX_RUN_UNITS) throw new ApiError("invalid_request", `the run would have ${expected} units; the most is ${MAX_RUN_UNITS}`);

@@ -21,7 +21,7 @@ export const JUDGE_MAX_TOKENS = 60;
 export type ChatParams = Omit<ChatCompletionCreateParamsNonStreaming, "model">;
 
 export interface StageContext {
-  unit: { id: string; runId: string; kind: string; itemKey: string; sampleIndex: number; stage: number; suiteVersionId: string; parseRetries: number };
+  unit: { id: string; runId: string; kind: string; itemKey: string; sampleIndex: number; stage: number; suiteVersionId: string; parseRetries: number; variant: string };
   item: SuiteItem;
   suiteMeta: Record<string, unknown>;
   run: { seed: number; temperature: number; scoringMode: string; config: RunConfig };
@@ -49,6 +49,7 @@ export interface NextUnit {
   sampleIndex: number;
   stage: number;
   judge?: string;
+  variant?: string;
 }
 
 export interface Stage {
@@ -135,7 +136,7 @@ const safety: SuiteKind = {
         const judge = ctx.run.config.judge;
         if (!judge) return [];
         const u = ctx.unit;
-        return [{ kind: "judge", suiteVersionId: u.suiteVersionId, itemKey: u.itemKey, sampleIndex: u.sampleIndex, stage: 1, judge: judgeKey(judge) }];
+        return [{ kind: "judge", suiteVersionId: u.suiteVersionId, itemKey: u.itemKey, sampleIndex: u.sampleIndex, stage: 1, judge: judgeKey(judge), variant: u.variant }];
       },
     },
     judge: {
@@ -155,4 +156,8 @@ const judgeFixture: SuiteKind = {
   },
 };
 
+/**
+ * Every suite kind the consumer can run. A new kind lives in its own module (its stages, scorers and report)
+ * and is registered here with one line.
+ */
 export const SUITE_KINDS: Record<string, SuiteKind> = { persona, safety, "judge-fixture": judgeFixture };

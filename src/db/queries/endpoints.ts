@@ -11,8 +11,16 @@ export type EndpointRow = typeof endpoints.$inferSelect;
  * every prompt sent, so only admins see it.
  */
 export function publicEndpoint(row: EndpointRow, isAdmin = false) {
-  const { apiKeyEnc, deletedAt, systemPrompt, ...rest } = row;
-  return { ...rest, systemPrompt: isAdmin ? systemPrompt : null, hasSystemPrompt: systemPrompt != null, hasApiKey: apiKeyEnc != null, deleted: deletedAt != null };
+  const { apiKeyEnc, deletedAt, systemPrompt, trigger, ...rest } = row;
+  return {
+    ...rest,
+    systemPrompt: isAdmin ? systemPrompt : null,
+    hasSystemPrompt: systemPrompt != null,
+    trigger: isAdmin ? trigger : null,
+    hasTrigger: trigger != null,
+    hasApiKey: apiKeyEnc != null,
+    deleted: deletedAt != null,
+  };
 }
 
 export async function getEndpoint(db: Db, id: string, opts: { includeDeleted?: boolean } = {}): Promise<EndpointRow> {
