@@ -1,6 +1,6 @@
 /** Shared helpers for workers tests: call the worker like a client would, and wait on runs. */
 import { env, exports } from "cloudflare:workers";
-import { expect, vi } from "vitest";
+import { expect, inject, vi } from "vitest";
 
 export const ADMIN = { authorization: `Bearer ${env.ADMIN_API_KEY}` };
 
@@ -66,4 +66,9 @@ export async function simStats(model: string) {
   const res = await fetch(`${env.SIM_URL}/_sim/stats?model=${encodeURIComponent(model)}`);
   const body = (await res.json()) as { models: Record<string, any> };
   return body.models[model] ?? { requests: 0, peakConcurrency: 0, maxRequestsPerMinute: 0, uniqueRequestIds: 0 };
+}
+
+/** Public data files under ../shared/data keyed by relative path (null when the folder is absent). */
+export function sharedData(): Record<string, string> | null {
+  return inject("sharedData" as never) as Record<string, string> | null;
 }
