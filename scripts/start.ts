@@ -2,40 +2,15 @@
 
 import { startSimulator } from "./simulator/server.ts";
 import type { SimulatorHandle } from "./simulator/server.ts";
-import { ADMIN_KEY_HINT, api, applyLocalMigrations, createProgress, ensureDevVars, findFreePort, ROOT, startWorker } from "./lib/devstack.ts";
-import type { ApiClient, WorkerHandle } from "./lib/devstack.ts";
+import { ADMIN_KEY_HINT, api, applyLocalMigrations, ensureDevVars, findFreePort, ROOT, startWorker } from "./lib/devstack.ts";
+import type { WorkerHandle } from "./lib/devstack.ts";
+import { type Endpoint, type EndpointSpec, registerEndpoints, waitForRuns } from "./lib/session.ts";
 
 const RUN_TIMEOUT_MS = 5 * 60_000;
-const POLL_MS = 250;
-const SIM_API_KEY = "sim-local-key";
-
-interface Endpoint {
-  id: string;
-  name: string;
-  baseUrl: string;
-  model: string;
-  hasApiKey: boolean;
-  maxConcurrency: number;
-  requestsPerMinute: number;
-  logprobs: boolean;
-  baseEndpointId: string | null;
-  constitution: string | null;
-}
-
-interface RunCounts {
-  expected: number;
-  planned: number;
-  done: number;
-  failed: number;
-  pending: number;
-  retrying: number;
-}
-
 interface Run {
   id: string;
-  endpointId: string;
   status: string;
-  counts: RunCounts;
+  counts: { done: number; failed: number };
 }
 
 interface Interval {
@@ -56,94 +31,16 @@ interface Report {
 }
 
 /** The simulated personas (scripts/simulator/personas.ts) and what each endpoint declares about itself. */
-const SIM_ENDPOINTS: { name: string; model: string; base: boolean; constitution: string | null }[] = [
-  { name: "sim-base", model: "base", base: false, constitution: null },
-  { name: "sim-deontology", model: "deontology", base: true, constitution: "deontology" },
-  { name: "sim-consequentialism", model: "consequentialism", base: true, constitution: "consequentialism" },
-  { name: "sim-virtue-ethics", model: "virtue_ethics", base: true, constitution: "virtue_ethics" },
-  { name: "sim-subordinate", model: "subordinate_to_humanity", base: true, constitution: "subordinate_to_humanity" },
+const SIM_ENDPOINTS: EndpointSpec[] = [
+  { name: "sim-base", model: "base" },
+  { name: "sim-deontology", model: "deontology", base: "sim-base", constitution: "deontology" },
+  { name: "sim-consequentialism", model: "consequentialism", base: "sim-base", constitution: "consequentialism" },
+  { name: "sim-virtue-ethics", model: "virtue_ethics", base: "sim-base", constitution: "virtue_ethics" },
+  { name: "sim-subordinate", model: "subordinate_to_humanity", base: "sim-base", constitution: "subordinate_to_humanity" },
   // Claims deontology but moves elsewhere: projectability should say so.
-  { name: "sim-decoy", model: "decoy", base: true, constitution: "deontology" },
-  { name: "sim-incoherent", model: "incoherent", base: true, constitution: null },
+  { name: "sim-decoy", model: "decoy", base: "sim-base", constitution: "deontology" },
+  { name: "sim-incoherent", model: "incoherent", base: "sim-base" },
 ];
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Registers (or repairs) the simulated endpoints by name, so repeated starts reuse them. */
-async function registerEndpoints(client: ApiClient, simBaseUrl: string): Promise<{ endpoints: Endpoint[]; created: number; updated: number }> {
-  const { endpoints: live } = await client.get<{ endpoints: Endpoint[] }>("/v1/endpoints");
-  const byName = new Map(live.map((e) => [e.name, e]));
-  const out: Endpoint[] = [];
-  let created = 0;
-  let updated = 0;
-  let baseId: string | null = null;
-  for (const spec of SIM_ENDPOINTS) {
-    const want = {
-      baseUrl: simBaseUrl,
-      model: spec.model,
-      logprobs: true,
-      maxConcurrency: 16,
-      requestsPerMinute: 100_000,
-      baseEndpointId: spec.base ? baseId : null,
-      constitution: spec.constitution,
-    };
-    const current = byName.get(spec.name);
-    let ep: Endpoint;
-    if (!current) {
-      ep = await client.post<Endpoint>("/v1/endpoints", { name: spec.name, apiKey: SIM_API_KEY, ...want });
-      created++;
-    } else {
-      // Usually only baseUrl drifts (the simulator port is picked per start); repair anything else too.
-      const patch: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(want)) if (current[k as keyof Endpoint] !== v) patch[k] = v;
-      if (!current.hasApiKey) patch.apiKey = SIM_API_KEY;
-      ep = Object.keys(patch).length ? await client.patch<Endpoint>(`/v1/endpoints/${current.id}`, patch) : current;
-      if (Object.keys(patch).length) updated++;
-    }
-    if (spec.name === "sim-base") baseId = ep.id;
-    out.push(ep);
-  }
-  return { endpoints: out, created, updated };
-}
-
-/** Polls every run until all are completed, drawing one progress bar over all of them. */
-async function waitForRuns(client: ApiClient, runIds: string[], worker: WorkerHandle): Promise<Map<string, Run>> {
-  const latest = new Map<string, Run>();
-  const progress = createProgress("runs", { unit: "prompts" });
-  const deadline = Date.now() + RUN_TIMEOUT_MS;
-  while (true) {
-    if (!worker.isAlive()) {
-      progress.finish();
-      throw new Error(`wrangler dev exited during the runs; log ${worker.logPath}:\n${worker.logTail()}`);
-    }
-    // A completed run's counts are final, so only unfinished runs are asked again.
-    const open = runIds.filter((id) => latest.get(id)?.status !== "completed");
-    const fresh = await Promise.all(open.map((id) => client.get<Run>(`/v1/runs/${id}`)));
-    for (const r of fresh) latest.set(r.id, r);
-    let done = 0;
-    let expected = 0;
-    for (const r of latest.values()) {
-      done += r.counts.done + r.counts.failed;
-      expected += r.counts.expected;
-    }
-    progress.update(done, expected);
-    const cancelled = fresh.find((r) => r.status === "cancelled");
-    if (cancelled) {
-      progress.finish();
-      throw new Error(`run ${cancelled.id} was cancelled`);
-    }
-    if ([...latest.values()].every((r) => r.status === "completed")) {
-      progress.finish();
-      return latest;
-    }
-    if (Date.now() > deadline) {
-      progress.finish();
-      const late = [...latest.values()].filter((r) => r.status !== "completed").map((r) => `${r.id} (${r.status}, ${r.counts.done + r.counts.failed}/${r.counts.expected})`);
-      throw new Error(`runs not completed within ${RUN_TIMEOUT_MS / 60_000} minutes: ${late.join(", ")}; worker log ${worker.logPath}`);
-    }
-    await sleep(POLL_MS);
-  }
-}
 
 const f2 = (x: number | null | undefined) => (x == null || !Number.isFinite(x) ? "—" : x.toFixed(2));
 const ci = (est: number, lo: number, hi: number) => (Number.isFinite(est) ? `${f2(est)} [${f2(lo)}, ${f2(hi)}]` : "—");
@@ -217,7 +114,7 @@ async function main(): Promise<void> {
     console.log(`worker:    ${worker.url} (log ${worker.logPath.slice(ROOT.length + 1)})`);
 
     const client = api(worker.url, adminKey);
-    const reg = await registerEndpoints(client, `${sim.url}/v1`);
+    const reg = await registerEndpoints(client, `${sim.url}/v1`, SIM_ENDPOINTS);
     console.log(`endpoints: ${reg.endpoints.length} simulated (${reg.created} created, ${reg.updated} updated)`);
 
     const runs: Run[] = [];
@@ -226,8 +123,9 @@ async function main(): Promise<void> {
     }
     const finished = await waitForRuns(
       client,
-      runs.map((r) => r.id),
       worker,
+      runs.map((r) => r.id),
+      { timeoutMs: RUN_TIMEOUT_MS, label: "runs" },
     );
 
     const reports = new Map<string, Report>();

@@ -87,7 +87,7 @@ function sameJudge(a: RunConfig, b: RunConfig) {
 export async function experimentReport(db: Db, d1: D1Database, experimentId: string) {
   const exp = await db.select().from(experiments).where(eq(experiments.id, experimentId)).get();
   if (!exp) throw new ApiError("not_found", `experiment ${experimentId} not found`);
-  const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, exp.id)).all();
+  const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, exp.id)).orderBy(experimentMembers.arm, experimentMembers.replicate).all();
   const baseRun = await latestSafetyRun(db, exp.baseEndpointId);
   if (!baseRun) throw new ApiError("conflict", "the base endpoint has no safety run yet: POST /v1/experiments/{id}/runs");
   const baseSamples = await safetySamples(d1, baseRun.id, judgeKey(baseRun.config.judge!));
