@@ -1,9 +1,7 @@
 /** @module bench: `npm run bench` times 2,000 persona prompts through the local worker against a 50 ms simulator and prints one JSON line. */
 
-import { startSimulator } from "./simulator/server.ts";
-import type { SimulatorHandle } from "./simulator/server.ts";
-import { api, applyLocalMigrations, ensureDevVars, findFreePort, ROOT, startWorker, workerdPeakMemory } from "./lib/devstack.ts";
-import type { WorkerHandle } from "./lib/devstack.ts";
+import { workerdPeakMemory } from "./lib/devstack.ts";
+import { withLocalStack } from "./lib/session.ts";
 
 const SIM_LATENCY_MS = 50;
 const MAX_CONCURRENCY = 32;
@@ -26,27 +24,9 @@ const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 *
 // stdout carries only the JSON line; everything for humans goes to stderr.
 const note = (line: string) => process.stderr.write(`${line}\n`);
 
-async function main(): Promise<void> {
-  let sim: SimulatorHandle | null = null;
-  let worker: WorkerHandle | null = null;
-  const stopAll = async () => {
-    await Promise.allSettled([worker?.stop(), sim?.close()]);
-  };
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    process.once(sig, () => {
-      note(`\n${sig}: stopping`);
-      stopAll().then(() => process.exit(130));
-    });
-  }
-
-  try {
-    const vars = ensureDevVars(ROOT, note);
-    if (!vars.ADMIN_API_KEY) throw new Error("ADMIN_API_KEY is empty in .dev.vars");
-    await applyLocalMigrations(ROOT);
-    sim = await startSimulator({ port: await findFreePort(8788), latencyMs: SIM_LATENCY_MS });
-    worker = await startWorker({ port: await findFreePort(8787) });
-    const client = api(worker.url, vars.ADMIN_API_KEY);
-
+await withLocalStack(
+  "bench",
+  async ({ client, worker, sim }) => {
     const stamp = Date.now();
     // The tag only separates this run's simulator stats from any other traffic.
     const model = `base:tag=bench${stamp}`;
@@ -92,13 +72,6 @@ async function main(): Promise<void> {
       units_failed: run.counts.failed,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
-    await stopAll();
-    process.exit(0);
-  } catch (err) {
-    note(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
-    await stopAll();
-    process.exit(1);
-  }
-}
-
-main();
+  },
+  { simLatencyMs: SIM_LATENCY_MS, log: note },
+);

@@ -17,7 +17,12 @@ export interface LocalStack {
 }
 
 /** Starts the stack, runs `body`, stops the stack; Ctrl-C stops children first. Exits 1 on error. */
-export async function withLocalStack(label: string, body: (stack: LocalStack) => Promise<void>, opts: { simLatencyMs?: number } = {}): Promise<void> {
+export async function withLocalStack(
+  label: string,
+  body: (stack: LocalStack) => Promise<void>,
+  opts: { simLatencyMs?: number; log?: (line: string) => void } = {},
+): Promise<void> {
+  const log = opts.log ?? console.log;
   let sim: SimulatorHandle | null = null;
   let worker: WorkerHandle | null = null;
   const stopAll = async () => {
@@ -25,21 +30,21 @@ export async function withLocalStack(label: string, body: (stack: LocalStack) =>
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.once(sig, () => {
-      console.error(`\n${sig}: stopping`);
+      log(`\n${sig}: stopping`);
       stopAll().then(() => process.exit(130));
     });
   }
   try {
-    const vars = ensureDevVars(ROOT);
+    const vars = ensureDevVars(ROOT, log);
     if (!vars.ADMIN_API_KEY) throw new Error("ADMIN_API_KEY is empty in .dev.vars");
     await applyLocalMigrations(ROOT);
     sim = await startSimulator({ port: await findFreePort(8788), latencyMs: opts.simLatencyMs ?? 2 });
     worker = await startWorker({ port: await findFreePort(8787) });
-    console.log(`simulator: ${sim.url} (a stand-in for model APIs)   worker: ${worker.url}`);
+    log(`simulator: ${sim.url} (a stand-in for model APIs)   worker: ${worker.url}`);
     await body({ client: api(worker.url, vars.ADMIN_API_KEY), worker, sim, simBaseUrl: `${sim.url}/v1` });
     await stopAll();
   } catch (err) {
-    console.error(`\n${label} failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.stderr.write(`\n${label} failed: ${err instanceof Error ? err.message : String(err)}\n`);
     await stopAll();
     process.exit(1);
   }
