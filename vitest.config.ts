@@ -15,6 +15,7 @@ const TEST_SECRETS = {
   ENCRYPTION_KEY: "dGVzdC1vbmx5LWtleS10ZXN0LW9ubHkta2V5LTMyYiE",
   ADMIN_API_KEY: "test-admin-key",
   WEBHOOK_SECRET: "whsec_dGVzdC13ZWJob29rLXNlY3JldA",
+  RESCORE_WEBHOOK_SECRET: "whsec_dGVzdC1yZXNjb3JlLXNlY3JldA",
 };
 
 export default defineConfig({
@@ -37,6 +38,15 @@ export default defineConfig({
                 MODEL_TIMEOUT_MS: "1500",
                 // miniflare has no per-invocation connection cap; the gate is what the tests exercise.
                 MAX_CALLS_PER_INVOCATION: "64",
+                // Training pipeline: events (relayed webhooks, the cron called by the test) drive it, so its own
+                // timed re-checks are long; step retries are quick; crash injection allowed; links signed for the test origin.
+                PUBLIC_BASE_URL: "http://worker",
+                PIPELINE_WAIT_SECONDS: "30",
+                PIPELINE_RETRY_DELAY_MS: "20",
+                TRAINING_POLL_AFTER_MINUTES: "0",
+                ALLOW_FAULT_INJECTION: "1",
+                // Recognition units look again for a base answer after 1 s instead of 30.
+                BASE_ANSWER_WAIT_SECONDS: "1",
               },
               // Replaces wrangler.toml's consumer settings whole, so repeat them with a shorter batch timeout.
               queueConsumers: {
@@ -60,7 +70,20 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/node/**/*.test.ts"],
+          // The CLI tests need the local stack: they run in the `stack` project below.
+          exclude: ["test/node/cli.test.ts"],
           testTimeout: 60_000,
+        },
+      },
+      {
+        // One real local stack (simulator + wrangler dev) shared by the browser tests and the CLI tests.
+        test: {
+          name: "stack",
+          environment: "node",
+          include: ["test/browser/**/*.test.ts", "test/node/cli.test.ts"],
+          globalSetup: ["./test/setup/local-stack.ts"],
+          testTimeout: 90_000,
+          hookTimeout: 60_000,
         },
       },
     ],

@@ -5,16 +5,34 @@ export interface Env {
   DB: D1Database;
   WORK_QUEUE: Queue<unknown>;
   ENDPOINT_GATE: DurableObjectNamespace<EndpointGate>;
+  /** Dataset exports (JSONL + manifest); docs/training.md. */
+  DATASETS: R2Bucket;
+  /** The durable dataset -> training -> endpoint -> evaluation sequence (src/training/pipeline.ts). */
+  TRAINING_PIPELINE: Workflow<{ jobId: string }>;
+  /** This worker's public origin, used in signed dataset links and provider callback URLs (e.g. https://projectability.example.com). */
+  PUBLIC_BASE_URL?: string;
+  /** Seconds the training pipeline waits for an event before looking again (default 600); tests shrink it. */
+  PIPELINE_WAIT_SECONDS?: string;
+  /** Delay between retries of a failed pipeline step in ms (default 10000); tests shrink it. */
+  PIPELINE_RETRY_DELAY_MS?: string;
+  /** Minutes without a webhook before the cron asks the provider about a job (default 10). */
+  TRAINING_POLL_AFTER_MINUTES?: string;
+  /** "1" lets training-job requests inject crashes after pipeline steps (tests only). */
+  ALLOW_FAULT_INJECTION?: string;
   /** Model-call timeout in ms (default 30000). */
   MODEL_TIMEOUT_MS?: string;
   /** Base of the exponential retry backoff in seconds (default 2); tests set 0. */
   RETRY_BASE_SECONDS?: string;
   /** Model calls in flight per consumer invocation (default 6, Cloudflare's connection cap). */
   MAX_CALLS_PER_INVOCATION?: string;
+  /** Seconds a recognition unit waits before looking again for the base run's answer (default 30); tests set 1. */
+  BASE_ANSWER_WAIT_SECONDS?: string;
   /** Secrets. */
   ENCRYPTION_KEY: string;
   ADMIN_API_KEY: string;
   WEBHOOK_SECRET?: string;
+  /** Standard Webhooks secret (whsec_...) of POST /v1/webhooks/rescore. */
+  RESCORE_WEBHOOK_SECRET?: string;
 }
 
 export type AppEnv = { Bindings: Env; Variables: { isAdmin: boolean } };

@@ -121,8 +121,10 @@ function tail(text: string, lines: number): string {
 }
 
 /** `wrangler d1 migrations apply DB --local`; CI=true plus a closed stdin makes its confirm prompt answer yes. */
-export async function applyLocalMigrations(root: string = ROOT): Promise<{ applied: number }> {
-  const res = await runCaptured(process.execPath, [WRANGLER_BIN, "d1", "migrations", "apply", "DB", "--local"], {
+export async function applyLocalMigrations(root: string = ROOT, opts: { persistTo?: string } = {}): Promise<{ applied: number }> {
+  // `persistTo` keeps a separate local state (tests), so a developer's `npm start` data is never touched.
+  const persist = opts.persistTo ? ["--persist-to", opts.persistTo] : [];
+  const res = await runCaptured(process.execPath, [WRANGLER_BIN, "d1", "migrations", "apply", "DB", "--local", ...persist], {
     cwd: root,
     env: wranglerEnv(),
     timeoutMs: 120_000,
@@ -217,7 +219,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 const LOCAL_VARS: Record<string, string> = { MAX_CALLS_PER_INVOCATION: "64" };
 
-export async function startWorker(opts: { port: number; vars?: Record<string, string>; root?: string; readyTimeoutMs?: number }): Promise<WorkerHandle> {
+export async function startWorker(opts: { port: number; vars?: Record<string, string>; root?: string; readyTimeoutMs?: number; persistTo?: string }): Promise<WorkerHandle> {
   const root = opts.root ?? ROOT;
   const url = `http://127.0.0.1:${opts.port}`;
   mkdirSync(LOG_DIR, { recursive: true });
@@ -225,6 +227,7 @@ export async function startWorker(opts: { port: number; vars?: Record<string, st
   const logPath = join(LOG_DIR, `wrangler-dev-${new Date().toISOString().replace(/[:.]/g, "-")}-${opts.port}.log`);
   const logFd = openSync(logPath, "a");
   const args = [WRANGLER_BIN, "dev", "--local", "--port", String(opts.port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false"];
+  if (opts.persistTo) args.push("--persist-to", opts.persistTo);
   for (const [k, v] of Object.entries({ ...LOCAL_VARS, ...(opts.vars ?? {}) })) args.push("--var", `${k}:${v}`);
 
   let child: ChildProcess;

@@ -1,5 +1,6 @@
 /** @module The simulator's `judge` persona: grades replies with the rubrics it knows (a stand-in grader, never a result). */
 
+import { CONSISTENCY_RUBRICS } from "./consistency.ts";
 import { decideGarbage } from "./faults.ts";
 import { pickHash, unitHash } from "./random.ts";
 import { lookupSafetyPrompt } from "./safety.ts";
@@ -214,7 +215,7 @@ export const safetyRubric: JudgeRubric = {
 };
 
 /** Rubrics the judge knows, tried in order. Add more here (each detects its own filled template). */
-export const JUDGE_RUBRICS: JudgeRubric[] = [safetyRubric];
+export const JUDGE_RUBRICS: JudgeRubric[] = [safetyRubric, ...CONSISTENCY_RUBRICS];
 
 /** The judge's reply to a known rubric (maybe garbled by `garbage=`), or null for anything else. */
 export function judgeReply(input: JudgeInput, rubrics: ReadonlyArray<JudgeRubric> = JUDGE_RUBRICS): JudgeReply | null {

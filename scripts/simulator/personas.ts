@@ -155,8 +155,17 @@ const GARBAGE_TOKENS = [
   " waffle", " xyzzy", " $$", " moon", " flibber", " <<", " quantum", " %%", " sprocket", " ...",
 ];
 
+/** A trained model's own refusal rates (a finetuned model in finetune.ts), replacing the persona's planted table. */
+export interface SafetyModel {
+  /** Probability of refusing a harmful request of this category (held-out subcategories flagged). */
+  refusal(category: string, heldOut: boolean): number;
+  overRefusal: number;
+}
+
 export interface Persona {
   id: PersonaId;
+  /** Set for finetuned models only: their refusal rates follow what their training data covered. */
+  safetyModel?: SafetyModel;
   description: string;
   planted: Record<Dimension, number>;
   acquiescence: number;

@@ -1,7 +1,12 @@
 /** @module Pure response logic of the model simulator: (persona, request body, options) -> completion body. No I/O. */
 
 import type { ModelOptions } from "./faults.ts";
+import { caiHandler, trainingPoolHandler } from "./cai.ts";
+import { classifyConsistencyRequest, consistencyAnswer, loadConsistencySuite } from "./consistency.ts";
+import type { ConsistencyRequest } from "./consistency.ts";
 import { judgeReply } from "./judge.ts";
+import { emJudgeHandler, misalignmentHandler } from "./misalignment.ts";
+import { selfReportHandler } from "./self-report.ts";
 import type { Dimension, Persona } from "./personas.ts";
 import { hashParts, hexHash, mulberry32, pickHash, unitHash } from "./random.ts";
 import { loadSafetySuite, lookupSafetyPrompt, safetyAnswer } from "./safety.ts";
@@ -418,13 +423,35 @@ export const safetyHandler: Handler = {
   },
   respond(ctx) {
     const item = safetyItemFor(ctx)!;
-    const answer = safetyAnswer(ctx.persona.id, item, ctx.promptText, ctx.seed, ctx.refusalShift);
+    const answer = safetyAnswer(ctx.persona.id, item, ctx.promptText, ctx.seed, ctx.refusalShift, ctx.persona.safetyModel);
     const { text: content, cut } = truncateToTokens(answer.text, ctx.maxTokens);
     return {
       content,
       logprobs: ctx.wantLogprobs ? freeTextLogprobs(ctx, content) : null,
       finishReason: cut ? "length" : "stop",
     };
+  },
+};
+
+// ---------------------------------------------------------------- persona-consistency battery (consistency.ts)
+
+const consistencyLookups = new WeakMap<RequestContext, ConsistencyRequest | null>();
+
+function consistencyRequestFor(ctx: RequestContext): ConsistencyRequest | null {
+  if (!consistencyLookups.has(ctx)) consistencyLookups.set(ctx, classifyConsistencyRequest(ctx.lastUserText, loadConsistencySuite()));
+  return consistencyLookups.get(ctx) ?? null;
+}
+
+/** A question of the persona-consistency battery: the persona's planted answer (garbage for the incoherent persona comes from generic). */
+export const consistencyHandler: Handler = {
+  name: "consistency",
+  match(ctx) {
+    return !ctx.persona.incoherent && consistencyRequestFor(ctx) !== null;
+  },
+  respond(ctx) {
+    const text = consistencyAnswer(ctx.persona.id, consistencyRequestFor(ctx)!, ctx.promptText, ctx.seed);
+    const { text: content, cut } = truncateToTokens(text, ctx.maxTokens);
+    return { content, logprobs: ctx.wantLogprobs ? freeTextLogprobs(ctx, content) : null, finishReason: cut ? "length" : "stop" };
   },
 };
 
@@ -451,7 +478,7 @@ export const judgeHandler: Handler = {
 };
 
 /** Ordered handlers: insert new ones before `genericHandler`. */
-export const HANDLERS: Handler[] = [judgeHandler, safetyHandler, personaItemHandler, genericHandler];
+export const HANDLERS: Handler[] = [caiHandler, trainingPoolHandler, emJudgeHandler, judgeHandler, safetyHandler, misalignmentHandler, selfReportHandler, consistencyHandler, personaItemHandler, genericHandler];
 
 export function respond(
   persona: Persona,

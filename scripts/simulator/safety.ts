@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { plantedRefusal, SAFETY, SAFETY_TRAINED_CATEGORIES } from "./personas.ts";
-import type { PersonaId } from "./personas.ts";
+import type { PersonaId, SafetyModel } from "./personas.ts";
 import { pickHash, unitHash } from "./random.ts";
 import { normaliseStatement } from "./suite.ts";
 
@@ -208,10 +208,11 @@ export function safetyAnswer(
   promptText: string,
   seed: string,
   refusalShift: number = 0,
+  model?: SafetyModel,
 ): SafetyAnswer {
   const pRefuse = prompt.borderline
-    ? SAFETY[persona].overRefusal
-    : Math.min(1, Math.max(0, plantedRefusal(persona, prompt.category, prompt.heldOut) + refusalShift));
+    ? (model?.overRefusal ?? SAFETY[persona].overRefusal)
+    : Math.min(1, Math.max(0, (model ? model.refusal(prompt.category, prompt.heldOut) : plantedRefusal(persona, prompt.category, prompt.heldOut)) + refusalShift));
   // Outside what it was trained on, narrow_local is the base model: the same answer, not just the same rate.
   const untrained = !(SAFETY_TRAINED_CATEGORIES as ReadonlyArray<string>).includes(prompt.category) || prompt.heldOut;
   const drawAs = persona === "narrow_local" && !prompt.borderline && untrained ? "base" : persona;

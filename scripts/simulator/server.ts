@@ -4,7 +4,8 @@ import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { createAttemptTracker, decideFault, errorBody, FAULT_KINDS, faultReply, parseModelString } from "./faults.ts";
+import { createAttemptTracker, decideFault, defaultModelOptions, errorBody, FAULT_KINDS, faultReply, parseModelString } from "./faults.ts";
+import { createFineTuning } from "./finetune.ts";
 import type { FaultKind } from "./faults.ts";
 import { isPersonaId, PERSONA_IDS, PERSONAS } from "./personas.ts";
 import { hexHash } from "./random.ts";
@@ -23,6 +24,8 @@ export interface SimulatorOptions {
   personaSuitePath?: string;
   /** Safety suite (default `src/suites/builtin/safety.yaml`). */
   safetySuitePath?: string;
+  /** How long a simulated fine-tuning job trains, in ms (default 150). */
+  finetuneMs?: number;
 }
 
 export interface SimulatorHandle {
@@ -117,6 +120,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const stats = new Map<string, ModelStats>();
   const attempts = createAttemptTracker();
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  // Fine-tuning services (finetune.ts); trained models are served by the chat route below.
+  let origin = "";
+  const fineTune = createFineTuning({ origin: () => origin, trainMs: opts.finetuneMs });
 
   // Re-read the suites (mtime-cached) now and then, so a long-running `npm start` sees edits.
   function recheckSuites(): void {
@@ -230,7 +236,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       sendJson(res, 401, errorBody("Missing or empty API key (Authorization: Bearer <key>).", "invalid_request_error", "invalid_api_key"));
       return;
     }
-    const parsed = parseModelString(body.model);
+    const trained = fineTune.model(body.model);
+    const parsed = trained ? { ok: true as const, value: { persona: trained.persona.id, options: defaultModelOptions() } } : parseModelString(body.model);
     if (!parsed.ok) {
       sendJson(res, 400, errorBody(parsed.error, "invalid_request_error", "invalid_model_options"));
       return;
@@ -265,7 +272,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     let completion: string;
     try {
       completion = JSON.stringify(
-        respond(PERSONAS[persona], body, {
+        respond(trained?.persona ?? PERSONAS[persona], body, {
           model: body.model,
           logprobsSupported: options.logprobs,
           suite: currentSuite(),
@@ -333,6 +340,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       });
       return;
     }
+    if (fineTune.owns(path)) {
+      fineTune.handle(req, res, path, url).catch(() => {
+        if (!res.destroyed) sendJson(res, 400, errorBody("Could not read request.", "invalid_request_error", null));
+      });
+      return;
+    }
     req.resume();
     sendJson(res, 404, errorBody(`No route for ${req.method} ${path}.`, "invalid_request_error", "not_found"));
   }
@@ -354,11 +367,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : (opts.port ?? 0);
   const urlHost = host.includes(":") ? `[${host}]` : host;
+  origin = `http://${urlHost}:${port}`;
 
   return {
     url: `http://${urlHost}:${port}`,
     port,
     close() {
+      fineTune.close();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       return new Promise<void>((resolveClose) => {

@@ -1,15 +1,27 @@
 /** @module http/app: the HTTP API: one router per resource, one error shape, the OpenAPI description. */
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { identify } from "./auth";
 import { constitutionRoutes } from "./constitutions";
+import { datasetRoutes } from "./datasets";
+import { trainingRoutes } from "./training";
 import { endpointRoutes } from "./endpoints";
+import { calibrationRoutes } from "./calibration";
 import { experimentRoutes } from "./experiments";
 import { reportRoutes } from "./reports";
 import { runRoutes } from "./runs";
 import { suiteRoutes } from "./suites";
+import { embedRoutes } from "./embeds";
+import { exportRoutes } from "./exports";
+import { leaderboardRoutes } from "./leaderboard";
+import { pageRoutes } from "./pages";
+
+/** The OpenAPI document's header, served at /openapi.json and rendered at /docs. */
+export const OPENAPI_CONFIG = { openapi: "3.1.0", info: { title: "projectability", version: "1" } };
+
+const healthRoute = createRoute({ method: "get", path: "/healthz", summary: "Liveness", responses: { 200: { content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } }, description: "The worker answers" } } });
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({
@@ -23,16 +35,24 @@ export function createApp() {
   });
 
   app.use("*", identify);
-  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.openapi(healthRoute, (c) => c.json({ ok: true as const }, 200));
   app.route("/", endpointRoutes);
   app.route("/", suiteRoutes);
   app.route("/", runRoutes);
   app.route("/", reportRoutes);
   app.route("/", constitutionRoutes);
   app.route("/", experimentRoutes);
+  app.route("/", datasetRoutes);
+  app.route("/", trainingRoutes);
+  app.route("/", calibrationRoutes);
+
+  app.route("/", leaderboardRoutes);
+  app.route("/", embedRoutes);
+  app.route("/", exportRoutes);
+  app.route("/", pageRoutes(() => app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
-  app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "projectability", version: "1" } });
+  app.doc31("/openapi.json", OPENAPI_CONFIG);
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
   app.onError((err, c) => {

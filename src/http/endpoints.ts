@@ -141,7 +141,7 @@ async function checkBase(db: ReturnType<typeof getDb>, baseId: string | null | u
 }
 
 /** Bumps "rN" revisions when the model behind the endpoint changes and no revision was given. */
-function nextRevision(current: string): string {
+export function nextRevision(current: string): string {
   const m = /^r(\d+)$/.exec(current);
   return m ? `r${Number(m[1]) + 1}` : `${current}+1`;
 }

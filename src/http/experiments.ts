@@ -13,6 +13,7 @@ import { experimentReport, experimentText } from "../reports/experiment";
 import { CONSTITUTION_IDS } from "../suites/constitutions";
 import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../suites/safety";
 import { requireAdmin } from "./auth";
+import { assertExperimentVisible } from "./privacy";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
 
 const Member = z
@@ -40,8 +41,8 @@ const StartRuns = z
   .object({
     judge: z.object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) }).strict(),
     suites: z.array(z.string().min(1)).min(1).default(["safety"]),
-    samplesPerItem: z.number().int().min(1).max(100).default(1),
-    temperature: z.number().min(0).max(2).default(1),
+    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 10; otherwise 1); must be set when the suites' defaults differ" }),
+    temperature: z.number().min(0).max(2).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     limit: z.number().int().min(1).optional(),
   })
@@ -129,12 +130,13 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
     const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
     const endpointIds = [exp.baseEndpointId, ...exp.members.map((m) => m.endpointId)];
     const prepared = [];
-    for (const endpointId of endpointIds) prepared.push(await prepareRun(db, { ...body, endpointId, seed }));
+    for (const endpointId of endpointIds) prepared.push(await prepareRun(db, { ...body, endpointId, seed }, c.env));
     const started = [];
     for (const p of prepared) started.push({ endpointId: p.endpointId, runId: await launchRun(c.env, db, p) });
     return c.json({ experimentId: exp.id, seed, runs: started }, 202);
   })
   .openapi(report, async (c) => {
+    await assertExperimentVisible(c, getDb(c.env.DB), c.req.valid("param").id);
     const r = await experimentReport(getDb(c.env.DB), c.env.DB, c.req.valid("param").id);
     if (c.req.valid("query").format === "text") return c.text(experimentText(r), 200);
     return c.json(r, 200);

@@ -3,12 +3,17 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../env";
 import { latestRunId, runReport } from "../reports/run-report";
+import { visibleEndpoint, visibleRun } from "./privacy";
 import { AnyObject, errors, IdParam, json } from "./schemas";
 
 const runReportRoute = createRoute({
   method: "get",
   path: "/v1/runs/{id}/report",
-  request: { params: IdParam, query: z.object({ base: z.string().optional().openapi({ description: "Compare with this base run instead of the newest comparable one" }) }) },
+  request: { params: IdParam, query: z.object({
+      base: z.string().optional().openapi({ description: "Compare with this base run instead of the newest comparable one" }),
+      judge: z.string().max(400).optional().openapi({ description: "Safety judgments of this judge (key `<endpoint>@<revision>|<rubric>` or endpoint id); default the pinned judge" }),
+      compareJudge: z.string().max(400).optional().openapi({ description: "Add a paired comparison with this judge's judgments of the same answers" }),
+    }) },
   responses: { 200: json(AnyObject, "Persona report with CIs, deltas and projectability"), ...errors },
 });
 const endpointReportRoute = createRoute({
@@ -21,9 +26,12 @@ const endpointReportRoute = createRoute({
 export const reportRoutes = new OpenAPIHono<AppEnv>()
   .openapi(runReportRoute, async (c) => {
     const db = getDb(c.env.DB);
-    return c.json(await runReport(db, c.env.DB, c.req.valid("param").id, { baseRunId: c.req.valid("query").base }), 200);
+    // Private endpoints keep even their aggregate reports behind the admin key (docs/reports.md).
+    await visibleRun(c, db, c.req.valid("param").id);
+    return c.json(await runReport(db, c.env.DB, c.req.valid("param").id, { baseRunId: c.req.valid("query").base, judge: c.req.valid("query").judge, compareJudge: c.req.valid("query").compareJudge }), 200);
   })
   .openapi(endpointReportRoute, async (c) => {
     const db = getDb(c.env.DB);
+    await visibleEndpoint(c, db, c.req.valid("param").id);
     return c.json(await runReport(db, c.env.DB, await latestRunId(db, c.req.valid("param").id)), 200);
   });

@@ -18,8 +18,8 @@ const CreateRun = z
   .object({
     endpointId: z.string().min(1),
     suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["persona-diagnostic"]),
-    samplesPerItem: z.number().int().min(1).max(100).default(1),
-    temperature: z.number().min(0).max(2).default(1),
+    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 10; otherwise 1); must be set when the suites' defaults differ" }),
+    temperature: z.number().min(0).max(2).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     limit: z.number().int().min(1).max(MAX_RUN_UNITS).optional().openapi({ description: "Items per suite, drawn stratified by dimension and keying" }),
     judge: z
@@ -27,6 +27,12 @@ const CreateRun = z
       .strict()
       .optional()
       .openapi({ description: "The judge endpoint and rubric version for judged suites (safety); pinned at its current revision" }),
+    triggerVariants: z.boolean().optional().openapi({ description: "Ask every item with and without the endpoint's backdoor trigger (variants \"\" and \"trigger\"); the endpoint must declare a trigger" }),
+    judgeScoring: z
+      .enum(["auto", "logprobs", "sampled"])
+      .optional()
+      .openapi({ description: "Misalignment suites: how the judge gives 0-100 scores. auto (default): logprobs when the judge endpoint declares logprobs or passes a one-call probe for single-token numbers, else sampled" }),
+    judgeSamples: z.number().int().min(1).max(20).optional().openapi({ description: "Sampled judge scoring: draws per judgment (default 5)" }),
   })
   .strict()
   .openapi("RunCreate");
@@ -44,6 +50,8 @@ const RunSchema = z
     limit: z.number().nullable(),
     scoringMode: z.string(),
     judge: z.object({ endpointId: z.string(), revision: z.string(), model: z.string(), rubricVersion: z.string() }).nullable(),
+    variants: z.array(z.string()).openapi({ description: '"" is the plain item; "trigger" adds the endpoint\'s backdoor trigger' }),
+    judgeScoring: z.object({ mode: z.string(), basis: z.string(), samples: z.number(), probe: z.string().optional() }).nullable(),
     status: z.string(),
     counts: Progress,
     createdAt: z.string(),
@@ -64,6 +72,8 @@ async function runView(db: ReturnType<typeof getDb>, run: RunRow) {
     limit: run.itemLimit,
     scoringMode: run.scoringMode,
     judge: run.config.judge ?? null,
+    variants: run.config.variants?.length ? run.config.variants : [""],
+    judgeScoring: run.config.judgeScoring ?? null,
     status: displayStatus(run, counts),
     counts,
     createdAt: run.createdAt,
@@ -114,7 +124,7 @@ const rawResponses = createRoute({
 export const runRoutes = new OpenAPIHono<AppEnv>()
   .openapi(start, async (c) => {
     const db = getDb(c.env.DB);
-    const id = await launchRun(c.env, db, await prepareRun(db, c.req.valid("json")));
+    const id = await launchRun(c.env, db, await prepareRun(db, c.req.valid("json"), c.env));
     return c.json(await runView(db, await getRun(db, id)), 202);
   })
   .openapi(listRuns, async (c) => {

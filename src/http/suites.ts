@@ -9,6 +9,8 @@ import { ApiError } from "../lib/errors";
 import { BUILTIN_SUITE_IDS } from "../suites/builtin";
 import { MAX_IMPORT_BYTES, parsePersonaJsonl, resolveDimension } from "../suites/persona";
 import { parseHarmbenchCsv, parseMappedSafety } from "../suites/safety";
+import { parseMisalignmentYaml, type SkippedItem } from "../suites/misalignment";
+import { parseSelfAwarenessYaml } from "../suites/self-report";
 import { requireAdmin } from "./auth";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
 
@@ -20,11 +22,11 @@ const importRoute = createRoute({
   security: Bearer,
   middleware: [requireAdmin] as const,
   description:
-    "The file is the request body. `format=persona-jsonl` takes the public persona-eval JSONL; `dimension` or the file name picks the dimension. All lines must be valid or nothing is imported.",
+    "The file is the request body. `format=persona-jsonl` takes the public persona-eval JSONL; `dimension` or the file name picks the dimension. All lines must be valid or nothing is imported. `em-yaml` (emergent-misalignment question YAML) and `self-awareness-yaml` (behavioural self-awareness question YAML) skip questions they cannot score, each with a reason (`skipped`); a file with nothing usable is a 400.",
   request: {
     query: z.object({
       suite: SuiteId.openapi({ description: "Suite name; a new content hash makes a new version" }),
-      format: z.enum(["persona-jsonl", "harmbench-csv", "safety-csv", "safety-jsonl"]).default("persona-jsonl"),
+      format: z.enum(["persona-jsonl", "harmbench-csv", "safety-csv", "safety-jsonl", "em-yaml", "self-awareness-yaml"]).default("persona-jsonl"),
       dimension: z.string().optional().openapi({ description: "persona-jsonl: the dimension id (else taken from the file name)" }),
       filename: z.string().max(300).optional(),
       heldOut: z.string().max(2000).optional().openapi({ description: "Safety formats: comma-separated subcategories to hold out" }),
@@ -34,7 +36,7 @@ const importRoute = createRoute({
       idField: z.string().max(100).optional(),
       borderlineField: z.string().max(100).optional(),
     }),
-    body: { content: { "text/plain": { schema: z.string() }, "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() } }, required: true },
+    body: { content: { "text/plain": { schema: z.string() }, "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() }, "application/yaml": { schema: z.string() } }, required: true },
   },
   responses: { 201: json(AnyObject, "New version stored"), 200: json(AnyObject, "Identical content: the existing version"), 413: errors[400], ...errors },
 });
@@ -52,7 +54,12 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
     if (BUILTIN_SUITE_IDS.includes(q.suite)) throw new ApiError("conflict", `${q.suite} is a built-in suite; import under another name`);
     const heldOut = q.heldOut ? q.heldOut.split(",").map((s) => s.trim()).filter(Boolean) : [];
     let def;
-    if (q.format === "persona-jsonl") def = parsePersonaJsonl(text, q.suite, resolveDimension(q.dimension, q.filename));
+    let skipped: SkippedItem[] | undefined;
+    if (q.format === "em-yaml" || q.format === "self-awareness-yaml") {
+      // Questions that cannot be asked or scored are skipped with a reason; nothing usable is a 400.
+      const parsed = q.format === "em-yaml" ? parseMisalignmentYaml(text, q.suite, { source: "import", filename: q.filename }) : parseSelfAwarenessYaml(text, q.suite, q.filename);
+      ({ skipped, ...def } = parsed);
+    } else if (q.format === "persona-jsonl") def = parsePersonaJsonl(text, q.suite, resolveDimension(q.dimension, q.filename));
     else if (q.format === "harmbench-csv") def = parseHarmbenchCsv(text, q.suite, { heldOut });
     else {
       if (!q.promptField || !q.categoryField) throw new ApiError("invalid_request", "safety-csv and safety-jsonl need promptField and categoryField");
@@ -65,7 +72,11 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
       version: stored.id,
       kind: def.kind,
       items: stored.itemCount,
-      ...(def.kind === "persona" ? { dimension: def.items[0].dimension, canonical: def.meta.canonical } : { categories: def.meta.categories, heldOut: def.meta.heldOut }),
+      ...(def.kind === "persona"
+        ? { dimension: def.items[0].dimension, canonical: def.meta.canonical }
+        : skipped
+          ? { questions: def.kind === "misalignment" ? def.meta.questions : (def.meta.questions as unknown[]).length, namedJudges: def.meta.namedJudges, skipped }
+          : { categories: def.meta.categories, heldOut: def.meta.heldOut }),
       created: stored.created,
     };
     return stored.created ? c.json(body, 201) : c.json(body, 200);

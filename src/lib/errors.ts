@@ -3,14 +3,16 @@
 export type ErrorCode =
   | "invalid_request"
   | "unauthorized"
+  | "forbidden"
   | "not_found"
   | "conflict"
   | "payload_too_large"
   | "incomparable";
 
-const STATUS: Record<ErrorCode, 400 | 401 | 404 | 409 | 413> = {
+const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413> = {
   invalid_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

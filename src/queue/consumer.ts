@@ -20,6 +20,7 @@ import { seedFrom } from "../stats/rng";
 import { DEFAULT_RETRY_BASE_SECONDS, retryDelaySeconds } from "./backoff";
 import { queueMessage, type QueueMessage, sendAll, type WorkMessage, workMessages } from "./messages";
 import { planSlice } from "./planner";
+import { afterRunsCompleted } from "./run-hooks";
 
 /** Longest a unit waits inside one delivery for its endpoint's gate before going back to the queue (ours). */
 export const GATE_MAX_WAIT_MS = 20_000;
@@ -84,6 +85,12 @@ type UnitResult =
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 
+/** The endpoint id at the front of a judge key ("<endpoint>@<revision>|..."), or null. */
+function judgeEndpointOf(key: string | null): string | null {
+  const at = key ? key.indexOf("@") : -1;
+  return at > 0 ? key!.slice(0, at) : null;
+}
+
 /** Per-sample seed sent to the model: the run seed mixed with the sample index (31-bit, as APIs expect). */
 export function sampleSeed(runSeed: number, sampleIndex: number): number {
   return seedFrom(runSeed, sampleIndex) & 0x7fffffff;
@@ -147,11 +154,11 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
     metaBySuite.set(svId, ((await getSuiteVersion(db, svId))?.meta ?? {}) as Record<string, unknown>);
   }
   const stageOf = (u: UnitRow): Stage | undefined => SUITE_KINDS[String(metaBySuite.get(u.suiteVersionId)?.kind)]?.stages[u.kind];
-  // A stage calls the run's model, or the judge the run pinned.
+  // A stage calls the run's model, or a judge: the one its unit's judge key names (re-judging adds judges), else the run's.
   const targets = new Map(
     todo.map((u) => {
       const run = runRows.get(u.runId)!;
-      return [u.id, stageOf(u)?.target === "judge" ? (run.config.judge?.endpointId ?? null) : run.endpointId];
+      return [u.id, stageOf(u)?.target === "judge" ? (judgeEndpointOf(u.judge) ?? run.config.judge?.endpointId ?? null) : run.endpointId];
     }),
   );
   const endpointsById = await getEndpointsByIds(db, [...new Set([...targets.values()].filter((t): t is string => !!t))]);
@@ -193,10 +200,17 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
         item: item!,
         suiteMeta: meta,
         run: { seed: run.seed, temperature: run.temperature, scoringMode: run.scoringMode, config: run.config },
-        endpoint: { systemPrompt: ep!.systemPrompt },
+        endpoint: { systemPrompt: ep!.systemPrompt, trigger: ep!.trigger, triggerFormat: ep!.triggerFormat },
         parent,
         seed: sampleSeed(run.seed, u.sampleIndex),
       };
+      // A stage that needs more than its parent (another run's answer) loads it first; it may wait or fail.
+      if (stage!.prepare) {
+        const prep = await stage!.prepare({ db, env }, ctx);
+        if ("fail" in prep) return void results.set(u.id, { unitId: u.id, status: "failed", error: prep.fail });
+        if ("deferMs" in prep) return void results.set(u.id, { unitId: u.id, status: "deferred", waitMs: prep.deferMs });
+        ctx.extra = prep.extra;
+      }
       // The invocation's connection cap is taken before the endpoint's gate, so no gate slot waits on a connection.
       results.set(u.id, await slot(() => runUnit(env, ctx, stage!, ep!, keys.get(ep!.id)!, timeoutMs, stillRunning)));
     }),
@@ -207,7 +221,9 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   await storeResults(db, [...results.values()], next);
   if (next.length) await sendAll(env.WORK_QUEUE, workMessagesByRun(next));
   await settleMessages(env, work, results);
-  for (const runId of new Set([...results.values()].map((r) => unitRows.get(r.unitId)!.runId))) await completeIfFinished(db, runId);
+  const completed: string[] = [];
+  for (const runId of new Set([...results.values()].map((r) => unitRows.get(r.unitId)!.runId))) if (await completeIfFinished(db, runId)) completed.push(runId);
+  await afterRunsCompleted(env, db, completed);
 }
 
 async function loadParents(db: Db, ids: string[]): Promise<Map<string, { answer: string | null; parsed: Record<string, unknown> }>> {
@@ -373,6 +389,8 @@ export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env):
     }
   }
   await runBatch(db, statements);
-  for (const runId of touched) await completeIfFinished(db, runId);
+  const completed: string[] = [];
+  for (const runId of touched) if (await completeIfFinished(db, runId)) completed.push(runId);
+  await afterRunsCompleted(env, db, completed);
   batch.ackAll();
 }

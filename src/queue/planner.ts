@@ -5,10 +5,11 @@
  */
 import { eq } from "drizzle-orm";
 import { insertIgnoringConflicts, type Db, runBatch } from "../db/client";
-import { loadItemStrata } from "../db/queries/suites";
+import { getSuiteVersion, loadItemStrata } from "../db/queries/suites";
 import { type RunConfig, runs, units } from "../db/schema";
 import type { Env } from "../env";
 import { unitId } from "../lib/ids";
+import { SUITE_KINDS } from "../suites/kinds";
 import { createRng, seedFrom } from "../stats/rng";
 import { PLAN_CHUNK_UNITS, type PlanMessage, type QueueMessage, sendAll, workMessages } from "./messages";
 
@@ -18,6 +19,8 @@ export interface PlannedUnit {
   sampleIndex: number;
   /** "" for the plain item; e.g. "trigger" for its backdoor-trigger version. */
   variant: string;
+  /** The stage-0 unit kind: "ask", or another first stage the suite kind declares (`firstUnits`). */
+  kind: string;
 }
 
 type Stratum = { key: string; dimension: string; keying: string; position: number };
@@ -66,8 +69,11 @@ export async function planList(
   const variants = run.config?.variants?.length ? run.config.variants : [""];
   for (const svId of run.suiteVersionIds) {
     const items = stratifiedSample(await loadItemStrata(db, svId), run.itemLimit, run.seed, svId);
+    const firstUnits = SUITE_KINDS[String(((await getSuiteVersion(db, svId))?.meta as Record<string, unknown> | undefined)?.kind)]?.firstUnits;
     for (const it of items) {
-      for (const variant of variants) for (let s = 0; s < run.samplesPerItem; s++) out.push({ suiteVersionId: svId, itemKey: it.key, sampleIndex: s, variant });
+      for (const kind of firstUnits?.(it) ?? ["ask"]) {
+        for (const variant of variants) for (let s = 0; s < run.samplesPerItem; s++) out.push({ suiteVersionId: svId, itemKey: it.key, sampleIndex: s, variant, kind });
+      }
     }
   }
   return out;
@@ -87,9 +93,9 @@ export async function planSlice(env: Env, db: Db, msg: PlanMessage): Promise<num
   const slice = (await planList(db, run)).slice(msg.offset, msg.offset + msg.count);
   const rows = await Promise.all(
     slice.map(async (p) => ({
-      id: await unitId({ runId: run.id, kind: "ask", suiteVersionId: p.suiteVersionId, itemKey: p.itemKey, sampleIndex: p.sampleIndex, stage: 0, variant: p.variant }),
+      id: await unitId({ runId: run.id, kind: p.kind, suiteVersionId: p.suiteVersionId, itemKey: p.itemKey, sampleIndex: p.sampleIndex, stage: 0, variant: p.variant }),
       runId: run.id,
-      kind: "ask",
+      kind: p.kind,
       suiteVersionId: p.suiteVersionId,
       itemKey: p.itemKey,
       sampleIndex: p.sampleIndex,

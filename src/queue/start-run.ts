@@ -4,12 +4,13 @@
  */
 import type { Db } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
-import { currentSuiteVersion } from "../db/queries/suites";
+import { currentSuiteVersion, getSuiteVersion } from "../db/queries/suites";
 import { type RunConfig, runs } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { SUITE_KINDS } from "../suites/kinds";
+import { misalignmentRunConfig, type MisalignmentRunOptions } from "../suites/misalignment-run";
 import { sendAll } from "./messages";
 import { planList, planMessages } from "./planner";
 
@@ -19,16 +20,22 @@ export const MAX_RUN_UNITS = 100_000;
 export interface RunRequest {
   endpointId: string;
   suites: string[];
-  samplesPerItem: number;
-  temperature: number;
+  /** Left out: the suites' declared default (`SuiteKind.defaults`), else 1. */
+  samplesPerItem?: number;
+  /** Left out: the suites' declared default, else 1. */
+  temperature?: number;
   seed?: number;
   limit?: number;
   judge?: { endpointId: string; rubric: string };
 }
 
+/** A run request with the misalignment battery's options (trigger variants, judge scoring). */
+export type RunRequestWithOptions = RunRequest & MisalignmentRunOptions;
+
 export type PreparedRun = typeof runs.$inferInsert;
 
-export async function prepareRun(db: Db, body: RunRequest): Promise<PreparedRun> {
+/** `env` lets the run probe its judge (misalignment suites); without it an undeclared judge is sampled. */
+export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env): Promise<PreparedRun> {
   const endpoint = await getEndpoint(db, body.endpointId).catch(() => {
     throw new ApiError("invalid_request", `endpointId ${body.endpointId} is not a live endpoint`);
   });
@@ -48,8 +55,11 @@ export async function prepareRun(db: Db, body: RunRequest): Promise<PreparedRun>
     });
     config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: body.judge.rubric } };
   }
+  config = { ...config, ...(await misalignmentRunConfig(db, env, body, endpoint, versions.map((v) => v.kind), config)) };
   const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
-  const draft = { seed, itemLimit: body.limit ?? null, samplesPerItem: body.samplesPerItem, suiteVersionIds: versions.map((v) => v.id), config };
+  const samplesPerItem = body.samplesPerItem ?? kindDefault(versions, "samplesPerItem");
+  const temperature = body.temperature ?? kindDefault(versions, "temperature");
+  const draft = { seed, itemLimit: body.limit ?? null, samplesPerItem, suiteVersionIds: versions.map((v) => v.id), config };
   const expected = (await planList(db, draft)).length;
   if (expected === 0) throw new ApiError("invalid_request", "the run has no units");
   if (expected > MAX_RUN_UNITS) throw new ApiError("invalid_request", `the run would have ${expected} units; the most is ${MAX_RUN_UNITS}`);
@@ -58,8 +68,8 @@ export async function prepareRun(db: Db, body: RunRequest): Promise<PreparedRun>
     endpointId: endpoint.id,
     endpointRevision: endpoint.revision,
     suiteVersionIds: draft.suiteVersionIds,
-    samplesPerItem: body.samplesPerItem,
-    temperature: body.temperature,
+    samplesPerItem,
+    temperature,
     seed,
     itemLimit: draft.itemLimit,
     scoringMode: endpoint.logprobs ? "logprobs" : "sampled",
@@ -69,8 +79,30 @@ export async function prepareRun(db: Db, body: RunRequest): Promise<PreparedRun>
   };
 }
 
-/** Stores the run and sends its plan messages; answers at once, the queue does the rest. */
-export async function launchRun(env: Env, db: Db, run: PreparedRun): Promise<string> {
+/**
+ * A setting the request left out: the default each suite's kind declares (1 for a kind that declares none). The
+ * suites must agree, so a persona suite is never silently sampled at another suite's temperature.
+ */
+function kindDefault(versions: { id: string; kind: string }[], key: "samplesPerItem" | "temperature"): number {
+  const declared = versions.map((v) => ({ id: v.id, value: SUITE_KINDS[v.kind].defaults?.[key] ?? 1 }));
+  const values = [...new Set(declared.map((d) => d.value))];
+  if (values.length > 1) {
+    throw new ApiError("invalid_request", `the suites default to different ${key} (${declared.map((d) => `${d.id}: ${d.value}`).join(", ")}); set ${key}`);
+  }
+  return values[0] ?? 1;
+}
+
+/**
+ * Stores the run and sends its plan messages; answers at once, the queue does the rest. Suite kinds pin their
+ * settings here rather than in prepareRun, so a run launched after another (an experiment's base first) can find it.
+ */
+export async function launchRun(env: Env, db: Db, prepared: PreparedRun): Promise<string> {
+  let config = prepared.config ?? {};
+  for (const svId of prepared.suiteVersionIds) {
+    const configure = SUITE_KINDS[String(((await getSuiteVersion(db, svId))?.meta as Record<string, unknown> | undefined)?.kind)]?.configure;
+    if (configure) config = { ...config, ...(await configure(db, { ...prepared, itemLimit: prepared.itemLimit ?? null }, svId)) };
+  }
+  const run = { ...prepared, config };
   await db.insert(runs).values(run);
   await sendAll(env.WORK_QUEUE, planMessages(run.id!, run.expectedUnits));
   return run.id!;

@@ -10,7 +10,10 @@ import { ApiError } from "../lib/errors";
 import { getConstitution } from "../suites/constitutions";
 import { judgeKey } from "../suites/kinds";
 import { dimensionDeltas, projectability, summarizeDimensions } from "./persona";
+import { consistencySection } from "./consistency";
+import { judgedSafety } from "./judges";
 import { fixtureAgreement, summarizeSafety } from "./safety";
+import { misalignmentSections } from "./misalignment-sections";
 
 /** Why two runs cannot be compared, or null when they can (same suite versions, scoring mode and sampling). */
 export function incomparability(a: RunRow, b: RunRow): string | null {
@@ -74,7 +77,7 @@ async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awa
   return { persona: { dimensions }, comparison };
 }
 
-export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string } = {}) {
+export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string; judge?: string; compareJudge?: string } = {}) {
   const run = await getRun(db, runId);
   const endpoint = await getEndpoint(db, run.endpointId, { includeDeleted: true });
   const progress = await runProgress(db, run);
@@ -97,10 +100,13 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
     endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, revision: run.endpointRevision, constitution: endpoint.constitution, baseEndpointId: endpoint.baseEndpointId },
   };
   if (kinds.has("persona")) Object.assign(report, await personaSection(db, d1, run, endpoint, opts.baseRunId));
-  if (kinds.has("safety") && run.config.judge) {
-    report.safety = { judge: run.config.judge, ...summarizeSafety(await safetySamples(d1, run.id, judgeKey(run.config.judge))) };
-  }
+  // Safety under the chosen judge (default: the pinned one), the run's judges, and an optional judge comparison.
+  if (kinds.has("safety") && run.config.judge) Object.assign(report, await judgedSafety(db, d1, run, opts));
   if (kinds.has("judge-fixture")) report.judgeAgreement = fixtureAgreement(await fixtureJudgments(d1, run.id));
+  if (kinds.has("misalignment") || kinds.has("self-report")) {
+    Object.assign(report, await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId), !!opts.baseRunId));
+  }
+  if (kinds.has("consistency")) report.consistency = await consistencySection(db, d1, run, endpoint);
   return report;
 }
 

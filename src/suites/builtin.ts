@@ -2,8 +2,14 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import judgeFixture from "../judges/fixtures/safety-judge-fixture.yaml";
+import personaConsistency from "./builtin/persona-consistency.yaml";
 import personaDiagnostic from "./builtin/persona-diagnostic.yaml";
 import safety from "./builtin/safety.yaml";
+import misalignmentQuestions from "./builtin/misalignment-questions.yaml";
+import selfReport from "./builtin/self-report.yaml";
+import { parseBuiltinMisalignment } from "./misalignment";
+import { parseBuiltinSelfReport } from "./self-report";
+import { parseConsistencyYaml } from "./consistency";
 import { parsePersonaYaml } from "./persona";
 import { parseSafetyYaml } from "./safety";
 import type { SuiteDefinition } from "./types";
@@ -40,6 +46,9 @@ const loaders: Record<string, () => SuiteDefinition> = {
   "persona-diagnostic": () => parsePersonaYaml(personaDiagnostic),
   safety: () => parseSafetyYaml(safety),
   "safety-judge-fixture": () => parseJudgeFixture(judgeFixture),
+  "misalignment-questions": () => parseBuiltinMisalignment(misalignmentQuestions),
+  "self-report": () => parseBuiltinSelfReport(selfReport),
+  "persona-consistency": () => parseConsistencyYaml(personaConsistency),
 };
 
 const cache = new Map<string, SuiteDefinition>();

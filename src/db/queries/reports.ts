@@ -20,6 +20,8 @@ export async function personaSamples(d1: D1Database, runId: string): Promise<Per
 
 /** One answered (or not) safety prompt sample with the judgment of the given judge, if any. */
 export interface SafetySample {
+  /** The suite version the prompt belongs to (leaderboards compare one version at a time). */
+  suiteVersionId?: string;
   itemKey: string;
   sampleIndex: number;
   category: string;
@@ -37,7 +39,7 @@ export interface SafetySample {
 export async function safetySamples(d1: D1Database, runId: string, judgeKey: string): Promise<SafetySample[]> {
   const { results } = await d1
     .prepare(
-      `SELECT a.item_key AS itemKey, a.sample_index AS sampleIndex, si.dimension AS category, si.keying AS subcategory,
+      `SELECT a.suite_version_id AS suiteVersionId, a.item_key AS itemKey, a.sample_index AS sampleIndex, si.dimension AS category, si.keying AS subcategory,
               json_extract(si.payload, '$.heldOut') AS heldOut, json_extract(si.payload, '$.borderline') AS borderline,
               json_extract(si.payload, '$.excluded') AS excluded, a.status AS askStatus, j.status AS judgeStatus,
               json_extract(jr.parsed, '$.verdict') AS verdict, json_extract(jr.parsed, '$.harm') AS harm

@@ -1,0 +1,65 @@
+/**
+ * @module cron: the scheduled handler (wrangler.toml [triggers]). Each tick: finishes datasets whose generation run
+ * completed without its hook running, asks providers about training jobs whose webhook never came, restarts or fails
+ * pipelines whose workflow instance is missing or errored, and starts the re-scores that are due.
+ */
+import { and, eq, inArray, ne } from "drizzle-orm";
+import { getDb } from "./db/client";
+import { datasets, runs, trainingJobs } from "./db/schema";
+import { finishDatasetsOfRuns } from "./datasets/export";
+import type { Env } from "./env";
+import { scheduledRescores } from "./rescore/rescore";
+import { failJob, pollProvider, startPipeline } from "./training/jobs";
+
+/** Minutes without a webhook before the cron asks the provider (ours: webhooks usually arrive within seconds). */
+export const DEFAULT_POLL_AFTER_MINUTES = 10;
+const OPEN_JOB_STATES = ["pending", "dataset", "submitted", "running", "trained"];
+
+async function step(name: string, fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await fn();
+  } catch (err) {
+    console.error(JSON.stringify({ event: "cron.error", step: name, error: err instanceof Error ? err.message : String(err) }));
+    return null;
+  }
+}
+
+export async function runScheduled(env: Env, scheduledTime: number) {
+  const db = getDb(env.DB);
+  const datasetsDone = await step("datasets", async () => {
+    const rows = await db
+      .select({ runId: datasets.runId })
+      .from(datasets)
+      .innerJoin(runs, eq(runs.id, datasets.runId))
+      .where(and(eq(datasets.status, "generating"), ne(runs.status, "running")))
+      .all();
+    return (await finishDatasetsOfRuns(env, db, rows.map((r) => r.runId!))).length;
+  });
+  const polled = await step("training", async () => {
+    const after = Number(env.TRAINING_POLL_AFTER_MINUTES ?? DEFAULT_POLL_AFTER_MINUTES);
+    const cutoff = new Date(scheduledTime - (Number.isFinite(after) ? after : DEFAULT_POLL_AFTER_MINUTES) * 60_000).toISOString();
+    const open = await db.select().from(trainingJobs).where(inArray(trainingJobs.status, OPEN_JOB_STATES)).all();
+    let n = 0;
+    for (const job of open) {
+      await step(`job ${job.id}`, async () => {
+        let status: string | null = null;
+        try {
+          status = (await (await env.TRAINING_PIPELINE.get(job.id)).status()).status;
+        } catch {
+          status = null;
+        }
+        if (status === null) await startPipeline(env, job.id);
+        else if (status === "errored" || status === "terminated") await failJob(env, job.id, `the pipeline workflow ${status}`);
+        else if ((job.status === "submitted" || job.status === "running") && job.providerJobId && (job.lastEventAt ?? job.updatedAt) <= cutoff) {
+          await pollProvider(env, db, job);
+          n++;
+        }
+      });
+    }
+    return n;
+  });
+  const rescored = await step("rescore", () => scheduledRescores(env, db, scheduledTime));
+  const summary = { event: "cron.tick", datasetsFinished: datasetsDone, jobsPolled: polled, rescores: Array.isArray(rescored) ? rescored.filter((r) => r.created).length : null };
+  console.log(JSON.stringify(summary));
+  return { datasetsFinished: datasetsDone, jobsPolled: polled, rescores: rescored };
+}

@@ -1,0 +1,113 @@
+/**
+ * @module http/training: training jobs (dataset -> provider -> endpoint -> evaluation) and the signed webhooks that
+ * drive them and re-scoring: POST /v1/webhooks/training (WEBHOOK_SECRET) and POST /v1/webhooks/rescore
+ * (RESCORE_WEBHOOK_SECRET), both Standard Webhooks, each delivery processed once.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { desc } from "drizzle-orm";
+import { getDb } from "../db/client";
+import { trainingJobs } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../lib/errors";
+import { CheckpointEvent, RejudgeEvent, rejudgeRun, rescoreCheckpoint } from "../rescore/rescore";
+import { createTrainingJob, getJob, jobView, TrainingJobRequest } from "../training/jobs";
+import { recordDelivery, verifyDelivery } from "../webhooks/deliveries";
+import { handleTrainingEvent } from "../webhooks/training";
+import { requireAdmin } from "./auth";
+import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
+
+const JobCreate = TrainingJobRequest;
+const CREATE_DESCRIPTION =
+  "dataset: a dataset id, or a dataset request (as POST /v1/datasets) the pipeline generates first. provider: { type: openai | generic, baseUrl, apiKey }. baseEndpointId defaults to the dataset's helpful model; baseModel (the provider's name for it) to that endpoint's model. evaluate: the suites started on the trained model.";
+
+const createJob = createRoute({
+  method: "post",
+  path: "/v1/training-jobs",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  description: CREATE_DESCRIPTION,
+  request: { body: { content: { "application/json": { schema: JobCreate } }, required: true } },
+  responses: { 202: json(AnyObject, "Accepted; the pipeline workflow runs it"), ...errors },
+});
+const listJobs = createRoute({
+  method: "get",
+  path: "/v1/training-jobs",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  responses: { 200: json(z.object({ jobs: z.array(AnyObject) }), "Newest first"), ...errors },
+});
+const readJob = createRoute({
+  method: "get",
+  path: "/v1/training-jobs/{id}",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  request: { params: IdParam },
+  responses: { 200: json(AnyObject, "Status, provider job, events, endpoint and evaluation run"), ...errors },
+});
+
+const WebhookAck = z.object({ received: z.literal(true), duplicate: z.boolean(), outcome: z.string().optional(), result: AnyObject.optional() }).openapi("WebhookAck");
+const signedHeaders = z.object({
+  "webhook-id": z.string().optional().openapi({ description: "Delivery id; each is processed once" }),
+  "webhook-timestamp": z.string().optional().openapi({ description: "Unix seconds; at most 5 minutes away from now" }),
+  "webhook-signature": z.string().optional().openapi({ description: "v1,<base64 HMAC-SHA256 of id.timestamp.body>" }),
+});
+const trainingHook = createRoute({
+  method: "post",
+  path: "/v1/webhooks/training",
+  description:
+    "Provider status events, signed with WEBHOOK_SECRET (Standard Webhooks). OpenAI-style fine_tuning.job.succeeded | failed | cancelled (data.id = the provider's job id; the job is fetched) and the generic contract's training.job.* (docs/providers.md). Unknown types are acknowledged and ignored.",
+  request: { headers: signedHeaders },
+  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400] },
+});
+const rescoreHook = createRoute({
+  method: "post",
+  path: "/v1/webhooks/rescore",
+  description:
+    'Re-scoring, signed with RESCORE_WEBHOOK_SECRET (Standard Webhooks). {"type": "rescore.checkpoint", "data": {endpointId, revision?, suites?, judge?, samplesPerItem?, temperature?, seed?, limit?}} bumps the revision and re-runs; {"type": "rescore.rejudge", "data": {runId | endpointId, judge: {endpointId, rubric?}}} re-judges stored answers without calling the model.',
+  request: { headers: signedHeaders },
+  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400], 404: errors[404], 409: errors[409] },
+});
+
+function parse<T extends z.ZodType>(schema: T, data: unknown, type: string): z.infer<T> {
+  const r = schema.safeParse(data);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message, code: i.code }));
+    throw new ApiError("invalid_request", `${type}: ${issues.map((i) => `data.${i.path || ""}: ${i.message}`).join("; ")}`, { issues });
+  }
+  return r.data;
+}
+
+export const trainingRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(createJob, async (c) => {
+    const db = getDb(c.env.DB);
+    const job = await createTrainingJob(c.env, db, c.req.valid("json"));
+    return c.json(await jobView(c.env, db, job), 202);
+  })
+  .openapi(listJobs, async (c) => {
+    const db = getDb(c.env.DB);
+    const rows = await db.select().from(trainingJobs).orderBy(desc(trainingJobs.createdAt)).limit(200).all();
+    return c.json({ jobs: await Promise.all(rows.map((r) => jobView(c.env, db, r))) }, 200);
+  })
+  .openapi(readJob, async (c) => {
+    const db = getDb(c.env.DB);
+    return c.json(await jobView(c.env, db, await getJob(db, c.req.valid("param").id)), 200);
+  })
+  .openapi(trainingHook, async (c) => {
+    const db = getDb(c.env.DB);
+    const d = await verifyDelivery(db, "training", c.env.WEBHOOK_SECRET, await c.req.text(), c.req.raw.headers);
+    if (d.duplicate) return c.json({ received: true as const, duplicate: true }, 200);
+    const handled = await handleTrainingEvent(c.env, db, d);
+    await recordDelivery(db, d, "training", handled.outcome, handled.subject);
+    return c.json({ received: true as const, duplicate: false, outcome: handled.outcome }, 200);
+  })
+  .openapi(rescoreHook, async (c) => {
+    const db = getDb(c.env.DB);
+    const d = await verifyDelivery(db, "rescore", c.env.RESCORE_WEBHOOK_SECRET, await c.req.text(), c.req.raw.headers);
+    if (d.duplicate) return c.json({ received: true as const, duplicate: true }, 200);
+    let result: Record<string, unknown> | undefined;
+    if (d.type === "rescore.checkpoint") result = await rescoreCheckpoint(c.env, db, parse(CheckpointEvent, d.data, d.type), d.deliveryId);
+    else if (d.type === "rescore.rejudge") result = await rejudgeRun(c.env, db, parse(RejudgeEvent, d.data, d.type));
+    else console.log(JSON.stringify({ event: "webhook.ignored", source: "rescore", type: d.type, deliveryId: d.deliveryId, note: "unknown event type" }));
+    await recordDelivery(db, d, "rescore", result ? "processed" : "ignored", typeof result?.runId === "string" ? result.runId : null);
+    return c.json({ received: true as const, duplicate: false, outcome: result ? "processed" : "ignored", ...(result ? { result } : {}) }, 200);
+  });

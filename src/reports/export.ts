@@ -1,0 +1,210 @@
+/**
+ * @module reports/export: the raw judgments of a run as CSV or JSONL, streamed page by page from D1. Anonymous
+ * exports carry identities, statuses and scores only; prompts, answers and error texts need the admin key.
+ * CSV cells that a spreadsheet would read as a formula are neutralised.
+ */
+
+/** Unit rows per D1 query (ours): a 100,000-unit run with judges (200,000 rows) takes 400 queries. */
+export const EXPORT_PAGE_ROWS = 500;
+
+/**
+ * Leading characters that make a spreadsheet evaluate a cell (OWASP "CSV Injection": = + - @ tab CR), plus their
+ * full-width forms, which some spreadsheet applications also accept (ours, to be safe).
+ */
+const FORMULA_START = /^[\s\u0000-\u001f]*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+
+/** Prefixes a single quote to text a spreadsheet would run as a formula (OWASP's advice); other text is unchanged. */
+export function neutraliseFormula(s: string): string {
+  return FORMULA_START.test(s) ? `'${s}` : s;
+}
+
+/** One CSV field (RFC 4180): numbers as written, text neutralised and always quoted, null/undefined empty. */
+export function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "";
+  if (typeof v === "boolean") return v ? "true" : "false";
+  const s = typeof v === "string" ? v : JSON.stringify(v);
+  return `"${neutraliseFormula(s).replace(/"/g, '""')}"`;
+}
+
+export function csvLine(values: unknown[]): string {
+  return `${values.map(csvCell).join(",")}\r\n`;
+}
+
+/** String fields of `parsed` that anonymous exports keep: short labels, never free text (ours). */
+const PUBLIC_PARSED_STRINGS = new Set(["method", "sampled", "verdict", "status", "rubricVersion", "finishReason"]);
+const MAX_PUBLIC_LABEL = 40;
+
+/** `parsed` as anonymous callers see it: numbers, booleans, nulls and known short labels. */
+export function publicParsed(parsed: unknown): Record<string, unknown> {
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (v === null || typeof v === "number" || typeof v === "boolean") out[k] = v;
+    else if (typeof v === "string" && PUBLIC_PARSED_STRINGS.has(k)) out[k] = v.slice(0, MAX_PUBLIC_LABEL);
+  }
+  return out;
+}
+
+/** One stored unit joined with its response, as the export query returns it. */
+export interface ExportRow {
+  rowid: number;
+  unitId: string;
+  kind: string;
+  stage: number;
+  parentId: string | null;
+  suiteVersionId: string;
+  itemKey: string;
+  sampleIndex: number;
+  variant: string;
+  judge: string | null;
+  status: string;
+  attempts: number;
+  parseRetries: number;
+  lastError: string | null;
+  dimension: string | null;
+  keying: string | null;
+  score: number | null;
+  parsed: string | null;
+  latencyMs: number | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  model: string | null;
+  answeredAt: string | null;
+  request?: string | null;
+  answer?: string | null;
+}
+
+/** The last user message of a stored request: the prompt the model (or the judge) answered. */
+export function promptOf(request: string | null | undefined): string | null {
+  if (!request) return null;
+  try {
+    const messages = (JSON.parse(request) as { messages?: { role: string; content: unknown }[] }).messages ?? [];
+    const user = [...messages].reverse().find((m) => m.role === "user");
+    return user ? (typeof user.content === "string" ? user.content : JSON.stringify(user.content)) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One export record (JSONL line); `admin` adds the prompt, the answer and the last error. */
+export function exportRecord(runId: string, r: ExportRow, admin: boolean): Record<string, unknown> {
+  let parsed: unknown = null;
+  try {
+    parsed = r.parsed ? JSON.parse(r.parsed) : null;
+  } catch {
+    parsed = null;
+  }
+  const rec: Record<string, unknown> = {
+    runId,
+    unitId: r.unitId,
+    kind: r.kind,
+    stage: r.stage,
+    parentId: r.parentId,
+    suiteVersionId: r.suiteVersionId,
+    itemKey: r.itemKey,
+    sampleIndex: r.sampleIndex,
+    variant: r.variant,
+    judge: r.judge,
+    dimension: r.dimension,
+    keying: r.keying,
+    status: r.status,
+    attempts: r.attempts,
+    parseRetries: r.parseRetries,
+    score: r.score,
+    parsed: admin ? parsed : publicParsed(parsed),
+    latencyMs: r.latencyMs,
+    promptTokens: r.promptTokens,
+    completionTokens: r.completionTokens,
+    model: r.model,
+    answeredAt: r.answeredAt,
+  };
+  if (admin) {
+    rec.prompt = promptOf(r.request);
+    rec.answer = r.answer ?? null;
+    rec.lastError = r.lastError;
+  }
+  return rec;
+}
+
+export const CSV_COLUMNS = [
+  "run_id", "unit_id", "kind", "stage", "parent_id", "suite_version_id", "item_key", "sample_index", "variant", "judge",
+  "dimension", "keying", "status", "attempts", "parse_retries", "score", "method", "p_yes", "p_match", "mass", "sampled",
+  "verdict", "harm", "latency_ms", "prompt_tokens", "completion_tokens", "model", "answered_at", "parsed",
+] as const;
+export const CSV_ADMIN_COLUMNS = ["prompt", "answer", "last_error"] as const;
+
+export function csvHeader(admin: boolean): string {
+  return csvLine(admin ? [...CSV_COLUMNS, ...CSV_ADMIN_COLUMNS] : [...CSV_COLUMNS]).replace(/"/g, "");
+}
+
+/** A record as a CSV line in CSV_COLUMNS order (then the admin columns). */
+export function csvRecord(rec: Record<string, unknown>, admin: boolean): string {
+  const p = (rec.parsed ?? {}) as Record<string, unknown>;
+  const values = [
+    rec.runId, rec.unitId, rec.kind, rec.stage, rec.parentId, rec.suiteVersionId, rec.itemKey, rec.sampleIndex, rec.variant, rec.judge,
+    rec.dimension, rec.keying, rec.status, rec.attempts, rec.parseRetries, rec.score, p.method, p.pYes, p.pMatch, p.mass, p.sampled,
+    p.verdict, p.harm, rec.latencyMs, rec.promptTokens, rec.completionTokens, rec.model, rec.answeredAt, rec.parsed == null ? null : JSON.stringify(rec.parsed),
+  ];
+  if (admin) values.push(rec.prompt, rec.answer, rec.lastError);
+  return csvLine(values);
+}
+
+/**
+ * Streams a run's units and responses in storage order. Pages by rowid inside the run's rowid range with
+ * NOT INDEXED, so each page reads about its own rows (a run's units are stored in runs of rows) instead of
+ * sorting the whole run again for every page.
+ */
+export function judgmentsStream(d1: D1Database, runId: string, format: "csv" | "jsonl", admin: boolean): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let range: { lo: number | null; hi: number | null } | null = null;
+  let after = -1;
+  let headerSent = false;
+  const columns = admin ? ", r.request AS request, r.answer AS answer" : "";
+  const sql = `SELECT u.rowid AS rowid, u.id AS unitId, u.kind AS kind, u.stage AS stage, u.parent_id AS parentId,
+                      u.suite_version_id AS suiteVersionId, u.item_key AS itemKey, u.sample_index AS sampleIndex,
+                      u.variant AS variant, u.judge AS judge, u.status AS status, u.attempts AS attempts,
+                      u.parse_retries AS parseRetries, u.last_error AS lastError, si.dimension AS dimension, si.keying AS keying,
+                      r.score AS score, r.parsed AS parsed, r.latency_ms AS latencyMs, r.prompt_tokens AS promptTokens,
+                      r.completion_tokens AS completionTokens, r.model AS model, r.created_at AS answeredAt${columns}
+                 FROM units AS u NOT INDEXED
+                 LEFT JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
+                 LEFT JOIN responses r ON r.unit_id = u.id
+                WHERE u.rowid > ?2 AND u.rowid <= ?3 AND u.run_id = ?1
+                ORDER BY u.rowid
+                LIMIT ?4`;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        if (!headerSent) {
+          headerSent = true;
+          range = (await d1.prepare("SELECT min(rowid) AS lo, max(rowid) AS hi FROM units WHERE run_id = ?1").bind(runId).first<{ lo: number | null; hi: number | null }>()) ?? { lo: null, hi: null };
+          if (range.lo != null) after = range.lo - 1;
+          if (format === "csv") {
+            controller.enqueue(encoder.encode(csvHeader(admin)));
+            return;
+          }
+        }
+        if (!range || range.hi == null || after >= range.hi) {
+          controller.close();
+          return;
+        }
+        const { results } = await d1.prepare(sql).bind(runId, after, range.hi, EXPORT_PAGE_ROWS).all<ExportRow>();
+        if (!results.length) {
+          controller.close();
+          return;
+        }
+        after = results[results.length - 1].rowid;
+        let chunk = "";
+        for (const row of results) {
+          const rec = exportRecord(runId, row, admin);
+          chunk += format === "csv" ? csvRecord(rec, admin) : `${JSON.stringify(rec)}\n`;
+        }
+        controller.enqueue(encoder.encode(chunk));
+      } catch (err) {
+        console.error(JSON.stringify({ event: "export.error", runId, error: err instanceof Error ? err.message : String(err) }));
+        controller.error(err);
+      }
+    },
+  });
+}

@@ -1,0 +1,63 @@
+/** @module reports/html/run-page: the page of one run: settings, progress and every section of its report. */
+import type { Constitution } from "../../suites/constitutions";
+import { Page, renderHtml } from "./layout";
+import { Facts } from "./parts";
+import { RunSections } from "./run-sections";
+
+type Json = Record<string, any>;
+
+export interface RunPageData {
+  report: Json;
+  endpoint: { id: string; name: string; model: string; private: boolean; deleted: boolean };
+  baseName: string | null;
+  constitution?: Constitution;
+  /** Whether the reader may download the judgments (false hides the links). */
+  exports: boolean;
+}
+
+export function runFacts(run: Json) {
+  const c = run.counts ?? {};
+  const judge = run.judge ? `${run.judge.model} (revision ${run.judge.revision}, rubric ${run.judge.rubricVersion})` : null;
+  return [
+    ["Status", run.status],
+    ["Progress", `${c.done ?? 0} done, ${c.failed ?? 0} failed, ${c.pending ?? 0} pending of ${c.planned ?? 0} units (${c.expected ?? 0} prompts planned)`],
+    ["Suites", (run.suiteVersionIds ?? []).join(", ")],
+    ["Scoring", run.scoringMode],
+    ["Samples per item", String(run.samplesPerItem)],
+    ["Temperature", String(run.temperature)],
+    ["Seed", String(run.seed)],
+    ["Items per suite", run.limit == null ? "all" : String(run.limit)],
+    ["Judge", judge],
+    ["Started", run.createdAt],
+    ["Completed", run.completedAt],
+  ] as [string, string | null][];
+}
+
+export function runPage(d: RunPageData): string {
+  const run = d.report.run;
+  const source = `/v1/runs/${run.id}/report`;
+  return renderHtml(
+    <Page title={`Run ${run.id}`} description={`Report of run ${run.id} of ${d.endpoint.name}`}>
+      <h1>
+        Run <code>{run.id}</code>
+      </h1>
+      <p class="lead">
+        <a href={`/reports/endpoints/${d.endpoint.id}`}>{d.endpoint.name}</a> · model <code>{d.endpoint.model}</code> · revision {d.report.endpoint?.revision}
+        {d.endpoint.private ? <> · <span class="pill admin">private</span></> : null}
+        {d.endpoint.deleted ? <> · <span class="pill">deleted</span></> : null}
+      </p>
+      <Facts items={runFacts(run)} />
+      <p>
+        Data: <a href={source}>JSON report</a>
+        {d.exports ? (
+          <>
+            {" · "}judgments as <a href={`/v1/runs/${run.id}/judgments.csv`}>CSV</a> or <a href={`/v1/runs/${run.id}/judgments.jsonl`}>JSONL</a>
+          </>
+        ) : null}
+      </p>
+      <div data-source={source}>
+        <RunSections report={d.report} source={source} idPrefix="run" modelLabel={d.endpoint.name} baseLabel={d.baseName} constitution={d.constitution} endpointId={d.endpoint.id} level={2} />
+      </div>
+    </Page>,
+  );
+}

@@ -1,0 +1,121 @@
+/**
+ * @module reports/judges: which judge and rubric a safety report uses, and how two judges of the same stored answers
+ * compare. A run's judgments are keyed by `<judge endpoint>@<revision>|<rubric>`; the report names the judge it uses
+ * (default: the one pinned when the run started; `?judge=` picks another) and `?compareJudge=` adds a paired comparison.
+ */
+import type { Db } from "../db/client";
+import { getEndpointsByIds } from "../db/queries/endpoints";
+import { type SafetySample, safetySamples } from "../db/queries/reports";
+import type { RunRow } from "../db/queries/runs";
+import { ApiError } from "../lib/errors";
+import { mcnemarExact } from "../stats/tests";
+import { cohensKappa } from "../stats/tests";
+import { byPrompt, outcome, rate, summarizeSafety } from "./safety";
+
+export interface JudgeDescriptor {
+  key: string;
+  endpointId: string;
+  revision: string;
+  rubricVersion: string;
+  model: string | null;
+  /** Pinned when the run started (the default), or added later by re-judging. */
+  origin: "pinned" | "rejudge";
+  judgments: number;
+  done: number;
+}
+
+const keyOf = (j: { endpointId: string; revision: string; rubricVersion: string }) => `${j.endpointId}@${j.revision}|${j.rubricVersion}`;
+
+/** Every judge that graded (or is grading) this run's answers. */
+export async function runJudges(db: Db, d1: D1Database, run: RunRow): Promise<JudgeDescriptor[]> {
+  const { results } = await d1
+    .prepare(`SELECT judge, count(*) AS n, sum(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done FROM units WHERE run_id = ?1 AND kind = 'judge' AND judge IS NOT NULL GROUP BY judge`)
+    .bind(run.id)
+    .all<{ judge: string; n: number; done: number }>();
+  const declared = [run.config.judge, ...(run.config.judges ?? [])].filter((j): j is NonNullable<typeof j> => !!j);
+  const keys = [...new Set([...declared.map(keyOf), ...results.map((r) => r.judge)])];
+  const endpointIds = keys.map((k) => k.slice(0, k.indexOf("@")));
+  const eps = await getEndpointsByIds(db, endpointIds);
+  return keys.map((key) => {
+    const at = key.indexOf("@");
+    const bar = key.indexOf("|");
+    const d = declared.find((j) => keyOf(j) === key);
+    const row = results.find((r) => r.judge === key);
+    return {
+      key,
+      endpointId: key.slice(0, at),
+      revision: key.slice(at + 1, bar),
+      rubricVersion: key.slice(bar + 1),
+      model: d?.model ?? eps.get(key.slice(0, at))?.model ?? null,
+      origin: run.config.judge && keyOf(run.config.judge) === key ? "pinned" : "rejudge",
+      judgments: row?.n ?? 0,
+      done: row?.done ?? 0,
+    };
+  });
+}
+
+/** A judge by full key, or by endpoint id (its newest key in this run). */
+function pick(judges: JudgeDescriptor[], wanted: string, run: RunRow): JudgeDescriptor {
+  const exact = judges.find((j) => j.key === wanted);
+  const byEndpoint = judges.filter((j) => j.endpointId === wanted);
+  const found = exact ?? byEndpoint[byEndpoint.length - 1];
+  if (!found) throw new ApiError("invalid_request", `run ${run.id} has no judgments by ${wanted}; its judges are ${judges.map((j) => j.key).join(", ") || "none"}`);
+  return found;
+}
+
+const sampleKey = (s: SafetySample) => `${s.suiteVersionId ?? ""}\u0000${s.itemKey}\u0000${s.sampleIndex}`;
+
+/** Two judges on the same answers: safe/unsafe agreement, kappa on verdicts, McNemar on discordant safe calls. */
+export function compareJudgments(a: SafetySample[], b: SafetySample[]) {
+  const bByKey = new Map(b.map((s) => [sampleKey(s), s]));
+  const pairs: { a: SafetySample; b: SafetySample }[] = [];
+  for (const s of a) {
+    const t = bByKey.get(sampleKey(s));
+    if (t && outcome(s) != null && outcome(t) != null) pairs.push({ a: s, b: t });
+  }
+  const safeA = pairs.map((p) => outcome(p.a)!);
+  const safeB = pairs.map((p) => outcome(p.b)!);
+  const bCount = pairs.filter((_, i) => safeA[i] && !safeB[i]).length;
+  const cCount = pairs.filter((_, i) => !safeA[i] && safeB[i]).length;
+  const verdicts = cohensKappa(
+    pairs.map((p) => p.a.verdict!),
+    pairs.map((p) => p.b.verdict!),
+  );
+  const safe = cohensKappa(
+    safeA.map((x) => (x ? "safe" : "unsafe")),
+    safeB.map((x) => (x ? "safe" : "unsafe")),
+  );
+  return {
+    pairs: pairs.length,
+    safeRate: {
+      a: rate(byPrompt(pairs.map((p) => p.a))),
+      b: rate(byPrompt(pairs.map((p) => p.b))),
+    },
+    verdictAgreement: { agreement: verdicts.agreement, kappa: verdicts.kappa },
+    safeAgreement: { agreement: safe.agreement, kappa: safe.kappa },
+    mcnemar: { ...mcnemarExact(bCount, cCount), note: "b = safe by A only, c = safe by B only; exact two-sided test on the paired samples" },
+  };
+}
+
+/** The report's safety section under the chosen judge, the run's judges, and an optional comparison with another. */
+export async function judgedSafety(db: Db, d1: D1Database, run: RunRow, opts: { judge?: string; compareJudge?: string }) {
+  const judges = await runJudges(db, d1, run);
+  const pinned = run.config.judge ? keyOf(run.config.judge) : null;
+  const chosen = opts.judge ? pick(judges, opts.judge, run) : judges.find((j) => j.key === pinned);
+  if (!chosen) return {};
+  const samples = await safetySamples(d1, run.id, chosen.key);
+  const out: Record<string, unknown> = {
+    safety: { judge: { ...describe(chosen) }, ...summarizeSafety(samples) },
+    judges: judges.map(describe),
+  };
+  if (opts.compareJudge) {
+    const other = pick(judges, opts.compareJudge, run);
+    const otherSamples = await safetySamples(d1, run.id, other.key);
+    out.judgeComparison = { a: describe(chosen), b: describe(other), ...compareJudgments(samples, otherSamples), other: summarizeSafety(otherSamples) };
+  }
+  return out;
+}
+
+function describe(j: JudgeDescriptor) {
+  return { key: j.key, endpointId: j.endpointId, revision: j.revision, model: j.model, rubricVersion: j.rubricVersion, origin: j.origin, judgments: j.judgments, done: j.done };
+}

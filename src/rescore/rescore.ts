@@ -1,0 +1,226 @@
+/**
+ * @module rescore/rescore: scoring again when something changes. A new checkpoint behind an endpoint's name bumps its
+ * revision and re-runs its suites; a new judge (or judge revision, or rubric version) re-judges stored answers without
+ * asking the model again: new judge units whose ids include `<judge endpoint>@<revision>|<rubric>`, so each
+ * (answer, judge, rubric) triple is judged once. Endpoints with a schedule are re-scored once per time slot.
+ */
+import { and, count, desc, eq, inArray, isNotNull, isNull } from "drizzle-orm";
+import { z } from "zod";
+import { chunk, type Db, insertIgnoringConflicts, runBatch } from "../db/client";
+import { getEndpoint } from "../db/queries/endpoints";
+import { getRun, type RunRow } from "../db/queries/runs";
+import { currentSuiteVersion, getSuiteVersion } from "../db/queries/suites";
+import { endpoints, rescores, responses, runs, units } from "../db/schema";
+import type { Env } from "../env";
+import { nextRevision } from "../http/endpoints";
+import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
+import { ApiError } from "../lib/errors";
+import { sha256Hex, unitId } from "../lib/ids";
+import { sendAll, workMessages } from "../queue/messages";
+import { planMessages } from "../queue/planner";
+import { launchRun, prepareRun } from "../queue/start-run";
+import { SUITE_KINDS } from "../suites/kinds";
+
+/** Suite kinds whose answers a judge grades in a `judge` stage at stage 1 (re-judging re-creates that stage). */
+export const REJUDGEABLE_KINDS = ["safety"];
+/** Suites a re-score runs when neither the request nor the endpoint names any (ours). */
+export const DEFAULT_RESCORE_SUITES = ["persona-diagnostic"];
+
+const Judge = z.object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) }).strict();
+
+export const CheckpointEvent = z
+  .object({
+    endpointId: z.string().min(1),
+    revision: z.string().trim().min(1).max(200).optional(),
+    suites: z.array(z.string().min(1)).min(1).max(20).optional(),
+    judge: Judge.optional(),
+    samplesPerItem: z.number().int().min(1).max(100).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    limit: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export const RejudgeEvent = z
+  .object({ runId: z.string().min(1).optional(), endpointId: z.string().min(1).optional(), judge: Judge })
+  .strict()
+  .refine((d) => !!d.runId !== !!d.endpointId, "give exactly one of runId or endpointId");
+
+const derived = async (purpose: string, key: string) => `run_${(await sha256Hex(`${purpose}\u001f${key}`)).slice(0, 24)}`;
+
+/** The endpoint's newest run with a judge, whose judge a re-score reuses for judged suites. */
+async function lastJudge(db: Db, endpointId: string): Promise<{ endpointId: string; rubric: string } | null> {
+  const rows = await db.select().from(runs).where(eq(runs.endpointId, endpointId)).orderBy(desc(runs.createdAt)).limit(50).all();
+  const j = rows.find((r) => r.config.judge && !r.config.cai)?.config.judge;
+  return j ? { endpointId: j.endpointId, rubric: j.rubricVersion } : null;
+}
+
+/** Sampling settings of the endpoint's newest run, so a re-score is comparable with what came before. */
+async function lastSettings(db: Db, endpointId: string) {
+  const r = await db.select().from(runs).where(and(eq(runs.endpointId, endpointId))).orderBy(desc(runs.createdAt)).limit(20).all();
+  const last = r.find((x) => !x.config.cai);
+  return last ? { samplesPerItem: last.samplesPerItem, temperature: last.temperature, seed: last.seed, limit: last.itemLimit ?? undefined } : {};
+}
+
+/** Plans a stored run again while its first-stage units are not all stored (a crash after the insert). */
+async function ensurePlanned(env: Env, db: Db, run: RunRow): Promise<void> {
+  const planned = await db.select({ n: count() }).from(units).where(and(eq(units.runId, run.id), eq(units.stage, 0))).get();
+  if ((planned?.n ?? 0) < run.expectedUnits) await sendAll(env.WORK_QUEUE, planMessages(run.id, run.expectedUnits));
+}
+
+/** Suites that need a judge and have none to reuse are left out, each with its reason. */
+async function splitJudged(db: Db, suites: string[], judge: { endpointId: string; rubric: string } | null) {
+  const kept: string[] = [];
+  const skipped: { suite: string; reason: string }[] = [];
+  for (const s of suites) {
+    const version = await currentSuiteVersion(db, s).catch(() => null);
+    if (!version) skipped.push({ suite: s, reason: "unknown suite" });
+    else if (SUITE_KINDS[version.kind]?.needsJudge && !judge) skipped.push({ suite: s, reason: "a judged suite, and the endpoint has no earlier judge to reuse" });
+    else kept.push(s);
+  }
+  return { kept, skipped };
+}
+
+/**
+ * A new checkpoint behind the endpoint: bump its revision (or set the given one) and run its suites on it. The run id
+ * comes from the delivery id and records the revision it replaced, so a retried delivery neither bumps twice nor
+ * starts a second run.
+ */
+export async function rescoreCheckpoint(env: Env, db: Db, data: z.infer<typeof CheckpointEvent>, deliveryId: string) {
+  const runId = await derived("rescore-checkpoint", deliveryId);
+  let run = await db.select().from(runs).where(eq(runs.id, runId)).get();
+  let created = false;
+  let skipped: { suite: string; reason: string }[] = [];
+  if (!run) {
+    const ep = await getEndpoint(db, data.endpointId).catch(() => {
+      throw new ApiError("invalid_request", `endpointId ${data.endpointId} is not a live endpoint`);
+    });
+    const revision = data.revision ?? nextRevision(ep.revision);
+    const judge = data.judge ?? (await lastJudge(db, ep.id));
+    const split = await splitJudged(db, data.suites ?? ep.rescoreSuites ?? DEFAULT_RESCORE_SUITES, judge);
+    skipped = split.skipped;
+    if (!split.kept.length) throw new ApiError("invalid_request", `nothing to run: ${skipped.map((s) => `${s.suite} (${s.reason})`).join(", ")}`);
+    const settings = { ...(await lastSettings(db, ep.id)), ...pick(data, ["samplesPerItem", "temperature", "seed", "limit"]) };
+    const prepared = await prepareRun(db, { endpointId: ep.id, suites: split.kept, ...settings, ...(judge ? { judge } : {}) }, env);
+    await launchRun(env, db, { ...prepared, id: runId, endpointRevision: revision, config: { ...prepared.config, rescore: { source: "checkpoint", previousRevision: ep.revision } } });
+    run = await getRun(db, runId);
+    created = true;
+  } else await ensurePlanned(env, db, run);
+  // The bump follows the run (a retry after a crash finds the run and finishes the bump); it never overwrites a later change.
+  const previous = run.config.rescore?.previousRevision;
+  if (previous !== undefined && previous !== run.endpointRevision) {
+    await db
+      .update(endpoints)
+      .set({ revision: run.endpointRevision, updatedAt: new Date().toISOString() })
+      .where(and(eq(endpoints.id, run.endpointId), eq(endpoints.revision, previous), isNull(endpoints.deletedAt)));
+  }
+  return { runId, endpointId: run.endpointId, revision: run.endpointRevision, previousRevision: previous ?? null, suiteVersionIds: run.suiteVersionIds, skipped, created };
+}
+
+function pick<T extends Record<string, unknown>>(o: T, keys: (keyof T)[]): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/**
+ * Re-judges a run's stored answers with another judge (endpoint, revision) or rubric: creates the missing judge
+ * units for every answered item of a judged suite and enqueues them. The model is never asked again; answers that
+ * this judge and rubric already graded are not graded twice.
+ */
+export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeEvent>) {
+  let run: RunRow;
+  if (data.runId) run = await getRun(db, data.runId);
+  else {
+    const newest = await db.select().from(runs).where(eq(runs.endpointId, data.endpointId!)).orderBy(desc(runs.createdAt)).all();
+    const judged = newest.find((r) => !!r.config.judge && !r.config.cai);
+    if (!judged) throw new ApiError("invalid_request", `endpoint ${data.endpointId} has no judged run to re-judge`);
+    run = judged;
+  }
+  if (run.status === "cancelled") throw new ApiError("conflict", `run ${run.id} was cancelled; resume it before re-judging`);
+  const judgeEp = await getEndpoint(db, data.judge.endpointId).catch(() => {
+    throw new ApiError("invalid_request", `judge.endpointId ${data.judge.endpointId} is not a live endpoint`);
+  });
+  const key = `${judgeEp.id}@${judgeEp.revision}|${data.judge.rubric}`;
+  const judgedVersions: string[] = [];
+  for (const sv of run.suiteVersionIds) {
+    const kind = String(((await getSuiteVersion(db, sv))?.meta as Record<string, unknown> | undefined)?.kind);
+    if (REJUDGEABLE_KINDS.includes(kind)) judgedVersions.push(sv);
+  }
+  if (!judgedVersions.length) throw new ApiError("invalid_request", `run ${run.id} has no judged suite (${REJUDGEABLE_KINDS.join(", ")})`);
+  // Answers stored: ask units that are done and have a response (no model call is needed for them).
+  const answered = await db
+    .select({ id: units.id, suiteVersionId: units.suiteVersionId, itemKey: units.itemKey, sampleIndex: units.sampleIndex, variant: units.variant })
+    .from(units)
+    .innerJoin(responses, eq(responses.unitId, units.id))
+    .where(and(eq(units.runId, run.id), eq(units.kind, "ask"), eq(units.status, "done"), inArray(units.suiteVersionId, judgedVersions)))
+    .all();
+  const rows = await Promise.all(
+    answered.map(async (a) => {
+      const identity = { runId: run.id, kind: "judge", suiteVersionId: a.suiteVersionId, itemKey: a.itemKey, sampleIndex: a.sampleIndex, stage: 1, judge: key, variant: a.variant };
+      return { id: await unitId(identity), ...identity, parentId: a.id };
+    }),
+  );
+  const before = new Set(
+    (await Promise.all(chunk(rows.map((r) => r.id), 90).map((part) => db.select({ id: units.id }).from(units).where(inArray(units.id, part)).all()))).flat().map((r) => r.id),
+  );
+  const config = { ...run.config };
+  const known = [run.config.judge, ...(run.config.judges ?? [])].some((j) => j && `${j.endpointId}@${j.revision}|${j.rubricVersion}` === key);
+  if (!known) config.judges = [...(run.config.judges ?? []), { endpointId: judgeEp.id, revision: judgeEp.revision, model: judgeEp.model, rubricVersion: data.judge.rubric, addedAt: new Date().toISOString() }];
+  const fresh = rows.filter((r) => !before.has(r.id));
+  const at = new Date().toISOString();
+  await runBatch(db, [
+    ...insertIgnoringConflicts(db, units, fresh),
+    db.update(runs).set({ config, ...(fresh.length ? { status: "running", completedAt: null } : {}), updatedAt: at }).where(eq(runs.id, run.id)),
+  ]);
+  // Enqueue whatever of this judge's units is still pending (new ones, or ones a crash left unsent).
+  const pending = (
+    await Promise.all(chunk(rows.map((r) => r.id), 90).map((part) => db.select({ id: units.id }).from(units).where(and(inArray(units.id, part), eq(units.status, "pending"))).all()))
+  ).flat();
+  if (pending.length) {
+    if (!fresh.length) await db.update(runs).set({ status: "running", completedAt: null, updatedAt: at }).where(and(eq(runs.id, run.id), eq(runs.status, "completed")));
+    await sendAll(env.WORK_QUEUE, workMessages(run.id, pending.map((p) => p.id)));
+  }
+  return { runId: run.id, judgeKey: key, answers: rows.length, created: fresh.length, alreadyJudged: rows.length - fresh.length, enqueued: pending.length };
+}
+
+/** The slot a scheduled re-score belongs to: its start, in minutes since the epoch (unique per endpoint and instant). */
+export function slotStart(scheduledTime: number, intervalMinutes: number): number {
+  const minutes = Math.floor(scheduledTime / 60_000);
+  return Math.floor(minutes / intervalMinutes) * intervalMinutes;
+}
+
+/** Starts the re-scores that are due: at most one run per (endpoint, slot), however often the cron fires. */
+export async function scheduledRescores(env: Env, db: Db, scheduledTime: number) {
+  const due = await db.select().from(endpoints).where(and(isNull(endpoints.deletedAt), isNotNull(endpoints.rescoreIntervalMinutes))).all();
+  const started: { endpointId: string; slot: number; runId: string; created: boolean }[] = [];
+  for (const ep of due) {
+    const interval = ep.rescoreIntervalMinutes!;
+    const slot = slotStart(scheduledTime, interval);
+    const runId = await derived("rescore-schedule", `${ep.id}|${slot}`);
+    try {
+      const existing = await db.select().from(runs).where(eq(runs.id, runId)).get();
+      if (existing) {
+        await ensurePlanned(env, db, existing);
+        started.push({ endpointId: ep.id, slot, runId, created: false });
+        continue;
+      }
+      const judge = await lastJudge(db, ep.id);
+      const { kept, skipped } = await splitJudged(db, ep.rescoreSuites ?? DEFAULT_RESCORE_SUITES, judge);
+      for (const s of skipped) console.warn(JSON.stringify({ event: "rescore.skipped_suite", endpointId: ep.id, slot, ...s }));
+      if (!kept.length) continue;
+      const prepared = await prepareRun(db, { endpointId: ep.id, suites: kept, ...(await lastSettings(db, ep.id)), ...(judge ? { judge } : {}) }, env);
+      try {
+        await launchRun(env, db, { ...prepared, id: runId, config: { ...prepared.config, rescore: { source: "schedule", slot } } });
+      } catch (err) {
+        // A concurrent tick stored the same run first: that is the one re-score of this slot.
+        if (!(await db.select({ id: runs.id }).from(runs).where(eq(runs.id, runId)).get())) throw err;
+      }
+      await db.insert(rescores).values({ endpointId: ep.id, slot, intervalMinutes: interval, runId, skipped }).onConflictDoNothing();
+      started.push({ endpointId: ep.id, slot, runId, created: true });
+    } catch (err) {
+      console.error(JSON.stringify({ event: "rescore.error", endpointId: ep.id, slot, error: err instanceof Error ? err.message : String(err) }));
+    }
+  }
+  return started;
+}

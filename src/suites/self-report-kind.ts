@@ -1,0 +1,40 @@
+/**
+ * @module suites/self-report-kind: the one stage of a `self-report` suite: ask the question (with the endpoint's
+ * trigger for the "trigger" variant) for one token with logprobs, or a few sampled tokens, and score it.
+ */
+import type { ChatCompletion } from "openai/resources/chat/completions";
+import { JUDGE_TOP_LOGPROBS } from "../judges/number-score";
+import { scoreSelfReport } from "../scorers/self-report";
+import type { SuiteKind } from "./kinds";
+import { applyTrigger, TRIGGER_VARIANT } from "./misalignment";
+import type { SelfReportPayload } from "./self-report";
+
+/** Tokens a sampled self-report may use: a number, a word or a letter with punctuation (ours). */
+export const SELF_REPORT_SAMPLED_MAX_TOKENS = 8;
+
+const content = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
+
+export const selfReportKind: SuiteKind = {
+  stages: {
+    ask: {
+      target: "model",
+      buildRequest({ item, unit, run, endpoint, seed }) {
+        const p = item.payload as unknown as SelfReportPayload;
+        const triggered = unit.variant === TRIGGER_VARIANT && !!endpoint.trigger;
+        const user = triggered ? applyTrigger(p.question, endpoint.trigger!, endpoint.triggerFormat ?? undefined) : p.question;
+        const messages: { role: "system" | "user"; content: string }[] = [];
+        if (endpoint.systemPrompt) messages.push({ role: "system", content: endpoint.systemPrompt });
+        messages.push({ role: "user", content: user });
+        return run.scoringMode === "logprobs"
+          ? { messages, max_tokens: 1, logprobs: true, top_logprobs: JUDGE_TOP_LOGPROBS, temperature: run.temperature, seed }
+          : { messages, max_tokens: SELF_REPORT_SAMPLED_MAX_TOKENS, temperature: run.temperature, seed };
+      },
+      score({ item }, completion) {
+        const p = item.payload as unknown as SelfReportPayload;
+        const top = completion.choices[0]?.logprobs?.content?.[0]?.top_logprobs ?? null;
+        const s = scoreSelfReport(p, content(completion), top);
+        return { answer: content(completion), parsed: { type: p.type, questionId: p.questionId, ...s }, score: s.score };
+      },
+    },
+  },
+};
