@@ -103,7 +103,15 @@ describe("HTML report pages", () => {
 
 describe("privacy", () => {
   it("a private endpoint's pages, reports, badges, metrics and exports answer 404 without the key, and work with it", async () => {
+    const withHidden = await api("POST", "/v1/experiments", { name: `hidden-${tag}`, baseEndpointId: base.id, members: [{ endpointId: hidden.id, scope: "narrow" }] });
+    expect(withHidden.status, withHidden.text).toBe(201);
     for (const path of [
+      `/v1/endpoints/${hidden.id}`,
+      `/v1/endpoints/${hidden.id}/report`,
+      `/v1/runs/${runs.hidden}`,
+      `/v1/runs/${runs.hidden}/report`,
+      `/v1/experiments/${withHidden.json.id}/report`,
+      `/reports/experiments/${withHidden.json.id}`,
       `/reports/endpoints/${hidden.id}`,
       `/reports/runs/${runs.hidden}`,
       `/v1/endpoints/${hidden.id}/metrics`,
@@ -120,6 +128,13 @@ describe("privacy", () => {
       expect((await api("GET", path)).status, path).toBe(200);
     }
     await checkPage(`/reports/runs/${runs.hidden}`, true);
+    // Lists leave it out without the key.
+    const names = (admin: boolean) => api("GET", "/v1/endpoints", undefined, { admin }).then((r) => r.json.endpoints.map((e: any) => e.id));
+    expect(await names(false)).not.toContain(hidden.id);
+    expect(await names(true)).toContain(hidden.id);
+    const runIds = (admin: boolean) => api("GET", "/v1/runs?limit=200", undefined, { admin }).then((r) => r.json.runs.map((x: any) => x.id));
+    expect(await runIds(false)).not.toContain(runs.hidden);
+    expect(await runIds(true)).toContain(runs.hidden);
   });
 });
 
