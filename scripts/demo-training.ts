@@ -27,6 +27,7 @@ interface Job {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const f2 = (x: unknown) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(2) : "—");
+const fp = (p: unknown) => (typeof p !== "number" || !Number.isFinite(p) ? "—" : p < 0.001 ? "<0.001" : p.toFixed(3));
 const ci = (r: { rate?: number; matchRate?: number; estimate?: number; lo: number; hi: number } | undefined) =>
   r ? `${f2(r.rate ?? r.matchRate ?? r.estimate)} [${f2(r.lo)}, ${f2(r.hi)}]` : "—";
 
@@ -44,12 +45,17 @@ async function followJob(client: ApiClient, worker: WorkerHandle, jobId: string)
   for (;;) {
     if (!worker.isAlive()) throw new Error(`wrangler dev exited; log ${worker.logPath}:\n${worker.logTail()}`);
     const job = await client.get<Job>(`/v1/training-jobs/${jobId}`);
+    if (job.events.length > shown && lastDataset) {
+      process.stderr.write("\n");
+      lastDataset = "";
+    }
     for (const e of job.events.slice(shown)) console.log(`  ${e.at.slice(11, 19)}  ${e.source.padEnd(8)} ${e.status}`);
     shown = job.events.length;
     if (job.datasetId && job.status === "dataset") {
       const ds = await client.get<{ status: string; progress: { done: number; planned: number } | null }>(`/v1/datasets/${job.datasetId}`);
       const line = ds.progress ? `  dataset ${ds.status}: ${ds.progress.done}/${ds.progress.planned} calls` : "";
-      if (line && line !== lastDataset) process.stderr.write(`${line}\r`);
+      // A live line on a terminal; logs get only the events.
+      if (line && line !== lastDataset && process.stderr.isTTY) process.stderr.write(`\r${line}\x1b[K`);
       lastDataset = line;
     }
     if (["completed", "failed", "cancelled"].includes(job.status)) return job;
@@ -118,18 +124,19 @@ async function main(): Promise<void> {
     const deltas = new Map<string, any>((cmp.deltas?.dimensions ?? cmp.deltas ?? []).map((d: any) => [d.dimension, d]));
     console.log(
       table(
-        ["persona dimension", "base", "deontology/narrow", "delta [95% CI]", "p"],
+        ["persona dimension", "base", "deontology/narrow", "delta [95% CI]", "p (Holm)"],
         report.persona.dimensions.map((d: any) => {
           const b = cmp.base.find((x: any) => x.dimension === d.dimension);
           const dl = deltas.get(d.dimension);
-          return [d.dimension, ci(b), ci(d), dl ? `${f2(dl.delta ?? dl.estimate)} [${f2(dl.lo)}, ${f2(dl.hi)}]` : "—", dl ? f2(dl.pHolm ?? dl.p ?? dl.pValue) : "—"];
+          return [d.dimension, ci(b), ci(d), dl ? `${f2(dl.delta ?? dl.estimate)} [${f2(dl.lo)}, ${f2(dl.hi)}]` : "—", dl ? fp(dl.pHolm ?? dl.pValue) : "—"];
         }),
       ),
     );
     const p = cmp.projectability;
     if (p?.cosine) console.log(`projectability (ours): cosine ${ci(p.cosine)}, expectations held ${p.expectations.held}/${p.expectations.n}, own constitution ranks first ${f2(p.identification?.ownRanksFirst)}`);
     const cats = new Map<string, any>(baseReport.safety.categories.map((c: any) => [c.category, c]));
-    console.log(`\nsafe-response rate by category (judge ${report.safety.judge.model}, rubric ${report.safety.judge.rubricVersion}); trained on harassment_bullying + illegal_activities`);
+    const j = report.safety.judge;
+    console.log(`\nsafe-response rate by category (judge model ${j.model} at ${j.revision}, rubric ${j.rubricVersion}); the model was trained on harassment_bullying + illegal_activities only`);
     console.log(
       table(
         ["category", "base", "deontology/narrow", "n"],

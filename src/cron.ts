@@ -6,6 +6,7 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { getDb } from "./db/client";
 import { datasets, runs, trainingJobs } from "./db/schema";
+import { kickGenerationRun } from "./datasets/datasets";
 import { finishDatasetsOfRuns } from "./datasets/export";
 import type { Env } from "./env";
 import { scheduledRescores } from "./rescore/rescore";
@@ -13,6 +14,8 @@ import { failJob, pollProvider, startPipeline } from "./training/jobs";
 
 /** Minutes without a webhook before the cron asks the provider (ours: webhooks usually arrive within seconds). */
 export const DEFAULT_POLL_AFTER_MINUTES = 10;
+/** A generation run with no unit change for this long has lost its messages; its pending work is sent again (ours). */
+export const STALLED_AFTER_MINUTES = 10;
 const OPEN_JOB_STATES = ["pending", "dataset", "submitted", "running", "trained"];
 
 async function step(name: string, fn: () => Promise<unknown>): Promise<unknown> {
@@ -33,7 +36,15 @@ export async function runScheduled(env: Env, scheduledTime: number) {
       .innerJoin(runs, eq(runs.id, datasets.runId))
       .where(and(eq(datasets.status, "generating"), ne(runs.status, "running")))
       .all();
-    return (await finishDatasetsOfRuns(env, db, rows.map((r) => r.runId!))).length;
+    const finished = (await finishDatasetsOfRuns(env, db, rows.map((r) => r.runId!))).length;
+    // Generation runs that stopped moving (a lost queue message): send their pending work again.
+    const stalledBefore = new Date(scheduledTime - STALLED_AFTER_MINUTES * 60_000).toISOString();
+    const open = await db.select().from(datasets).innerJoin(runs, eq(runs.id, datasets.runId)).where(and(eq(datasets.status, "generating"), eq(runs.status, "running"))).all();
+    for (const { datasets: ds } of open) {
+      const last = await env.DB.prepare("SELECT max(updated_at) AS at FROM units WHERE run_id = ?").bind(ds.runId).first<{ at: string | null }>();
+      if ((last?.at ?? ds.createdAt) < stalledBefore) console.warn(JSON.stringify({ event: "dataset.stalled", datasetId: ds.id, resent: await kickGenerationRun(env, db, ds) }));
+    }
+    return finished;
   });
   const polled = await step("training", async () => {
     const after = Number(env.TRAINING_POLL_AFTER_MINUTES ?? DEFAULT_POLL_AFTER_MINUTES);

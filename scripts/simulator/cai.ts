@@ -188,7 +188,8 @@ let cachedPool: { path: string; byKey: Map<string, PoolPrompt> } | null = null;
 
 /** The red-team training pool by normalised prompt (empty if the file is missing). */
 export function loadTrainingPool(path = DEFAULT_TRAINING_POOL_PATH): Map<string, PoolPrompt> {
-  if (cachedPool?.path === path) return cachedPool.byKey;
+  const hit = cachedPool;
+  if (hit && hit.path === path) return hit.byKey;
   const byKey = new Map<string, PoolPrompt>();
   if (existsSync(path)) {
     const doc = parse(readFileSync(path, "utf8")) as { items?: { category: string; subcategory: string; prompt: string }[] };

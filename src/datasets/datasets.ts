@@ -3,16 +3,16 @@
  * (stratified by subcategory, seeded), runs a pre-flight leakage check, stores the selection as a suite version of
  * kind `cai` and launches its generation run through the queues. Finishing and exporting live in datasets/export.ts.
  */
-import { and, count, eq } from "drizzle-orm";
+import { and, count, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { ensureSuiteVersion, loadItems } from "../db/queries/suites";
-import { datasets, runs, suiteVersions, units } from "../db/schema";
+import { datasets, responses, runs, suiteVersions, units } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { sha256Hex } from "../lib/ids";
-import { sendAll } from "../queue/messages";
+import { sendAll, workMessages } from "../queue/messages";
 import { planList, planMessages, stratifiedSample } from "../queue/planner";
 import { CONSTITUTION_IDS, getConstitution } from "../suites/constitutions";
 import { NARROW_TRAINING_CATEGORIES } from "../suites/safety";
@@ -216,4 +216,22 @@ export async function ensureGenerationRun(env: Env, db: Db, ds: DatasetRow): Pro
     .onConflictDoNothing();
   const planned = await db.select({ n: count() }).from(units).where(and(eq(units.runId, runId), eq(units.stage, 0))).get();
   if ((planned?.n ?? 0) < expected) await sendAll(env.WORK_QUEUE, planMessages(runId, expected));
+}
+
+/**
+ * Re-sends the work of a generation run that made no progress between two checks (a lost queue message, e.g. a local
+ * dev server restarted mid-run): plan messages while planning is unfinished, and every pending unit without an answer.
+ * A unit that is in flight after all is asked at most once more and stored once (the consumer's guarantees).
+ */
+export async function kickGenerationRun(env: Env, db: Db, ds: DatasetRow): Promise<number> {
+  if (!ds.runId) return 0;
+  await ensureGenerationRun(env, db, ds);
+  const pending = await db
+    .select({ id: units.id })
+    .from(units)
+    .leftJoin(responses, eq(responses.unitId, units.id))
+    .where(and(eq(units.runId, ds.runId), eq(units.status, "pending"), isNull(responses.unitId)))
+    .all();
+  if (pending.length) await sendAll(env.WORK_QUEUE, workMessages(ds.runId, pending.map((p) => p.id)));
+  return pending.length;
 }

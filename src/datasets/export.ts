@@ -4,11 +4,11 @@
  * fine-tuning format, and releases the JSONL with its manifest to R2, or rejects the dataset with its reasons.
  */
 import { and, eq, inArray } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { type Db, getDb } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { getRun } from "../db/queries/runs";
 import { loadItems } from "../db/queries/suites";
-import { datasets } from "../db/schema";
+import { datasets, trainingJobs } from "../db/schema";
 import type { Env } from "../env";
 import { sha256Hex } from "../lib/ids";
 import { createRng, seedFrom } from "../stats/rng";
@@ -239,13 +239,19 @@ export async function finishDatasetsOfRuns(env: Env, db: Db, runIds: string[]): 
   return out;
 }
 
-/** Wakes the training pipeline waiting for this dataset (it also looks again on its own). */
+/** Wakes the training pipelines waiting for this dataset: the one that made it, and jobs that named it (they also look again on their own). */
 export async function notifyPipeline(env: Env, ds: DatasetRow): Promise<void> {
-  if (!ds.trainingJobId) return;
-  try {
-    const instance = await env.TRAINING_PIPELINE.get(ds.trainingJobId);
-    await instance.sendEvent({ type: "dataset-finished", payload: { datasetId: ds.id, status: ds.status } });
-  } catch (err) {
-    console.warn(JSON.stringify({ event: "dataset.notify_failed", datasetId: ds.id, jobId: ds.trainingJobId, error: String(err) }));
+  const waiting = await getDb(env.DB)
+    .select({ id: trainingJobs.id })
+    .from(trainingJobs)
+    .where(and(eq(trainingJobs.datasetId, ds.id), inArray(trainingJobs.status, ["pending", "dataset"])))
+    .all();
+  for (const jobId of new Set([...(ds.trainingJobId ? [ds.trainingJobId] : []), ...waiting.map((w) => w.id)])) {
+    try {
+      const instance = await env.TRAINING_PIPELINE.get(jobId);
+      await instance.sendEvent({ type: "dataset-finished", payload: { datasetId: ds.id, status: ds.status } });
+    } catch (err) {
+      console.warn(JSON.stringify({ event: "dataset.notify_failed", datasetId: ds.id, jobId, error: String(err) }));
+    }
   }
 }

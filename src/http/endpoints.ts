@@ -9,6 +9,7 @@ import { encryptSecret } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { requireAdmin } from "./auth";
+import { visibleEndpoint } from "./privacy";
 import { AnyObject, Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
 
 const EndpointSchema = z
@@ -178,9 +179,10 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
   })
   .openapi(list, async (c) => {
     const rows = await getDb(c.env.DB).select().from(endpoints).where(isNull(endpoints.deletedAt)).orderBy(desc(endpoints.createdAt)).all();
-    return c.json({ endpoints: rows.map((r) => publicEndpoint(r, c.get("isAdmin"))) }, 200);
+    // Private endpoints are listed only for admins (docs/reports.md#privacy).
+    return c.json({ endpoints: rows.filter((r) => !r.private || c.get("isAdmin")).map((r) => publicEndpoint(r, c.get("isAdmin"))) }, 200);
   })
-  .openapi(read, async (c) => c.json(publicEndpoint(await getEndpoint(getDb(c.env.DB), c.req.valid("param").id), c.get("isAdmin")), 200))
+  .openapi(read, async (c) => c.json(publicEndpoint(await visibleEndpoint(c, getDb(c.env.DB), c.req.valid("param").id), c.get("isAdmin")), 200))
   .openapi(patch, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");

@@ -1,9 +1,9 @@
 /** @module http/runs: start, watch, cancel and resume evaluation runs. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, isNull, ne } from "drizzle-orm";
+import { and, desc, eq, isNull, ne, notInArray } from "drizzle-orm";
 import { getDb } from "../db/client";
 import { completeIfFinished, displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
-import { responses, runs, units } from "../db/schema";
+import { endpoints, responses, runs, units } from "../db/schema";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
@@ -11,6 +11,7 @@ import { sendAll, workMessages } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
 import { requireAdmin } from "./auth";
+import { visibleRun } from "./privacy";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
 
 
@@ -133,7 +134,13 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
     const rows = await db
       .select()
       .from(runs)
-      .where(q.endpointId ? eq(runs.endpointId, q.endpointId) : undefined)
+      .where(
+        and(
+          q.endpointId ? eq(runs.endpointId, q.endpointId) : undefined,
+          // Runs of private endpoints are listed only for admins (docs/reports.md#privacy).
+          c.get("isAdmin") ? undefined : notInArray(runs.endpointId, db.select({ id: endpoints.id }).from(endpoints).where(eq(endpoints.private, true))),
+        ),
+      )
       .orderBy(desc(runs.createdAt))
       .limit(q.limit)
       .all();
@@ -141,7 +148,7 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
   })
   .openapi(readRun, async (c) => {
     const db = getDb(c.env.DB);
-    return c.json(await runView(db, await getRun(db, c.req.valid("param").id)), 200);
+    return c.json(await runView(db, (await visibleRun(c, db, c.req.valid("param").id)).run), 200);
   })
   .openapi(cancel, async (c) => {
     const db = getDb(c.env.DB);

@@ -8,9 +8,9 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { getDb } from "../db/client";
 import { findLiveEndpointByName, getEndpoint } from "../db/queries/endpoints";
-import { getRun } from "../db/queries/runs";
+import { getRun, runProgress } from "../db/queries/runs";
 import { datasets, endpoints, runs, trainingEvents, trainingJobs, units } from "../db/schema";
-import { createDataset, DatasetRequest, type DatasetRow } from "../datasets/datasets";
+import { createDataset, DatasetRequest, type DatasetRow, kickGenerationRun } from "../datasets/datasets";
 import { exportKey, finaliseDataset } from "../datasets/export";
 import { signDatasetLink } from "../datasets/links";
 import type { Env } from "../env";
@@ -189,13 +189,25 @@ export async function pipelineDataset(env: Env, jobId: string): Promise<{ datase
   return { datasetId: ds.id, status: ds.status };
 }
 
-/** Step "dataset-check": the dataset's status, finishing it if its generation run completed. */
-export async function datasetState(env: Env, jobId: string): Promise<string> {
+/**
+ * Step "dataset-check": the dataset's status, finishing it if its generation run completed. A run that made no
+ * progress since the previous check gets its pending work sent again.
+ */
+export async function datasetState(env: Env, jobId: string, previousDone: number | null): Promise<{ status: string; done: number | null }> {
   const db = getDb(env.DB);
   const job = await getJob(db, jobId);
   const ds = await finaliseDataset(env, db, job.datasetId!);
+  let done: number | null = null;
+  if (ds.status === "generating" && ds.runId) {
+    const progress = await runProgress(db, await getRun(db, ds.runId));
+    done = progress.done + progress.failed;
+    if (previousDone !== null && done === previousDone) {
+      const resent = await kickGenerationRun(env, db, ds);
+      console.warn(JSON.stringify({ event: "dataset.stalled", datasetId: ds.id, jobId, done, resent }));
+    }
+  }
   await maybeCrash(env, db, job, "dataset-check");
-  return ds.status;
+  return { status: ds.status, done };
 }
 
 // ---------------------------------------------------------------- step: submit

@@ -35,11 +35,15 @@ export class TrainingPipeline extends WorkflowEntrypoint<Env, { jobId: string }>
 
     const ds = await step.do("dataset", cfg, () => pipelineDataset(env, jobId));
     let dsStatus = ds.status;
+    let done: number | null = null;
     for (let i = 0; dsStatus === "generating"; i++) {
       if (i >= MAX_WAITS) dsStatus = "timed out";
       else {
         await waitFor(step, `dataset-ready-${i}`, "dataset-finished", seconds(env, DATASET_WAIT_SECONDS));
-        dsStatus = await step.do(`dataset-check-${i}`, cfg, () => datasetState(env, jobId));
+        const previous: number | null = done;
+        const checked: { status: string; done: number | null } = await step.do(`dataset-check-${i}`, cfg, () => datasetState(env, jobId, previous));
+        dsStatus = checked.status;
+        done = checked.done;
       }
     }
     if (dsStatus !== "released") return step.do("fail-dataset", cfg, () => failJob(env, jobId, `dataset ${ds.datasetId} was not released (${dsStatus})`));

@@ -136,6 +136,19 @@ describe("training pipeline (workflow) on an OpenAI-compatible provider", () => 
     expect(job.events.some((e: any) => e.source === "webhook")).toBe(false);
   });
 
+  it("trains an existing released dataset without making another", async () => {
+    const tag = uniqueTag("te");
+    const key = `sk-${tag}`;
+    await configureSimWebhooks(key);
+    const { helpful, critic } = await caiEndpoints(tag);
+    const created = await api("POST", "/v1/datasets", datasetSpec(helpful.id, critic.id, 26));
+    const res = await api("POST", "/v1/training-jobs", { dataset: created.json.id, provider: { type: "openai", baseUrl: SIM_V1(), apiKey: key }, evaluate: EVALUATE });
+    expect(res.status, res.text).toBe(202);
+    const job = await relayUntil(res.json.id, key, ["completed", "failed"]);
+    expect(job).toMatchObject({ status: "completed", datasetId: created.json.id });
+    expect(await rows("SELECT id FROM datasets WHERE helpful_endpoint_id = ?", helpful.id)).toHaveLength(1);
+  });
+
   it("reports a provider's failure without registering anything", async () => {
     const tag = uniqueTag("tf");
     const key = `sk-${tag}`;
