@@ -46,6 +46,19 @@ function retryAfterSeconds(headers: Headers | Record<string, string> | undefined
   return Number.isFinite(date) ? Math.max(0, (date - Date.now()) / 1000) : null;
 }
 
+/** Things that look like API keys (sk-..., Bearer tokens) in a provider's error text (ours). */
+const KEY_LIKE = /\b(sk|pk|rk|key|token)[-_][A-Za-z0-9_-]{8,}|Bearer\s+\S+/gi;
+
+/**
+ * A provider's error text, safe to store and log: the endpoint's own key and anything key-shaped is redacted
+ * (providers echo keys back, e.g. "Incorrect API key provided: sk-...").
+ */
+export function redactSecrets(text: string, apiKey: string): string {
+  let out = apiKey.length >= 4 ? text.split(apiKey).join("[redacted]") : text;
+  out = out.replace(KEY_LIKE, "[redacted]");
+  return out.slice(0, 300);
+}
+
 /** One chat completion; never throws. `requestId` is sent as X-Client-Request-Id for tracing. */
 export async function callChat(
   target: ModelTarget,
@@ -74,12 +87,12 @@ export async function callChat(
         transient: isTransientStatus(err.status),
         status: err.status,
         retryAfterSeconds: retryAfterSeconds(err.headers as Headers | undefined),
-        error: `HTTP ${err.status}: ${String(err.message).slice(0, 300)}`,
+        error: redactSecrets(`HTTP ${err.status}: ${String(err.message)}`, target.apiKey),
         latencyMs,
       };
     }
     // Connection errors and bodies that are not JSON: worth another try.
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return { ok: false, transient: true, status: null, retryAfterSeconds: null, error: message.slice(0, 300), latencyMs };
+    return { ok: false, transient: true, status: null, retryAfterSeconds: null, error: redactSecrets(message, target.apiKey), latencyMs };
   }
 }

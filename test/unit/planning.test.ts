@@ -62,3 +62,14 @@ describe("secrets and ids", () => {
     expect(await unitId(base)).not.toBe(await unitId({ ...base, judge: "j@r1|rubric-v1" }));
   });
 });
+
+describe("provider errors", () => {
+  it("redact the endpoint's key and anything key-shaped before they are stored", async () => {
+    const { redactSecrets } = await import("../../src/providers/openai");
+    const out = redactSecrets("HTTP 401: Incorrect API key provided: sk-proj-abcdefgh12345678. My key my-secret-value was wrong", "my-secret-value");
+    expect(out).not.toContain("sk-proj-abcdefgh12345678");
+    expect(out).not.toContain("my-secret-value");
+    expect(out).toContain("HTTP 401");
+    expect(redactSecrets("x".repeat(1000), "k").length).toBe(300);
+  });
+});
