@@ -6,7 +6,11 @@ import { ApiError } from "../lib/errors";
 
 /** Sets `isAdmin` from `Authorization: Bearer <ADMIN_API_KEY>`; a wrong key is a 401, not anonymous. */
 export const identify = createMiddleware<AppEnv>(async (c, next) => {
-  const header = c.req.header("authorization");
+  // Webhooks and signed dataset links carry their own signatures; a provider's own Authorization header is
+  // not an attempt at the admin key, so it is ignored there.
+  const path = new URL(c.req.url).pathname;
+  const signedRoute = path.startsWith("/v1/webhooks/") || /^\/v1\/datasets\/[^/]+\/file$/.test(path);
+  const header = signedRoute ? undefined : c.req.header("authorization");
   let isAdmin = false;
   if (header) {
     const m = /^Bearer\s+(.+)$/i.exec(header);

@@ -41,7 +41,7 @@ const StartRuns = z
   .object({
     judge: z.object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) }).strict(),
     suites: z.array(z.string().min(1)).min(1).default(["safety"]),
-    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 10; otherwise 1); must be set when the suites' defaults differ" }),
+    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ" }),
     temperature: z.number().min(0).max(2).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     limit: z.number().int().min(1).optional(),
@@ -118,10 +118,18 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
     return c.json(await loadExperiment(db, id), 201);
   })
   .openapi(list, async (c) => {
-    const rows = await getDb(c.env.DB).select().from(experiments).orderBy(desc(experiments.createdAt)).all();
-    return c.json({ experiments: rows }, 200);
+    const db = getDb(c.env.DB);
+    const rows = await db.select().from(experiments).orderBy(desc(experiments.createdAt)).all();
+    // An experiment with a private model is private as a whole.
+    const visible = [];
+    for (const r of rows) if (await assertExperimentVisible(c, db, r.id).then(() => true, () => false)) visible.push(r);
+    return c.json({ experiments: visible }, 200);
   })
-  .openapi(read, async (c) => c.json(await loadExperiment(getDb(c.env.DB), c.req.valid("param").id), 200))
+  .openapi(read, async (c) => {
+    const db = getDb(c.env.DB);
+    await assertExperimentVisible(c, db, c.req.valid("param").id);
+    return c.json(await loadExperiment(db, c.req.valid("param").id), 200);
+  })
   .openapi(startRuns, async (c) => {
     const db = getDb(c.env.DB);
     const exp = await loadExperiment(db, c.req.valid("param").id);

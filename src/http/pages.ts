@@ -101,7 +101,10 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
       page(c, async () => {
         const db = getDb(c.env.DB);
         const eps = (await db.select().from(endpoints).where(isNull(endpoints.deletedAt)).orderBy(desc(endpoints.createdAt)).all()).filter((e) => !e.private || c.get("isAdmin"));
-        const exps = await db.select().from(experiments).orderBy(desc(experiments.createdAt)).all();
+        const all = await db.select().from(experiments).orderBy(desc(experiments.createdAt)).all();
+        // An experiment with a private model is private as a whole (http/privacy.ts).
+        const exps = [];
+        for (const e of all) if (await assertExperimentVisible(c, db, e.id).then(() => true, () => false)) exps.push(e);
         return homePage({ endpoints: eps, experiments: exps });
       }) as never,
     )
@@ -116,7 +119,7 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
         const problems = new Map<string, string>();
         for (const r of new Set(byKind.values())) {
           try {
-            reports.set(r.id, await runReport(db, c.env.DB, r.id));
+            reports.set(r.id, await runReport(db, c.env.DB, r.id, { showPrivate: c.get("isAdmin") }));
           } catch (err) {
             if (!(err instanceof ApiError)) throw err;
             problems.set(r.id, `This run's report cannot be shown: ${err.message}`);
@@ -141,7 +144,7 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
       page(c, async () => {
         const db = getDb(c.env.DB);
         const { run, endpoint } = await visibleRun(c, db, c.req.valid("param").id);
-        const report = await runReport(db, c.env.DB, run.id, { baseRunId: c.req.valid("query").base });
+        const report = await runReport(db, c.env.DB, run.id, { baseRunId: c.req.valid("query").base, showPrivate: c.get("isAdmin") });
         const baseId = (report.comparison as { baseEndpointId?: string } | undefined)?.baseEndpointId ?? endpoint.baseEndpointId;
         const baseRow = baseId ? await getEndpoint(db, baseId, { includeDeleted: true }).catch(() => null) : null;
         return runPage({

@@ -28,10 +28,10 @@ export const reportRoutes = new OpenAPIHono<AppEnv>()
     const db = getDb(c.env.DB);
     // Private endpoints keep even their aggregate reports behind the admin key (docs/reports.md).
     await visibleRun(c, db, c.req.valid("param").id);
-    return c.json(await runReport(db, c.env.DB, c.req.valid("param").id, { baseRunId: c.req.valid("query").base, judge: c.req.valid("query").judge, compareJudge: c.req.valid("query").compareJudge }), 200);
+    return c.json(await runReport(db, c.env.DB, c.req.valid("param").id, { baseRunId: c.req.valid("query").base, judge: c.req.valid("query").judge, compareJudge: c.req.valid("query").compareJudge, showPrivate: c.get("isAdmin") }), 200);
   })
   .openapi(endpointReportRoute, async (c) => {
     const db = getDb(c.env.DB);
     await visibleEndpoint(c, db, c.req.valid("param").id);
-    return c.json(await runReport(db, c.env.DB, await latestRunId(db, c.req.valid("param").id)), 200);
+    return c.json(await runReport(db, c.env.DB, await latestRunId(db, c.req.valid("param").id), { showPrivate: c.get("isAdmin") }), 200);
   });

@@ -19,7 +19,7 @@ const CreateRun = z
   .object({
     endpointId: z.string().min(1),
     suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["persona-diagnostic"]),
-    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 10; otherwise 1); must be set when the suites' defaults differ" }),
+    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ" }),
     temperature: z.number().min(0).max(2).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     limit: z.number().int().min(1).max(MAX_RUN_UNITS).optional().openapi({ description: "Items per suite, drawn stratified by dimension and keying" }),

@@ -50,6 +50,13 @@ function semaphore(size: number) {
   };
 }
 
+/**
+ * A batch stops starting new calls after this long and hands the rest back to the queue: results are written
+ * at the end of a batch, and Queues ends a consumer invocation after 15 minutes of wall time (platform-limits
+ * guide), so a batch of slow calls must finish well inside that (ours: 10 minutes + one call timeout).
+ */
+export const BATCH_TIME_BUDGET_MS = 10 * 60_000;
+
 /** How stale a run's status may be before a unit re-reads it, so a cancel takes effect inside a long batch (ours). */
 const RUN_STATUS_MAX_AGE_MS = 1_000;
 
@@ -134,6 +141,7 @@ async function loadUnits(db: Db, ids: string[]): Promise<Map<string, UnitRow>> {
 }
 
 async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body: WorkMessage }[]): Promise<void> {
+  const batchStarted = Date.now();
   const ids = [...new Set(work.flatMap((w) => w.body.unitIds))];
   const unitRows = await loadUnits(db, ids);
   const runIds = [...new Set([...unitRows.values()].map((u) => u.runId))];
@@ -212,7 +220,14 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
         ctx.extra = prep.extra;
       }
       // The invocation's connection cap is taken before the endpoint's gate, so no gate slot waits on a connection.
-      results.set(u.id, await slot(() => runUnit(env, ctx, stage!, ep!, keys.get(ep!.id)!, timeoutMs, stillRunning)));
+      results.set(
+        u.id,
+        await slot(() =>
+          Date.now() - batchStarted > BATCH_TIME_BUDGET_MS
+            ? Promise.resolve<UnitResult>({ unitId: u.id, status: "deferred", waitMs: 0 })
+            : runUnit(env, ctx, stage!, ep!, keys.get(ep!.id)!, timeoutMs, stillRunning),
+        ),
+      );
     }),
   );
 

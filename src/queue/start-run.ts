@@ -14,7 +14,7 @@ import { misalignmentRunConfig, type MisalignmentRunOptions } from "../suites/mi
 import { sendAll } from "./messages";
 import { planList, planMessages } from "./planner";
 
-/** Largest run we accept (units = items x samples). Planning is chunked, so this bounds D1 size per run, not memory. */
+/** Largest run we accept (first-stage units = items x variants x first units x samples). Planning is chunked, so this bounds D1 size per run, not memory. */
 export const MAX_RUN_UNITS = 100_000;
 
 export interface RunRequest {
@@ -49,7 +49,7 @@ export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env)
   }
   let config: RunConfig = {};
   if (versions.some((v) => SUITE_KINDS[v.kind].needsJudge)) {
-    if (!body.judge) throw new ApiError("invalid_request", "judged suites (safety) need a judge: { judge: { endpointId } }");
+    if (!body.judge) throw new ApiError("invalid_request", "judged suites (safety, misalignment, persona-consistency) need a judge: { judge: { endpointId } }");
     const judge = await getEndpoint(db, body.judge.endpointId).catch(() => {
       throw new ApiError("invalid_request", `judge.endpointId ${body.judge!.endpointId} is not a live endpoint`);
     });

@@ -27,14 +27,18 @@ export function incomparability(a: RunRow, b: RunRow): string | null {
 }
 
 /** The base run to compare with: an explicit one, else the newest comparable run of the base endpoint. */
-async function findBaseRun(db: Db, run: RunRow, baseEndpointId: string | null, explicit?: string): Promise<{ run: RunRow } | { none: string }> {
+async function findBaseRun(db: Db, run: RunRow, baseEndpointId: string | null, explicit?: string, showPrivate = false): Promise<{ run: RunRow } | { none: string }> {
+  // A private base stays hidden from callers without the admin key, even through another model's report.
+  const hidden = async (endpointId: string) => !showPrivate && (await getEndpoint(db, endpointId, { includeDeleted: true }).catch(() => null))?.private === true;
   if (explicit) {
     const base = await getRun(db, explicit);
+    if (await hidden(base.endpointId)) throw new ApiError("not_found", `run ${explicit} not found`);
     const why = incomparability(run, base);
     if (why) throw new ApiError("incomparable", `run ${explicit} cannot be compared with ${run.id}: ${why}`);
     return { run: base };
   }
   if (!baseEndpointId) return { none: "the endpoint has no base endpoint" };
+  if (await hidden(baseEndpointId)) return { none: "the base endpoint is private" };
   const candidates = await db.select().from(runs).where(and(eq(runs.endpointId, baseEndpointId))).orderBy(desc(runs.createdAt)).all();
   if (!candidates.length) return { none: "the base endpoint has no runs yet" };
   const live = candidates.filter((c) => c.status !== "cancelled");
@@ -54,11 +58,11 @@ export async function runSuiteKinds(db: Db, run: RunRow): Promise<Set<string>> {
   return kinds;
 }
 
-async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awaited<ReturnType<typeof getEndpoint>>, baseRunId?: string) {
+async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awaited<ReturnType<typeof getEndpoint>>, baseRunId?: string, showPrivate = false) {
   const samples = await personaSamples(d1, run.id);
   const dimensions = summarizeDimensions(samples, run.samplesPerItem);
   let comparison: Record<string, unknown> = { available: false, reason: "" };
-  const base = await findBaseRun(db, run, endpoint.baseEndpointId, baseRunId);
+  const base = await findBaseRun(db, run, endpoint.baseEndpointId, baseRunId, showPrivate);
   if ("none" in base) comparison.reason = base.none;
   else {
     const baseSamples = await personaSamples(d1, base.run.id);
@@ -77,7 +81,8 @@ async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awa
   return { persona: { dimensions }, comparison };
 }
 
-export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string; judge?: string; compareJudge?: string } = {}) {
+/** `showPrivate`: the caller holds the admin key, so private base endpoints may be compared with. */
+export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string; judge?: string; compareJudge?: string; showPrivate?: boolean } = {}) {
   const run = await getRun(db, runId);
   const endpoint = await getEndpoint(db, run.endpointId, { includeDeleted: true });
   const progress = await runProgress(db, run);
@@ -99,26 +104,29 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
     },
     endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, revision: run.endpointRevision, constitution: endpoint.constitution, baseEndpointId: endpoint.baseEndpointId },
   };
-  if (kinds.has("persona")) Object.assign(report, await personaSection(db, d1, run, endpoint, opts.baseRunId));
+  if (kinds.has("persona")) Object.assign(report, await personaSection(db, d1, run, endpoint, opts.baseRunId, opts.showPrivate));
   // Safety under the chosen judge (default: the pinned one), the run's judges, and an optional judge comparison.
   if (kinds.has("safety") && run.config.judge) Object.assign(report, await judgedSafety(db, d1, run, opts));
   if (kinds.has("judge-fixture")) report.judgeAgreement = fixtureAgreement(await fixtureJudgments(d1, run.id));
   if (kinds.has("misalignment") || kinds.has("self-report")) {
-    Object.assign(report, await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId), !!opts.baseRunId));
+    Object.assign(report, await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, opts.showPrivate), !!opts.baseRunId));
   }
   if (kinds.has("consistency")) report.consistency = await consistencySection(db, d1, run, endpoint);
   return report;
 }
 
 /** The endpoint's newest run at its current revision. */
+/** Suite kinds that do not evaluate the endpoint (it only served as the generator of training data). */
+const NOT_EVALUATIONS = new Set(["cai"]);
+
 export async function latestRunId(db: Db, endpointId: string): Promise<string> {
   const endpoint = await getEndpoint(db, endpointId);
-  const row = await db
-    .select({ id: runs.id })
+  const rows = await db
+    .select()
     .from(runs)
     .where(and(eq(runs.endpointId, endpointId), eq(runs.endpointRevision, endpoint.revision)))
     .orderBy(desc(runs.createdAt))
-    .get();
-  if (!row) throw new ApiError("not_found", `endpoint ${endpointId} has no run at revision ${endpoint.revision}`);
-  return row.id;
+    .all();
+  for (const row of rows) if ([...(await runSuiteKinds(db, row))].some((k) => !NOT_EVALUATIONS.has(k))) return row.id;
+  throw new ApiError("not_found", `endpoint ${endpointId} has no evaluation run at revision ${endpoint.revision}`);
 }

@@ -102,3 +102,36 @@ describe("public reads", () => {
     }
   });
 });
+
+describe("privacy of base comparisons and experiments", () => {
+  it("hides a private base from anonymous reports of its finetuned model, and private experiments from listings", async () => {
+    const tag = uniqueTag("pv");
+    const base = await registerSim(`base-${tag}`, `base:tag=${tag}`, { private: true });
+    const child = await registerSim(`child-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id, constitution: "deontology" });
+    const baseRun = await startRun({ endpointId: base.id, seed: 1, limit: 8 });
+    const childRun = await startRun({ endpointId: child.id, seed: 1, limit: 8 });
+    await waitForRun(baseRun.id);
+    await waitForRun(childRun.id);
+    const anon = await api("GET", `/v1/runs/${childRun.id}/report`, undefined, { admin: false });
+    expect(anon.status).toBe(200);
+    expect(anon.json.comparison).toMatchObject({ available: false, reason: "the base endpoint is private" });
+    expect(anon.text).not.toContain(baseRun.id);
+    expect((await api("GET", `/v1/runs/${childRun.id}/report?base=${baseRun.id}`, undefined, { admin: false })).status).toBe(404);
+    const admin = await api("GET", `/v1/runs/${childRun.id}/report`);
+    expect(admin.json.comparison).toMatchObject({ available: true, baseRunId: baseRun.id });
+
+    const exp = await api("POST", "/v1/experiments", { name: `pv-${tag}`, baseEndpointId: base.id, members: [{ endpointId: child.id, scope: "narrow" }] });
+    expect(exp.status).toBe(201);
+    const listed = (await api("GET", "/v1/experiments", undefined, { admin: false })).json.experiments.map((e: any) => e.id);
+    expect(listed).not.toContain(exp.json.id);
+    expect((await api("GET", `/v1/experiments/${exp.json.id}`, undefined, { admin: false })).status).toBe(404);
+    expect((await api("GET", "/v1/experiments")).json.experiments.map((e: any) => e.id)).toContain(exp.json.id);
+  });
+
+  it("ignores a provider's own Authorization header on signed webhook routes", async () => {
+    const res = await api("POST", "/v1/webhooks/training", "{}", { admin: false, headers: { authorization: "Bearer provider-token", "content-type": "application/json" } });
+    // Rejected for its missing signature, not for the bearer token.
+    expect(res.status).toBe(401);
+    expect(JSON.stringify(res.json)).not.toMatch(/invalid bearer token/);
+  });
+});
