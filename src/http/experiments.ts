@@ -1,6 +1,7 @@
 /** @module http/experiments: group a base model with its finetuned models, run them, and report the effects. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
+import type { Context } from "hono";
 import { getDb } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { experimentMembers, experiments } from "../db/schema";
@@ -143,9 +144,11 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
     for (const p of prepared) started.push({ endpointId: p.endpointId, runId: await launchRun(c.env, db, p) });
     return c.json({ experimentId: exp.id, seed, runs: started }, 202);
   })
-  .openapi(report, async (c) => {
-    await assertExperimentVisible(c, getDb(c.env.DB), c.req.valid("param").id);
-    const r = await experimentReport(getDb(c.env.DB), c.env.DB, c.req.valid("param").id);
-    if (c.req.valid("query").format === "text") return c.text(experimentText(r), 200);
+  // The route declares JSON and text/plain; zod-openapi's handler typing only follows the JSON one, hence the cast.
+  .openapi(report, (async (c: Context<AppEnv>) => {
+    const param = c.req.param("id") as string;
+    await assertExperimentVisible(c, getDb(c.env.DB), param);
+    const r = await experimentReport(getDb(c.env.DB), c.env.DB, param);
+    if (c.req.query("format") === "text") return c.text(experimentText(r), 200);
     return c.json(r, 200);
-  });
+  }) as never);
