@@ -3,7 +3,7 @@
  * line (0 for differences), optional group headings. Used for effects, leaderboard rows and consistency evidence.
  */
 import { linear, niceDomain, tickLabel, ticks } from "./scale";
-import { clip, dataAttrs, dataNum, esc, FONT, type JsonRef, px, refAttrs, svgOpen, withCi } from "./text";
+import { ciWhisker, clip, dataAttrs, dataNum, esc, FONT, type JsonRef, px, refAttrs, svgOpen, withCi } from "./text";
 
 export interface ForestRow {
   key: string;
@@ -80,10 +80,7 @@ export function forestPlot(o: ForestOptions): string {
       if (finite(r.lo) && finite(r.hi)) {
         const x1 = px(clampX(r.lo));
         const x2 = px(clampX(r.hi));
-        whisker =
-          `<line class="ci" x1="${x1}" x2="${x2}" y1="${ly}" y2="${ly}" stroke="${MARK}" stroke-width="2"/>` +
-          `<line x1="${x1}" x2="${x1}" y1="${ly - 4}" y2="${ly + 4}" stroke="${MARK}" stroke-width="1.5"/>` +
-          `<line x1="${x2}" x2="${x2}" y1="${ly - 4}" y2="${ly + 4}" stroke="${MARK}" stroke-width="1.5"/>`;
+        whisker = ciWhisker(x1, x2, ly, ly - 4, ly + 4, MARK);
       }
       const filled = r.emphasis ?? true;
       const tip = `<title>${esc(`${r.group ? `${r.group}, ` : ""}${r.label}: ${withCi(r.estimate, r.lo, r.hi, o.signed)}${r.n != null ? `, n = ${r.n}` : ""}${r.note ? `, ${r.note}` : ""}`)}</title>`;

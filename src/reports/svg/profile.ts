@@ -3,7 +3,7 @@
  * its 95% CI whisker, the base model's beside it, and the change the constitution's signature expects.
  */
 import { linear, tickLabel, ticks } from "./scale";
-import { dataAttrs, dataNum, esc, f2, FONT, type JsonRef, px, refAttrs, svgOpen, withCi } from "./text";
+import { ciWhisker, dataAttrs, dataNum, esc, f2, FONT, type JsonRef, px, refAttrs, svgOpen, withCi } from "./text";
 
 export interface IntervalPoint {
   estimate: number | null;
@@ -54,10 +54,7 @@ function intervalMark(series: string, key: string, p: IntervalPoint | null | und
   if (finite(p.lo) && finite(p.hi)) {
     const x1 = px(x(p.lo));
     const x2 = px(x(p.hi));
-    whisker =
-      `<line class="ci" x1="${x1}" x2="${x2}" y1="${px(y)}" y2="${px(y)}" stroke="${colour}" stroke-width="2"/>` +
-      `<line x1="${x1}" x2="${x1}" y1="${px(y - 4)}" y2="${px(y + 4)}" stroke="${colour}" stroke-width="1.5"/>` +
-      `<line x1="${x2}" x2="${x2}" y1="${px(y - 4)}" y2="${px(y + 4)}" stroke="${colour}" stroke-width="1.5"/>`;
+    whisker = ciWhisker(x1, x2, px(y), px(y - 4), px(y + 4), colour);
   }
   const dot = `<circle cx="${px(x(p.estimate))}" cy="${px(y)}" r="4.5" fill="${hollow ? "#ffffff" : colour}" stroke="${colour}" stroke-width="2"/>`;
   const text = `<text x="${L.valueX}" y="${px(y + 4)}" font-size="10.5" fill="${colour}">${esc(withCi(p.estimate, p.lo, p.hi))}</text>`;
