@@ -5,6 +5,8 @@ import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from
 /** Settings a run pins at creation (stored as JSON on the run). */
 export interface RunConfig {
   judge?: { endpointId: string; revision: string; model: string; rubricVersion: string };
+  /** The rubrics this run's judges use, pinned with their prompt hash (`src/judges/rubrics.ts`), keyed by rubric id. */
+  rubrics?: Record<string, PinnedRubric>;
   /** Variants planned for every item and sample, e.g. ["", "trigger"] to ask with and without a backdoor trigger. */
   variants?: string[];
   /** How the judge gives 0-100 scores (misalignment suites): one-token logprobs, or `samples` parsed draws per judgment. */
@@ -17,6 +19,21 @@ export interface RunConfig {
   judges?: { endpointId: string; revision: string; model: string; rubricVersion: string; addedAt: string }[];
   /** Persona-consistency runs: the base run whose answers are the recognition foils, or why recognition is skipped. */
   consistency?: { baseRunId: string | null; recognition: "planned" | "skipped"; reason?: string };
+}
+
+/** A rubric as pinned on a run: what the judge stage needs to build its prompt and parse the answer. */
+export interface PinnedRubric {
+  id: string;
+  /** Which judge stage the rubric serves: safety, misalignment-aligned / -coherent, consistency-harm / -language. */
+  target: string;
+  parser: "json-verdict" | "number-0-100-logprob" | "yes-no" | "scale-1-5";
+  template: string;
+  /** Template slot -> what fills it (`prompt`, `response`, `question`, `answer`). */
+  slots: Record<string, string>;
+  thresholds: Record<string, number>;
+  /** For a yes-no parser: which answer means the reply is harmful ("yes" for HarmBench's classifier). */
+  harmfulAnswer?: "yes" | "no";
+  promptHash: string;
 }
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
@@ -53,6 +70,8 @@ export const endpoints = sqliteTable(
     rescoreIntervalMinutes: integer("rescore_interval_minutes"),
     /** Suites a scheduled or webhook re-score runs. */
     rescoreSuites: text("rescore_suites", { mode: "json" }).$type<string[]>(),
+    /** False for a record-only endpoint (no URL or key): its answers are imported, it is never called. */
+    callable: integer("callable", { mode: "boolean" }).notNull().default(true),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
     deletedAt: text("deleted_at"),
@@ -119,6 +138,8 @@ export const runs = sqliteTable(
     /** Units the plan will hold; planning is finished when this many unit rows exist. */
     expectedUnits: integer("expected_units").notNull(),
     status: text("status").notNull(),
+    /** True when the answers were imported (`POST /v1/runs/import`) rather than asked through the gate. */
+    imported: integer("imported", { mode: "boolean" }).notNull().default(false),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
     completedAt: text("completed_at"),
@@ -333,3 +354,15 @@ export const rescores = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.endpointId, t.slot] })],
 );
+
+/** Rubrics imported as data (`POST /v1/rubrics/import`); the built-ins live in `src/judges/rubrics/`. Immutable: the id is the version. */
+export const rubrics = sqliteTable("rubrics", {
+  id: text("id").primaryKey(),
+  parser: text("parser").notNull(),
+  /** SHA-256 of the prompt template, pinned on runs that use the rubric. */
+  promptHash: text("prompt_hash").notNull(),
+  source: text("source").notNull(),
+  /** The parsed rubric file (template, slots, parser, thresholds, source). */
+  definition: text("definition", { mode: "json" }).notNull(),
+  createdAt: text("created_at").notNull().default(now),
+});

@@ -12,6 +12,7 @@ import { calibrationRoutes } from "./calibration";
 import { experimentRoutes } from "./experiments";
 import { reportRoutes } from "./reports";
 import { runRoutes } from "./runs";
+import { rubricRoutes } from "./rubrics";
 import { suiteRoutes } from "./suites";
 import { embedRoutes } from "./embeds";
 import { exportRoutes } from "./exports";
@@ -39,6 +40,7 @@ export function createApp() {
   app.route("/", endpointRoutes);
   app.route("/", suiteRoutes);
   app.route("/", runRoutes);
+  app.route("/", rubricRoutes);
   app.route("/", reportRoutes);
   app.route("/", constitutionRoutes);
   app.route("/", experimentRoutes);

@@ -16,8 +16,9 @@ const EndpointSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    baseUrl: z.string(),
+    baseUrl: z.string().openapi({ description: 'Empty for a record-only endpoint' }),
     model: z.string(),
+    callable: z.boolean().openapi({ description: "False for a record-only endpoint: its answers are imported (POST /v1/runs/import), it is never called" }),
     hasApiKey: z.boolean(),
     maxConcurrency: z.number().int(),
     requestsPerMinute: z.number().int(),
@@ -69,6 +70,8 @@ const fields = {
 const CreateBody = z
   .object({
     ...fields,
+    baseUrl: fields.baseUrl.optional().openapi({ description: "Required unless callable is false" }),
+    callable: z.boolean().default(true).openapi({ description: 'false registers a record-only endpoint (no baseUrl, no apiKey) whose answers are imported with POST /v1/runs/import' }),
     maxConcurrency: fields.maxConcurrency.default(4),
     requestsPerMinute: fields.requestsPerMinute.default(60),
     logprobs: fields.logprobs.default(false),
@@ -85,6 +88,10 @@ const CreateBody = z
     revision: fields.revision.optional(),
   })
   .strict()
+  .superRefine((b, ctx) => {
+    if (b.callable && !b.baseUrl) ctx.addIssue({ code: "custom", path: ["baseUrl"], message: "required for a callable endpoint (set callable: false for a record-only one)" });
+    if (!b.callable && (b.baseUrl || b.apiKey)) ctx.addIssue({ code: "custom", path: [b.baseUrl ? "baseUrl" : "apiKey"], message: "a record-only endpoint (callable: false) has no baseUrl or apiKey" });
+  })
   .openapi("EndpointCreate");
 
 const PatchBody = z
@@ -157,8 +164,9 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
     await db.insert(endpoints).values({
       id,
       name: body.name,
-      baseUrl: body.baseUrl,
+      baseUrl: body.baseUrl ?? "",
       model: body.model,
+      callable: body.callable,
       apiKeyEnc: body.apiKey ? await encryptSecret(body.apiKey, c.env.ENCRYPTION_KEY) : null,
       maxConcurrency: body.maxConcurrency,
       requestsPerMinute: body.requestsPerMinute,
@@ -193,6 +201,7 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
     }
     await checkBase(db, body.baseEndpointId, id);
     const { apiKey, ...rest } = body;
+    if (!current.callable && (body.baseUrl !== undefined || body.apiKey)) throw new ApiError("invalid_request", "a record-only endpoint (callable: false) has no baseUrl or apiKey; register a callable endpoint instead");
     const modelChanged =
       (body.model !== undefined && body.model !== current.model) ||
       (body.baseUrl !== undefined && body.baseUrl !== current.baseUrl) ||

@@ -1,4 +1,5 @@
 /** @module http/experiments: group a base model with its finetuned models, run them, and report the effects. */
+import { RubricIdField } from "../judges/rubrics";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
@@ -6,7 +7,6 @@ import { getDb } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { experimentMembers, experiments } from "../db/schema";
 import type { AppEnv } from "../env";
-import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { launchRun, prepareRun } from "../queue/start-run";
@@ -40,7 +40,7 @@ const CreateExperiment = z
 
 const StartRuns = z
   .object({
-    judge: z.object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) }).strict(),
+    judge: z.object({ endpointId: z.string().min(1), rubric: RubricIdField }).strict(),
     suites: z.array(z.string().min(1)).min(1).default(["safety"]),
     samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ" }),
     temperature: z.number().min(0).max(2).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),

@@ -4,12 +4,13 @@ import { and, desc, eq, isNull, ne, notInArray } from "drizzle-orm";
 import { getDb } from "../db/client";
 import { completeIfFinished, displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
 import { endpoints, responses, runs, units } from "../db/schema";
-import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
+import { RubricIdField as RubricId } from "../judges/rubrics";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { sendAll, workMessages } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
+import { importAnswers, MAX_ANSWER_IMPORT_BYTES } from "../queue/import-answers";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
@@ -24,10 +25,10 @@ const CreateRun = z
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     limit: z.number().int().min(1).max(MAX_RUN_UNITS).optional().openapi({ description: "Items per suite, drawn stratified by dimension and keying" }),
     judge: z
-      .object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) })
+      .object({ endpointId: z.string().min(1), rubric: RubricId })
       .strict()
       .optional()
-      .openapi({ description: "The judge endpoint and rubric version for judged suites (safety); pinned at its current revision" }),
+      .openapi({ description: "The judge endpoint and rubric id for judged suites (GET /v1/rubrics; default safety-v1); the endpoint is pinned at its current revision, the rubric with its prompt hash" }),
     triggerVariants: z.boolean().optional().openapi({ description: "Ask every item with and without the endpoint's backdoor trigger (variants \"\" and \"trigger\"); the endpoint must declare a trigger" }),
     judgeScoring: z
       .enum(["auto", "logprobs", "sampled"])
@@ -54,6 +55,8 @@ const RunSchema = z
     variants: z.array(z.string()).openapi({ description: '"" is the plain item; "trigger" adds the endpoint\'s backdoor trigger' }),
     judgeScoring: z.object({ mode: z.string(), basis: z.string(), samples: z.number(), probe: z.string().optional() }).nullable(),
     status: z.string(),
+    imported: z.boolean().openapi({ description: "The answers were imported (POST /v1/runs/import), not asked through the gate" }),
+    rubrics: z.array(z.object({ id: z.string(), promptHash: z.string() })).openapi({ description: "Rubrics pinned on the run, with the SHA-256 of their prompt" }),
     counts: Progress,
     createdAt: z.string(),
     completedAt: z.string().nullable(),
@@ -76,6 +79,8 @@ async function runView(db: ReturnType<typeof getDb>, run: RunRow) {
     variants: run.config.variants?.length ? run.config.variants : [""],
     judgeScoring: run.config.judgeScoring ?? null,
     status: displayStatus(run, counts),
+    imported: run.imported,
+    rubrics: Object.values(run.config.rubrics ?? {}).map((r) => ({ id: r.id, promptHash: r.promptHash })),
     counts,
     createdAt: run.createdAt,
     completedAt: run.completedAt,
@@ -113,6 +118,29 @@ const resume = createRoute({
   request: { params: IdParam },
   responses: { 202: json(RunSchema.extend({ reenqueued: z.number() }), "Re-enqueued the units that have no stored response"), ...errors },
 });
+const importRoute = createRoute({
+  method: "post",
+  path: "/v1/runs/import",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  description:
+    "Answers generated elsewhere, as JSONL in the request body: one line per answer, `{item | prompt, sample?, answer, logprobs?, model?}` (docs/suites.md#imported-answers). The answers are stored as the ask stage and scored by it; judged suites get their judge units, which run through the queue. Lines that match no item (or are invalid, or repeat an item and sample) are a 400 listing their line numbers, and nothing is stored.",
+  request: {
+    query: z.object({
+      endpointId: z.string().min(1).openapi({ description: "A registered endpoint, or a record-only one (callable: false)" }),
+      suite: z.string().min(1).max(200).openapi({ description: "The suite; its current version is pinned unless suiteVersionId is given" }),
+      suiteVersionId: z.string().min(1).max(300).optional().openapi({ description: "Pin this version (<suite>@<hash>) instead of the current one" }),
+      judge: z.string().min(1).optional().openapi({ description: "Judge endpoint id (judged suites)" }),
+      rubric: RubricId.openapi({ description: "Rubric id (GET /v1/rubrics); default safety-v1" }),
+      judgeScoring: z.enum(["auto", "logprobs", "sampled"]).optional(),
+      judgeSamples: z.coerce.number().int().min(1).max(20).optional(),
+      temperature: z.coerce.number().min(0).max(2).optional().openapi({ description: "The temperature the answers were sampled at (recorded)" }),
+      seed: z.coerce.number().int().min(0).max(2 ** 31 - 1).optional(),
+    }),
+    body: { content: { "application/x-ndjson": { schema: z.string() }, "text/plain": { schema: z.string() } }, required: true },
+  },
+  responses: { 202: json(RunSchema.extend({ answers: z.number(), judgeUnits: z.number() }), "Stored; judge units are enqueued"), ...errors },
+});
 const rawResponses = createRoute({
   method: "get",
   path: "/v1/runs/{id}/responses",
@@ -123,6 +151,16 @@ const rawResponses = createRoute({
 });
 
 export const runRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(importRoute, async (c) => {
+    const q = c.req.valid("query");
+    if (Number(c.req.header("content-length") ?? 0) > MAX_ANSWER_IMPORT_BYTES) throw new ApiError("payload_too_large", `the answer file is larger than ${MAX_ANSWER_IMPORT_BYTES} bytes (MAX_ANSWER_IMPORT_BYTES)`);
+    const body = c.req.raw.body;
+    if (!body) throw new ApiError("invalid_request", "the answer file (JSONL) is the request body");
+    const db = getDb(c.env.DB);
+    const { endpointId, suite, suiteVersionId, judge, rubric, ...rest } = q;
+    const out = await importAnswers(c.env, db, { endpointId, suites: [suite], suiteVersionId, ...(judge ? { judge: { endpointId: judge, rubric } } : {}), ...rest }, body);
+    return c.json({ ...(await runView(db, await getRun(db, out.runId))), answers: out.answers, judgeUnits: out.judgeUnits }, 202);
+  })
   .openapi(start, async (c) => {
     const db = getDb(c.env.DB);
     const id = await launchRun(c.env, db, await prepareRun(db, c.req.valid("json"), c.env));

@@ -194,6 +194,8 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
           ? "the run has no judge configured"
           : !ep || ep.deletedAt
             ? `endpoint ${target} was deleted`
+            : !ep.callable
+              ? `endpoint ${target} is record-only (callable: false) and is never called`
             : !item
               ? "suite item missing"
               : u.parentId && !parent

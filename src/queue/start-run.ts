@@ -9,6 +9,8 @@ import { type RunConfig, runs } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { rubricForKinds } from "../judges/rubrics";
+import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import { SUITE_KINDS } from "../suites/kinds";
 import { misalignmentRunConfig, type MisalignmentRunOptions } from "../suites/misalignment-run";
 import { sendAll } from "./messages";
@@ -26,7 +28,7 @@ export interface RunRequest {
   temperature?: number;
   seed?: number;
   limit?: number;
-  judge?: { endpointId: string; rubric: string };
+  judge?: { endpointId: string; rubric?: string };
 }
 
 /** A run request with the misalignment battery's options (trigger variants, judge scoring). */
@@ -35,10 +37,11 @@ export type RunRequestWithOptions = RunRequest & MisalignmentRunOptions;
 export type PreparedRun = typeof runs.$inferInsert;
 
 /** `env` lets the run probe its judge (misalignment suites); without it an undeclared judge is sampled. */
-export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env): Promise<PreparedRun> {
+export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env, opts: { imported?: boolean } = {}): Promise<PreparedRun> {
   const endpoint = await getEndpoint(db, body.endpointId).catch(() => {
     throw new ApiError("invalid_request", `endpointId ${body.endpointId} is not a live endpoint`);
   });
+  if (!endpoint.callable && !opts.imported) throw new ApiError("invalid_request", `endpoint ${endpoint.id} is record-only (callable: false); import its answers with POST /v1/runs/import`);
   const versions = [];
   for (const name of [...new Set(body.suites)]) {
     const v = await currentSuiteVersion(db, name).catch((e) => {
@@ -53,7 +56,9 @@ export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env)
     const judge = await getEndpoint(db, body.judge.endpointId).catch(() => {
       throw new ApiError("invalid_request", `judge.endpointId ${body.judge!.endpointId} is not a live endpoint`);
     });
-    config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: body.judge.rubric } };
+    if (!judge.callable) throw new ApiError("invalid_request", `judge.endpointId ${judge.id} is record-only (callable: false) and cannot judge`);
+    const rubric = await rubricForKinds(db, body.judge.rubric ?? SAFETY_RUBRIC_VERSION, versions.map((v) => v.kind));
+    config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: rubric.id }, rubrics: { [rubric.id]: rubric } };
   }
   config = { ...config, ...(await misalignmentRunConfig(db, env, body, endpoint, versions.map((v) => v.kind), config)) };
   const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;

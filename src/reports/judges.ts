@@ -78,8 +78,8 @@ export function compareJudgments(a: SafetySample[], b: SafetySample[]) {
   const bCount = pairs.filter((_, i) => safeA[i] && !safeB[i]).length;
   const cCount = pairs.filter((_, i) => !safeA[i] && safeB[i]).length;
   const verdicts = cohensKappa(
-    pairs.map((p) => p.a.verdict!),
-    pairs.map((p) => p.b.verdict!),
+    pairs.map((p) => p.a.verdict ?? p.a.label ?? "?"),
+    pairs.map((p) => p.b.verdict ?? p.b.label ?? "?"),
   );
   const safe = cohensKappa(
     safeA.map((x) => (x ? "safe" : "unsafe")),

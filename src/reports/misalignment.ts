@@ -223,7 +223,9 @@ async function runJudgments(d1: D1Database, run: RunRow): Promise<{ answers: Jud
   const judge = run.config.judge;
   const asks = await misalignmentAsks(d1, run.id);
   const prefix = judge ? `${judge.endpointId}@${judge.revision}|` : "";
-  const judgments = judge ? await misalignmentJudgments(d1, run.id, prefix) : [];
+  // Judgments of the same judge endpoint under a rubric named later (re-judging) are another judge's: left out here.
+  const otherRubrics = new Set(Object.keys(run.config.rubrics ?? {}).filter((id) => id !== judge?.rubricVersion));
+  const judgments = judge ? (await misalignmentJudgments(d1, run.id, prefix)).filter((j) => !otherRubrics.has(j.judge.slice(prefix.length))) : [];
   const svOf = new Map(asks.map((a) => [a.unitId, a.suiteVersionId]));
   const rubricVersions = new Map<string, string[]>();
   for (const j of judgments) {

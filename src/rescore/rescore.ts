@@ -4,29 +4,35 @@
  * asking the model again: new judge units whose ids include `<judge endpoint>@<revision>|<rubric>`, so each
  * (answer, judge, rubric) triple is judged once. Endpoints with a schedule are re-scored once per time slot.
  */
+import { RubricIdField } from "../judges/rubrics";
 import { and, count, desc, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { chunk, type Db, insertIgnoringConflicts, runBatch } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { getRun, type RunRow } from "../db/queries/runs";
-import { currentSuiteVersion, getSuiteVersion } from "../db/queries/suites";
+import { currentSuiteVersion, getSuiteVersion, loadItems } from "../db/queries/suites";
 import { endpoints, rescores, responses, runs, units } from "../db/schema";
 import type { Env } from "../env";
 import { nextRevision } from "../http/endpoints";
-import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import { ApiError } from "../lib/errors";
 import { sha256Hex, unitId } from "../lib/ids";
 import { sendAll, workMessages } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, prepareRun } from "../queue/start-run";
-import { SUITE_KINDS } from "../suites/kinds";
+import { formatJudgeKey } from "../judges/judge-key";
+import { rubricForKinds } from "../judges/rubrics";
+import { type StageContext, SUITE_KINDS } from "../suites/kinds";
+import type { SuiteItem } from "../suites/types";
 
-/** Suite kinds whose answers a judge grades in a `judge` stage at stage 1 (re-judging re-creates that stage). */
-export const REJUDGEABLE_KINDS = ["safety"];
+/**
+ * Suite kinds whose stored answers a judge grades (safety; misalignment aligned and coherent; consistency harm 1-5 and
+ * the free-form self-descriptions 0-100): re-judging re-creates their judge stages under another judge or rubric.
+ */
+export const REJUDGEABLE_KINDS = ["safety", "misalignment", "consistency"];
 /** Suites a re-score runs when neither the request nor the endpoint names any (ours). */
 export const DEFAULT_RESCORE_SUITES = ["persona-diagnostic"];
 
-const Judge = z.object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) }).strict();
+const Judge = z.object({ endpointId: z.string().min(1), rubric: RubricIdField }).strict();
 
 export const CheckpointEvent = z
   .object({
@@ -124,9 +130,9 @@ function pick<T extends Record<string, unknown>>(o: T, keys: (keyof T)[]): Parti
 }
 
 /**
- * Re-judges a run's stored answers with another judge (endpoint, revision) or rubric: creates the missing judge
- * units for every answered item of a judged suite and enqueues them. The model is never asked again; answers that
- * this judge and rubric already graded are not graded twice.
+ * Re-judges a run's stored answers with another judge (endpoint, revision) or rubric: for every answered first-stage
+ * unit of a judged suite, the judge units its stage would have created under that judge, created and enqueued.
+ * The model is never asked again; answers that this judge and rubric already graded are not graded twice.
  */
 export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeEvent>) {
   let run: RunRow;
@@ -141,32 +147,57 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
   const judgeEp = await getEndpoint(db, data.judge.endpointId).catch(() => {
     throw new ApiError("invalid_request", `judge.endpointId ${data.judge.endpointId} is not a live endpoint`);
   });
-  const key = `${judgeEp.id}@${judgeEp.revision}|${data.judge.rubric}`;
-  const judgedVersions: string[] = [];
+  if (!judgeEp.callable) throw new ApiError("invalid_request", `judge.endpointId ${judgeEp.id} is record-only (callable: false) and cannot judge`);
+  const kindOf = new Map<string, string>();
+  const metaOf = new Map<string, Record<string, unknown>>();
   for (const sv of run.suiteVersionIds) {
-    const kind = String(((await getSuiteVersion(db, sv))?.meta as Record<string, unknown> | undefined)?.kind);
-    if (REJUDGEABLE_KINDS.includes(kind)) judgedVersions.push(sv);
+    const meta = ((await getSuiteVersion(db, sv))?.meta ?? {}) as Record<string, unknown>;
+    if (REJUDGEABLE_KINDS.includes(String(meta.kind))) {
+      kindOf.set(sv, String(meta.kind));
+      metaOf.set(sv, meta);
+    }
   }
+  const judgedVersions = [...kindOf.keys()];
   if (!judgedVersions.length) throw new ApiError("invalid_request", `run ${run.id} has no judged suite (${REJUDGEABLE_KINDS.join(", ")})`);
-  // Answers stored: ask units that are done and have a response (no model call is needed for them).
+  const rubric = await rubricForKinds(db, data.judge.rubric, [...new Set(kindOf.values())]);
+  const judge = { endpointId: judgeEp.id, revision: judgeEp.revision, model: judgeEp.model, rubricVersion: rubric.id };
+  const key = formatJudgeKey(judge);
+  const config = { ...run.config, rubrics: { ...(run.config.rubrics ?? {}), [rubric.id]: run.config.rubrics?.[rubric.id] ?? rubric } };
+  // Answers stored: first-stage units that are done and have a response (no model call is needed for them).
   const answered = await db
-    .select({ id: units.id, suiteVersionId: units.suiteVersionId, itemKey: units.itemKey, sampleIndex: units.sampleIndex, variant: units.variant })
+    .select({ id: units.id, kind: units.kind, suiteVersionId: units.suiteVersionId, itemKey: units.itemKey, sampleIndex: units.sampleIndex, variant: units.variant, answer: responses.answer, parsed: responses.parsed, score: responses.score })
     .from(units)
     .innerJoin(responses, eq(responses.unitId, units.id))
-    .where(and(eq(units.runId, run.id), eq(units.kind, "ask"), eq(units.status, "done"), inArray(units.suiteVersionId, judgedVersions)))
+    .where(and(eq(units.runId, run.id), eq(units.stage, 0), eq(units.status, "done"), inArray(units.suiteVersionId, judgedVersions)))
     .all();
-  const rows = await Promise.all(
-    answered.map(async (a) => {
-      const identity = { runId: run.id, kind: "judge", suiteVersionId: a.suiteVersionId, itemKey: a.itemKey, sampleIndex: a.sampleIndex, stage: 1, judge: key, variant: a.variant };
-      return { id: await unitId(identity), ...identity, parentId: a.id };
-    }),
-  );
+  const items = new Map<string, Map<string, SuiteItem>>();
+  for (const sv of judgedVersions) items.set(sv, new Map((await loadItems(db, sv, [...new Set(answered.filter((a) => a.suiteVersionId === sv).map((a) => a.itemKey))])).map((it) => [it.key, it])));
+  // The stage's own `next`, run as if this judge had been pinned: the same judge units, keyed by the new judge.
+  const ctxRun = { seed: run.seed, temperature: run.temperature, scoringMode: run.scoringMode, config: { ...config, judge } };
+  const rows: (typeof units.$inferInsert & { id: string })[] = [];
+  for (const a of answered) {
+    const kind = SUITE_KINDS[kindOf.get(a.suiteVersionId)!];
+    const stage = kind.stages[a.kind];
+    const item = items.get(a.suiteVersionId)?.get(a.itemKey);
+    if (!stage?.next || !item) continue;
+    const ctx: StageContext = {
+      unit: { id: a.id, runId: run.id, kind: a.kind, itemKey: a.itemKey, sampleIndex: a.sampleIndex, stage: 0, suiteVersionId: a.suiteVersionId, parseRetries: 0, variant: a.variant },
+      item,
+      suiteMeta: metaOf.get(a.suiteVersionId)!,
+      run: ctxRun,
+      endpoint: { systemPrompt: null },
+      seed: 0,
+    };
+    for (const n of stage.next(ctx, { answer: a.answer, parsed: a.parsed as Record<string, unknown>, score: a.score })) {
+      if (kind.stages[n.kind]?.target !== "judge") continue;
+      rows.push({ id: await unitId({ ...n, runId: run.id }), runId: run.id, parentId: a.id, ...n });
+    }
+  }
   const before = new Set(
     (await Promise.all(chunk(rows.map((r) => r.id), 90).map((part) => db.select({ id: units.id }).from(units).where(inArray(units.id, part)).all()))).flat().map((r) => r.id),
   );
-  const config = { ...run.config };
-  const known = [run.config.judge, ...(run.config.judges ?? [])].some((j) => j && `${j.endpointId}@${j.revision}|${j.rubricVersion}` === key);
-  if (!known) config.judges = [...(run.config.judges ?? []), { endpointId: judgeEp.id, revision: judgeEp.revision, model: judgeEp.model, rubricVersion: data.judge.rubric, addedAt: new Date().toISOString() }];
+  const known = [run.config.judge, ...(run.config.judges ?? [])].some((j) => j && formatJudgeKey(j) === key);
+  if (!known) config.judges = [...(run.config.judges ?? []), { ...judge, addedAt: new Date().toISOString() }];
   const fresh = rows.filter((r) => !before.has(r.id));
   const at = new Date().toISOString();
   await runBatch(db, [
@@ -181,7 +212,8 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
     if (!fresh.length) await db.update(runs).set({ status: "running", completedAt: null, updatedAt: at }).where(and(eq(runs.id, run.id), eq(runs.status, "completed")));
     await sendAll(env.WORK_QUEUE, workMessages(run.id, pending.map((p) => p.id)));
   }
-  return { runId: run.id, judgeKey: key, answers: rows.length, created: fresh.length, alreadyJudged: rows.length - fresh.length, enqueued: pending.length };
+  const answers = new Set(rows.map((r) => r.parentId)).size;
+  return { runId: run.id, judgeKey: key, answers, judgeUnits: rows.length, created: fresh.length, alreadyJudged: rows.length - fresh.length, enqueued: pending.length };
 }
 
 /** The slot a scheduled re-score belongs to: its start, in minutes since the epoch (unique per endpoint and instant). */

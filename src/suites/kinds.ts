@@ -9,6 +9,8 @@ import type { RunConfig } from "../db/schema";
 import type { UnitIdentity } from "../lib/ids";
 import type { Env } from "../env";
 import { parseSafetyJudgment, SAFETY_RUBRIC_VERSION, safetyJudgePrompt } from "../judges/safety-rubric";
+import { formatJudgeKey, parseJudgeKey } from "../judges/judge-key";
+import { fillRubric, scoreWithRubric } from "../judges/rubrics";
 import { scorePersonaAnswer, TOP_LOGPROBS } from "../scorers/persona";
 import { DEFAULT_INSTRUCTION, type PersonaPayload, personaMessages } from "./persona";
 import { caiKind } from "../datasets/cai-kind";
@@ -88,7 +90,7 @@ const content = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
 
 /** The judge identity that keys a judgment: endpoint, its revision, and the rubric version. */
 export function judgeKey(judge: NonNullable<RunConfig["judge"]>): string {
-  return `${judge.endpointId}@${judge.revision}|${judge.rubricVersion}`;
+  return formatJudgeKey(judge);
 }
 
 function withSystem(systemPrompt: string | null, user: string) {
@@ -98,16 +100,32 @@ function withSystem(systemPrompt: string | null, user: string) {
   return messages;
 }
 
-/** Grades (prompt, response) with the safety rubric at temperature 0. */
+/** The rubric a safety judgment uses: the one its judge key names, pinned on the run; null for our built-in safety-v1. */
+function pinnedSafetyRubric(ctx: StageContext) {
+  const id = parseJudgeKey(ctx.unit.judge)?.rubricVersion ?? ctx.run.config.judge?.rubricVersion ?? SAFETY_RUBRIC_VERSION;
+  if (id === SAFETY_RUBRIC_VERSION) return null;
+  const r = ctx.run.config.rubrics?.[id];
+  if (!r) throw new Error(`rubric ${id} is not pinned on run ${ctx.unit.runId}`);
+  return r;
+}
+
+/** Grades (prompt, response) with the safety rubric (ours, or a pinned one such as a yes/no classifier) at temperature 0. */
 function safetyJudging(prompt: (ctx: StageContext) => { prompt: string; response: string }): Pick<Stage, "buildRequest" | "score" | "retryUnparseableOnce"> {
   return {
     retryUnparseableOnce: true,
     buildRequest(ctx) {
       const p = prompt(ctx);
-      return { messages: [{ role: "user", content: safetyJudgePrompt(p.prompt, p.response) }], temperature: 0, max_tokens: JUDGE_MAX_TOKENS, seed: 0 };
+      const rubric = pinnedSafetyRubric(ctx);
+      const text = rubric ? fillRubric(rubric, { prompt: p.prompt, response: p.response, question: p.prompt, answer: p.response }) : safetyJudgePrompt(p.prompt, p.response);
+      return { messages: [{ role: "user", content: text }], temperature: 0, max_tokens: JUDGE_MAX_TOKENS, seed: 0 };
     },
     score(ctx, completion) {
       const text = content(completion);
+      const rubric = pinnedSafetyRubric(ctx);
+      if (rubric) {
+        const s = scoreWithRubric(rubric, text, null);
+        return { answer: text, parsed: { verdict: null, harm: null, ...s.parsed }, score: s.score, ...(s.unparseable ? { unparseable: true } : {}) };
+      }
       const j = parseSafetyJudgment(text);
       return j
         ? { answer: text, parsed: { status: "ok", verdict: j.verdict, harm: j.harm, rubricVersion: ctx.unit.judge?.split("|")[1] ?? ctx.run.config.judge?.rubricVersion ?? SAFETY_RUBRIC_VERSION }, score: j.harm }

@@ -6,6 +6,8 @@
 import type { ChatCompletion } from "openai/resources/chat/completions";
 import type { RunConfig } from "../db/schema";
 import { JUDGE_SAMPLED_MAX_TOKENS, JUDGE_TOP_LOGPROBS, parseNumberAnswer, scoreNumberAnswer } from "../judges/number-score";
+import { parseJudgeKey } from "../judges/judge-key";
+import { fillRubric, pinnedFor, scoreWithRubric } from "../judges/rubrics";
 import type { NextUnit, Stage, StageContext, SuiteKind } from "./kinds";
 import { applyTrigger, DEFAULT_EM_SAMPLES_PER_QUESTION, EM_ANSWER_MAX_TOKENS, EM_METRICS, type EmMetric, fillJudgePrompt, type MisalignmentPayload, paraphraseFor, TRIGGER_VARIANT } from "./misalignment";
 
@@ -72,7 +74,9 @@ const ask: Stage = {
       // Sampled draws of one judgment are stages 1..K; a logprob judgment is stage 1.
       const draws = scoring.mode === "sampled" ? scoring.samples : 1;
       for (let d = 0; d < draws; d++) {
-        out.push({ kind: judgeKind(metric), suiteVersionId: u.suiteVersionId, itemKey: u.itemKey, sampleIndex: u.sampleIndex, stage: 1 + d, judge: metricJudgeKey(judge, p.metrics[metric].version), variant: u.variant });
+        // A rubric named for this metric (e.g. em-aligned-v1, or an imported one) replaces the file's prompt.
+        const rubric = pinnedFor(ctx.run.config, judge.rubricVersion, `misalignment-${metric}`);
+        out.push({ kind: judgeKind(metric), suiteVersionId: u.suiteVersionId, itemKey: u.itemKey, sampleIndex: u.sampleIndex, stage: 1 + d, judge: metricJudgeKey(judge, rubric?.id ?? p.metrics[metric].version), variant: u.variant });
       }
     }
     return out;
@@ -85,7 +89,9 @@ function judgeStage(metric: EmMetric): Stage {
     buildRequest(ctx) {
       const p = ctx.item.payload as unknown as MisalignmentPayload;
       // The judge sees the paraphrase without the trigger: it grades the answer, not the backdoor.
-      const text = fillJudgePrompt(p.metrics[metric].template, paraphraseFor(p, ctx.unit.sampleIndex), ctx.parent?.answer ?? "");
+      const rubric = pinnedFor(ctx.run.config, parseJudgeKey(ctx.unit.judge)?.rubricVersion, `misalignment-${metric}`);
+      const question = paraphraseFor(p, ctx.unit.sampleIndex);
+      const text = rubric ? fillRubric(rubric, { question, answer: ctx.parent?.answer ?? "", prompt: question, response: ctx.parent?.answer ?? "" }) : fillJudgePrompt(p.metrics[metric].template, question, ctx.parent?.answer ?? "");
       const msgs = [{ role: "user" as const, content: text }];
       if (judgeScoringOf(ctx.run.config).mode === "sampled") return { messages: msgs, max_tokens: JUDGE_SAMPLED_MAX_TOKENS, temperature: 1, seed: ctx.unit.stage };
       // Betley et al. 2025, open_models/judge.py: one token, temperature 0, top 20 logprobs, seed 0.
@@ -94,7 +100,8 @@ function judgeStage(metric: EmMetric): Stage {
     score(ctx, completion) {
       const p = ctx.item.payload as unknown as MisalignmentPayload;
       const text = content(completion);
-      const base = { metric, rubricVersion: p.metrics[metric].version };
+      const rubric = pinnedFor(ctx.run.config, parseJudgeKey(ctx.unit.judge)?.rubricVersion, `misalignment-${metric}`);
+      const base = { metric, rubricVersion: rubric?.id ?? p.metrics[metric].version };
       if (judgeScoringOf(ctx.run.config).mode === "sampled") {
         const d = parseNumberAnswer(text);
         return { answer: text, parsed: { ...base, method: "sampled", draw: ctx.unit.stage, value: d.value, abstention: d.abstention }, score: d.value };

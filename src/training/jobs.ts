@@ -3,6 +3,7 @@
  * again after a crash: the dataset, endpoint and evaluation run have ids derived from the job id and are inserted only
  * if absent; the provider job is found again by its metadata (OpenAI) or its job_id idempotency key (generic).
  */
+import { RubricIdField } from "../judges/rubrics";
 import { and, count, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
@@ -20,7 +21,6 @@ import { newId, sha256Hex } from "../lib/ids";
 import { sendAll } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, prepareRun } from "../queue/start-run";
-import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import { PermanentProviderError, PROVIDER_TYPES, type ProviderStatus, providerFor } from "./providers";
 
 /** Steps a test may crash after (ALLOW_FAULT_INJECTION=1 only). */
@@ -46,7 +46,7 @@ const Evaluate = z
     temperature: z.number().min(0).max(2).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     limit: z.number().int().min(1).optional(),
-    judge: z.object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) }).strict().optional(),
+    judge: z.object({ endpointId: z.string().min(1), rubric: RubricIdField }).strict().optional(),
   })
   .strict();
 

@@ -33,6 +33,9 @@ export interface SafetySample {
   judgeStatus: string | null;
   verdict: string | null;
   harm: number | null;
+  /** Yes/no classifier rubrics: the classifier's label and whether it counts as safe (no verdict or harm then). */
+  label?: string | null;
+  safe?: number | null;
 }
 
 /** Every ask-unit of a safety run joined with its judgment by `judgeKey` ("<endpoint>@<revision>|<rubric>"). */
@@ -42,7 +45,8 @@ export async function safetySamples(d1: D1Database, runId: string, judgeKey: str
       `SELECT a.suite_version_id AS suiteVersionId, a.item_key AS itemKey, a.sample_index AS sampleIndex, si.dimension AS category, si.keying AS subcategory,
               json_extract(si.payload, '$.heldOut') AS heldOut, json_extract(si.payload, '$.borderline') AS borderline,
               json_extract(si.payload, '$.excluded') AS excluded, a.status AS askStatus, j.status AS judgeStatus,
-              json_extract(jr.parsed, '$.verdict') AS verdict, json_extract(jr.parsed, '$.harm') AS harm
+              json_extract(jr.parsed, '$.verdict') AS verdict, json_extract(jr.parsed, '$.harm') AS harm,
+              json_extract(jr.parsed, '$.label') AS label, json_extract(jr.parsed, '$.safe') AS safe
          FROM units a
          JOIN suite_items si ON si.suite_version_id = a.suite_version_id AND si.item_key = a.item_key
          JOIN suite_versions sv ON sv.id = a.suite_version_id
