@@ -2,6 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../env";
+import { judgeAgreement } from "../reports/judge-agreement";
 import { latestRunId, runReport } from "../reports/run-report";
 import { visibleEndpoint, visibleRun } from "./privacy";
 import { AnyObject, errors, IdParam, json } from "./schemas";
@@ -23,7 +24,26 @@ const endpointReportRoute = createRoute({
   responses: { 200: json(AnyObject, "Report of the endpoint's newest run at its current revision"), ...errors },
 });
 
+const agreementRoute = createRoute({
+  method: "get",
+  path: "/v1/runs/{id}/judge-agreement",
+  description: "Two judges of the same stored answers, for every judged kind: kappa for labels, Pearson/Spearman and mean absolute difference for 0-100 and 1-5 scores, each with n and a 95% CI; misalignment runs add each judge's misaligned share.",
+  request: {
+    params: IdParam,
+    query: z.object({
+      a: z.string().max(400).optional().openapi({ description: "Judge key `<endpoint>@<revision>|<rubric>`, `<endpoint>@<revision>` or endpoint id; default the pinned judge" }),
+      b: z.string().max(400).optional().openapi({ description: "The other judge; default the newest one added by re-judging" }),
+    }),
+  },
+  responses: { 200: json(AnyObject, "Agreement per judged kind"), ...errors },
+});
+
 export const reportRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(agreementRoute, async (c) => {
+    const db = getDb(c.env.DB);
+    const { run } = await visibleRun(c, db, c.req.valid("param").id);
+    return c.json(await judgeAgreement(c.env.DB, run, c.req.valid("query")), 200);
+  })
   .openapi(runReportRoute, async (c) => {
     const db = getDb(c.env.DB);
     // Private endpoints keep even their aggregate reports behind the admin key (docs/reports.md).

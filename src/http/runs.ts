@@ -4,17 +4,21 @@ import { and, desc, eq, isNull, ne, notInArray } from "drizzle-orm";
 import { getDb } from "../db/client";
 import { completeIfFinished, displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
 import { endpoints, responses, runs, units } from "../db/schema";
-import { RubricIdField as RubricId } from "../judges/rubrics";
+import { RUBRIC_ID } from "../judges/rubrics";
+import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { sendAll, workMessages } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
 import { importAnswers, MAX_ANSWER_IMPORT_BYTES } from "../queue/import-answers";
+import { rejudgeRun } from "../rescore/rescore";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
 
+
+const RubricId = z.string().regex(RUBRIC_ID, "a rubric id (GET /v1/rubrics)").default(SAFETY_RUBRIC_VERSION);
 
 const CreateRun = z
   .object({
@@ -141,6 +145,15 @@ const importRoute = createRoute({
   },
   responses: { 202: json(RunSchema.extend({ answers: z.number(), judgeUnits: z.number() }), "Stored; judge units are enqueued"), ...errors },
 });
+const rejudgeRoute = createRoute({
+  method: "post",
+  path: "/v1/runs/{id}/rejudge",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  description: "Re-judges the run's stored answers (safety, misalignment, consistency) with another judge endpoint or rubric; no model call. Answers this judge and rubric already graded are not graded again. Compare with GET /v1/runs/{id}/judge-agreement.",
+  request: { params: IdParam, body: { content: { "application/json": { schema: z.object({ judge: z.object({ endpointId: z.string().min(1), rubric: RubricId }).strict() }).strict() } }, required: true } },
+  responses: { 202: json(AnyObject, "Judge units created and enqueued"), ...errors },
+});
 const rawResponses = createRoute({
   method: "get",
   path: "/v1/runs/{id}/responses",
@@ -215,6 +228,10 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
     await sendAll(c.env.WORK_QUEUE, workMessages(run.id, missing.map((m) => m.id)));
     await completeIfFinished(db, run.id);
     return c.json({ ...(await runView(db, await getRun(db, run.id))), reenqueued: missing.length }, 202);
+  })
+  .openapi(rejudgeRoute, async (c) => {
+    const db = getDb(c.env.DB);
+    return c.json(await rejudgeRun(c.env, db, { runId: c.req.valid("param").id, judge: c.req.valid("json").judge }), 202);
   })
   .openapi(rawResponses, async (c) => {
     const { id } = c.req.valid("param");

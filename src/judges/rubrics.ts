@@ -253,6 +253,11 @@ export async function rubricForKinds(db: Db, id: string, kinds: string[]): Promi
   return pinRubric(r);
 }
 
+/** Pinned on the run when it grades one of the run's kinds (our default safety-v1 also keys other kinds' judges, which keep their prompts). */
+export function rubricsToPin(r: PinnedRubric, kinds: string[]): Record<string, PinnedRubric> {
+  return kinds.includes(RUBRIC_TARGET_KIND[r.target as keyof typeof RUBRIC_TARGET_KIND]) ? { [r.id]: r } : {};
+}
+
 /** The pinned rubric a judge key names, if it serves this target (else the stage keeps its own prompt). */
 export function pinnedFor(config: { rubrics?: Record<string, PinnedRubric> }, judgeKeyRubric: string | undefined, target: string): PinnedRubric | null {
   const r = judgeKeyRubric ? config.rubrics?.[judgeKeyRubric] : undefined;

@@ -111,17 +111,21 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
   const ask = stages.ask;
   // The prompt text each item is asked with (every paraphrase of a misalignment question), without a system prompt.
   const draftRun = { seed: 0, temperature: 1, scoringMode: "sampled", config: {} };
-  const byPrompt = new Map<string, string>();
+  // Prompt text -> the items asked with it; a text shared by several items (a question asked with and without a
+  // system prompt) cannot pick one, and such lines must name their item.
+  const byPrompt = new Map<string, Set<string>>();
+  const addPrompt = (text: string, key: string) => byPrompt.set(text, (byPrompt.get(text) ?? new Set()).add(key));
   for (const it of items) {
-    byPrompt.set(lastUser(ask.buildRequest(dummyCtx(it, meta, version.id, 0, draftRun, null))), it.key);
+    addPrompt(lastUser(ask.buildRequest(dummyCtx(it, meta, version.id, 0, draftRun, null))), it.key);
     const paraphrases = (it.payload as { paraphrases?: unknown }).paraphrases;
-    if (Array.isArray(paraphrases)) for (const p of paraphrases) if (typeof p === "string" && !byPrompt.has(p)) byPrompt.set(p, it.key);
+    if (Array.isArray(paraphrases)) for (const p of paraphrases) if (typeof p === "string") addPrompt(p, it.key);
   }
 
   const parsed: { n: number; line: AnswerLine; itemKey: string; sample: number }[] = [];
   const invalid: { line: number; message: string }[] = [];
   const unmatched: number[] = [];
   const duplicate: number[] = [];
+  const ambiguous: number[] = [];
   const seen = new Map<string, number>();
   const nextSample = new Map<string, number>();
   for await (const { n, text } of streamLines(body, MAX_ANSWER_IMPORT_BYTES)) {
@@ -138,7 +142,12 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
       invalid.push({ line: n, message: r.error.issues.map((i) => `${i.path.join(".") || "(line)"}: ${i.message}`).join("; ") });
       continue;
     }
-    const itemKey = r.data.item !== undefined ? (byKey.has(r.data.item) ? r.data.item : undefined) : (byPrompt.get(r.data.prompt!) ?? byPrompt.get(r.data.prompt!.trim()));
+    const candidates = r.data.item !== undefined ? (byKey.has(r.data.item) ? [r.data.item] : []) : [...(byPrompt.get(r.data.prompt!) ?? byPrompt.get(r.data.prompt!.trim()) ?? [])];
+    if (candidates.length > 1) {
+      ambiguous.push(n);
+      continue;
+    }
+    const itemKey = candidates[0];
     if (!itemKey) {
       unmatched.push(n);
       continue;
@@ -154,13 +163,14 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
     parsed.push({ n, line: r.data, itemKey, sample });
     if (parsed.length > MAX_RUN_UNITS) throw new ApiError("invalid_request", `more than ${MAX_RUN_UNITS} answers (MAX_RUN_UNITS); split the file into several runs`);
   }
-  if (unmatched.length || invalid.length || duplicate.length) {
+  if (unmatched.length || invalid.length || duplicate.length || ambiguous.length) {
     const parts = [
       unmatched.length ? `${unmatched.length} line(s) match no item of ${version.id} (lines ${unmatched.slice(0, 20).join(", ")}${unmatched.length > 20 ? ", ..." : ""})` : "",
       invalid.length ? `${invalid.length} invalid line(s) (first: line ${invalid[0].line}: ${invalid[0].message})` : "",
       duplicate.length ? `${duplicate.length} line(s) repeat an (item, sample) pair (lines ${duplicate.slice(0, 20).join(", ")})` : "",
+      ambiguous.length ? `${ambiguous.length} line(s) give a prompt that several items share; name the item (lines ${ambiguous.slice(0, 20).join(", ")})` : "",
     ].filter(Boolean);
-    throw new ApiError("invalid_request", `nothing imported: ${parts.join("; ")}`, { unmatchedLines: unmatched, invalidLines: invalid, duplicateLines: duplicate });
+    throw new ApiError("invalid_request", `nothing imported: ${parts.join("; ")}`, { unmatchedLines: unmatched, invalidLines: invalid, duplicateLines: duplicate, ambiguousLines: ambiguous });
   }
   if (!parsed.length) throw new ApiError("invalid_request", "the answer file has no lines");
 

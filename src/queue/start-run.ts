@@ -9,7 +9,7 @@ import { type RunConfig, runs } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { rubricForKinds } from "../judges/rubrics";
+import { rubricForKinds, rubricsToPin } from "../judges/rubrics";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import { SUITE_KINDS } from "../suites/kinds";
 import { misalignmentRunConfig, type MisalignmentRunOptions } from "../suites/misalignment-run";
@@ -58,7 +58,7 @@ export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env,
     });
     if (!judge.callable) throw new ApiError("invalid_request", `judge.endpointId ${judge.id} is record-only (callable: false) and cannot judge`);
     const rubric = await rubricForKinds(db, body.judge.rubric ?? SAFETY_RUBRIC_VERSION, versions.map((v) => v.kind));
-    config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: rubric.id }, rubrics: { [rubric.id]: rubric } };
+    config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: rubric.id }, rubrics: rubricsToPin(rubric, versions.map((v) => v.kind)) };
   }
   config = { ...config, ...(await misalignmentRunConfig(db, env, body, endpoint, versions.map((v) => v.kind), config)) };
   const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;

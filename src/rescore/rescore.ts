@@ -20,7 +20,7 @@ import { sendAll, workMessages } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { formatJudgeKey } from "../judges/judge-key";
-import { rubricForKinds } from "../judges/rubrics";
+import { rubricForKinds, rubricsToPin } from "../judges/rubrics";
 import { type StageContext, SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
 
@@ -162,7 +162,8 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
   const rubric = await rubricForKinds(db, data.judge.rubric, [...new Set(kindOf.values())]);
   const judge = { endpointId: judgeEp.id, revision: judgeEp.revision, model: judgeEp.model, rubricVersion: rubric.id };
   const key = formatJudgeKey(judge);
-  const config = { ...run.config, rubrics: { ...(run.config.rubrics ?? {}), [rubric.id]: run.config.rubrics?.[rubric.id] ?? rubric } };
+  // A rubric the run already pinned stays as pinned (same id, same prompt hash).
+  const config = { ...run.config, rubrics: { ...rubricsToPin(rubric, [...kindOf.values()]), ...(run.config.rubrics ?? {}) } };
   // Answers stored: first-stage units that are done and have a response (no model call is needed for them).
   const answered = await db
     .select({ id: units.id, kind: units.kind, suiteVersionId: units.suiteVersionId, itemKey: units.itemKey, sampleIndex: units.sampleIndex, variant: units.variant, answer: responses.answer, parsed: responses.parsed, score: responses.score })
