@@ -9,6 +9,8 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { endpoints, type RunConfig, responses, runs, units } from "../db/schema";
+import { parseJudgeKey } from "../judges/judge-key";
+import { fillRubric, pinnedFor, scoreWithRubric } from "../judges/rubrics";
 import { unitId } from "../lib/ids";
 import type { ChatParams, NextUnit, Prepared, Stage, StageContext, SuiteKind } from "./kinds";
 import type { SuiteDefinition, SuiteItem } from "./types";
@@ -313,6 +315,12 @@ function askStage(swapped: boolean): Stage {
   };
 }
 
+/** A rubric named for this judgment (consistency-harm / -language, pinned on the run), else the battery's own prompt. */
+function judgeRubric(ctx: StageContext) {
+  const p = payloadOf(ctx);
+  return pinnedFor(ctx.run.config, parseJudgeKey(ctx.unit.judge)?.rubricVersion, p.section === "harm" ? "consistency-harm" : "consistency-language");
+}
+
 /** The judge: the harm rubric (1-5) for answers to harm prompts, the language rubric (0-100) for self-descriptions. */
 const judgeStage: Stage = {
   target: "judge",
@@ -320,12 +328,23 @@ const judgeStage: Stage = {
   buildRequest(ctx) {
     const p = payloadOf(ctx);
     const answer = ctx.parent?.answer ?? "";
-    const prompt = p.section === "harm" ? harmJudgePrompt(metaOf(ctx), p.prompt, answer) : p.section === "self" ? languageJudgePrompt(metaOf(ctx), p, answer) : "";
+    const rubric = judgeRubric(ctx);
+    let prompt = "";
+    if (rubric && p.section === "harm") prompt = fillRubric(rubric, { prompt: p.prompt, response: answer, question: p.prompt, answer });
+    else if (rubric && p.section === "self") prompt = fillRubric(rubric, { answer, response: answer, aligned_word: p.alignedWord, misaligned_word: p.misalignedWord });
+    else prompt = p.section === "harm" ? harmJudgePrompt(metaOf(ctx), p.prompt, answer) : p.section === "self" ? languageJudgePrompt(metaOf(ctx), p, answer) : "";
     return { messages: [{ role: "user", content: prompt }], temperature: 0, max_tokens: CONSISTENCY_JUDGE_MAX_TOKENS, seed: 0 };
   },
   score(ctx, completion) {
     const p = payloadOf(ctx);
     const text = content(completion);
+    const rubric = judgeRubric(ctx);
+    if (rubric) {
+      const s = scoreWithRubric(rubric, text, null);
+      const ok = s.score != null;
+      if (p.section === "harm") return { answer: text, parsed: { rubric: "harm-1-5", rubricVersion: rubric.id, status: ok ? "ok" : "unparseable", ...(ok ? { harm: s.score } : {}) }, score: s.score, ...(ok ? {} : { unparseable: true }) };
+      return { answer: text, parsed: { rubric: "self-language-0-100", rubricVersion: rubric.id, status: ok ? "ok" : "unparseable", ...(ok ? { value: s.score } : {}) }, score: ok ? s.score! / 100 : null, ...(ok ? {} : { unparseable: true }) };
+    }
     if (p.section === "harm") {
       const s = parseHarmJudgment(text);
       return s == null

@@ -282,3 +282,47 @@ describe("done when: the public emergent-misalignment questions, answers importe
     expect(agreement.misalignment.misalignedClass).toMatchObject({ n: items.length * 5, agreement: 1, kappa: 1 });
   });
 });
+
+describe("re-judging every judged kind", () => {
+  it("re-judges persona-consistency answers (harm 1-5 and free-form self-descriptions 0-100) with another judge and a rubric, without asking the model", async () => {
+    const tag = uniqueTag("rc");
+    const judgeA = await registerSim(`rc-ja-${tag}`, `judge:tag=a-${tag}`, { logprobs: false });
+    const judgeB = await registerSim(`rc-jb-${tag}`, `judge:tag=b-${tag}`, { logprobs: false });
+    const model = `base:tag=${tag}`;
+    const ep = await registerSim(`rc-m-${tag}`, model, { logprobs: false });
+    const run = await startRun({ endpointId: ep.id, suites: ["persona-consistency"], limit: 40, samplesPerItem: 1, seed: 4, judge: { endpointId: judgeA.id } });
+    await waitForRun(run.id);
+    const calls = (await simStats(model)).requests;
+    const judgedByA = (await simStats(`judge:tag=a-${tag}`)).requests;
+    expect(judgedByA).toBeGreaterThan(0);
+
+    const rj = await api("POST", `/v1/runs/${run.id}/rejudge`, { judge: { endpointId: judgeB.id } });
+    expect(rj.status, rj.text).toBe(202);
+    expect(rj.json.created).toBeGreaterThan(0);
+    await waitForRun(run.id);
+    expect((await simStats(model)).requests).toBe(calls);
+    const agreement = (await api("GET", `/v1/runs/${run.id}/judge-agreement`)).json;
+    const harm = agreement.sections.find((x: any) => x.kind === "consistency" && x.scale === "1-5");
+    const language = agreement.sections.find((x: any) => x.kind === "consistency" && x.scale === "0-100");
+    expect(harm.n).toBeGreaterThan(0);
+    expect(harm).toHaveProperty("meanAbsoluteDifference.estimate");
+    expect(harm).toHaveProperty("pearson");
+    expect(language.n).toBeGreaterThan(0);
+
+    // A rubric named for the harm judge: its pinned prompt is used, its id keys the judgments.
+    const byRubric = await api("POST", `/v1/runs/${run.id}/rejudge`, { judge: { endpointId: judgeA.id, rubric: "consistency-harm-v1" } });
+    expect(byRubric.status, byRubric.text).toBe(202);
+    expect(byRubric.json.judgeKey).toBe(`${judgeA.id}@r1|consistency-harm-v1`);
+    await waitForRun(run.id);
+    const view = (await api("GET", `/v1/runs/${run.id}`)).json;
+    expect(view.rubrics.map((r: any) => r.id)).toContain("consistency-harm-v1");
+    const parsed = await env.DB.prepare("SELECT json_extract(r.parsed, '$.rubricVersion') AS v, json_extract(r.parsed, '$.status') AS s FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.judge = ? AND json_extract(r.parsed, '$.rubric') = 'harm-1-5'")
+      .bind(run.id, `${judgeA.id}@r1|consistency-harm-v1`)
+      .all<{ v: string; s: string }>();
+    expect(parsed.results.length).toBe(harm.n);
+    for (const p of parsed.results) expect(p).toEqual({ v: "consistency-harm-v1", s: "ok" });
+    expect((await simStats(model)).requests).toBe(calls);
+    // A misalignment rubric does not fit a consistency run.
+    expect((await api("POST", `/v1/runs/${run.id}/rejudge`, { judge: { endpointId: judgeA.id, rubric: "em-aligned-v1" } })).status).toBe(400);
+  });
+});
