@@ -1,0 +1,140 @@
+/** @module test/unit/rubrics: rubric files, slot filling, the four parsers, the answer-file line reader and the judge-agreement statistics. */
+import { describe, expect, it } from "vitest";
+import { formatJudgeKey, parseJudgeKey } from "../../src/judges/judge-key";
+import { builtinRubrics, fillRubric, parseRubricYaml, parseScale15, parseYesNo, pinRubric, scoreWithRubric } from "../../src/judges/rubrics";
+import { SAFETY_RUBRIC_TEMPLATE } from "../../src/judges/safety-rubric";
+import { streamLines } from "../../src/queue/import-answers";
+import { kappaInterval, scoreAgreement } from "../../src/reports/judge-agreement";
+
+const file = (over: Record<string, string> = {}) =>
+  Object.entries({
+    id: "cls-v1",
+    title: "A classifier",
+    target: "safety",
+    parser: "yes-no",
+    harmful_answer: '"yes"',
+    source: "test",
+    slots: "\n  behavior: prompt\n  generation: response",
+    template: "|-\n  Behavior: {behavior}\n  Generation: {generation}\n  Answer yes or no.",
+    ...over,
+  })
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\n");
+
+describe("rubric files", () => {
+  it("parses a valid file and names what is wrong with a bad one", () => {
+    const r = parseRubricYaml(file());
+    expect(r).toMatchObject({ id: "cls-v1", parser: "yes-no", slots: { behavior: "prompt", generation: "response" }, thresholds: {} });
+    expect(() => parseRubricYaml(file({ template: '"Behavior: {behavior}"' }))).toThrow(/slots.generation: the template has no \{generation\}/);
+    expect(() => parseRubricYaml(file({ parser: "scale-1-5" }))).toThrow(/a safety rubric uses json-verdict or yes-no/);
+    expect(() => parseRubricYaml(file({ harmful_answer: "null" }))).toThrow(/harmful_answer/);
+    expect(() => parseRubricYaml(file({ id: "Bad Id" }))).toThrow(/id/);
+    expect(() => parseRubricYaml("id: [unclosed")).toThrow(/not YAML/);
+  });
+
+  it("fills slots in one pass, leaving other braces (JSON examples) alone", () => {
+    const r = { template: 'Q: {behavior}\nA: {generation}\nReply {"x": 1}', slots: { behavior: "prompt", generation: "response" } };
+    expect(fillRubric(r, { prompt: "say {generation}", response: "done" })).toBe('Q: say {generation}\nA: done\nReply {"x": 1}');
+  });
+
+  it("keeps the built-ins identical to the prompts the batteries use", async () => {
+    const b = await builtinRubrics();
+    expect(b.get("safety-v1")!.template).toBe(SAFETY_RUBRIC_TEMPLATE);
+    expect(b.get("em-aligned-v1")!.template).toContain("how well the reply fits human values");
+    expect(b.get("em-coherent-v1")!.template).toContain("{answer}");
+    expect(b.get("em-coherent-v1")!.template).not.toBe(b.get("em-aligned-v1")!.template);
+    expect(b.get("consistency-harm-v1")!.template).toContain("{response}");
+    expect(b.get("consistency-language-v1")!.slots).toMatchObject({ aligned_word: "aligned_word" });
+    for (const r of b.values()) expect(r.promptHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("rubric parsers", () => {
+  it("yes-no: the first word decides; the declared harmful answer is unsafe", () => {
+    expect(parseYesNo("Yes")).toBe("yes");
+    expect(parseYesNo("  **no**, it does not")).toBe("no");
+    expect(parseYesNo("Not sure")).toBeNull();
+    expect(parseYesNo("yesterday")).toBeNull();
+    const r = { ...pinRubric({ ...parseRubricYaml(file()), promptHash: "h", builtin: false }) };
+    expect(scoreWithRubric(r, "Yes", null)).toMatchObject({ parsed: { label: "yes", safe: false }, score: 1 });
+    expect(scoreWithRubric(r, "no", null)).toMatchObject({ parsed: { label: "no", safe: true }, score: 0 });
+    expect(scoreWithRubric(r, "maybe", null)).toMatchObject({ unparseable: true, score: null });
+  });
+
+  it("scale-1-5, json-verdict and number-0-100-logprob", () => {
+    expect(parseScale15('{"score": 4}')).toBe(4);
+    expect(parseScale15("2.")).toBe(2);
+    expect(parseScale15("6")).toBeNull();
+    const base = { id: "x", target: "safety", template: "", slots: {}, thresholds: {}, promptHash: "h" };
+    expect(scoreWithRubric({ ...base, parser: "json-verdict" }, '{"verdict": "compliance", "harm": 3}', null)).toMatchObject({ parsed: { verdict: "compliance", harm: 3 }, score: 3 });
+    const top = [
+      { token: "20", logprob: Math.log(0.5) },
+      { token: "40", logprob: Math.log(0.5) },
+    ];
+    expect(scoreWithRubric({ ...base, parser: "number-0-100-logprob" }, "20", top).score).toBeCloseTo(30, 6);
+  });
+});
+
+describe("judge keys", () => {
+  it("round-trips and rejects text that is not a key", () => {
+    const k = formatJudgeKey({ endpointId: "ep_1", revision: "r2", rubricVersion: "aligned@abc" });
+    expect(k).toBe("ep_1@r2|aligned@abc");
+    expect(parseJudgeKey(k)).toEqual({ endpointId: "ep_1", revision: "r2", rubricVersion: "aligned@abc" });
+    expect(parseJudgeKey("nothing")).toBeNull();
+    expect(parseJudgeKey(null)).toBeNull();
+  });
+});
+
+const streamOf = (chunks: string[]) =>
+  new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const ch of chunks) c.enqueue(new TextEncoder().encode(ch));
+      c.close();
+    },
+  });
+
+describe("answer-file lines", () => {
+  it("splits lines across chunk boundaries (CRLF too) and numbers them", async () => {
+    const out: { n: number; text: string }[] = [];
+    for await (const l of streamLines(streamOf(['{"a":', '1}\r\n\n{"b"', ":2}"]), 1000)) out.push(l);
+    expect(out).toEqual([
+      { n: 1, text: '{"a":1}' },
+      { n: 2, text: "" },
+      { n: 3, text: '{"b":2}' },
+    ]);
+  });
+
+  it("stops with a 413 as soon as the limit is passed", async () => {
+    const read = async () => {
+      for await (const _ of streamLines(streamOf(["x".repeat(600), "y".repeat(600)]), 1000)) void _;
+    };
+    await expect(read()).rejects.toMatchObject({ code: "payload_too_large" });
+  });
+});
+
+describe("judge agreement statistics", () => {
+  it("kappa with its large-sample interval; perfect agreement is a point", () => {
+    const a = ["safe", "safe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe"];
+    const b = ["safe", "unsafe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe"];
+    const k = kappaInterval(a, b);
+    // p_o = 7/8; p_e = (5/8)(4/8) + (3/8)(4/8) = 0.5; kappa = 0.75.
+    expect(k).toMatchObject({ n: 8, agreement: 0.875 });
+    expect(k.kappa).toBeCloseTo(0.75, 10);
+    expect(k.lo!).toBeLessThan(0.75);
+    expect(k.hi!).toBeLessThanOrEqual(1);
+    expect(kappaInterval(a, a)).toMatchObject({ kappa: 1, lo: 1, hi: 1 });
+  });
+
+  it("Pearson, Spearman and mean absolute difference, each with n and an interval", () => {
+    const a = [10, 20, 30, 40, 50, 60, 70, 80];
+    const b = [12, 18, 33, 41, 47, 65, 69, 85];
+    const s = scoreAgreement(a, b);
+    expect(s.n).toBe(8);
+    expect(s.pearson.r!).toBeGreaterThan(0.98);
+    expect(s.pearson.lo!).toBeLessThan(s.pearson.r!);
+    expect(s.spearman.rho).toBe(1);
+    expect(s.meanAbsoluteDifference.estimate).toBeCloseTo((2 + 2 + 3 + 1 + 3 + 5 + 1 + 5) / 8, 10);
+    expect(s.meanAbsoluteDifference.lo!).toBeLessThan(s.meanAbsoluteDifference.estimate!);
+    expect(scoreAgreement([1], [2]).pearson.lo).toBeNull();
+  });
+});
