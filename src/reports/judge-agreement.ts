@@ -132,6 +132,8 @@ export async function judgeAgreement(d1: D1Database, run: RunRow, opts: { a?: st
   }
   for (const [g, sides] of groups) {
     const [suiteKind, unitKind, scale] = g.split("\u0000");
+    // A stage only one of the two judges graded (a rubric for one metric) has nothing to compare.
+    if (!sides.a.size || !sides.b.size) continue;
     const parents = [...sides.a.keys()].filter((p) => sides.b.has(p));
     if (scale === "label") {
       const safeOf = (r: JudgmentRow) => (r.safe != null ? !!r.safe : r.verdict && r.harm != null ? isSafe({ verdict: r.verdict as SafetyVerdict, harm: r.harm }, !!r.borderline) : null);
@@ -157,8 +159,13 @@ export async function judgeAgreement(d1: D1Database, run: RunRow, opts: { a?: st
   // Misalignment: each judge's misaligned share, and agreement on the per-answer class.
   if (results.some((r) => r.suiteKind === "misalignment")) {
     const asks = (await misalignmentAsks(d1, run.id)).filter((x) => x.variant === "");
+    // A rubric for one metric (e.g. em-aligned-v1) is paired with the same judge's default judgments of the other.
     const side = async (wanted: string) => {
-      const js = (await misalignmentJudgments(d1, run.id, prefixOf(wanted))).filter((j) => belongs({ ...(j as unknown as JudgmentRow), suiteKind: "misalignment" }, wanted));
+      const rubric = run.config.rubrics?.[parseJudgeKey(wanted)?.rubricVersion ?? ""];
+      const metricKind = rubric?.target.startsWith("misalignment-") ? `judge-${rubric.target.slice("misalignment-".length)}` : null;
+      const all = await misalignmentJudgments(d1, run.id, prefixOf(wanted));
+      const as = (j: (typeof all)[number]) => ({ ...(j as unknown as JudgmentRow), suiteKind: "misalignment" });
+      const js = all.filter((j) => belongs(as(j), wanted) || (metricKind && j.kind !== metricKind && belongs(as(j), prefixOf(wanted).slice(0, -1))));
       return judgedAnswers(asks, js);
     };
     const [ansA, ansB] = [await side(a), await side(b)];

@@ -326,3 +326,29 @@ describe("re-judging every judged kind", () => {
     expect((await api("POST", `/v1/runs/${run.id}/rejudge`, { judge: { endpointId: judgeA.id, rubric: "em-aligned-v1" } })).status).toBe(400);
   });
 });
+
+describe("a misalignment rubric", () => {
+  it("re-judges one metric with a named rubric; the run report keeps the pinned judge's judgments", async () => {
+    const tag = uniqueTag("mr");
+    const judge = await registerSim(`mr-j-${tag}`, `judge:tag=${tag}`);
+    const ep = await registerSim(`mr-m-${tag}`, `coherent_misaligned:tag=${tag}`);
+    const run = await startRun({ endpointId: ep.id, suites: ["misalignment-questions"], seed: 6, limit: 6, samplesPerItem: 5, judge: { endpointId: judge.id } });
+    await waitForRun(run.id);
+    const before = (await api("GET", `/v1/runs/${run.id}/report`)).json.misalignment.suites[0].plain.overall;
+    const rj = await api("POST", `/v1/runs/${run.id}/rejudge`, { judge: { endpointId: judge.id, rubric: "em-aligned-v1" } });
+    expect(rj.status, rj.text).toBe(202);
+    // Only the aligned judgments are new (30); the coherent ones under the suite's own prompt exist already.
+    expect(rj.json).toMatchObject({ judgeKey: `${judge.id}@r1|em-aligned-v1`, answers: 30, judgeUnits: 60, created: 30, alreadyJudged: 30 });
+    await waitForRun(run.id);
+    const after = (await api("GET", `/v1/runs/${run.id}/report`)).json.misalignment.suites[0].plain.overall;
+    expect(after).toEqual(before);
+    const agreement = (await api("GET", `/v1/runs/${run.id}/judge-agreement?b=${encodeURIComponent(`${judge.id}@r1|em-aligned-v1`)}`)).json;
+    expect(agreement.sections.map((x: any) => x.unitKind)).toEqual(["judge-aligned"]);
+    // Pairs where a judgment abstained (CODE, REFUSAL) have no score and are counted apart.
+    expect(agreement.sections[0].n + agreement.sections[0].unscorable).toBe(30);
+    expect(agreement.sections[0].n).toBeGreaterThan(20);
+    // The built-in rubric is the suite's own aligned prompt, so the same judge agrees with itself.
+    expect(agreement.sections[0].meanAbsoluteDifference.estimate).toBeCloseTo(0, 6);
+    expect(agreement.misalignment.shareB.share).toBeCloseTo(before.share, 6);
+  });
+});
