@@ -176,9 +176,11 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
 
   const samplesPerItem = Math.max(...parsed.map((p) => p.sample)) + 1;
   const logprobs = parsed.some((p) => p.line.logprobs);
-  const prepared = await prepareRun(db, { ...req, suites: [version.suiteId], samplesPerItem, triggerVariants: false, seed: req.seed ?? 0 }, env, { imported: true });
+  // One sample per item for the plan check: the run's size is the lines it holds, not items x the largest sample index.
+  const prepared = await prepareRun(db, { ...req, suites: [version.suiteId], samplesPerItem: 1, triggerVariants: false, seed: req.seed ?? 0 }, env, { imported: true });
   const run = {
     ...prepared,
+    samplesPerItem,
     suiteVersionIds: [version.id],
     itemLimit: null,
     scoringMode: logprobs ? "logprobs" : "sampled",
