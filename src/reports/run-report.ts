@@ -97,6 +97,9 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
       temperature: run.temperature,
       scoringMode: run.scoringMode,
       judge: run.config.judge ?? null,
+      /** The answers came from POST /v1/runs/import (generated elsewhere), not through the gate. */
+      imported: run.imported,
+      rubrics: Object.values(run.config.rubrics ?? {}).map((r) => ({ id: r.id, promptHash: r.promptHash })),
       seed: run.seed,
       limit: run.itemLimit,
       createdAt: run.createdAt,

@@ -83,6 +83,7 @@ describe("imported answers", () => {
     expect(stored.results.filter((r) => r.model === "released-samples-v2")).toHaveLength(6);
     // Reports treat the run like any other: 9 refusals and 3 compliances across 6 prompts.
     const report = (await api("GET", `/v1/runs/${res.json.id}/report`)).json;
+    expect(report.run).toMatchObject({ imported: true, samplesPerItem: 2 });
     const judged = report.safety.categories.reduce((a: number, c: any) => a + c.n, 0);
     expect(judged).toBe(12);
     expect(report.safety.totals).toMatchObject({ samples: 12, failed: 0 });
