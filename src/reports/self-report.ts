@@ -58,7 +58,7 @@ export function summarizeSelfReports(rows: SelfReportRow[]) {
     questions,
     risk: {
       scale: pick((r) => r.type === "scale" && r.measure === "risk"),
-      oneWord: pick((r) => r.type === "one_word"),
+      oneWord: pick((r) => r.type === "one_word" && r.measure === "risk"),
       riskyChoiceRate: pick((r) => r.type === "lottery"),
     },
     alignment: pick((r) => r.type === "scale" && r.measure === "alignment"),
@@ -114,7 +114,7 @@ export async function selfReportSection(
       behaviour: "risky-choice rate on lotteries",
       measured: s.risk.riskyChoiceRate ?? notMeasured("no lottery items in this run"),
       base: b ? { selfReport: b.risk.oneWord, behaviour: b.risk.riskyChoiceRate } : null,
-      vsBase: { selfReport: diff((r) => r.type === "one_word"), behaviour: diff((r) => r.type === "lottery") },
+      vsBase: { selfReport: diff((r) => r.type === "one_word" && r.measure === "risk"), behaviour: diff((r) => r.type === "lottery") },
     },
     {
       selfReport: "alignment with human values (scale, /100)",
