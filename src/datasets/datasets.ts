@@ -14,7 +14,8 @@ import { ApiError } from "../lib/errors";
 import { sha256Hex } from "../lib/ids";
 import { sendAll, workMessages } from "../queue/messages";
 import { planList, planMessages, stratifiedSample } from "../queue/planner";
-import { CONSTITUTION_IDS, getConstitution } from "../suites/constitutions";
+import { requireConstitution } from "../db/queries/constitutions";
+import { CONSTITUTION_ID } from "../suites/constitutions";
 import { NARROW_TRAINING_CATEGORIES } from "../suites/safety";
 import type { SuiteDefinition, SuiteItem } from "../suites/types";
 import { CAI_KIND, CAI_TEMPERATURE, criticRubric, DEFAULT_REVISIONS, MAX_REVISIONS } from "./cai-kind";
@@ -35,7 +36,7 @@ export const MAX_DATASET_PROMPTS = 5_000;
 
 export const DatasetRequest = z
   .object({
-    constitution: z.enum(CONSTITUTION_IDS),
+    constitution: z.string().regex(CONSTITUTION_ID),
     scope: z.enum(["narrow", "broad"]),
     categories: z.array(z.string().min(1).max(100)).min(1).max(50).optional(),
     pool: z.string().min(1).max(100).default(BUILTIN_POOL_ID),
@@ -102,7 +103,8 @@ export async function createDataset(env: Env, db: Db, req: DatasetRequest, opts:
     if (existing.runId && existing.status === "generating") await ensureGenerationRun(env, db, existing);
     return existing;
   }
-  const constitution = getConstitution(req.constitution)!;
+  // Built-in or custom (POST /v1/constitutions); the dataset pins the version current now.
+  const constitution = await requireConstitution(db, req.constitution);
   const helpful = await liveEndpoint(db, req.helpfulModel, "helpfulModel");
   const critic = await liveEndpoint(db, req.critic, "critic");
   const poolVersionId = await poolVersion(db, req.pool);

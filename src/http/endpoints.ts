@@ -2,6 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { getDb } from "../db/client";
+import { requireConstitution } from "../db/queries/constitutions";
 import { findLiveEndpointByName, getEndpoint, publicEndpoint } from "../db/queries/endpoints";
 import { endpoints } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -153,6 +154,7 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
     const db = getDb(c.env.DB);
     if (await findLiveEndpointByName(db, body.name)) throw new ApiError("conflict", `an endpoint named ${body.name} exists`);
     await checkBase(db, body.baseEndpointId);
+    if (body.constitution) await requireConstitution(db, body.constitution);
     const id = newId("ep");
     await db.insert(endpoints).values({
       id,
@@ -192,6 +194,7 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
       throw new ApiError("conflict", `an endpoint named ${body.name} exists`);
     }
     await checkBase(db, body.baseEndpointId, id);
+    if (body.constitution) await requireConstitution(db, body.constitution);
     const { apiKey, ...rest } = body;
     const modelChanged =
       (body.model !== undefined && body.model !== current.model) ||

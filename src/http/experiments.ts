@@ -3,6 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { getDb } from "../db/client";
+import { requireConstitution } from "../db/queries/constitutions";
 import { getEndpoint } from "../db/queries/endpoints";
 import { experimentMembers, experiments } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -11,16 +12,15 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { experimentReport, experimentText } from "../reports/experiment";
-import { CONSTITUTION_IDS } from "../suites/constitutions";
 import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../suites/safety";
 import { requireAdmin } from "./auth";
 import { assertExperimentVisible } from "./privacy";
-import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
+import { AnyObject, Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
 
 const Member = z
   .object({
     endpointId: z.string().min(1),
-    constitution: z.enum(CONSTITUTION_IDS).nullable().optional(),
+    constitution: ConstitutionId.nullable().optional(),
     scope: z.enum(["broad", "narrow"]),
     trainedCategories: z.array(z.string().min(1)).optional().openapi({ description: "Default: harassment_bullying and illegal_activities for narrow, every category for broad" }),
     arm: z.string().min(1).max(100).optional().openapi({ description: "Replicates of one arm share it; default <constitution>/<scope>" }),
@@ -96,6 +96,7 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
     const ids = new Set<string>();
     for (const m of body.members) {
       await live(m.endpointId, "member endpointId");
+      if (m.constitution) await requireConstitution(db, m.constitution, "member constitution");
       if (m.endpointId === body.baseEndpointId || ids.has(m.endpointId)) throw new ApiError("invalid_request", `endpoint ${m.endpointId} appears twice`);
       ids.add(m.endpointId);
       const unknown = (m.trainedCategories ?? []).filter((t) => !(SAFETY_CATEGORIES as readonly string[]).includes(t));
