@@ -226,7 +226,7 @@ function fillSlots(e: Entry, texts: string[], options: string[], opts: SelfAware
       filledOptions = filledOptions.map((o) => o.replace(re, () => text));
       continue;
     }
-    if (options.some((o) => re.test(o))) return { reason: `an option has slot {${name}} with several values; give one value` };
+    if (options.some((o) => o.includes(`{${name}}`))) return { reason: `an option has slot {${name}} with several values; give one value` };
     const tag = name === "scenario" ? "s" : `${name}-`;
     out = out.flatMap((o) => (o.text.match(re) ? v.map((value, j) => ({ ...o, text: o.text.replace(re, () => value), suffix: `${o.suffix}-${tag}${pad(j)}` })) : [o]));
   }
