@@ -66,6 +66,15 @@ describe("custom constitutions", () => {
     expect((await api("GET", `/v1/constitutions/bad_${id}`)).status).toBe(404);
     const dup = await api("POST", "/v1/constitutions", { ...custom(`dup_${id}`), principles: custom(id).principles.map((p: any) => ({ ...p, id: "same" })) });
     expect(dup.status).toBe(400);
+    const huge = await api("POST", "/v1/constitutions", { ...custom(`big_${id}`), summary: "x".repeat(600_000) });
+    expect(huge.status).toBe(413);
+
+    // A built-in read back, renamed and posted, is a new custom constitution (its `builtin` flag is ignored).
+    const copy = (await api("GET", "/v1/constitutions/virtue_ethics")).json;
+    const copied = await api("POST", "/v1/constitutions", { ...copy, id: `copy_${id}`, title: "Virtue ethics, our copy" });
+    expect(copied.status, copied.text).toBe(201);
+    expect(copied.json).toMatchObject({ builtin: false, principles: copy.principles.length });
+
     const row = await env.DB.prepare("SELECT count(*) AS n FROM custom_constitutions WHERE id = ?").bind(id).first<{ n: number }>();
     expect(row!.n).toBe(2);
   });

@@ -12,6 +12,9 @@ import { customConstitutions } from "../schema";
 
 export type LoadedConstitution = Constitution & { builtin: boolean };
 
+/** Largest custom constitution (ours: a D1 row holds at most 2 MB; the built-ins are about 20 KB). */
+export const MAX_CONSTITUTION_BYTES = 500_000;
+
 /** Every constitution: built-ins first, then custom ones (their newest versions) in id order. */
 export async function loadConstitutions(db: Db): Promise<Map<string, LoadedConstitution>> {
   const out = new Map<string, LoadedConstitution>();
@@ -46,7 +49,10 @@ export async function requireConstitution(db: Db, id: string, field = "constitut
  * 409 (post a new version); the same content again returns the stored one with `created: false`.
  */
 export async function saveConstitution(db: Db, body: unknown): Promise<{ constitution: LoadedConstitution; created: boolean }> {
-  const parsed = customConstitutionSchema.safeParse(body);
+  if (JSON.stringify(body ?? null).length > MAX_CONSTITUTION_BYTES) throw new ApiError("payload_too_large", `a constitution is at most ${MAX_CONSTITUTION_BYTES} bytes of JSON`);
+  // A constitution read back from GET carries `builtin`; posting it back (edited, under a new id) is fine.
+  const { builtin: _builtin, ...rest } = body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : { builtin: undefined };
+  const parsed = customConstitutionSchema.safeParse(body && typeof body === "object" && !Array.isArray(body) ? rest : body);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 50).map((i) => ({ path: i.path.join("."), message: i.message }));
     throw new ApiError("invalid_request", `not a valid constitution: ${issues.length} problem(s)`, { issues });
