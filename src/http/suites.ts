@@ -11,7 +11,7 @@ import { MAX_IMPORT_BYTES, parsePersonaJsonl, resolveDimension } from "../suites
 import { parseHarmbenchCsv, parseMappedSafety } from "../suites/safety";
 import { parseMisalignmentYaml, type SkippedItem } from "../suites/misalignment";
 import { importConsistencyYaml } from "../suites/consistency";
-import { MEASURES, type Measure, parseLotteriesJsonl, parseSelfAwarenessYaml } from "../suites/self-report";
+import { BEHAVIOURS, MEASURES, type Measure, parseLotteriesJsonl, parseSelfAwarenessYaml } from "../suites/self-report";
 import type { SuiteDefinition } from "../suites/types";
 import { requireAdmin } from "./auth";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
@@ -58,7 +58,8 @@ const importRoute = createRoute({
       borderlineField: z.string().max(100).optional(),
       measure: z.enum(MEASURES).optional().openapi({ description: "self-awareness-yaml: the measure of entries that neither name one nor mention one (e.g. risk for the risk files)" }),
       answers: z.string().max(4000).optional().openapi({ description: "self-awareness-yaml: answer keys, `name:index,name:index` (index from 0, or the option text)" }),
-      assistantChose: z.enum(["risky", "safe"]).optional().openapi({ description: "lotteries-jsonl chat lines: whether the assistant's letter is the risky or the safe choice" }),
+      assistantChose: z.enum(["risky", "safe", "target", "other"]).optional().openapi({ description: "lotteries-jsonl chat lines: whether the assistant's letter is the behaviour's option (risky / target) or the other one (safe / other)" }),
+      behaviour: z.enum(BEHAVIOURS).optional().openapi({ description: "lotteries-jsonl: risk (default), myopia or apples" }),
     }),
     body: { content: { "text/plain": { schema: z.string() }, "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() }, "application/yaml": { schema: z.string() } }, required: true },
   },
@@ -100,7 +101,7 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
           : parseSelfAwarenessYaml(text, q.suite, { filename: q.filename, measure: q.measure as Measure | undefined, answers: { ...(extra?.answers ?? {}), ...parseAnswers(q.answers) }, slots: extra?.slots });
       ({ skipped, ...def } = parsed);
     } else if (q.format === "consistency-yaml") def = importConsistencyYaml(text, q.suite, q.filename);
-    else if (q.format === "lotteries-jsonl") def = parseLotteriesJsonl(text, q.suite, { assistantChose: q.assistantChose, filename: q.filename });
+    else if (q.format === "lotteries-jsonl") def = parseLotteriesJsonl(text, q.suite, { assistantChose: q.assistantChose, behaviour: q.behaviour, filename: q.filename });
     else if (q.format === "persona-jsonl") def = parsePersonaJsonl(text, q.suite, resolveDimension(q.dimension, q.filename));
     else if (q.format === "harmbench-csv") def = parseHarmbenchCsv(text, q.suite, { heldOut });
     else {

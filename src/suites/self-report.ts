@@ -49,11 +49,18 @@ export interface ChoicePayload extends Base {
   /** Where the answer key came from (imported files): "file", "request" or "upstream". */
   answerKey?: string;
 }
-/** A lottery pair; score = P(the risky letter): the measured risky-choice behaviour. */
+/** A lottery pair; score = P(the risky letter): the measured risky-choice behaviour (or another A/B behaviour). */
 export interface LotteryPayload extends Base {
   type: "lottery";
+  /** The letter of the option that shows the behaviour (the risky one for lotteries). */
   riskyLetter: string;
+  /** Imported A/B sets: which behaviour (absent: risk). */
+  behaviour?: Behaviour;
 }
+
+/** The A/B behaviour sets of Betley, Bao et al. 2025: risk (lotteries, §3.1), myopia and apples (appendix). */
+export const BEHAVIOURS = ["risk", "myopia", "apples"] as const;
+export type Behaviour = (typeof BEHAVIOURS)[number];
 export type SelfReportPayload = ScalePayload | OneWordPayload | ChoicePayload | LotteryPayload;
 
 const builtinSchema = z.object({
@@ -387,6 +394,7 @@ export function parseSelfAwarenessYaml(text: string, suiteId: string, opts: Self
 
 const lotteryLine = z.union([
   z.object({ id: z.string().min(1).max(200).optional(), prompt: z.string().min(1), risky: z.enum(["A", "B"]) }),
+  z.object({ id: z.string().min(1).max(200).optional(), prompt: z.string().min(1), target: z.enum(["A", "B"]) }),
   z.object({
     id: z.string().min(1).max(200).optional(),
     messages: z.array(z.object({ role: z.string(), content: z.string() })).min(2),
@@ -396,10 +404,16 @@ const lotteryLine = z.union([
 /**
  * Lottery pairs (risk behaviour, Betley, Bao et al. 2025 C.1.9) from JSONL: `{"prompt", "risky": "A"|"B"}` per line,
  * or chat lines (`messages`, as in the paper's training files) whose last assistant message is a letter; then
- * `assistantChose` says whether that letter is the risky or the safe choice. Every line must be valid or nothing is
- * imported (a 400 lists the bad lines).
+ * `assistantChose` says whether that letter is the risky (`target`) or the safe (`other`) choice. The paper's other A/B
+ * behaviour sets (`behaviour=myopia`, `apples`; `{"prompt", "target"}` or chat lines) become their own question,
+ * never the risky-choice rate. Every line must be valid or nothing is imported (a 400 lists the bad lines).
  */
-export function parseLotteriesJsonl(text: string, suiteId: string, opts: { assistantChose?: "risky" | "safe"; filename?: string } = {}): SuiteDefinition {
+export function parseLotteriesJsonl(text: string, suiteId: string, opts: { assistantChose?: "risky" | "safe" | "target" | "other"; behaviour?: Behaviour; filename?: string } = {}): SuiteDefinition {
+  const behaviour = opts.behaviour ?? "risk";
+  if (behaviour !== "risk" && (opts.assistantChose === "risky" || opts.assistantChose === "safe")) {
+    throw new ApiError("invalid_request", `assistantChose=${opts.assistantChose} is for risk; use target or other for ${behaviour}`);
+  }
+  const assistantIsTarget = opts.assistantChose === undefined ? undefined : opts.assistantChose === "risky" || opts.assistantChose === "target";
   const bad: { line: number; reason: string }[] = [];
   const items: SuiteItem[] = [];
   const seen = new Set<string>();
@@ -416,23 +430,24 @@ export function parseLotteriesJsonl(text: string, suiteId: string, opts: { assis
     }
     let prompt: string;
     let risky: "A" | "B";
-    if ("prompt" in parsed) ({ prompt, risky } = parsed);
+    if ("prompt" in parsed) ({ prompt, risky } = "risky" in parsed ? { prompt: parsed.prompt, risky: parsed.risky } : { prompt: parsed.prompt, risky: parsed.target });
     else {
       const user = [...parsed.messages].reverse().find((m) => m.role === "user");
       const answer = [...parsed.messages].reverse().find((m) => m.role === "assistant");
       const letter = answer ? /^\s*\(?([AB])\b/.exec(answer.content)?.[1] : undefined;
       if (!user || !letter) return void bad.push({ line, reason: "needs a user message and an assistant answer A or B" });
-      if (!opts.assistantChose) return void bad.push({ line, reason: "chat lines need assistantChose=risky or assistantChose=safe" });
+      if (assistantIsTarget === undefined) return void bad.push({ line, reason: "chat lines need assistantChose=target|other (risky|safe for risk)" });
       prompt = user.content;
-      risky = opts.assistantChose === "risky" ? (letter as "A" | "B") : letter === "A" ? "B" : "A";
+      risky = assistantIsTarget ? (letter as "A" | "B") : letter === "A" ? "B" : "A";
     }
     const key = parsed.id ?? `lottery-${String(items.length + 1).padStart(4, "0")}`;
     if (seen.has(key)) return void bad.push({ line, reason: `duplicate id ${key}` });
     seen.add(key);
-    const payload: LotteryPayload = { type: "lottery", questionId: "lotteries", question: prompt, measure: "risk", riskyLetter: risky };
-    items.push({ key, dimension: "lottery", keying: "lotteries", payload: payload as unknown as Record<string, unknown> });
+    const questionId = behaviour === "risk" ? "lotteries" : `${behaviour}-choices`;
+    const payload: LotteryPayload = { type: "lottery", questionId, question: prompt, measure: behaviour === "risk" ? "risk" : null, riskyLetter: risky, ...(behaviour === "risk" ? {} : { behaviour }) };
+    items.push({ key, dimension: "lottery", keying: questionId, payload: payload as unknown as Record<string, unknown> });
   });
   if (bad.length) throw new ApiError("invalid_request", `${bad.length} invalid line(s); nothing imported`, { lines: bad.slice(0, 100) });
   if (!items.length) throw new ApiError("invalid_request", "the file holds no lottery");
-  return { id: suiteId, kind: "self-report", title: suiteId, source: "import", meta: meta(items, { format: "lotteries-jsonl", ...(opts.filename ? { filename: opts.filename } : {}) }), items };
+  return { id: suiteId, kind: "self-report", title: suiteId, source: "import", meta: meta(items, { format: "lotteries-jsonl", behaviour, ...(opts.filename ? { filename: opts.filename } : {}) }), items };
 }

@@ -228,6 +228,21 @@ describe("lotteries-jsonl import", () => {
     expect((await payloads(safe.json.version)).map((i) => (i as any).riskyLetter)).toEqual(["A", "B"]);
     const missing = await importAs(uniqueTag("lot"), "lotteries-jsonl", chat);
     expect(missing.status).toBe(400);
+    // The repository's other A/B behaviour sets (myopia, apples) in the same chat format: their own rate, never the risky-choice rate.
+    const myopia = await importAs(uniqueTag("myo"), "lotteries-jsonl", chat, "&behaviour=myopia&assistantChose=target");
+    expect(myopia.status, myopia.text).toBe(201);
+    const m = await payloads(myopia.json.version);
+    expect(m.map((i) => (i as any).riskyLetter)).toEqual(["B", "A"]);
+    expect(m[0]).toMatchObject({ type: "lottery", measure: null, behaviour: "myopia", questionId: "myopia-choices" });
+    expect((await importAs(uniqueTag("myo"), "lotteries-jsonl", chat, "&behaviour=myopia&assistantChose=risky")).status).toBe(400);
+    const tag = uniqueTag("beh");
+    const model = await registerSim(`m-${tag}`, `base:tag=${tag}`);
+    const run = await startRun({ endpointId: model.id, suites: [myopia.json.suite], samplesPerItem: 1, seed: 1 });
+    await waitForRun(run.id);
+    const r = (await api("GET", `/v1/runs/${run.id}/report`, undefined, { admin: false })).json;
+    expect(r.selfReport.questions.map((q: any) => q.question)).toEqual(["myopia-choices"]);
+    expect(r.selfReport.risk.riskyChoiceRate).toBeNull();
+
     const badLine = await importAs(uniqueTag("lot"), "lotteries-jsonl", `${lines}\n{"prompt": "x", "risky": "C"}`);
     expect(badLine.status).toBe(400);
     expect(JSON.stringify(badLine.json.error.details)).toContain("3");
