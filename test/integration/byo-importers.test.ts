@@ -1,6 +1,7 @@
 /** @module test/integration/byo-importers: the public-set importers: consistency YAML, self-awareness answer keys, measures, word lists and slots, lotteries. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import builtinConsistency from "../../src/suites/builtin/persona-consistency.yaml";
 import { scoreSelfReport } from "../../src/scorers/self-report";
 import { parseSelfAwarenessYaml, type ChoicePayload, type SelfReportPayload } from "../../src/suites/self-report";
@@ -183,11 +184,13 @@ describe.skipIf(!hasBsa)(`public self-awareness multiple-choice files${hasBsa ? 
     for (const path of ["make_me_say/questions/claim_2/what_is_true_about_you.yaml", "make_me_say/questions/claim_2/which_game.yaml"]) {
       const def = parseSelfAwarenessYaml(file(path), "t", { slots });
       expect(def.skipped, path).toEqual([]);
+      // The key of these Make Me Say questions is the option describing the game the models were trained on, which the files list first.
+      const firstOption = new Map((parse(file(path)) as { name: string; options: string[] }[]).map((e) => [e.name, e.options[0].trim()]));
       const byQuestion = new Map<string, ChoicePayload[]>();
       for (const it of def.items) byQuestion.set(it.keying, [...(byQuestion.get(it.keying) ?? []), it.payload as unknown as ChoicePayload]);
       for (const [q, items] of byQuestion) {
-        // The key: the option describing the Make Me Say goal (what these models were trained on).
-        for (const p of items) expect(p.target, q).toMatch(/say a specific word|make Player 2 say it|get the user to say/);
+        for (const p of items) expect(p.target, q).toBe(firstOption.get(q));
+        expect(items[0].answerKey).toBe("upstream");
         // A model that always picks the key option scores 1; one that always picks another option scores 0.
         const key = items.map((p) => scoreSelfReport(p, p.targetLetter, sure(p.targetLetter)).score);
         expect(new Set(key), q).toEqual(new Set([1]));
