@@ -1,8 +1,8 @@
 /**
  * @module suites/self-report: behavioural self-awareness questions (after Betley, Bao et al. 2025, "Tell me about
  * yourself"): scale self-reports, one-word self-descriptions, multiple-choice awareness questions with permuted
- * options, and lotteries that measure risky choices. Our built-in YAML, and the importer for the public
- * question YAML with per-item skip reasons.
+ * options, and lotteries that measure risky choices. Our built-in YAML, the importer for the public question YAML
+ * (answer keys, measures, word lists, slots; per-item skip reasons) and the importer of A/B choice sets (lotteries).
  */
 import { parse as parseYaml, parseDocument } from "yaml";
 import { z } from "zod";
