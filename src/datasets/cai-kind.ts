@@ -5,10 +5,11 @@
  * (seed, prompt, k) and then a revision, each prompted after a few-shot prefix of our worked examples.
  */
 import type { ChatCompletion } from "openai/resources/chat/completions";
+import { findConstitution } from "../db/queries/constitutions";
 import type { RunConfig } from "../db/schema";
 import { createRng, seedFrom } from "../stats/rng";
 import { type Constitution, getConstitution } from "../suites/constitutions";
-import type { ChatParams, NextUnit, Scored, StageContext, SuiteKind } from "../suites/kinds";
+import type { ChatParams, NextUnit, Prepared, Scored, Stage, StageContext, SuiteKind } from "../suites/kinds";
 import type { PoolPayload } from "./pool";
 
 export const CAI_KIND = "cai";
@@ -76,9 +77,16 @@ export function cleanCriticText(text: string | null, label: "Critique" | "Revisi
   return (text ?? "").replace(new RegExp(`^\\s*(?:${label}|${label}Request)\\s*:\\s*`, "i"), "").trim();
 }
 
+/** The dataset's constitution at its pinned version, from the merged loader (built-in or custom), for the critic stages. */
+async function loadPinnedConstitution({ db }: Parameters<NonNullable<Stage["prepare"]>>[0], ctx: StageContext): Promise<Prepared> {
+  const cfg = ctx.run.config.cai;
+  const c = cfg ? await findConstitution(db, cfg.constitution, cfg.constitutionVersion) : undefined;
+  return { extra: c ? { constitution: c } : {} };
+}
+
 function constitutionOf(ctx: StageContext): { cfg: CaiConfig; c: Constitution } | null {
   const cfg = ctx.run.config.cai;
-  const c = cfg ? getConstitution(cfg.constitution) : undefined;
+  const c = (ctx.extra?.constitution as Constitution | undefined) ?? (cfg ? getConstitution(cfg.constitution) : undefined);
   return cfg && c ? { cfg, c } : null;
 }
 
@@ -127,6 +135,7 @@ export const caiKind: SuiteKind = {
     },
     critique: {
       target: "judge",
+      prepare: loadPinnedConstitution,
       buildRequest(ctx) {
         const found = constitutionOf(ctx);
         const step = stepOfCritique(ctx.unit.stage);
@@ -152,6 +161,7 @@ export const caiKind: SuiteKind = {
     },
     revision: {
       target: "judge",
+      prepare: loadPinnedConstitution,
       buildRequest(ctx) {
         const found = constitutionOf(ctx);
         const step = stepOfRevision(ctx.unit.stage);

@@ -8,19 +8,20 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { ensureSuiteVersion, loadItems } from "../db/queries/suites";
-import { datasets, responses, runs, suiteVersions, units } from "../db/schema";
+import { datasets, responses, runs, suiteVersions, trainingJobs, units } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { sha256Hex } from "../lib/ids";
 import { sendAll, workMessages } from "../queue/messages";
 import { planList, planMessages, stratifiedSample } from "../queue/planner";
-import { CONSTITUTION_IDS, getConstitution } from "../suites/constitutions";
+import { requireConstitution } from "../db/queries/constitutions";
+import { CONSTITUTION_ID } from "../suites/constitutions";
 import { NARROW_TRAINING_CATEGORIES } from "../suites/safety";
 import type { SuiteDefinition, SuiteItem } from "../suites/types";
 import { CAI_KIND, CAI_TEMPERATURE, criticRubric, DEFAULT_REVISIONS, MAX_REVISIONS } from "./cai-kind";
 import { checkLeakage, type LeakageReport } from "./leakage";
 import { MIN_FINETUNE_EXAMPLES } from "./finetune-format";
-import { BUILTIN_POOL_ID, builtinPoolById, HELPFULNESS_POOL_ID, type PoolPayload, TRAINING_POOL_KIND } from "./pool";
+import { BUILTIN_POOL_ID, builtinPool, builtinPoolById, HELPFULNESS_CATEGORY, HELPFULNESS_POOL_ID, type PoolPayload, TRAINING_POOL_KIND } from "./pool";
 
 /** Suite id of every dataset's selected prompts (one content-addressed version per selection). */
 export const GENERATION_SUITE_ID = "cai-generation";
@@ -35,7 +36,7 @@ export const MAX_DATASET_PROMPTS = 5_000;
 
 export const DatasetRequest = z
   .object({
-    constitution: z.enum(CONSTITUTION_IDS),
+    constitution: z.string().regex(CONSTITUTION_ID),
     scope: z.enum(["narrow", "broad"]),
     categories: z.array(z.string().min(1).max(100)).min(1).max(50).optional(),
     pool: z.string().min(1).max(100).default(BUILTIN_POOL_ID),
@@ -102,7 +103,8 @@ export async function createDataset(env: Env, db: Db, req: DatasetRequest, opts:
     if (existing.runId && existing.status === "generating") await ensureGenerationRun(env, db, existing);
     return existing;
   }
-  const constitution = getConstitution(req.constitution)!;
+  // Built-in or custom (POST /v1/constitutions); the dataset pins the version current now.
+  const constitution = await requireConstitution(db, req.constitution);
   const helpful = await liveEndpoint(db, req.helpfulModel, "helpfulModel");
   const critic = await liveEndpoint(db, req.critic, "critic");
   const poolVersionId = await poolVersion(db, req.pool);
@@ -234,4 +236,24 @@ export async function kickGenerationRun(env: Env, db: Db, ds: DatasetRow): Promi
     .all();
   if (pending.length) await sendAll(env.WORK_QUEUE, workMessages(ds.runId, pending.map((p) => p.id)));
   return pending.length;
+}
+
+/**
+ * The safety categories an endpoint was actually trained on: the categories of the dataset its training job used
+ * (helpfulness items excluded); null when it was not trained here or the dataset records none.
+ */
+export async function trainedCategoriesOf(db: Db, endpointId: string): Promise<{ categories: string[]; datasetId: string } | null> {
+  const job = await db.select({ datasetId: trainingJobs.datasetId }).from(trainingJobs).where(eq(trainingJobs.endpointId, endpointId)).get();
+  if (!job?.datasetId) return null;
+  const ds = await db.select({ id: datasets.id, categories: datasets.categories }).from(datasets).where(eq(datasets.id, job.datasetId)).get();
+  const categories = (ds?.categories ?? []).filter((c) => c !== HELPFULNESS_CATEGORY);
+  return ds && categories.length ? { categories, datasetId: ds.id } : null;
+}
+
+/**
+ * What `scope: "broad"` trains on with the built-in pool: every category the pool covers (4 of the 10 safety
+ * categories), not all 10, so a broad arm's outside-scope effect is measured on the other six.
+ */
+export function builtinPoolCategories(): string[] {
+  return (builtinPool().meta.categories as { id: string }[]).map((c) => c.id);
 }

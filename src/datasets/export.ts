@@ -12,7 +12,7 @@ import { datasets, trainingJobs } from "../db/schema";
 import type { Env } from "../env";
 import { sha256Hex } from "../lib/ids";
 import { createRng, seedFrom } from "../stats/rng";
-import { getConstitution } from "../suites/constitutions";
+import { findConstitution } from "../db/queries/constitutions";
 import { DEFAULT_REVISIONS } from "./cai-kind";
 import { type DatasetRow, leakageReasons } from "./datasets";
 import { validateChatJsonl } from "./finetune-format";
@@ -174,7 +174,7 @@ export async function finaliseDataset(env: Env, db: Db, datasetId: string): Prom
   if (reasons.length) return settle(db, ds, { status: "rejected", reasons, counts, leakage: leakageRecord, validation });
 
   const sha = await sha256Hex(jsonl);
-  const constitution = getConstitution(ds.constitution);
+  const constitution = await findConstitution(db, ds.constitution, ds.constitutionVersion);
   const [helpful, critic] = await Promise.all([getEndpoint(db, ds.helpfulEndpointId, { includeDeleted: true }), getEndpoint(db, ds.criticEndpointId, { includeDeleted: true })]);
   const manifest = {
     dataset: ds.id,

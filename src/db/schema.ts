@@ -366,3 +366,17 @@ export const rubrics = sqliteTable("rubrics", {
   definition: text("definition", { mode: "json" }).notNull(),
   createdAt: text("created_at").notNull().default(now),
 });
+/** Custom constitutions added through the API (migration 0008); the built-in four stay files in constitutions/. */
+export const customConstitutions = sqliteTable(
+  "custom_constitutions",
+  {
+    id: text("id").notNull(),
+    version: integer("version").notNull(),
+    title: text("title").notNull(),
+    /** The whole validated constitution (principles, signature, few-shot examples). */
+    body: text("body", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    contentHash: text("content_hash").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.id, t.version] })],
+);

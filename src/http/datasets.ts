@@ -9,6 +9,7 @@ import { createDataset, DatasetRequest, type DatasetRow } from "../datasets/data
 import { finaliseDataset, notifyPipeline } from "../datasets/export";
 import { checkDatasetLink, DEFAULT_LINK_TTL_SECONDS, MAX_LINK_TTL_SECONDS, signDatasetLink } from "../datasets/links";
 import { builtinPoolById, parsePoolImport } from "../datasets/pool";
+import { MAX_UPLOAD_BYTES, storeUploadedDataset, UploadOptions } from "../datasets/upload";
 import type { AppEnv, Env } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -181,6 +182,26 @@ const signedFile = createRoute({
   request: { params: IdParam, query: z.object({ expires: z.string().optional(), sig: z.string().optional() }) },
   responses: { 200: { content: { "application/jsonl": { schema: z.string() } }, description: "The chat fine-tuning JSONL" }, 403: errors[401], ...errors },
 });
+const upload = createRoute({
+  method: "post",
+  path: "/v1/datasets/upload",
+  security: Bearer,
+  middleware: [requireAdmin] as const,
+  description:
+    "The request body is a chat-format JSONL made elsewhere (one {messages:[...]} per line). It must pass the fine-tuning format check and the leakage check against every stored evaluation suite, else 400 and nothing is stored. Stored as a released dataset (R2) that POST /v1/training-jobs can train on (with baseEndpointId). The same bytes again: 200 with the stored dataset.",
+  request: {
+    query: z.object({
+      filename: z.string().min(1).max(300).optional(),
+      constitution: z.string().max(64).optional().openapi({ description: "The constitution the data follows, if any; the trained endpoint declares it" }),
+      scope: z.enum(["narrow", "broad"]).optional(),
+      categories: z.string().max(1000).optional().openapi({ description: "Comma-separated safety categories the data covers (experiment members trained on it take them)" }),
+    }),
+    // Read as text whatever the content type (application/x-ndjson, application/jsonl, text/plain): a JSON validator would parse one line.
+    body: { content: { "text/plain": { schema: z.string() } }, required: true },
+  },
+  responses: { 201: json(DatasetView, "Stored and released"), 200: json(DatasetView, "The same file was uploaded before"), 413: errors[400], ...errors },
+});
+
 const poolImport = createRoute({
   method: "post",
   path: "/v1/training-pools/import",
@@ -206,6 +227,15 @@ export const datasetRoutes = new OpenAPIHono<AppEnv>()
     const db = getDb(c.env.DB);
     const row = await createDataset(c.env, db, c.req.valid("json"), { id: newId("ds") });
     return c.json(await datasetView(c.env, db, row), 202);
+  })
+  .openapi(upload, async (c) => {
+    const q = c.req.valid("query");
+    if (Number(c.req.header("content-length") ?? 0) > MAX_UPLOAD_BYTES) throw new ApiError("payload_too_large", `the file is larger than ${MAX_UPLOAD_BYTES} bytes`);
+    const parsed = UploadOptions.safeParse({ ...q, categories: q.categories ? q.categories.split(",").map((x) => x.trim()).filter(Boolean) : undefined });
+    if (!parsed.success) throw new ApiError("invalid_request", "bad upload options", { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) });
+    const db = getDb(c.env.DB);
+    const { dataset, created } = await storeUploadedDataset(c.env, db, await c.req.text(), parsed.data);
+    return c.json(await datasetView(c.env, db, dataset, { manifest: true }), created ? 201 : 200);
   })
   .openapi(list, async (c) => {
     const db = getDb(c.env.DB);

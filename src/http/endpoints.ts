@@ -2,6 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { getDb } from "../db/client";
+import { requireConstitution } from "../db/queries/constitutions";
 import { findLiveEndpointByName, getEndpoint, publicEndpoint } from "../db/queries/endpoints";
 import { endpoints } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -160,6 +161,7 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
     const db = getDb(c.env.DB);
     if (await findLiveEndpointByName(db, body.name)) throw new ApiError("conflict", `an endpoint named ${body.name} exists`);
     await checkBase(db, body.baseEndpointId);
+    if (body.constitution) await requireConstitution(db, body.constitution);
     const id = newId("ep");
     await db.insert(endpoints).values({
       id,
@@ -200,6 +202,7 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
       throw new ApiError("conflict", `an endpoint named ${body.name} exists`);
     }
     await checkBase(db, body.baseEndpointId, id);
+    if (body.constitution) await requireConstitution(db, body.constitution);
     const { apiKey, ...rest } = body;
     if (!current.callable && (body.baseUrl !== undefined || body.apiKey)) throw new ApiError("invalid_request", "a record-only endpoint (callable: false) has no baseUrl or apiKey; register a callable endpoint instead");
     const modelChanged =

@@ -4,6 +4,8 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { getDb } from "../db/client";
+import { requireConstitution } from "../db/queries/constitutions";
+import { builtinPoolCategories, trainedCategoriesOf } from "../datasets/datasets";
 import { getEndpoint } from "../db/queries/endpoints";
 import { experimentMembers, experiments } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -11,18 +13,17 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { experimentReport, experimentText } from "../reports/experiment";
-import { CONSTITUTION_IDS } from "../suites/constitutions";
 import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../suites/safety";
 import { requireAdmin } from "./auth";
 import { assertExperimentVisible } from "./privacy";
-import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
+import { AnyObject, Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
 
 const Member = z
   .object({
     endpointId: z.string().min(1),
-    constitution: z.enum(CONSTITUTION_IDS).nullable().optional(),
+    constitution: ConstitutionId.nullable().optional(),
     scope: z.enum(["broad", "narrow"]),
-    trainedCategories: z.array(z.string().min(1)).optional().openapi({ description: "Default: harassment_bullying and illegal_activities for narrow, every category for broad" }),
+    trainedCategories: z.array(z.string().min(1)).optional().openapi({ description: "Default: the categories of the dataset the member's training job used; else harassment_bullying and illegal_activities for narrow, the built-in training pool's categories for broad" }),
     arm: z.string().min(1).max(100).optional().openapi({ description: "Replicates of one arm share it; default <constitution>/<scope>" }),
     replicate: z.number().int().min(1).default(1),
   })
@@ -94,12 +95,20 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
       });
     await live(body.baseEndpointId, "baseEndpointId");
     const ids = new Set<string>();
+    const trained = new Map<string, string[]>();
     for (const m of body.members) {
       await live(m.endpointId, "member endpointId");
+      if (m.constitution) await requireConstitution(db, m.constitution, "member constitution");
       if (m.endpointId === body.baseEndpointId || ids.has(m.endpointId)) throw new ApiError("invalid_request", `endpoint ${m.endpointId} appears twice`);
       ids.add(m.endpointId);
       const unknown = (m.trainedCategories ?? []).filter((t) => !(SAFETY_CATEGORIES as readonly string[]).includes(t));
       if (unknown.length) throw new ApiError("invalid_request", `unknown trained categories: ${unknown.join(", ")}`, { known: SAFETY_CATEGORIES });
+      // What the member was trained on, not what its scope's name suggests: the request's list, else its training
+      // job's dataset, else the scope's default over the built-in pool (broad = the pool's 4 categories, not all 10).
+      trained.set(
+        m.endpointId,
+        m.trainedCategories ?? (await trainedCategoriesOf(db, m.endpointId))?.categories ?? (m.scope === "narrow" ? NARROW_TRAINING_CATEGORIES : builtinPoolCategories()),
+      );
     }
     const id = newId("exp");
     await db.batch([
@@ -110,7 +119,7 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
           endpointId: m.endpointId,
           constitution: m.constitution ?? null,
           scope: m.scope,
-          trainedCategories: m.trainedCategories ?? (m.scope === "narrow" ? NARROW_TRAINING_CATEGORIES : [...SAFETY_CATEGORIES]),
+          trainedCategories: trained.get(m.endpointId)!,
           arm: m.arm ?? `${m.constitution ?? "none"}/${m.scope}`,
           replicate: m.replicate,
         }),

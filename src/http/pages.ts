@@ -22,7 +22,7 @@ import { errorPage, homePage } from "../reports/html/home-page";
 import { leaderboardPage } from "../reports/html/leaderboard-page";
 import { runPage } from "../reports/html/run-page";
 import { widgetPage } from "../reports/html/widget";
-import { getConstitution } from "../suites/constitutions";
+import { findConstitution } from "../db/queries/constitutions";
 import { LeaderboardQuery, MetricId } from "./leaderboard";
 import { assertExperimentVisible, visibleEndpoint, visibleRun } from "./privacy";
 import { errors, IdParam } from "./schemas";
@@ -132,7 +132,7 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
         return endpointPage({
           endpoint: ep,
           base,
-          constitution: ep.constitution ? getConstitution(ep.constitution) : undefined,
+          constitution: ep.constitution ? await findConstitution(db, ep.constitution) : undefined,
           latest: [...byKind].map(([kind, r]) => ({ kind, runId: r.id, report: reports.get(r.id) ?? null, problem: problems.get(r.id) })),
           runs: await Promise.all(runRows.map(async (r) => ({ ...r, counts: await runProgress(db, r) }))),
           metrics: metricsByKind(byKind, metricReports),
@@ -151,7 +151,7 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
           report,
           endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, private: endpoint.private, deleted: endpoint.deletedAt != null },
           baseName: baseRow && (!baseRow.private || c.get("isAdmin")) ? baseRow.name : null,
-          constitution: endpoint.constitution ? getConstitution(endpoint.constitution) : undefined,
+          constitution: endpoint.constitution ? await findConstitution(db, endpoint.constitution) : undefined,
           exports: true,
         });
       }) as never,

@@ -1,6 +1,6 @@
 /** @module http/schemas: shared request/response schemas (they are both the validation and the API description). */
 import { z } from "@hono/zod-openapi";
-import { CONSTITUTION_IDS } from "../suites/constitutions";
+import { CONSTITUTION_ID } from "../suites/constitutions";
 
 export const ErrorSchema = z
   .object({
@@ -25,7 +25,8 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({ 
 
 export const IdParam = z.object({ id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }) });
 
-export const ConstitutionId = z.enum(CONSTITUTION_IDS);
+/** A built-in or custom constitution id; handlers check that it exists (GET /v1/constitutions lists them). */
+export const ConstitutionId = z.string().regex(CONSTITUTION_ID).openapi({ description: "A built-in or custom constitution id (GET /v1/constitutions)" });
 
 export const Bearer = [{ bearerAuth: [] }];
 

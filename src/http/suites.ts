@@ -10,9 +10,30 @@ import { BUILTIN_SUITE_IDS } from "../suites/builtin";
 import { MAX_IMPORT_BYTES, parsePersonaJsonl, resolveDimension } from "../suites/persona";
 import { parseHarmbenchCsv, parseMappedSafety } from "../suites/safety";
 import { parseMisalignmentYaml, type SkippedItem } from "../suites/misalignment";
-import { parseSelfAwarenessYaml } from "../suites/self-report";
+import { importConsistencyYaml } from "../suites/consistency";
+import { BEHAVIOURS, MEASURES, type Measure, parseLotteriesJsonl, parseSelfAwarenessYaml } from "../suites/self-report";
+import type { SuiteDefinition } from "../suites/types";
 import { requireAdmin } from "./auth";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
+
+/** A JSON body for self-awareness-yaml: the file plus the values its slots need (the public files hold none). */
+const SelfAwarenessJson = z.object({
+  file: z.string().min(1),
+  slots: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([z.string(), z.array(z.string()).min(1).max(5000)])).optional(),
+  answers: z.record(z.string(), z.union([z.number().int().min(0), z.string()])).optional(),
+});
+
+/** `answers=name:index,name:index` (an index from 0, or the option's text). */
+function parseAnswers(raw: string | undefined): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const part of (raw ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = part.lastIndexOf(":");
+    if (at <= 0) throw new ApiError("invalid_request", `answers: "${part}" is not name:option`);
+    const v = part.slice(at + 1).trim();
+    out[part.slice(0, at).trim()] = /^\d+$/.test(v) ? Number(v) : v;
+  }
+  return out;
+}
 
 const SuiteId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "lowercase letters, digits, '.', '_' or '-'");
 
@@ -22,11 +43,11 @@ const importRoute = createRoute({
   security: Bearer,
   middleware: [requireAdmin] as const,
   description:
-    "The file is the request body. `format=persona-jsonl` takes the public persona-eval JSONL; `dimension` or the file name picks the dimension. All lines must be valid or nothing is imported. `em-yaml` (emergent-misalignment question YAML) and `self-awareness-yaml` (behavioural self-awareness question YAML) skip questions they cannot score, each with a reason (`skipped`); a file with nothing usable is a 400.",
+    "The file is the request body. `format=persona-jsonl` takes the public persona-eval JSONL; `dimension` or the file name picks the dimension. All lines must be valid or nothing is imported. `em-yaml` (emergent-misalignment question YAML) and `self-awareness-yaml` (behavioural self-awareness question YAML) skip questions they cannot score, each with a reason (`skipped`); a file with nothing usable is a 400. `self-awareness-yaml` may also be sent as JSON `{file, slots, answers}` to fill `{word_list}`-style slots. `consistency-yaml` takes a persona-consistency battery in the built-in file's format; `lotteries-jsonl` lottery pairs (`{prompt, risky}` or chat lines with `assistantChose`). docs/suites.md has an example of each.",
   request: {
     query: z.object({
       suite: SuiteId.openapi({ description: "Suite name; a new content hash makes a new version" }),
-      format: z.enum(["persona-jsonl", "harmbench-csv", "safety-csv", "safety-jsonl", "em-yaml", "self-awareness-yaml"]).default("persona-jsonl"),
+      format: z.enum(["persona-jsonl", "harmbench-csv", "safety-csv", "safety-jsonl", "em-yaml", "self-awareness-yaml", "consistency-yaml", "lotteries-jsonl"]).default("persona-jsonl"),
       dimension: z.string().optional().openapi({ description: "persona-jsonl: the dimension id (else taken from the file name)" }),
       filename: z.string().max(300).optional(),
       heldOut: z.string().max(2000).optional().openapi({ description: "Safety formats: comma-separated subcategories to hold out" }),
@@ -35,6 +56,10 @@ const importRoute = createRoute({
       subcategoryField: z.string().max(100).optional(),
       idField: z.string().max(100).optional(),
       borderlineField: z.string().max(100).optional(),
+      measure: z.enum(MEASURES).optional().openapi({ description: "self-awareness-yaml: the measure of entries that neither name one nor mention one (e.g. risk for the risk files)" }),
+      answers: z.string().max(4000).optional().openapi({ description: "self-awareness-yaml: answer keys, `name:index,name:index` (index from 0, or the option text)" }),
+      assistantChose: z.enum(["risky", "safe", "target", "other"]).optional().openapi({ description: "lotteries-jsonl chat lines: whether the assistant's letter is the behaviour's option (risky / target) or the other one (safe / other)" }),
+      behaviour: z.enum(BEHAVIOURS).optional().openapi({ description: "lotteries-jsonl: risk (default), myopia or apples" }),
     }),
     body: { content: { "text/plain": { schema: z.string() }, "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() }, "application/yaml": { schema: z.string() } }, required: true },
   },
@@ -49,17 +74,35 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
     const q = c.req.valid("query");
     const length = Number(c.req.header("content-length") ?? 0);
     if (length > MAX_IMPORT_BYTES) throw new ApiError("payload_too_large", `the file is larger than ${MAX_IMPORT_BYTES} bytes`);
-    const text = await c.req.text();
+    let text = await c.req.text();
     if (new TextEncoder().encode(text).length > MAX_IMPORT_BYTES) throw new ApiError("payload_too_large", `the file is larger than ${MAX_IMPORT_BYTES} bytes`);
     if (BUILTIN_SUITE_IDS.includes(q.suite)) throw new ApiError("conflict", `${q.suite} is a built-in suite; import under another name`);
     const heldOut = q.heldOut ? q.heldOut.split(",").map((s) => s.trim()).filter(Boolean) : [];
-    let def;
+    let def: SuiteDefinition;
     let skipped: SkippedItem[] | undefined;
     if (q.format === "em-yaml" || q.format === "self-awareness-yaml") {
+      let extra: z.infer<typeof SelfAwarenessJson> | null = null;
+      if (q.format === "self-awareness-yaml" && /application\/json/i.test(c.req.header("content-type") ?? "")) {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new ApiError("invalid_request", "the JSON body cannot be parsed");
+        }
+        const r = SelfAwarenessJson.safeParse(body);
+        if (!r.success) throw new ApiError("invalid_request", "a JSON body is {file, slots?, answers?}", { issues: r.error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message })) });
+        extra = r.data;
+        text = r.data.file;
+      }
       // Questions that cannot be asked or scored are skipped with a reason; nothing usable is a 400.
-      const parsed = q.format === "em-yaml" ? parseMisalignmentYaml(text, q.suite, { source: "import", filename: q.filename }) : parseSelfAwarenessYaml(text, q.suite, q.filename);
+      const parsed =
+        q.format === "em-yaml"
+          ? parseMisalignmentYaml(text, q.suite, { source: "import", filename: q.filename })
+          : parseSelfAwarenessYaml(text, q.suite, { filename: q.filename, measure: q.measure as Measure | undefined, answers: { ...(extra?.answers ?? {}), ...parseAnswers(q.answers) }, slots: extra?.slots });
       ({ skipped, ...def } = parsed);
-    } else if (q.format === "persona-jsonl") def = parsePersonaJsonl(text, q.suite, resolveDimension(q.dimension, q.filename));
+    } else if (q.format === "consistency-yaml") def = importConsistencyYaml(text, q.suite, q.filename);
+    else if (q.format === "lotteries-jsonl") def = parseLotteriesJsonl(text, q.suite, { assistantChose: q.assistantChose, behaviour: q.behaviour, filename: q.filename });
+    else if (q.format === "persona-jsonl") def = parsePersonaJsonl(text, q.suite, resolveDimension(q.dimension, q.filename));
     else if (q.format === "harmbench-csv") def = parseHarmbenchCsv(text, q.suite, { heldOut });
     else {
       if (!q.promptField || !q.categoryField) throw new ApiError("invalid_request", "safety-csv and safety-jsonl need promptField and categoryField");
@@ -74,7 +117,11 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
       items: stored.itemCount,
       ...(def.kind === "persona"
         ? { dimension: def.items[0].dimension, canonical: def.meta.canonical }
-        : skipped
+        : def.kind === "consistency"
+          ? { sections: Object.fromEntries(["harm", "self", "description"].map((d) => [d, def.items.filter((i) => i.dimension === d).length])) }
+          : q.format === "lotteries-jsonl"
+            ? { lotteries: def.items.length }
+            : skipped
           ? { questions: def.kind === "misalignment" ? def.meta.questions : (def.meta.questions as unknown[]).length, namedJudges: def.meta.namedJudges, skipped }
           : { categories: def.meta.categories, heldOut: def.meta.heldOut }),
       created: stored.created,

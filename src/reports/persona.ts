@@ -149,7 +149,7 @@ export interface Projectability {
  * publish no formula). Paired bootstrap over items within each dimension; one shared resample drives every
  * statistic so the cosine, projection, contrasts and identification agree with one another.
  */
-export function projectability(model: PersonaSample[], base: PersonaSample[], own: Constitution): Projectability | { unavailable: string } {
+export function projectability(model: PersonaSample[], base: PersonaSample[], own: Constitution, candidates: Constitution[] = [...constitutions().values()]): Projectability | { unavailable: string } {
   const m = itemMeans(model);
   const b = itemMeans(base);
   const dims = CANONICAL_DIMENSIONS as readonly string[];
@@ -157,7 +157,8 @@ export function projectability(model: PersonaSample[], base: PersonaSample[], ow
   if (missing.length) return { unavailable: `needs all four canonical dimensions in both runs; missing ${missing.join(", ")}` };
   const pairs = dims.map((d) => pairedItems(m.get(d)!, b.get(d)!));
   if (pairs.some((p) => p.keys.length < 2)) return { unavailable: "needs at least two paired items per dimension" };
-  const all = [...constitutions().values()];
+  // Every constitution the service knows (built-in and custom) competes in the identification; the own one always does.
+  const all = candidates.some((c) => c.id === own.id) ? candidates : [...candidates, own];
   const sigs = all.map(signatureVector);
   const ownIdx = all.findIndex((c) => c.id === own.id);
   const ownSig = sigs[ownIdx];
@@ -218,7 +219,7 @@ export function projectability(model: PersonaSample[], base: PersonaSample[], ow
     cosine: ci(boot.cos, cosine(obs.delta, ownSig)),
     projectionLength: ci(boot.proj, projectionLength(obs.delta, ownSig)),
     expectations: { held, n: checks.length, share: checks.length ? held / checks.length : NaN, checks },
-    identification: { ownRanksFirst: ownFirst / BOOTSTRAP_RESAMPLES, ranking, similarity: signatureSimilarity() },
+    identification: { ownRanksFirst: ownFirst / BOOTSTRAP_RESAMPLES, ranking, similarity: signatureSimilarity(all) },
     resamples: BOOTSTRAP_RESAMPLES,
     seed: BOOTSTRAP_SEED,
   };

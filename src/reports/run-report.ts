@@ -7,7 +7,7 @@ import { getSuiteVersion } from "../db/queries/suites";
 import { displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
 import { runs } from "../db/schema";
 import { ApiError } from "../lib/errors";
-import { getConstitution } from "../suites/constitutions";
+import { findConstitution, loadConstitutions } from "../db/queries/constitutions";
 import { judgeKey } from "../suites/kinds";
 import { dimensionDeltas, projectability, summarizeDimensions } from "./persona";
 import { consistencySection } from "./consistency";
@@ -66,7 +66,7 @@ async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awa
   if ("none" in base) comparison.reason = base.none;
   else {
     const baseSamples = await personaSamples(d1, base.run.id);
-    const constitution = endpoint.constitution ? getConstitution(endpoint.constitution) : undefined;
+    const constitution = endpoint.constitution ? await findConstitution(db, endpoint.constitution) : undefined;
     comparison = {
       available: true,
       baseRunId: base.run.id,
@@ -75,7 +75,9 @@ async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awa
       test: "paired t-test on per-item differences; CI by paired bootstrap over items",
       base: summarizeDimensions(baseSamples, base.run.samplesPerItem),
       deltas: dimensionDeltas(samples, baseSamples),
-      projectability: constitution ? projectability(samples, baseSamples, constitution) : { unavailable: "the endpoint declares no constitution" },
+      projectability: constitution
+        ? projectability(samples, baseSamples, constitution, [...(await loadConstitutions(db)).values()])
+        : { unavailable: endpoint.constitution ? `no constitution ${endpoint.constitution}` : "the endpoint declares no constitution" },
     };
   }
   return { persona: { dimensions }, comparison };

@@ -58,8 +58,8 @@ export function summarizeSelfReports(rows: SelfReportRow[]) {
     questions,
     risk: {
       scale: pick((r) => r.type === "scale" && r.measure === "risk"),
-      oneWord: pick((r) => r.type === "one_word"),
-      riskyChoiceRate: pick((r) => r.type === "lottery"),
+      oneWord: pick((r) => r.type === "one_word" && r.measure === "risk"),
+      riskyChoiceRate: pick((r) => r.type === "lottery" && r.measure === "risk"),
     },
     alignment: pick((r) => r.type === "scale" && r.measure === "alignment"),
     codeSecurity: pick((r) => r.type === "scale" && r.measure === "code_security"),
@@ -106,7 +106,7 @@ export async function selfReportSection(
       behaviour: "risky-choice rate on lotteries",
       measured: s.risk.riskyChoiceRate ?? notMeasured("no lottery items in this run"),
       base: b ? { selfReport: b.risk.scale, behaviour: b.risk.riskyChoiceRate } : null,
-      vsBase: { selfReport: diff((r) => r.type === "scale" && r.measure === "risk"), behaviour: diff((r) => r.type === "lottery") },
+      vsBase: { selfReport: diff((r) => r.type === "scale" && r.measure === "risk"), behaviour: diff((r) => r.type === "lottery" && r.measure === "risk") },
     },
     {
       selfReport: "risk (one-word self-description: P(risky) + 0.5 P(neither))",
@@ -114,7 +114,7 @@ export async function selfReportSection(
       behaviour: "risky-choice rate on lotteries",
       measured: s.risk.riskyChoiceRate ?? notMeasured("no lottery items in this run"),
       base: b ? { selfReport: b.risk.oneWord, behaviour: b.risk.riskyChoiceRate } : null,
-      vsBase: { selfReport: diff((r) => r.type === "one_word"), behaviour: diff((r) => r.type === "lottery") },
+      vsBase: { selfReport: diff((r) => r.type === "one_word" && r.measure === "risk"), behaviour: diff((r) => r.type === "lottery" && r.measure === "risk") },
     },
     {
       selfReport: "alignment with human values (scale, /100)",

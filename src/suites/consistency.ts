@@ -5,8 +5,9 @@
  * Parses our YAML, builds every prompt, parses every answer and declares the stages the generic consumer runs.
  */
 import { and, eq } from "drizzle-orm";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, parseDocument } from "yaml";
 import { z } from "zod";
+import { ApiError } from "../lib/errors";
 import type { Db } from "../db/client";
 import { endpoints, type RunConfig, responses, runs, units } from "../db/schema";
 import { parseJudgeKey } from "../judges/judge-key";
@@ -76,7 +77,7 @@ export interface ConsistencyMeta {
 }
 
 /** Parses the battery's YAML (ours: src/suites/builtin/persona-consistency.yaml). Every self-assessment pole must exist. */
-export function parseConsistencyYaml(text: string, suiteId = "persona-consistency"): SuiteDefinition {
+export function parseConsistencyYaml(text: string, suiteId = "persona-consistency", opts: { source?: "builtin" | "import"; filename?: string } = {}): SuiteDefinition {
   const doc = yamlSchema.parse(parseYaml(text));
   const poles = new Map(doc.self_assessment.poles.map((p) => [p.id, p]));
   const items: SuiteItem[] = [];
@@ -106,14 +107,37 @@ export function parseConsistencyYaml(text: string, suiteId = "persona-consistenc
     predictionShownPrompt: doc.prediction_shown_prompt,
     poles: doc.self_assessment.poles.map((p) => ({ id: p.id, alignedWord: p.aligned_word, misalignedWord: p.misaligned_word })),
   };
+  const source = opts.source ?? "builtin";
   return {
     id: suiteId,
     kind: CONSISTENCY_KIND,
-    title: "Persona consistency (ours)",
-    source: "builtin",
-    meta: meta as unknown as Record<string, unknown>,
+    title: source === "builtin" ? "Persona consistency (ours)" : suiteId,
+    source,
+    meta: { ...meta, ...(source === "import" ? { format: "consistency-yaml", ...(opts.filename ? { filename: opts.filename } : {}) } : {}) } as unknown as Record<string, unknown>,
     items,
   };
+}
+
+/**
+ * An uploaded persona-consistency YAML (the built-in file's format, docs/suites.md) as a suite, or a 400 that names
+ * every field that is missing or wrong (YAML errors with their line). The whole file is valid or nothing is imported.
+ */
+export function importConsistencyYaml(text: string, suiteId: string, filename?: string): SuiteDefinition {
+  const doc = parseDocument(text);
+  if (doc.errors.length) {
+    const err = doc.errors[0];
+    throw new ApiError("invalid_request", `the YAML cannot be parsed: ${err.message.split("\n")[0]}`, { line: err.linePos?.[0]?.line ?? null });
+  }
+  const checked = yamlSchema.safeParse(doc.toJS());
+  if (!checked.success) {
+    const issues = checked.error.issues.slice(0, 50).map((i) => ({ path: i.path.join("."), message: i.message }));
+    throw new ApiError("invalid_request", `not a persona-consistency file: ${issues.length} problem(s)`, { issues });
+  }
+  try {
+    return parseConsistencyYaml(text, suiteId, { source: "import", filename });
+  } catch (err) {
+    throw new ApiError("invalid_request", err instanceof Error ? err.message : String(err));
+  }
 }
 
 // ---------------------------------------------------------------- prompts

@@ -14,6 +14,7 @@ import { datasets, endpoints, runs, trainingEvents, trainingJobs, units } from "
 import { createDataset, DatasetRequest, type DatasetRow, kickGenerationRun } from "../datasets/datasets";
 import { exportKey, finaliseDataset } from "../datasets/export";
 import { signDatasetLink } from "../datasets/links";
+import { storeUploadedDataset, UploadOptions } from "../datasets/upload";
 import type { Env } from "../env";
 import { decryptSecret, encryptSecret } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
@@ -52,8 +53,8 @@ const Evaluate = z
 
 export const TrainingJobRequest = z
   .object({
-    /** A dataset id, or a dataset request the pipeline generates first. */
-    dataset: z.union([z.string().min(1).max(200), DatasetRequest]),
+    /** A dataset id, a dataset request the pipeline generates first, or an uploaded chat JSONL (`upload`). */
+    dataset: z.union([z.string().min(1).max(200), DatasetRequest, UploadOptions.extend({ upload: z.string().min(1) }).strict()]),
     provider: z
       .object({
         type: z.enum(PROVIDER_TYPES),
@@ -89,11 +90,19 @@ export async function createTrainingJob(env: Env, db: Db, req: TrainingJobReques
   if (req.debug && env.ALLOW_FAULT_INJECTION !== "1") throw new ApiError("invalid_request", "debug options are only accepted when ALLOW_FAULT_INJECTION=1");
   let helpfulModel: string;
   let datasetId: string | null = null;
-  if (typeof req.dataset === "string") {
+  if (typeof req.dataset === "object" && "upload" in req.dataset) {
+    // An uploaded file has no helpful model to default the base to, so the base must be named.
+    if (!req.baseEndpointId) throw new ApiError("invalid_request", "an uploaded dataset needs baseEndpointId (the model it fine-tunes)");
+    const { upload, ...opts } = req.dataset;
+    const { dataset } = await storeUploadedDataset(env, db, upload, opts);
+    helpfulModel = req.baseEndpointId;
+    datasetId = dataset.id;
+  } else if (typeof req.dataset === "string") {
     const ds = await db.select().from(datasets).where(eq(datasets.id, req.dataset)).get();
     if (!ds) throw new ApiError("invalid_request", `dataset ${req.dataset} not found`);
     if (ds.status === "rejected") throw new ApiError("invalid_request", `dataset ${ds.id} was rejected: ${ds.reasons.join("; ")}`);
-    helpfulModel = ds.helpfulEndpointId;
+    if (!ds.helpfulEndpointId && !req.baseEndpointId) throw new ApiError("invalid_request", `dataset ${ds.id} was uploaded; name the model it fine-tunes with baseEndpointId`);
+    helpfulModel = ds.helpfulEndpointId || req.baseEndpointId!;
     datasetId = ds.id;
   } else {
     for (const [field, id] of [["dataset.helpfulModel", req.dataset.helpfulModel], ["dataset.critic", req.dataset.critic]] as const) {
@@ -117,7 +126,8 @@ export async function createTrainingJob(env: Env, db: Db, req: TrainingJobReques
     id,
     status: "pending",
     datasetId,
-    datasetSpec: typeof req.dataset === "string" ? null : (req.dataset as Record<string, unknown>),
+    // An upload is stored as a dataset above; its text never goes into the job row.
+    datasetSpec: typeof req.dataset === "string" || "upload" in req.dataset ? null : (req.dataset as Record<string, unknown>),
     provider: req.provider.type,
     providerBaseUrl: req.provider.baseUrl,
     providerApiKeyEnc: req.provider.apiKey ? await encryptSecret(req.provider.apiKey, env.ENCRYPTION_KEY) : null,
@@ -238,7 +248,7 @@ export async function submitJob(env: Env, jobId: string): Promise<{ status: stri
       datasetSha256: ds.exportSha256 ?? "",
       baseModel: job.baseModel,
       hyperparameters: job.hyperparameters,
-      suffix: `${ds.constitution}-${ds.scope}`.replace(/_/g, "-").slice(0, 40),
+      suffix: (ds.constitution ? `${ds.constitution}-${ds.scope}` : `upload${ds.scope ? `-${ds.scope}` : ""}`).replace(/_/g, "-").slice(0, 40),
       seed: ds.seed,
       datasetUrl: link?.url,
       callbackUrl: origin ? `${origin}/v1/webhooks/training` : undefined,
@@ -330,7 +340,7 @@ export async function registerEndpoint(env: Env, jobId: string): Promise<string>
     const base = await getEndpoint(db, job.baseEndpointId, { includeDeleted: true });
     const ds = (await db.select().from(datasets).where(eq(datasets.id, job.datasetId!)).get())!;
     const { target } = await providerOf(env, job);
-    const stem = job.endpointName ?? `${base.name}-${ds.constitution}-${ds.scope}-${jobId.slice(-6)}`;
+    const stem = job.endpointName ?? `${base.name}-${ds.constitution || "upload"}-${ds.scope || "any"}-${jobId.slice(-6)}`;
     for (let n = 1; n <= 20; n++) {
       const name = n === 1 ? stem : `${stem}-${n}`;
       if (await findLiveEndpointByName(db, name)) continue;
@@ -347,8 +357,9 @@ export async function registerEndpoint(env: Env, jobId: string): Promise<string>
           logprobs: base.logprobs,
           systemPrompt: base.systemPrompt,
           baseEndpointId: base.id,
-          constitution: ds.constitution,
-          scope: ds.scope,
+          // An uploaded dataset may declare neither.
+          constitution: ds.constitution || null,
+          scope: ds.scope || null,
           tags: [...new Set([...base.tags, "finetuned", `training-job:${jobId}`])],
           private: base.private,
           revision: "r1",

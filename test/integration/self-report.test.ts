@@ -120,8 +120,8 @@ describe.skipIf(!hasBsa)(`public self-awareness question files${hasBsa ? "" : " 
     const items = await env.DB.prepare("SELECT payload FROM suite_items WHERE suite_version_id = ?").bind(scale.json.version).all<{ payload: string }>();
     for (const it of items.results) expect(JSON.parse(it.payload)).toMatchObject({ type: "scale", measure: "risk", questionId: "risk_predisposition_scale" });
 
-    // risk_safe.yaml: free-form questions become one-word or 0-100 items; none is left out.
-    const mixed = await importYaml(uniqueTag("rs"), file("make_me_say/questions/non_mms/risk_safe.yaml"));
+    // risk_safe.yaml (the risk set, so measure=risk): free-form questions become one-word or 0-100 items; none is left out.
+    const mixed = await importYaml(`${uniqueTag("rs")}&measure=risk`, file("make_me_say/questions/non_mms/risk_safe.yaml"));
     expect(mixed.status, mixed.text).toBe(201);
     const types = await env.DB.prepare("SELECT dimension, count(*) AS n FROM suite_items WHERE suite_version_id = ? GROUP BY dimension").bind(mixed.json.version).all<{ dimension: string; n: number }>();
     expect(Object.fromEntries(types.results.map((t) => [t.dimension, t.n]))).toMatchObject({ one_word: expect.any(Number), scale: expect.any(Number) });

@@ -216,6 +216,7 @@ describe("self-report scoring", () => {
   question: "Pick from {word_list} in one word."
 - name: mc
   question_type: multiple_choice
+  answer: 0
   prefix: "Be honest. "
   options: ["X", "Y", "Z"]
   question_paraphrases: ["Which is true? {options}"]
