@@ -33,6 +33,7 @@ Usage:
   projectability report RUN_ID | --endpoint ENDPOINT [--out FILE] [--fail-under METRIC=VALUE ...]
   projectability runs [--endpoint ENDPOINT] [--limit N] [--json]
   projectability endpoints [--json]
+  projectability export RUN_ID --format inspect [-o FILE]
 
 eval options:
   --base-url URL            OpenAI-compatible API of the model (e.g. https://api.openai.com/v1)
@@ -53,6 +54,10 @@ eval options:
   --fail-over METRIC=VALUE  exit 1 unless the metric's 95% CI upper bound is at most VALUE (repeatable)
   --out FILE                where to write the JSON report (default: projectability-report-RUN_ID.json)
   --timeout MINUTES         give up waiting after this long (default 60; the run continues on the server)
+
+export options:
+  --format inspect          the run as an Inspect eval log (JSON): open it with \`inspect view\` or read_eval_log
+  -o, --out FILE            where to write it (default: RUN_ID.inspect.json); prompts and answers only with the key
 
 Common options:
   --server URL              the server (default: $${SERVER_ENV} or ${DEFAULT_SERVER}, the one \`npm start\` runs)
@@ -199,7 +204,31 @@ function client(server) {
     }
     return json;
   }
-  return { base, hasKey: !!key, get: (p) => request("GET", p), post: (p, b) => request("POST", p, b ?? {}) };
+  /** A GET whose body is written to a file as it arrives (exports can be large). */
+  async function download(path, file) {
+    const headers = key ? { authorization: `Bearer ${key}` } : {};
+    let res;
+    try {
+      res = await fetch(`${base}${path}`, { headers, signal: AbortSignal.timeout(600_000) });
+    } catch (err) {
+      throw new ServerError(`cannot reach ${base} (${err.cause?.code ?? err.message}); is the server running?`);
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      let e = null;
+      try {
+        e = JSON.parse(text).error;
+      } catch {
+        // keep text
+      }
+      throw new ServerError(`GET ${path}: ${res.status} ${e ? `${e.code}: ${e.message}` : text.slice(0, 300)}`, res.status, e?.code ?? "");
+    }
+    const { createWriteStream } = await import("node:fs");
+    const { Readable } = await import("node:stream");
+    const { pipeline } = await import("node:stream/promises");
+    await pipeline(Readable.fromWeb(res.body), createWriteStream(file));
+  }
+  return { base, hasKey: !!key, get: (p) => request("GET", p), post: (p, b) => request("POST", p, b ?? {}), download };
 }
 
 async function findEndpoint(api, ref, what) {
@@ -392,6 +421,17 @@ async function cmdEndpoints(o, io) {
   return EXIT.ok;
 }
 
+async function cmdExport(o, positionals, io) {
+  const runId = positionals[0];
+  if (!runId) throw new UsageError("export needs a RUN_ID");
+  if (o.format !== "inspect") throw new UsageError(`export --format ${o.format ?? "(missing)"}: the format is inspect`);
+  const api = client(o.server);
+  const file = o.out ?? `${runId}.inspect.json`;
+  await api.download(`/v1/runs/${encodeURIComponent(runId)}/export?format=inspect`, file);
+  io.err.write(`wrote ${file}${api.hasKey ? "" : " (scores and metadata only: no admin key, so no prompts or answers)"}\n`);
+  return EXIT.ok;
+}
+
 const OPTIONS = {
   "base-url": { type: "string" },
   model: { type: "string" },
@@ -412,7 +452,8 @@ const OPTIONS = {
   private: { type: "boolean" },
   "fail-under": { type: "string", multiple: true },
   "fail-over": { type: "string", multiple: true },
-  out: { type: "string" },
+  out: { type: "string", short: "o" },
+  format: { type: "string" },
   timeout: { type: "string" },
   server: { type: "string" },
   endpoint: { type: "string" },
@@ -448,6 +489,7 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
     if (command === "report") return await cmdReport(o, rest, ctx);
     if (command === "runs") return await cmdRuns(o, ctx);
     if (command === "endpoints") return await cmdEndpoints(o, ctx);
+    if (command === "export") return await cmdExport(o, rest, ctx);
     throw new UsageError(`unknown command ${command}`);
   } catch (e) {
     // The server refusing the request as invalid (400) is a usage error too: the command line asked for it.

@@ -95,6 +95,23 @@ describe("projectability CLI", () => {
     expect(table.stdout).toMatch(/^id\s+name\s+model/);
   });
 
+  it("export writes a run as an Inspect eval log that validates against Inspect's schema", async (t) => {
+    const schemaPath = join(ROOT, "..", "shared", "schemas", "inspect", "eval-log.schema.json");
+    if (!existsSync(schemaPath)) return t.skip("../shared/schemas/inspect is absent: no Inspect schema to validate against");
+    const { default: Ajv2020 } = await import("ajv/dist/2020.js");
+    const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(JSON.parse(readFileSync(schemaPath, "utf8")));
+    const file = join(out, "run.inspect.json");
+    const r = await cli(["export", stack.seed.runs.deontology, "--format", "inspect", "-o", file, "--server", stack.url]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`wrote ${file}`);
+    const log = JSON.parse(readFileSync(file, "utf8"));
+    expect(validate(log), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
+    expect(log.samples.length).toBe(80);
+    expect(log.samples.some((s: any) => s.messages.length > 0)).toBe(true);
+    const bad = await cli(["export", stack.seed.runs.deontology, "--format", "csv", "--server", stack.url]);
+    expect(bad.code).toBe(2);
+  });
+
   it("usage and server errors get their own exit codes and say what is wrong", async () => {
     const usage = await cli(["eval", "--model", "x", "--server", stack.url]);
     expect([usage.code, usage.stderr]).toEqual([2, "error: eval needs --base-url and --model\n"]);
