@@ -9,6 +9,7 @@ import { type RunConfig, runs } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { priceOf } from "../lib/prices";
 import { SUITE_KINDS } from "../suites/kinds";
 import { misalignmentRunConfig, type MisalignmentRunOptions } from "../suites/misalignment-run";
 import { sendAll } from "./messages";
@@ -54,7 +55,10 @@ export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env)
       throw new ApiError("invalid_request", `judge.endpointId ${body.judge!.endpointId} is not a live endpoint`);
     });
     config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: body.judge.rubric } };
+    if (priceOf(judge)) config.prices = { [judge.id]: priceOf(judge)! };
   }
+  // Prices are pinned when the run starts, so a later price change does not rewrite what a run cost.
+  if (priceOf(endpoint)) config.prices = { ...config.prices, [endpoint.id]: priceOf(endpoint)! };
   config = { ...config, ...(await misalignmentRunConfig(db, env, body, endpoint, versions.map((v) => v.kind), config)) };
   const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
   const samplesPerItem = body.samplesPerItem ?? kindDefault(versions, "samplesPerItem");
