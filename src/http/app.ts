@@ -16,6 +16,7 @@ import { suiteRoutes } from "./suites";
 import { embedRoutes } from "./embeds";
 import { exportRoutes } from "./exports";
 import { inspectRoutes } from "./inspect";
+import { eventRoutes } from "./events";
 import { leaderboardRoutes } from "./leaderboard";
 import { pageRoutes } from "./pages";
 
@@ -51,6 +52,7 @@ export function createApp() {
   app.route("/", embedRoutes);
   app.route("/", exportRoutes);
   app.route("/", inspectRoutes);
+  app.route("/", eventRoutes);
   app.route("/", pageRoutes(() => app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
