@@ -54,6 +54,9 @@ eval options:
   --fail-over METRIC=VALUE  exit 1 unless the metric's 95% CI upper bound is at most VALUE (repeatable)
   --out FILE                where to write the JSON report (default: projectability-report-RUN_ID.json)
   --timeout MINUTES         give up waiting after this long (default 60; the run continues on the server)
+  --max-cost USD            before starting, the run's estimated cost (a dry run) is printed; above USD (or when it
+                            cannot be estimated), ask on a terminal, else refuse with exit code 2 unless --yes
+  --yes                     start without asking, whatever the estimate
 
 export options:
   --format inspect          the run as an Inspect eval log (JSON): open it with \`inspect view\` or read_eval_log
@@ -228,7 +231,7 @@ function client(server) {
     const { pipeline } = await import("node:stream/promises");
     await pipeline(Readable.fromWeb(res.body), createWriteStream(file));
   }
-  return { base, hasKey: !!key, get: (p) => request("GET", p), post: (p, b) => request("POST", p, b ?? {}), download };
+  return { base, hasKey: !!key, authHeaders: key ? { authorization: `Bearer ${key}` } : {}, get: (p) => request("GET", p), post: (p, b) => request("POST", p, b ?? {}), download };
 }
 
 async function findEndpoint(api, ref, what) {
@@ -284,9 +287,51 @@ function writeReport(path, report) {
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
 }
 
+/**
+ * Follows GET /v1/runs/{id}/events (server-sent events) and calls onEvent with each event's data; resolves true
+ * when a `done` event arrived, false when the stream ended without one (the server closes it after a while).
+ * Throws when the server does not stream (an older server): the caller falls back to polling.
+ */
+async function followEvents(api, runId, onEvent, deadline) {
+  const res = await fetch(`${api.base}/v1/runs/${encodeURIComponent(runId)}/events`, { headers: api.authHeaders, signal: AbortSignal.timeout(Math.max(1000, deadline - Date.now())) });
+  if (res.status !== 200 || !String(res.headers.get("content-type")).includes("text/event-stream")) {
+    await res.body?.cancel();
+    throw new Error(`no event stream (${res.status})`);
+  }
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of res.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const lines = block.split("\n");
+      const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim() ?? "message";
+      const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+      if (!data) continue;
+      onEvent(JSON.parse(data));
+      if (event === "done") return true;
+    }
+  }
+  return false;
+}
+
 async function waitForRun(api, runId, err, style, timeoutMs) {
   const bar = progress(err, style);
   const deadline = Date.now() + timeoutMs;
+  // Live progress from the server's event stream; polling GET /v1/runs/{id} when it is not available.
+  try {
+    while (Date.now() < deadline) {
+      const finished = await followEvents(api, runId, (snap) => bar.update(snap.counts.done + snap.counts.failed, Math.max(snap.counts.planned, snap.counts.expected)), deadline);
+      if (finished) {
+        bar.finish();
+        return api.get(`/v1/runs/${runId}`);
+      }
+    }
+  } catch {
+    // fall back to polling below
+  }
   for (;;) {
     const run = await api.get(`/v1/runs/${runId}`);
     const c = run.counts;
@@ -301,6 +346,30 @@ async function waitForRun(api, runId, err, style, timeoutMs) {
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+const money = (x) => (x < 0.01 && x > 0 ? x.toPrecision(2) : x.toFixed(2));
+
+/** The dry run's estimate: calls per stage and endpoint, tokens, and the cost (an upper bound on output). */
+function printEstimate(err, e) {
+  const stages = e.calls.byStage.map((s) => `stage ${s.stage} ${s.kind}: ${s.calls}`).join(", ");
+  err.write(`estimate: ${e.calls.total} calls (${stages}), ~${e.tokens.input} input tokens, at most ${e.tokens.outputMax} output tokens\n`);
+  for (const ep of e.calls.byEndpoint) {
+    err.write(`  ${ep.role} ${ep.model ?? ep.endpointId}: ${ep.calls} calls, ~${ep.inputTokens} in, <= ${ep.outputTokens} out, ${ep.cost == null ? "no price" : `<= $${money(ep.cost)}`}\n`);
+  }
+  err.write(`  cost: ${e.cost.total == null ? "unknown (set pricePerMillionInputTokens / pricePerMillionOutputTokens on the endpoints)" : `at most about $${money(e.cost.total)}`}\n`);
+}
+
+/** Whether to start: under --max-cost, or --yes, or the user says so on a terminal. Without --max-cost, always. */
+async function costApproved(e, maxCost, yes, err) {
+  if (maxCost === undefined || yes) return true;
+  if (e.cost.total != null && e.cost.total <= maxCost) return true;
+  if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: err });
+  const answer = await rl.question(`${e.cost.total == null ? "the cost cannot be estimated" : `the estimate $${money(e.cost.total)} is above --max-cost $${maxCost}`}; start the run? [y/N] `);
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
 }
 
 async function cmdEval(o, io) {
@@ -320,6 +389,8 @@ async function cmdEval(o, io) {
   };
   const run = { samplesPerItem: num("samples", true), temperature: num("temperature", false), seed: num("seed", true), limit: num("limit", true) };
   const timeoutMs = (num("timeout", false) ?? 60) * 60_000;
+  const maxCost = num("max-cost", false);
+  if (maxCost !== undefined && maxCost < 0) throw new UsageError("--max-cost must be 0 or more");
   const limits = { maxConcurrency: num("max-concurrency", true), requestsPerMinute: num("rpm", true) };
   let modelKey;
   if (o["api-key-env"]) {
@@ -356,6 +427,13 @@ async function cmdEval(o, io) {
     err.write(`endpoint: ${endpoint.name} (${endpoint.id}), registered\n`);
   }
   const body = { endpointId: endpoint.id, suites, ...Object.fromEntries(Object.entries(run).filter(([, v]) => v !== undefined)), ...(judgeEp ? { judge: { endpointId: judgeEp.id } } : {}) };
+  // The estimate first (a dry run: nothing starts), with its seed, so the run that follows has the same plan.
+  const estimate = await api.post("/v1/runs", { ...body, dryRun: true });
+  body.seed = estimate.run.seed;
+  printEstimate(err, estimate);
+  if (!(await costApproved(estimate, maxCost, !!o.yes, err))) {
+    throw new UsageError(`${estimate.cost.total == null ? "the cost cannot be estimated (an endpoint has no price)" : `the estimated cost $${money(estimate.cost.total)} is above --max-cost $${maxCost}`}; nothing was started (pass --yes to start it anyway)`);
+  }
   const started = await api.post("/v1/runs", body);
   err.write(`run: ${started.id} (${suites.join(", ")}, ${started.counts.expected} prompts) on ${api.base}\n`);
   const onInt = () => {
@@ -455,6 +533,8 @@ const OPTIONS = {
   out: { type: "string", short: "o" },
   format: { type: "string" },
   timeout: { type: "string" },
+  "max-cost": { type: "string" },
+  yes: { type: "boolean", short: "y" },
   server: { type: "string" },
   endpoint: { type: "string" },
   json: { type: "boolean" },

@@ -72,6 +72,21 @@ describe("run progress events", () => {
     expect(anon.events[0].data.failures.every((f: any) => f.reason === null)).toBe(true);
   });
 
+  it("the run page (no scripts) reloads itself while the run works, links the event stream, and stops reloading when done", async () => {
+    const tag = uniqueTag("ssepg");
+    const ep = await registerSim(`pg-${tag}`, `base:latency=400,tag=${tag}`, { maxConcurrency: 2 });
+    const run = await startRun({ endpointId: ep.id, seed: 2, limit: 8 });
+    const working = await api("GET", `/reports/runs/${run.id}`);
+    expect(working.status).toBe(200);
+    expect(working.text).toMatch(/<meta http-equiv="refresh" content="5"\/?>/);
+    expect(working.text).toContain(`href="/v1/runs/${run.id}/events"`);
+    await waitForRun(run.id);
+    const done = await api("GET", `/reports/runs/${run.id}`);
+    expect(done.text).not.toContain('http-equiv="refresh"');
+    expect(done.text).toContain(`href="/v1/runs/${run.id}/export?format=inspect"`);
+    expect(done.text).toContain("Tokens and cost");
+  });
+
   it("a private endpoint's run answers 404 without the key; a bad interval is a 400", async () => {
     const tag = uniqueTag("ssep");
     const ep = await registerSim(`p-${tag}`, `base:tag=${tag}`, { private: true });

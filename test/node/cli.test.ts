@@ -95,6 +95,21 @@ describe("projectability CLI", () => {
     expect(table.stdout).toMatch(/^id\s+name\s+model/);
   });
 
+  it("eval prints the dry run's estimate and, above --max-cost or without a price, refuses (exit 2) unless --yes", async () => {
+    const args = ["eval", "--base-url", `${stack.simUrl}/v1`, "--model", "virtue_ethics", "--name", "cli-cost", ...common];
+    const runsBefore = (await (await fetch(`${stack.url}/v1/runs?limit=200`, { headers: { authorization: `Bearer ${stack.adminKey}` } })).json()).runs.length;
+    const refused = await cli([...args, "--max-cost", "5", "--out", join(out, "cost.json")]);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/estimate: 24 calls \(stage 0 ask: 24\), ~\d+ input tokens, at most 24 output tokens/);
+    expect(refused.stderr).toContain("the cost cannot be estimated");
+    expect(refused.stderr).toContain("nothing was started");
+    const runsAfter = (await (await fetch(`${stack.url}/v1/runs?limit=200`, { headers: { authorization: `Bearer ${stack.adminKey}` } })).json()).runs.length;
+    expect(runsAfter).toBe(runsBefore);
+    const yes = await cli([...args, "--max-cost", "5", "--yes", "--out", join(out, "cost.json")]);
+    expect(yes.code, yes.stderr).toBe(0);
+    expect(yes.stderr).toMatch(/progress: 24\/24 units/);
+  });
+
   it("export writes a run as an Inspect eval log that validates against Inspect's schema", async (t) => {
     const schemaPath = join(ROOT, "..", "shared", "schemas", "inspect", "eval-log.schema.json");
     if (!existsSync(schemaPath)) return t.skip("../shared/schemas/inspect is absent: no Inspect schema to validate against");
