@@ -7,9 +7,11 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
+import { answersStream } from "../reports/answers-export";
 import { hasPublicContent, inspectHeader, inspectLogStream } from "../reports/inspect";
+import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
-import { errors, IdParam } from "./schemas";
+import { Bearer, errors, IdParam } from "./schemas";
 
 const route = createRoute({
   method: "get",
@@ -21,7 +23,36 @@ const route = createRoute({
   responses: { 200: { content: { "application/json": { schema: z.object({}).passthrough() } }, description: "The eval log (JSON), streamed" }, ...errors },
 });
 
-export const inspectRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
+const answersRoute = (format: "csv" | "jsonl") =>
+  createRoute({
+    method: "get",
+    path: `/v1/runs/{id}/answers.${format}`,
+    summary: `One row per answer with every score (${format.toUpperCase()}, admin)`,
+    description:
+      "One row per answer (stage-0 unit): its prompt, answer, own score and label, tokens, and for every follow-up (each judge, each sampled draw, each follow-up question) its score, label (verdict or status), status and text, side by side. CSV columns of a follow-up are `<kind>@<stage>[|<judge key>]:score|label|status|answer`. Streamed; CSV cells that a spreadsheet would run as a formula are prefixed with a quote.",
+    security: Bearer,
+    middleware: [requireAdmin] as const,
+    request: { params: IdParam },
+    responses: { 200: { content: { [format === "csv" ? "text/csv" : "application/x-ndjson"]: { schema: z.string() } }, description: format === "csv" ? "CSV (RFC 4180)" : "One JSON object per line" }, ...errors },
+  });
+
+const answers = (format: "csv" | "jsonl") => async (c: Parameters<typeof visibleRun>[0]) => {
+  const { run } = await visibleRun(c, getDb(c.env.DB), c.req.param("id") as string);
+  return new Response(answersStream(c.env.DB, run.id, format), {
+    status: 200,
+    headers: {
+      "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
+      "content-disposition": `attachment; filename="${run.id}-answers.${format}"`,
+      "cache-control": "private, no-store",
+      "x-content-type-options": "nosniff",
+    },
+  });
+};
+
+export const inspectRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(answersRoute("csv"), answers("csv") as never)
+  .openapi(answersRoute("jsonl"), answers("jsonl") as never)
+  .openapi(route, async (c) => {
   const db = getDb(c.env.DB);
   const { run, endpoint } = await visibleRun(c, db, c.req.valid("param").id);
   const admin = c.get("isAdmin");

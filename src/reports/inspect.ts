@@ -124,7 +124,7 @@ export async function inspectHeader(db: Db, d1: D1Database, run: RunRow, endpoin
   };
 }
 
-interface UnitRecord {
+export interface UnitRecord {
   rowid: number;
   id: string;
   kind: string;
@@ -260,25 +260,60 @@ export async function hasPublicContent(d1: D1Database, runId: string, header: Js
   return !!row;
 }
 
+/** One stage-0 unit (an answer) and every unit that follows it. */
+export interface UnitGroup {
+  first: UnitRecord;
+  followUps: UnitRecord[];
+}
+
 /**
- * Streams the whole log as one JSON document: the header, then `"samples": [...]` built page by page from the
- * run's stage-0 units (rowid order, which is plan order) and their descendants (found through parent_id).
+ * Reads a run's units as groups, page by page: stage-0 units in rowid order (plan order), `pageSize` at a time, each
+ * with its descendants (found level by level through parent_id: judge calls, sampled draws, critique chains).
+ * `raw` adds the stored request and answer. Returns null after the last page.
  */
-export function inspectLogStream(d1: D1Database, run: RunRow, endpoint: EndpointRow, header: Json, admin: boolean): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  const raw = admin ? ", r.request AS request, r.answer AS answer" : "";
-  const firstSql = `SELECT ${UNIT_COLUMNS}, si.dimension AS dimension, si.keying AS keying, si.payload AS payload${raw}
+export function unitGroupPages(d1: D1Database, runId: string, raw: boolean, pageSize = INSPECT_PAGE_UNITS): () => Promise<UnitGroup[] | null> {
+  const rawCols = raw ? ", r.request AS request, r.answer AS answer" : "";
+  const firstSql = `SELECT ${UNIT_COLUMNS}, si.dimension AS dimension, si.keying AS keying, si.payload AS payload${rawCols}
                       FROM units u
                       LEFT JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
                       LEFT JOIN responses r ON r.unit_id = u.id
                      WHERE u.run_id = ?1 AND u.stage = 0 AND u.rowid > ?2
                      ORDER BY u.rowid LIMIT ?3`;
-  const childSql = (n: number) => `SELECT ${UNIT_COLUMNS}, NULL AS dimension, NULL AS keying, NULL AS payload${raw}
+  const childSql = (n: number) => `SELECT ${UNIT_COLUMNS}, NULL AS dimension, NULL AS keying, NULL AS payload${rawCols}
                       FROM units u LEFT JOIN responses r ON r.unit_id = u.id
                      WHERE u.parent_id IN (${Array.from({ length: n }, (_, i) => `?${i + 1}`).join(",")})
                      ORDER BY u.rowid`;
-  const prefixSuite = run.suiteVersionIds.length > 1;
   let after = -1;
+  return async () => {
+    const { results } = await d1.prepare(firstSql).bind(runId, after, pageSize).all<UnitRecord>();
+    if (!results.length) return null;
+    after = results[results.length - 1].rowid;
+    const rootOf = new Map<string, string>(results.map((u) => [u.id, u.id]));
+    const children = new Map<string, UnitRecord[]>();
+    let frontier = results.map((u) => u.id);
+    while (frontier.length) {
+      const next: string[] = [];
+      for (let i = 0; i < frontier.length; i += 90) {
+        const part = frontier.slice(i, i + 90);
+        const { results: kids } = await d1.prepare(childSql(part.length)).bind(...part).all<UnitRecord>();
+        for (const k of kids) {
+          const root = rootOf.get(k.parentId!)!;
+          rootOf.set(k.id, root);
+          children.set(root, [...(children.get(root) ?? []), k]);
+          next.push(k.id);
+        }
+      }
+      frontier = next;
+    }
+    return results.map((u) => ({ first: u, followUps: children.get(u.id) ?? [] }));
+  };
+}
+
+/** The whole log as one JSON document: the header, then `"samples": [...]` page by page. */
+export function inspectLogStream(d1: D1Database, run: RunRow, endpoint: EndpointRow, header: Json, admin: boolean): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const nextPage = unitGroupPages(d1, run.id, admin);
+  const prefixSuite = run.suiteVersionIds.length > 1;
   let first = true;
   let opened = false;
   const head = JSON.stringify(header);
@@ -290,34 +325,15 @@ export function inspectLogStream(d1: D1Database, run: RunRow, endpoint: Endpoint
           controller.enqueue(encoder.encode(`${head.slice(0, -1)},"samples":[`));
           return;
         }
-        const { results } = await d1.prepare(firstSql).bind(run.id, after, INSPECT_PAGE_UNITS).all<UnitRecord>();
-        if (!results.length) {
+        const groups = await nextPage();
+        if (!groups) {
           controller.enqueue(encoder.encode("]}"));
           controller.close();
           return;
         }
-        after = results[results.length - 1].rowid;
-        // Descendants, level by level (judge calls, sampled draws, critique/revision chains).
-        const rootOf = new Map<string, string>(results.map((u) => [u.id, u.id]));
-        const children = new Map<string, UnitRecord[]>();
-        let frontier = results.map((u) => u.id);
-        while (frontier.length) {
-          const next: string[] = [];
-          for (let i = 0; i < frontier.length; i += 90) {
-            const part = frontier.slice(i, i + 90);
-            const { results: kids } = await d1.prepare(childSql(part.length)).bind(...part).all<UnitRecord>();
-            for (const k of kids) {
-              const root = rootOf.get(k.parentId!)!;
-              rootOf.set(k.id, root);
-              children.set(root, [...(children.get(root) ?? []), k]);
-              next.push(k.id);
-            }
-          }
-          frontier = next;
-        }
         let chunk = "";
-        for (const u of results) {
-          chunk += (first ? "" : ",") + JSON.stringify(inspectSample(u, children.get(u.id) ?? [], { admin, prefixSuite, endpointModel: endpoint.model }));
+        for (const g of groups) {
+          chunk += (first ? "" : ",") + JSON.stringify(inspectSample(g.first, g.followUps, { admin, prefixSuite, endpointModel: endpoint.model }));
           first = false;
         }
         controller.enqueue(encoder.encode(chunk));

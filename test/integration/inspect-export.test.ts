@@ -3,6 +3,7 @@
  * JSON Schema (../shared/schemas/inspect, passed in by the global setup), with raw text only for the admin key.
  */
 import Ajv2020 from "ajv/dist/2020";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
@@ -88,6 +89,33 @@ describe("Inspect eval log export", () => {
     expect(stored.length).toBeGreaterThan(0);
     for (const r of stored) expect(res.text.includes(r.answer), "an answer leaked into the anonymous log").toBe(false);
     expect(res.headers.get("cache-control")).toMatch(/public/);
+  });
+
+  it("answers.csv / .jsonl: one row per answer with every judge's score beside it (admin only)", async () => {
+    const counts = (await api("GET", `/v1/runs/${runId}`)).json.counts;
+    const jsonl = await api("GET", `/v1/runs/${runId}/answers.jsonl`);
+    expect(jsonl.status, jsonl.text).toBe(200);
+    const rows = jsonl.text.trim().split("\n").map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(counts.expected);
+    const slot = `judge@1|${judgeId}@r1|safety-v1`;
+    const safety = rows.filter((r) => r.suiteVersionId.startsWith("safety@"));
+    expect(safety).toHaveLength(16);
+    // Each safety answer's row carries its judgment: the same score and verdict as the judge unit's stored row.
+    const { results } = await env.DB.prepare("SELECT u.parent_id AS parent, r.score AS score, r.parsed AS parsed FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge'")
+      .bind(runId)
+      .all<{ parent: string; score: number; parsed: string }>();
+    for (const r of safety) {
+      const stored = results.find((x) => x.parent === r.unitId)!;
+      expect(r.scores[slot]).toMatchObject({ score: stored.score, label: JSON.parse(stored.parsed).verdict, status: "done" });
+      expect(r.answer.length).toBeGreaterThan(0);
+      expect(r.prompt.length).toBeGreaterThan(0);
+    }
+    const csv = await api("GET", `/v1/runs/${runId}/answers.csv`);
+    expect(csv.status).toBe(200);
+    const lines = csv.text.trim().split("\r\n");
+    expect(lines[0]).toContain(`${slot}:score,${slot}:label,${slot}:status,${slot}:answer`);
+    expect(lines.length).toBe(1 + counts.expected);
+    expect((await api("GET", `/v1/runs/${runId}/answers.csv`, undefined, { admin: false })).status).toBe(401);
   });
 
   it("a private endpoint's run answers 404 without the key; a bad format is a 400", async () => {
