@@ -118,6 +118,18 @@ describe("Inspect eval log export", () => {
     expect((await api("GET", `/v1/runs/${runId}/answers.csv`, undefined, { admin: false })).status).toBe(401);
   });
 
+  it("anonymously, a run with nothing public yet answers 404; the admin log is there from the start", async () => {
+    const tag2 = uniqueTag("inspn");
+    const ep = await registerSim(`slow-${tag2}`, `base:latency=1500,tag=${tag2}`);
+    const run = await startRun({ endpointId: ep.id, seed: 1, limit: 8 });
+    const anon = await api("GET", `/v1/runs/${run.id}/export?format=inspect`, undefined, { admin: false });
+    expect(anon.status).toBe(404);
+    expect(anon.json.error.code).toBe("not_found");
+    expect((await api("GET", `/v1/runs/${run.id}/export?format=inspect`)).json.status).toBe("started");
+    await waitForRun(run.id);
+    expect((await api("GET", `/v1/runs/${run.id}/export?format=inspect`, undefined, { admin: false })).status).toBe(200);
+  });
+
   it("a private endpoint's run answers 404 without the key; a bad format is a 400", async () => {
     expect((await api("GET", `/v1/runs/${privateRun}/export?format=inspect`, undefined, { admin: false })).status).toBe(404);
     expect((await api("GET", `/v1/runs/${privateRun}/export?format=inspect`)).status).toBe(200);

@@ -1,7 +1,7 @@
 /** @module reports/html/run-page: the page of one run: settings, progress and every section of its report. */
 import type { Constitution } from "../../suites/constitutions";
 import { Page, renderHtml } from "./layout";
-import { Facts } from "./parts";
+import { Facts, Table } from "./parts";
 import { RunSections } from "./run-sections";
 
 type Json = Record<string, any>;
@@ -44,33 +44,12 @@ function Usage({ usage }: { usage: Json | undefined }) {
   return (
     <section aria-labelledby="run-usage">
       <h2 id="run-usage">Tokens and cost</h2>
-      <table>
-        <caption>Tokens as each provider reported them; cost at the prices pinned when the run started (USD)</caption>
-        <thead>
-          <tr>
-            <th scope="col">Role</th>
-            <th scope="col">Model</th>
-            <th scope="col">Calls</th>
-            <th scope="col">Input tokens</th>
-            <th scope="col">Output tokens</th>
-            <th scope="col">Cost</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(usage.rows as Json[]).map((r) => (
-            <tr>
-              <td>{r.role}</td>
-              <td>
-                <code>{r.model}</code>
-              </td>
-              <td>{r.calls}</td>
-              <td>{r.inputTokens}</td>
-              <td>{r.outputTokens}</td>
-              <td>{fmtCost(r.cost)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Table
+        label="Tokens as each provider reported them, and cost at the prices pinned when the run started (USD)"
+        head={["Role", "Model", "Calls", "Input tokens", "Output tokens", "Cost"]}
+        rows={(usage.rows as Json[]).map((r) => [r.role, <code>{r.model}</code>, r.calls, r.inputTokens, r.outputTokens, fmtCost(r.cost)])}
+        numeric={[2, 3, 4]}
+      />
       <p>Total: {fmtCost(usage.total?.cost ?? null)}</p>
     </section>
   );
