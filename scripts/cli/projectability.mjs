@@ -179,7 +179,7 @@ function apiKeyFor(server) {
   return null;
 }
 
-function client(server) {
+export function client(server) {
   const base = server.replace(/\/+$/, "");
   const key = apiKeyFor(server);
   async function request(method, path, body) {
@@ -317,7 +317,7 @@ async function followEvents(api, runId, onEvent, deadline) {
   return false;
 }
 
-async function waitForRun(api, runId, err, style, timeoutMs) {
+export async function waitForRun(api, runId, err, style, timeoutMs) {
   const bar = progress(err, style);
   const deadline = Date.now() + timeoutMs;
   // Live progress from the server's event stream; polling GET /v1/runs/{id} when it is not available.
