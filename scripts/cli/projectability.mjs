@@ -276,6 +276,11 @@ function summary(out, style, report, metrics) {
   out.write(`${table(["metric", "value [95% CI]", "n", "better"], rows, [2])}\n`);
   const cmp = report.comparison;
   if (cmp && !cmp.available && cmp.reason) out.write(`\nno comparison with a base model: ${cmp.reason}\n`);
+  const u = report.usage;
+  if (u?.rows?.length) {
+    const parts = u.rows.map((r) => `${r.role} ${r.model}: ${r.inputTokens} in, ${r.outputTokens} out${r.cost == null ? "" : `, $${money(r.cost)}`}`);
+    out.write(`\ntokens: ${parts.join("; ")}${u.total.cost == null ? " (cost unknown: no price)" : `; total $${money(u.total.cost)}`}\n`);
+  }
 }
 
 function printGates(out, style, results) {

@@ -60,6 +60,7 @@ describe("projectability CLI", () => {
     expect(r.stdout).toMatch(/metric\s+value \[95% CI\]\s+n\s+better/);
     expect(r.stdout).toMatch(/persona\.deontology\s+\d\.\d\d \[\d\.\d\d, \d\.\d\d\]/);
     expect(r.stdout).toMatch(/projectability\.cosine/);
+    expect(r.stdout).toMatch(/tokens: model deontology: \d+ in, \d+ out \(cost unknown: no price\)/);
     expect(r.stdout).toMatch(/fail-under persona\.deontology=0\.5\s+\d\.\d\d\s+pass/);
     const report = JSON.parse(readFileSync(file, "utf8"));
     const served = await (await fetch(`${stack.url}/v1/runs/${report.run.id}/report`)).json();
