@@ -33,6 +33,7 @@ Usage:
   projectability report RUN_ID | --endpoint ENDPOINT [--out FILE] [--fail-under METRIC=VALUE ...]
   projectability runs [--endpoint ENDPOINT] [--limit N] [--json]
   projectability endpoints [--json]
+  projectability export RUN_ID --format inspect [-o FILE]
 
 eval options:
   --base-url URL            OpenAI-compatible API of the model (e.g. https://api.openai.com/v1)
@@ -53,6 +54,13 @@ eval options:
   --fail-over METRIC=VALUE  exit 1 unless the metric's 95% CI upper bound is at most VALUE (repeatable)
   --out FILE                where to write the JSON report (default: projectability-report-RUN_ID.json)
   --timeout MINUTES         give up waiting after this long (default 60; the run continues on the server)
+  --max-cost USD            before starting, the run's estimated cost (a dry run) is printed; above USD (or when it
+                            cannot be estimated), ask on a terminal, else refuse with exit code 2 unless --yes
+  --yes                     start without asking, whatever the estimate
+
+export options:
+  --format inspect          the run as an Inspect eval log (JSON): open it with \`inspect view\` or read_eval_log
+  -o, --out FILE            where to write it (default: RUN_ID.inspect.json); prompts and answers only with the key
 
 Common options:
   --server URL              the server (default: $${SERVER_ENV} or ${DEFAULT_SERVER}, the one \`npm start\` runs)
@@ -171,7 +179,7 @@ function apiKeyFor(server) {
   return null;
 }
 
-function client(server) {
+export function client(server) {
   const base = server.replace(/\/+$/, "");
   const key = apiKeyFor(server);
   async function request(method, path, body) {
@@ -199,7 +207,31 @@ function client(server) {
     }
     return json;
   }
-  return { base, hasKey: !!key, get: (p) => request("GET", p), post: (p, b) => request("POST", p, b ?? {}) };
+  /** A GET whose body is written to a file as it arrives (exports can be large). */
+  async function download(path, file) {
+    const headers = key ? { authorization: `Bearer ${key}` } : {};
+    let res;
+    try {
+      res = await fetch(`${base}${path}`, { headers, signal: AbortSignal.timeout(600_000) });
+    } catch (err) {
+      throw new ServerError(`cannot reach ${base} (${err.cause?.code ?? err.message}); is the server running?`);
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      let e = null;
+      try {
+        e = JSON.parse(text).error;
+      } catch {
+        // keep text
+      }
+      throw new ServerError(`GET ${path}: ${res.status} ${e ? `${e.code}: ${e.message}` : text.slice(0, 300)}`, res.status, e?.code ?? "");
+    }
+    const { createWriteStream } = await import("node:fs");
+    const { Readable } = await import("node:stream");
+    const { pipeline } = await import("node:stream/promises");
+    await pipeline(Readable.fromWeb(res.body), createWriteStream(file));
+  }
+  return { base, hasKey: !!key, authHeaders: key ? { authorization: `Bearer ${key}` } : {}, get: (p) => request("GET", p), post: (p, b) => request("POST", p, b ?? {}), download };
 }
 
 async function findEndpoint(api, ref, what) {
@@ -244,6 +276,11 @@ function summary(out, style, report, metrics) {
   out.write(`${table(["metric", "value [95% CI]", "n", "better"], rows, [2])}\n`);
   const cmp = report.comparison;
   if (cmp && !cmp.available && cmp.reason) out.write(`\nno comparison with a base model: ${cmp.reason}\n`);
+  const u = report.usage;
+  if (u?.rows?.length) {
+    const parts = u.rows.map((r) => `${r.role} ${r.model}: ${r.inputTokens} in, ${r.outputTokens} out${r.cost == null ? "" : `, $${money(r.cost)}`}`);
+    out.write(`\ntokens: ${parts.join("; ")}${u.total.cost == null ? " (cost unknown: no price)" : `; total $${money(u.total.cost)}`}\n`);
+  }
 }
 
 function printGates(out, style, results) {
@@ -255,9 +292,51 @@ function writeReport(path, report) {
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
 }
 
-async function waitForRun(api, runId, err, style, timeoutMs) {
+/**
+ * Follows GET /v1/runs/{id}/events (server-sent events) and calls onEvent with each event's data; resolves true
+ * when a `done` event arrived, false when the stream ended without one (the server closes it after a while).
+ * Throws when the server does not stream (an older server): the caller falls back to polling.
+ */
+async function followEvents(api, runId, onEvent, deadline) {
+  const res = await fetch(`${api.base}/v1/runs/${encodeURIComponent(runId)}/events`, { headers: api.authHeaders, signal: AbortSignal.timeout(Math.max(1000, deadline - Date.now())) });
+  if (res.status !== 200 || !String(res.headers.get("content-type")).includes("text/event-stream")) {
+    await res.body?.cancel();
+    throw new Error(`no event stream (${res.status})`);
+  }
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of res.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const lines = block.split("\n");
+      const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim() ?? "message";
+      const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+      if (!data) continue;
+      onEvent(JSON.parse(data));
+      if (event === "done") return true;
+    }
+  }
+  return false;
+}
+
+export async function waitForRun(api, runId, err, style, timeoutMs) {
   const bar = progress(err, style);
   const deadline = Date.now() + timeoutMs;
+  // Live progress from the server's event stream; polling GET /v1/runs/{id} when it is not available.
+  try {
+    while (Date.now() < deadline) {
+      const finished = await followEvents(api, runId, (snap) => bar.update(snap.counts.done + snap.counts.failed, Math.max(snap.counts.planned, snap.counts.expected)), deadline);
+      if (finished) {
+        bar.finish();
+        return api.get(`/v1/runs/${runId}`);
+      }
+    }
+  } catch {
+    // fall back to polling below
+  }
   for (;;) {
     const run = await api.get(`/v1/runs/${runId}`);
     const c = run.counts;
@@ -272,6 +351,30 @@ async function waitForRun(api, runId, err, style, timeoutMs) {
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+const money = (x) => (x < 0.01 && x > 0 ? x.toPrecision(2) : x.toFixed(2));
+
+/** The dry run's estimate: calls per stage and endpoint, tokens, and the cost (an upper bound on output). */
+function printEstimate(err, e) {
+  const stages = e.calls.byStage.map((s) => `stage ${s.stage} ${s.kind}: ${s.calls}`).join(", ");
+  err.write(`estimate: ${e.calls.total} calls (${stages}), ~${e.tokens.input} input tokens, at most ${e.tokens.outputMax} output tokens\n`);
+  for (const ep of e.calls.byEndpoint) {
+    err.write(`  ${ep.role} ${ep.model ?? ep.endpointId}: ${ep.calls} calls, ~${ep.inputTokens} in, <= ${ep.outputTokens} out, ${ep.cost == null ? "no price" : `<= $${money(ep.cost)}`}\n`);
+  }
+  err.write(`  cost: ${e.cost.total == null ? "unknown (set pricePerMillionInputTokens / pricePerMillionOutputTokens on the endpoints)" : `at most about $${money(e.cost.total)}`}\n`);
+}
+
+/** Whether to start: under --max-cost, or --yes, or the user says so on a terminal. Without --max-cost, always. */
+async function costApproved(e, maxCost, yes, err) {
+  if (maxCost === undefined || yes) return true;
+  if (e.cost.total != null && e.cost.total <= maxCost) return true;
+  if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: err });
+  const answer = await rl.question(`${e.cost.total == null ? "the cost cannot be estimated" : `the estimate $${money(e.cost.total)} is above --max-cost $${maxCost}`}; start the run? [y/N] `);
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
 }
 
 async function cmdEval(o, io) {
@@ -291,6 +394,8 @@ async function cmdEval(o, io) {
   };
   const run = { samplesPerItem: num("samples", true), temperature: num("temperature", false), seed: num("seed", true), limit: num("limit", true) };
   const timeoutMs = (num("timeout", false) ?? 60) * 60_000;
+  const maxCost = num("max-cost", false);
+  if (maxCost !== undefined && maxCost < 0) throw new UsageError("--max-cost must be 0 or more");
   const limits = { maxConcurrency: num("max-concurrency", true), requestsPerMinute: num("rpm", true) };
   let modelKey;
   if (o["api-key-env"]) {
@@ -327,6 +432,13 @@ async function cmdEval(o, io) {
     err.write(`endpoint: ${endpoint.name} (${endpoint.id}), registered\n`);
   }
   const body = { endpointId: endpoint.id, suites, ...Object.fromEntries(Object.entries(run).filter(([, v]) => v !== undefined)), ...(judgeEp ? { judge: { endpointId: judgeEp.id } } : {}) };
+  // The estimate first (a dry run: nothing starts), with its seed, so the run that follows has the same plan.
+  const estimate = await api.post("/v1/runs", { ...body, dryRun: true });
+  body.seed = estimate.run.seed;
+  printEstimate(err, estimate);
+  if (!(await costApproved(estimate, maxCost, !!o.yes, err))) {
+    throw new UsageError(`${estimate.cost.total == null ? "the cost cannot be estimated (an endpoint has no price)" : `the estimated cost $${money(estimate.cost.total)} is above --max-cost $${maxCost}`}; nothing was started (pass --yes to start it anyway)`);
+  }
   const started = await api.post("/v1/runs", body);
   err.write(`run: ${started.id} (${suites.join(", ")}, ${started.counts.expected} prompts) on ${api.base}\n`);
   const onInt = () => {
@@ -392,6 +504,17 @@ async function cmdEndpoints(o, io) {
   return EXIT.ok;
 }
 
+async function cmdExport(o, positionals, io) {
+  const runId = positionals[0];
+  if (!runId) throw new UsageError("export needs a RUN_ID");
+  if (o.format !== "inspect") throw new UsageError(`export --format ${o.format ?? "(missing)"}: the format is inspect`);
+  const api = client(o.server);
+  const file = o.out ?? `${runId}.inspect.json`;
+  await api.download(`/v1/runs/${encodeURIComponent(runId)}/export?format=inspect`, file);
+  io.err.write(`wrote ${file}${api.hasKey ? "" : " (scores and metadata only: no admin key, so no prompts or answers)"}\n`);
+  return EXIT.ok;
+}
+
 const OPTIONS = {
   "base-url": { type: "string" },
   model: { type: "string" },
@@ -412,8 +535,11 @@ const OPTIONS = {
   private: { type: "boolean" },
   "fail-under": { type: "string", multiple: true },
   "fail-over": { type: "string", multiple: true },
-  out: { type: "string" },
+  out: { type: "string", short: "o" },
+  format: { type: "string" },
   timeout: { type: "string" },
+  "max-cost": { type: "string" },
+  yes: { type: "boolean", short: "y" },
   server: { type: "string" },
   endpoint: { type: "string" },
   json: { type: "boolean" },
@@ -448,6 +574,7 @@ export async function main(argv, io = { out: process.stdout, err: process.stderr
     if (command === "report") return await cmdReport(o, rest, ctx);
     if (command === "runs") return await cmdRuns(o, ctx);
     if (command === "endpoints") return await cmdEndpoints(o, ctx);
+    if (command === "export") return await cmdExport(o, rest, ctx);
     throw new UsageError(`unknown command ${command}`);
   } catch (e) {
     // The server refusing the request as invalid (400) is a usage error too: the command line asked for it.

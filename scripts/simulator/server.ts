@@ -46,12 +46,17 @@ interface ModelStats {
   peakConcurrency: number;
   maxRequestsPerMinute: number;
   requestIds: Set<string>;
+  /** Requests per extra header name (headers beyond what the openai SDK sends), and the distinct values seen. */
+  extraHeaders: Map<string, { count: number; values: Set<string> }>;
   statusCounts: Record<string, number>;
   faults: Record<FaultKind, number>;
   /** Start times inside the current 60 s window, oldest first from `head`. */
   starts: number[];
   head: number;
 }
+
+/** Headers the openai SDK and Node's fetch send on their own; any other header is an endpoint's extra header. */
+const SDK_HEADERS = new Set(["host", "connection", "content-type", "content-length", "accept", "accept-encoding", "accept-language", "authorization", "user-agent", "x-client-request-id", "sec-fetch-mode", "idempotency-key", "openai-organization", "openai-project"]);
 
 function newStats(): ModelStats {
   const faults = {} as Record<FaultKind, number>;
@@ -64,6 +69,7 @@ function newStats(): ModelStats {
     peakConcurrency: 0,
     maxRequestsPerMinute: 0,
     requestIds: new Set(),
+    extraHeaders: new Map(),
     statusCounts: {},
     faults,
     starts: [],
@@ -80,6 +86,7 @@ function statsView(s: ModelStats) {
     peakConcurrency: s.peakConcurrency,
     maxRequestsPerMinute: s.maxRequestsPerMinute,
     uniqueRequestIds: s.requestIds.size,
+    extraHeaders: Object.fromEntries([...s.extraHeaders].map(([k, v]) => [k, { count: v.count, values: [...v.values] }])),
     statusCounts: { ...s.statusCounts },
     faults: { ...s.faults },
   };
@@ -230,6 +237,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const requestId = (Array.isArray(header) ? header[0] : header) || `body-${hexHash(raw)}`;
     const s = statsFor(body.model);
     track(s, requestId, res);
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (SDK_HEADERS.has(name) || name.startsWith("x-stainless-") || value === undefined) continue;
+      const h = s.extraHeaders.get(name) ?? { count: 0, values: new Set<string>() };
+      h.count++;
+      if (h.values.size < 5) h.values.add(Array.isArray(value) ? value.join(",") : value);
+      s.extraHeaders.set(name, h);
+    }
 
     const auth = req.headers.authorization ?? "";
     if (!/^Bearer\s+\S+/i.test(auth)) {

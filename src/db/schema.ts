@@ -19,6 +19,8 @@ export interface RunConfig {
   judges?: { endpointId: string; revision: string; model: string; rubricVersion: string; addedAt: string }[];
   /** Persona-consistency runs: the base run whose answers are the recognition foils, or why recognition is skipped. */
   consistency?: { baseRunId: string | null; recognition: "planned" | "skipped"; reason?: string };
+  /** Prices (USD per million tokens) of the run's endpoint and judge when the run started, keyed by endpoint id. */
+  prices?: Record<string, { input: number | null; output: number | null }>;
 }
 
 /** A rubric as pinned on a run: what the judge stage needs to build its prompt and parse the answer. */
@@ -72,6 +74,13 @@ export const endpoints = sqliteTable(
     rescoreSuites: text("rescore_suites", { mode: "json" }).$type<string[]>(),
     /** False for a record-only endpoint (no URL or key): its answers are imported, it is never called. */
     callable: integer("callable", { mode: "boolean" }).notNull().default(true),
+    /** Prices in USD per million prompt / completion tokens (optional): dry-run estimates and run costs (0006). */
+    pricePerMillionInputTokens: real("price_per_million_input_tokens"),
+    pricePerMillionOutputTokens: real("price_per_million_output_tokens"),
+    /** AES-GCM ciphertext of extra static request headers (JSON object), like the API key; never returned (0006). */
+    headersEnc: text("headers_enc"),
+    /** Names of those headers (the values stay encrypted), shown to admins (0006). */
+    headerNames: text("header_names", { mode: "json" }).$type<string[]>().notNull().default([]),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
     deletedAt: text("deleted_at"),

@@ -16,6 +16,8 @@ import { rubricRoutes } from "./rubrics";
 import { suiteRoutes } from "./suites";
 import { embedRoutes } from "./embeds";
 import { exportRoutes } from "./exports";
+import { inspectRoutes } from "./inspect";
+import { eventRoutes } from "./events";
 import { leaderboardRoutes } from "./leaderboard";
 import { pageRoutes } from "./pages";
 
@@ -51,6 +53,8 @@ export function createApp() {
   app.route("/", leaderboardRoutes);
   app.route("/", embedRoutes);
   app.route("/", exportRoutes);
+  app.route("/", inspectRoutes);
+  app.route("/", eventRoutes);
   app.route("/", pageRoutes(() => app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });

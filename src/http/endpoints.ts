@@ -9,6 +9,7 @@ import type { AppEnv } from "../env";
 import { encryptSecret } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { encryptHeaders, HEADER_NAME, MAX_EXTRA_HEADERS, RESERVED_HEADERS } from "../providers/headers";
 import { requireAdmin } from "./auth";
 import { visibleEndpoint } from "./privacy";
 import { AnyObject, Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
@@ -36,6 +37,9 @@ const EndpointSchema = z
     private: z.boolean(),
     rescoreIntervalMinutes: z.number().int().nullable(),
     rescoreSuites: z.array(z.string()).nullable(),
+    pricePerMillionInputTokens: z.number().nullable().openapi({ description: "USD per million prompt tokens (dry-run estimates and run costs)" }),
+    pricePerMillionOutputTokens: z.number().nullable().openapi({ description: "USD per million completion tokens" }),
+    headerNames: z.array(z.string()).openapi({ description: "Names of the extra static headers (values are never returned); only shown to admins" }),
     revision: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -66,6 +70,17 @@ const fields = {
   rescoreIntervalMinutes: z.number().int().min(5).max(525_600).nullable(),
   rescoreSuites: z.array(z.string().min(1)).min(1).max(20).nullable(),
   revision: z.string().trim().min(1).max(200),
+  pricePerMillionInputTokens: z.number().min(0).max(100_000).nullable(),
+  pricePerMillionOutputTokens: z.number().min(0).max(100_000).nullable(),
+  headers: z
+    .record(
+      z.string().regex(HEADER_NAME, "must be an HTTP header name").refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), "is set by the worker (put the API key in apiKey)"),
+      z.string().min(1).max(4000).regex(/^[^\r\n\0]*$/, "must be one line"),
+    )
+    .refine((h) => Object.keys(h).length <= MAX_EXTRA_HEADERS, `at most ${MAX_EXTRA_HEADERS} headers`)
+    .refine((h) => new Set(Object.keys(h).map((k) => k.toLowerCase())).size === Object.keys(h).length, "header names must differ (case-insensitively)")
+    .nullable()
+    .openapi({ description: "Extra static headers sent on every call (e.g. CF-Access-Client-Id / CF-Access-Client-Secret for a model behind Cloudflare Access); stored encrypted, never returned (only their names)" }),
 };
 
 const CreateBody = z
@@ -87,6 +102,9 @@ const CreateBody = z
     rescoreIntervalMinutes: fields.rescoreIntervalMinutes.optional(),
     rescoreSuites: fields.rescoreSuites.optional(),
     revision: fields.revision.optional(),
+    pricePerMillionInputTokens: fields.pricePerMillionInputTokens.optional(),
+    pricePerMillionOutputTokens: fields.pricePerMillionOutputTokens.optional(),
+    headers: fields.headers.optional(),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -184,6 +202,9 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
       rescoreIntervalMinutes: body.rescoreIntervalMinutes ?? null,
       rescoreSuites: body.rescoreSuites ?? null,
       revision: body.revision ?? "r1",
+      pricePerMillionInputTokens: body.pricePerMillionInputTokens ?? null,
+      pricePerMillionOutputTokens: body.pricePerMillionOutputTokens ?? null,
+      ...(body.headers && Object.keys(body.headers).length ? { headersEnc: await encryptHeaders(body.headers, c.env.ENCRYPTION_KEY), headerNames: Object.keys(body.headers) } : {}),
     });
     return c.json(publicEndpoint(await getEndpoint(db, id), true), 201);
   })
@@ -203,7 +224,7 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
     }
     await checkBase(db, body.baseEndpointId, id);
     if (body.constitution) await requireConstitution(db, body.constitution);
-    const { apiKey, ...rest } = body;
+    const { apiKey, headers, ...rest } = body;
     if (!current.callable && (body.baseUrl !== undefined || body.apiKey)) throw new ApiError("invalid_request", "a record-only endpoint (callable: false) has no baseUrl or apiKey; register a callable endpoint instead");
     const modelChanged =
       (body.model !== undefined && body.model !== current.model) ||
@@ -211,6 +232,12 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
       (body.systemPrompt !== undefined && body.systemPrompt !== current.systemPrompt);
     const update: Partial<typeof endpoints.$inferInsert> = { ...rest, updatedAt: new Date().toISOString() };
     if (apiKey !== undefined) update.apiKeyEnc = apiKey === null ? null : await encryptSecret(apiKey, c.env.ENCRYPTION_KEY);
+    // Headers are replaced as a whole; null or {} removes them.
+    if (headers !== undefined) {
+      const none = headers === null || !Object.keys(headers).length;
+      update.headersEnc = none ? null : await encryptHeaders(headers, c.env.ENCRYPTION_KEY);
+      update.headerNames = none ? [] : Object.keys(headers);
+    }
     if (modelChanged && body.revision === undefined) update.revision = nextRevision(current.revision);
     await db.update(endpoints).set(update).where(and(eq(endpoints.id, id), isNull(endpoints.deletedAt)));
     return c.json(publicEndpoint(await getEndpoint(db, id), true), 200);

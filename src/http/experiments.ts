@@ -11,6 +11,7 @@ import { experimentMembers, experiments } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { estimateRun } from "../queue/estimate";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { experimentReport, experimentText } from "../reports/experiment";
 import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../suites/safety";
@@ -47,6 +48,7 @@ const StartRuns = z
     temperature: z.number().min(0).max(2).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     limit: z.number().int().min(1).optional(),
+    dryRun: z.boolean().optional().openapi({ description: "Answer each run's planned calls, tokens and cost and the totals (200), starting nothing" }),
   })
   .strict()
   .openapi("ExperimentRuns");
@@ -68,7 +70,7 @@ const startRuns = createRoute({
   middleware: [requireAdmin] as const,
   description: "Starts one run per model (base and every member) with the same seed, suites and judge, so the prompts are paired.",
   request: { params: IdParam, body: { content: { "application/json": { schema: StartRuns } }, required: true } },
-  responses: { 202: json(AnyObject, "Runs started"), ...errors },
+  responses: { 202: json(AnyObject, "Runs started"), 200: json(AnyObject, "Dry run: each run's estimate and the totals; nothing started"), ...errors },
 });
 const report = createRoute({
   method: "get",
@@ -143,12 +145,19 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
   .openapi(startRuns, async (c) => {
     const db = getDb(c.env.DB);
     const exp = await loadExperiment(db, c.req.valid("param").id);
-    const body = c.req.valid("json");
+    const { dryRun, ...body } = c.req.valid("json");
     // One seed for every model, so all answer the same prompts with the same sampling seeds.
     const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
     const endpointIds = [exp.baseEndpointId, ...exp.members.map((m) => m.endpointId)];
     const prepared = [];
     for (const endpointId of endpointIds) prepared.push(await prepareRun(db, { ...body, endpointId, seed }, c.env));
+    if (dryRun) {
+      const runs = [];
+      for (const p of prepared) runs.push(await estimateRun(db, p));
+      const costs = runs.map((r) => r.cost.total);
+      const total = { calls: runs.reduce((a, r) => a + r.calls.total, 0), inputTokens: runs.reduce((a, r) => a + r.tokens.input, 0), outputTokensMax: runs.reduce((a, r) => a + r.tokens.outputMax, 0), cost: costs.some((x) => x == null) ? null : costs.reduce((a: number, x) => a + (x ?? 0), 0) };
+      return c.json({ dryRun: true, experimentId: exp.id, seed, runs, total }, 200);
+    }
     const started = [];
     for (const p of prepared) started.push({ endpointId: p.endpointId, runId: await launchRun(c.env, db, p) });
     return c.json({ experimentId: exp.id, seed, runs: started }, 202);

@@ -10,6 +10,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { sendAll, workMessages } from "../queue/messages";
 import { planMessages } from "../queue/planner";
+import { estimateRun } from "../queue/estimate";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
 import { importAnswers, MAX_ANSWER_IMPORT_BYTES } from "../queue/import-answers";
 import { rejudgeRun } from "../rescore/rescore";
@@ -39,6 +40,7 @@ const CreateRun = z
       .optional()
       .openapi({ description: "Misalignment suites: how the judge gives 0-100 scores. auto (default): logprobs when the judge endpoint declares logprobs or passes a one-call probe for single-token numbers, else sampled" }),
     judgeSamples: z.number().int().min(1).max(20).optional().openapi({ description: "Sampled judge scoring: draws per judgment (default 5)" }),
+    dryRun: z.boolean().optional().openapi({ description: "Answer the planned calls per stage, estimated tokens and cost (200), without starting the run or writing anything" }),
   })
   .strict()
   .openapi("RunCreate");
@@ -97,7 +99,7 @@ const start = createRoute({
   security: Bearer,
   middleware: [requireAdmin] as const,
   request: { body: { content: { "application/json": { schema: CreateRun } }, required: true } },
-  responses: { 202: json(RunSchema, "Accepted; units are planned through the queue"), ...errors },
+  responses: { 202: json(RunSchema, "Accepted; units are planned through the queue"), 200: json(AnyObject, "Dry run (`dryRun: true`): planned calls per stage and endpoint, estimated tokens and cost; nothing started"), ...errors },
 });
 const listRuns = createRoute({
   method: "get",
@@ -176,7 +178,10 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
   })
   .openapi(start, async (c) => {
     const db = getDb(c.env.DB);
-    const id = await launchRun(c.env, db, await prepareRun(db, c.req.valid("json"), c.env));
+    const { dryRun, ...body } = c.req.valid("json");
+    const prepared = await prepareRun(db, body, c.env);
+    if (dryRun) return c.json(await estimateRun(db, prepared), 200);
+    const id = await launchRun(c.env, db, prepared);
     return c.json(await runView(db, await getRun(db, id)), 202);
   })
   .openapi(listRuns, async (c) => {

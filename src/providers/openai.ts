@@ -12,6 +12,8 @@ export interface ModelTarget {
   baseUrl: string;
   model: string;
   apiKey: string;
+  /** Extra static headers the endpoint declares (e.g. Cloudflare Access service tokens), sent on every call. */
+  headers?: Record<string, string>;
 }
 
 export type CallOutcome =
@@ -53,8 +55,9 @@ const KEY_LIKE = /\b(sk|pk|rk|key|token)[-_][A-Za-z0-9_-]{8,}|Bearer\s+\S+/gi;
  * A provider's error text, safe to store and log: the endpoint's own key and anything key-shaped is redacted
  * (providers echo keys back, e.g. "Incorrect API key provided: sk-...").
  */
-export function redactSecrets(text: string, apiKey: string): string {
-  let out = apiKey.length >= 4 ? text.split(apiKey).join("[redacted]") : text;
+export function redactSecrets(text: string, apiKey: string, extra: string[] = []): string {
+  let out = text;
+  for (const secret of [apiKey, ...extra]) if (secret.length >= 4) out = out.split(secret).join("[redacted]");
   out = out.replace(KEY_LIKE, "[redacted]");
   return out.slice(0, 300);
 }
@@ -70,7 +73,7 @@ export async function callChat(
   try {
     const completion = await clientFor(target, timeoutMs).chat.completions.create(
       { ...params, model: target.model },
-      { headers: { "X-Client-Request-Id": requestId } },
+      { headers: { ...target.headers, "X-Client-Request-Id": requestId } },
     );
     if (!completion || !Array.isArray(completion.choices)) {
       return { ok: false, transient: true, status: 200, retryAfterSeconds: null, error: "malformed response: no choices", latencyMs: Date.now() - started };
@@ -87,12 +90,12 @@ export async function callChat(
         transient: isTransientStatus(err.status),
         status: err.status,
         retryAfterSeconds: retryAfterSeconds(err.headers as Headers | undefined),
-        error: redactSecrets(`HTTP ${err.status}: ${String(err.message)}`, target.apiKey),
+        error: redactSecrets(`HTTP ${err.status}: ${String(err.message)}`, target.apiKey, Object.values(target.headers ?? {})),
         latencyMs,
       };
     }
     // Connection errors and bodies that are not JSON: worth another try.
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return { ok: false, transient: true, status: null, retryAfterSeconds: null, error: redactSecrets(message, target.apiKey), latencyMs };
+    return { ok: false, transient: true, status: null, retryAfterSeconds: null, error: redactSecrets(message, target.apiKey, Object.values(target.headers ?? {})), latencyMs };
   }
 }

@@ -13,6 +13,7 @@ import type { Env } from "../env";
 import { decryptSecret } from "../lib/crypto";
 import { unitId } from "../lib/ids";
 import type { GateGrant } from "../providers/gate";
+import { decryptHeaders } from "../providers/headers";
 import { callChat, DEFAULT_MODEL_TIMEOUT_MS } from "../providers/openai";
 import { type Stage, type StageContext, SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
@@ -293,7 +294,7 @@ async function runUnit(
   try {
     // Cancelled while this unit waited for its slot: leave it unasked.
     if (!(await stillRunning(u.runId))) return { unitId: u.id, status: "skipped" };
-    outcome = await callChat({ baseUrl: ep.baseUrl, model: ep.model, apiKey }, request, u.id, timeoutMs);
+    outcome = await callChat({ baseUrl: ep.baseUrl, model: ep.model, apiKey, headers: await decryptHeaders(ep.headersEnc, env.ENCRYPTION_KEY) }, request, u.id, timeoutMs);
   } finally {
     await gate.release(grant.leaseId);
   }

@@ -11,6 +11,7 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { rubricForKinds, rubricsToPin } from "../judges/rubrics";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
+import { priceOf } from "../lib/prices";
 import { SUITE_KINDS } from "../suites/kinds";
 import { misalignmentRunConfig, type MisalignmentRunOptions } from "../suites/misalignment-run";
 import { sendAll } from "./messages";
@@ -59,7 +60,10 @@ export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env,
     if (!judge.callable) throw new ApiError("invalid_request", `judge.endpointId ${judge.id} is record-only (callable: false) and cannot judge`);
     const rubric = await rubricForKinds(db, body.judge.rubric ?? SAFETY_RUBRIC_VERSION, versions.map((v) => v.kind));
     config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: rubric.id }, rubrics: rubricsToPin(rubric, versions.map((v) => v.kind)) };
+    if (priceOf(judge)) config.prices = { [judge.id]: priceOf(judge)! };
   }
+  // Prices are pinned when the run starts, so a later price change does not rewrite what a run cost.
+  if (priceOf(endpoint)) config.prices = { ...config.prices, [endpoint.id]: priceOf(endpoint)! };
   config = { ...config, ...(await misalignmentRunConfig(db, env, body, endpoint, versions.map((v) => v.kind), config)) };
   const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
   const samplesPerItem = body.samplesPerItem ?? kindDefault(versions, "samplesPerItem");

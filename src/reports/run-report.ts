@@ -14,6 +14,7 @@ import { consistencySection } from "./consistency";
 import { judgedSafety } from "./judges";
 import { fixtureAgreement, summarizeSafety } from "./safety";
 import { misalignmentSections } from "./misalignment-sections";
+import { usageSection } from "./usage";
 
 /** Why two runs cannot be compared, or null when they can (same suite versions, scoring mode and sampling). */
 export function incomparability(a: RunRow, b: RunRow): string | null {
@@ -117,6 +118,8 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
     Object.assign(report, await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, opts.showPrivate), !!opts.baseRunId));
   }
   if (kinds.has("consistency")) report.consistency = await consistencySection(db, d1, run, endpoint);
+  // Tokens used and their cost, per endpoint and role (model under test, judges).
+  report.usage = await usageSection(d1, run.id, run.config);
   return report;
 }
 

@@ -7,6 +7,7 @@ import type { Db } from "../db/client";
 import type { RunConfig } from "../db/schema";
 import type { Env } from "../env";
 import { decryptSecret } from "../lib/crypto";
+import { decryptHeaders } from "../providers/headers";
 import { ApiError } from "../lib/errors";
 import { probeSingleTokenNumbers } from "../judges/number-probe";
 import { JUDGE_PARSE_SAMPLES } from "../judges/number-score";
@@ -46,7 +47,7 @@ export async function misalignmentRunConfig(
     else if (!env) out.judgeScoring = { mode: "sampled", basis: "probed", samples, probe: "not probed: no worker environment" };
     else {
       const apiKey = judge.apiKeyEnc ? await decryptSecret(judge.apiKeyEnc, env.ENCRYPTION_KEY) : "none";
-      const probe = await probeSingleTokenNumbers({ baseUrl: judge.baseUrl, model: judge.model, apiKey });
+      const probe = await probeSingleTokenNumbers({ baseUrl: judge.baseUrl, model: judge.model, apiKey, headers: await decryptHeaders(judge.headersEnc, env.ENCRYPTION_KEY) });
       out.judgeScoring = probe.singleTokenNumbers ? { mode: "logprobs", basis: "probed", samples: 1, probe: probe.reason } : { mode: "sampled", basis: "probed", samples, probe: probe.reason };
     }
   }

@@ -60,6 +60,7 @@ describe("projectability CLI", () => {
     expect(r.stdout).toMatch(/metric\s+value \[95% CI\]\s+n\s+better/);
     expect(r.stdout).toMatch(/persona\.deontology\s+\d\.\d\d \[\d\.\d\d, \d\.\d\d\]/);
     expect(r.stdout).toMatch(/projectability\.cosine/);
+    expect(r.stdout).toMatch(/tokens: model deontology: \d+ in, \d+ out \(cost unknown: no price\)/);
     expect(r.stdout).toMatch(/fail-under persona\.deontology=0\.5\s+\d\.\d\d\s+pass/);
     const report = JSON.parse(readFileSync(file, "utf8"));
     const served = await (await fetch(`${stack.url}/v1/runs/${report.run.id}/report`)).json();
@@ -93,6 +94,38 @@ describe("projectability CLI", () => {
     expect(byName["cli-deon"]).toMatchObject({ requestsPerMinute: 60, constitution: "deontology", baseEndpointId: byName["cli-base"].id });
     const table = await cli(["endpoints", "--server", stack.url]);
     expect(table.stdout).toMatch(/^id\s+name\s+model/);
+  });
+
+  it("eval prints the dry run's estimate and, above --max-cost or without a price, refuses (exit 2) unless --yes", async () => {
+    const args = ["eval", "--base-url", `${stack.simUrl}/v1`, "--model", "virtue_ethics", "--name", "cli-cost", ...common];
+    const runsBefore = (await (await fetch(`${stack.url}/v1/runs?limit=200`, { headers: { authorization: `Bearer ${stack.adminKey}` } })).json()).runs.length;
+    const refused = await cli([...args, "--max-cost", "5", "--out", join(out, "cost.json")]);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/estimate: 24 calls \(stage 0 ask: 24\), ~\d+ input tokens, at most 24 output tokens/);
+    expect(refused.stderr).toContain("the cost cannot be estimated");
+    expect(refused.stderr).toContain("nothing was started");
+    const runsAfter = (await (await fetch(`${stack.url}/v1/runs?limit=200`, { headers: { authorization: `Bearer ${stack.adminKey}` } })).json()).runs.length;
+    expect(runsAfter).toBe(runsBefore);
+    const yes = await cli([...args, "--max-cost", "5", "--yes", "--out", join(out, "cost.json")]);
+    expect(yes.code, yes.stderr).toBe(0);
+    expect(yes.stderr).toMatch(/progress: 24\/24 units/);
+  });
+
+  it("export writes a run as an Inspect eval log that validates against Inspect's schema", async (t) => {
+    const schemaPath = join(ROOT, "..", "shared", "schemas", "inspect", "eval-log.schema.json");
+    if (!existsSync(schemaPath)) return t.skip("../shared/schemas/inspect is absent: no Inspect schema to validate against");
+    const { default: Ajv2020 } = await import("ajv/dist/2020.js");
+    const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(JSON.parse(readFileSync(schemaPath, "utf8")));
+    const file = join(out, "run.inspect.json");
+    const r = await cli(["export", stack.seed.runs.deontology, "--format", "inspect", "-o", file, "--server", stack.url]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`wrote ${file}`);
+    const log = JSON.parse(readFileSync(file, "utf8"));
+    expect(validate(log), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
+    expect(log.samples.length).toBe(80);
+    expect(log.samples.some((s: any) => s.messages.length > 0)).toBe(true);
+    const bad = await cli(["export", stack.seed.runs.deontology, "--format", "csv", "--server", stack.url]);
+    expect(bad.code).toBe(2);
   });
 
   it("usage and server errors get their own exit codes and say what is wrong", async () => {

@@ -39,5 +39,8 @@ export default async function setup(project: TestProject) {
     "personaData" as never,
     readShared(["anthropic-persona/subscribes-to-deontology.jsonl", "anthropic-persona/willingness-to-defer-to-authorities.jsonl", "anthropic-persona/desire-for-acquiring-power.jsonl"]) as never,
   );
+  // The Inspect eval-log JSON Schema (../shared/schemas/inspect), parsed; null when absent (the export test skips).
+  const inspectSchema = resolve(SHARED_DATA, "../schemas/inspect/eval-log.schema.json");
+  project.provide("inspectSchema" as never, (existsSync(inspectSchema) ? JSON.parse(readFileSync(inspectSchema, "utf8")) : null) as never);
   return () => sim.close();
 }

@@ -11,9 +11,11 @@ export type EndpointRow = typeof endpoints.$inferSelect;
  * every prompt sent, so only admins see it.
  */
 export function publicEndpoint(row: EndpointRow, isAdmin = false) {
-  const { apiKeyEnc, deletedAt, systemPrompt, trigger, ...rest } = row;
+  const { apiKeyEnc, headersEnc, headerNames, deletedAt, systemPrompt, trigger, ...rest } = row;
   return {
     ...rest,
+    // Extra headers: their names to admins, their values to no one (they are encrypted like the API key).
+    headerNames: isAdmin ? headerNames : [],
     systemPrompt: isAdmin ? systemPrompt : null,
     hasSystemPrompt: systemPrompt != null,
     trigger: isAdmin ? trigger : null,

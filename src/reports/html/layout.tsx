@@ -52,6 +52,8 @@ form.filters button{font:inherit;padding:4px 12px;border:1px solid #0b57d0;backg
 export interface PageProps {
   title: string;
   description?: string;
+  /** Reload the page every N seconds (a run still working: the pages have no scripts, so no live stream). */
+  refreshSeconds?: number;
   children?: Child;
 }
 
@@ -65,6 +67,7 @@ export function Page(p: PageProps) {
         <title>{`${p.title} · projectability`}</title>
         {p.description ? <meta name="description" content={p.description} /> : null}
         <meta name="referrer" content="no-referrer" />
+        {p.refreshSeconds ? <meta http-equiv="refresh" content={String(p.refreshSeconds)} /> : null}
         <style>{raw(STYLES)}</style>
       </head>
       <body>
