@@ -6,6 +6,7 @@ import { findLiveEndpointByName, getEndpoint, publicEndpoint } from "../db/queri
 import { endpoints } from "../db/schema";
 import type { AppEnv } from "../env";
 import { encryptSecret } from "../lib/crypto";
+import { PrivacyView } from "../reports/privacy";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { requireAdmin } from "./auth";
@@ -180,9 +181,14 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
   .openapi(list, async (c) => {
     const rows = await getDb(c.env.DB).select().from(endpoints).where(isNull(endpoints.deletedAt)).orderBy(desc(endpoints.createdAt)).all();
     // Private endpoints are listed only for admins (docs/reports.md#privacy).
-    return c.json({ endpoints: rows.filter((r) => !r.private || c.get("isAdmin")).map((r) => publicEndpoint(r, c.get("isAdmin"))) }, 200);
+    const view = await PrivacyView.of(getDb(c.env.DB), c.get("isAdmin"));
+    return c.json({ endpoints: rows.filter((r) => !r.private || c.get("isAdmin")).map((r) => publicEndpoint(r, c.get("isAdmin"), (id) => view.hides(id))) }, 200);
   })
-  .openapi(read, async (c) => c.json(publicEndpoint(await visibleEndpoint(c, getDb(c.env.DB), c.req.valid("param").id), c.get("isAdmin")), 200))
+  .openapi(read, async (c) => {
+    const db = getDb(c.env.DB);
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    return c.json(publicEndpoint(await visibleEndpoint(c, db, c.req.valid("param").id), c.get("isAdmin"), (id) => view.hides(id)), 200);
+  })
   .openapi(patch, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");

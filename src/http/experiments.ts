@@ -3,6 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { getDb } from "../db/client";
+import { PrivacyView } from "../reports/privacy";
 import { getEndpoint } from "../db/queries/endpoints";
 import { experimentMembers, experiments } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -148,7 +149,7 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
   .openapi(report, (async (c: Context<AppEnv>) => {
     const param = c.req.param("id") as string;
     await assertExperimentVisible(c, getDb(c.env.DB), param);
-    const r = await experimentReport(getDb(c.env.DB), c.env.DB, param);
+    const r = (await PrivacyView.of(getDb(c.env.DB), c.get("isAdmin"))).scrub(await experimentReport(getDb(c.env.DB), c.env.DB, param));
     if (c.req.query("format") === "text") return c.text(experimentText(r), 200);
     return c.json(r, 200);
   }) as never);

@@ -14,6 +14,7 @@ import { ApiError } from "../lib/errors";
 import { describeMetric, latestRunsByKind, metricsByKind, reportForMetrics } from "../reports/metrics";
 import { experimentReport } from "../reports/experiment";
 import { buildLeaderboard } from "../reports/leaderboard";
+import { PrivacyView } from "../reports/privacy";
 import { runReport } from "../reports/run-report";
 import { docsPage } from "../reports/html/docs-page";
 import { endpointPage } from "../reports/html/endpoint-page";
@@ -161,7 +162,7 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
         const db = getDb(c.env.DB);
         const { id } = c.req.valid("param");
         await assertExperimentVisible(c, db, id);
-        return experimentPage(await experimentReport(db, c.env.DB, id));
+        return experimentPage((await PrivacyView.of(db, c.get("isAdmin"))).scrub(await experimentReport(db, c.env.DB, id)));
       }) as never,
     )
     .openapi(leaderboardRoute, (c) =>

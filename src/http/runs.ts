@@ -10,6 +10,7 @@ import { ApiError } from "../lib/errors";
 import { sendAll, workMessages } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
+import { PrivacyView } from "../reports/privacy";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
@@ -144,11 +145,13 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
       .orderBy(desc(runs.createdAt))
       .limit(q.limit)
       .all();
-    return c.json({ runs: await Promise.all(rows.map((r) => runView(db, r))) }, 200);
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    return c.json({ runs: view.scrub(await Promise.all(rows.map((r) => runView(db, r)))) }, 200);
   })
   .openapi(readRun, async (c) => {
     const db = getDb(c.env.DB);
-    return c.json(await runView(db, (await visibleRun(c, db, c.req.valid("param").id)).run), 200);
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    return c.json(view.scrub(await runView(db, (await visibleRun(c, db, c.req.valid("param").id)).run)), 200);
   })
   .openapi(cancel, async (c) => {
     const db = getDb(c.env.DB);

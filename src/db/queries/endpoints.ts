@@ -6,14 +6,26 @@ import { endpoints } from "../schema";
 
 export type EndpointRow = typeof endpoints.$inferSelect;
 
+/** The scheme and host of a URL: what anonymous readers see of an endpoint's base URL (no path, userinfo or query). */
+export function urlOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "";
+  }
+}
+
 /**
  * What the API returns for an endpoint: never the key (only whether one is set); the system prompt is part of
- * every prompt sent, so only admins see it.
+ * every prompt sent, so only admins see it. Anonymous readers see the base URL's origin only, and no base endpoint
+ * they may not see (`hides`, from reports/privacy.ts).
  */
-export function publicEndpoint(row: EndpointRow, isAdmin = false) {
+export function publicEndpoint(row: EndpointRow, isAdmin = false, hides: (endpointId: string) => boolean = () => false) {
   const { apiKeyEnc, deletedAt, systemPrompt, trigger, ...rest } = row;
   return {
     ...rest,
+    baseUrl: isAdmin ? rest.baseUrl : urlOrigin(rest.baseUrl),
+    baseEndpointId: rest.baseEndpointId && !isAdmin && hides(rest.baseEndpointId) ? null : rest.baseEndpointId,
     systemPrompt: isAdmin ? systemPrompt : null,
     hasSystemPrompt: systemPrompt != null,
     trigger: isAdmin ? trigger : null,
