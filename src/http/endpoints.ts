@@ -9,6 +9,7 @@ import { encryptSecret } from "../lib/crypto";
 import { PrivacyView } from "../reports/privacy";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { assertUrlAllowed } from "../lib/url-policy";
 import { requireAdmin } from "./auth";
 import { visibleEndpoint } from "./privacy";
 import { AnyObject, Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
@@ -44,7 +45,10 @@ const EndpointSchema = z
 
 const fields = {
   name: z.string().trim().min(1).max(100),
-  baseUrl: z.url({ protocol: /^https?$/ }).max(500).openapi({ example: "https://api.openai.com/v1" }),
+  baseUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(500)
+    .openapi({ example: "https://api.openai.com/v1", description: "https only (plain http only for ALLOW_HTTP_HOSTS); no user:password@ and no key-like query parameter (docs/api.md#url-policy)" }),
   model: z.string().min(1).max(200),
   apiKey: z.string().min(1).max(4000).optional().openapi({ description: "Stored encrypted (AES-GCM); never returned." }),
   maxConcurrency: z.number().int().min(1).max(1000),
@@ -151,6 +155,7 @@ export function nextRevision(current: string): string {
 export const endpointRoutes = new OpenAPIHono<AppEnv>()
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
+    assertUrlAllowed("baseUrl", body.baseUrl, c.env);
     const db = getDb(c.env.DB);
     if (await findLiveEndpointByName(db, body.name)) throw new ApiError("conflict", `an endpoint named ${body.name} exists`);
     await checkBase(db, body.baseEndpointId);
@@ -192,6 +197,7 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
   .openapi(patch, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
+    if (body.baseUrl !== undefined) assertUrlAllowed("baseUrl", body.baseUrl, c.env);
     const db = getDb(c.env.DB);
     const current = await getEndpoint(db, id);
     if (body.name && body.name !== current.name && (await findLiveEndpointByName(db, body.name))) {

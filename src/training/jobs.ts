@@ -17,6 +17,7 @@ import type { Env } from "../env";
 import { decryptSecret, encryptSecret } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { newId, sha256Hex } from "../lib/ids";
+import { allowedHttpHosts, assertUrlAllowed, hostOf, urlOrigin, urlPolicyViolation } from "../lib/url-policy";
 import { sendAll } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, prepareRun } from "../queue/start-run";
@@ -87,6 +88,8 @@ export async function getJob(db: Db, id: string): Promise<TrainingJobRow> {
 /** Validates the request (dataset, endpoints, evaluation), stores the job and starts its workflow instance. */
 export async function createTrainingJob(env: Env, db: Db, req: TrainingJobRequest): Promise<TrainingJobRow> {
   if (req.debug && env.ALLOW_FAULT_INJECTION !== "1") throw new ApiError("invalid_request", "debug options are only accepted when ALLOW_FAULT_INJECTION=1");
+  // The provider's key travels to this URL: the same policy as endpoint URLs.
+  assertUrlAllowed("provider.baseUrl", req.provider.baseUrl, env);
   let helpfulModel: string;
   let datasetId: string | null = null;
   if (typeof req.dataset === "string") {
@@ -264,6 +267,9 @@ export async function submitJob(env: Env, jobId: string): Promise<{ status: stri
  */
 export async function recordProviderStatus(env: Env, db: Db, job: TrainingJobRow, st: ProviderStatus, source: "webhook" | "poll" | "pipeline", detail: Record<string, unknown> = {}): Promise<TrainingJobRow> {
   const at = new Date().toISOString();
+  // A serving URL the provider reports is held to the endpoint URL policy before it is stored (docs/api.md#url-policy).
+  const servingViolation = st.state === "succeeded" && st.model ? urlPolicyViolation(st.model.baseUrl, allowedHttpHosts(env)) : null;
+  if (servingViolation) st = { state: "failed", raw: st.raw, error: `the provider's serving URL (${urlOrigin(st.model!.baseUrl) || "not a URL"}) ${servingViolation}` };
   const next = st.state === "succeeded" ? "trained" : st.state === "failed" ? "failed" : st.state === "cancelled" ? "cancelled" : st.state === "running" ? "running" : "submitted";
   const rank = (s: string) => ORDER.indexOf(s as (typeof ORDER)[number]);
   const moves = !TERMINAL.has(job.status) && (next === "failed" || next === "cancelled" || rank(next) > rank(job.status));
@@ -341,7 +347,8 @@ export async function registerEndpoint(env: Env, jobId: string): Promise<string>
           name,
           baseUrl: job.servingBaseUrl,
           model: job.fineTunedModel,
-          apiKeyEnc: target.apiKey ? await encryptSecret(target.apiKey, env.ENCRYPTION_KEY) : null,
+          // The provider's key goes only to the provider's own host; a model served elsewhere gets no key.
+          apiKeyEnc: target.apiKey && hostOf(job.servingBaseUrl) === hostOf(target.baseUrl) ? await encryptSecret(target.apiKey, env.ENCRYPTION_KEY) : null,
           maxConcurrency: base.maxConcurrency,
           requestsPerMinute: base.requestsPerMinute,
           logprobs: base.logprobs,

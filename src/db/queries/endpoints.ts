@@ -1,19 +1,11 @@
 /** @module db/queries/endpoints: endpoint rows, and the public view that never carries the API key. */
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { notFound } from "../../lib/errors";
+import { urlOrigin } from "../../lib/url-policy";
 import { chunk, type Db } from "../client";
 import { endpoints } from "../schema";
 
 export type EndpointRow = typeof endpoints.$inferSelect;
-
-/** The scheme and host of a URL: what anonymous readers see of an endpoint's base URL (no path, userinfo or query). */
-export function urlOrigin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return "";
-  }
-}
 
 /**
  * What the API returns for an endpoint: never the key (only whether one is set); the system prompt is part of
