@@ -17,6 +17,7 @@ import type { Env } from "../env";
 import { decryptSecret, encryptSecret } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { newId, sha256Hex } from "../lib/ids";
+import { redactSecrets } from "../providers/openai";
 import { allowedHttpHosts, assertUrlAllowed, hostOf, urlOrigin, urlPolicyViolation } from "../lib/url-policy";
 import { sendAll } from "../queue/messages";
 import { planMessages } from "../queue/planner";
@@ -161,9 +162,16 @@ async function event(db: Db, jobId: string, source: string, status: string, deta
   await db.insert(trainingEvents).values({ id: newId("tev"), jobId, source, status, detail });
 }
 
-export async function failJob(env: Env, jobId: string, error: string): Promise<{ status: "failed" }> {
+/** Error text about a job, safe to store: its provider key and anything key-shaped redacted (providers/openai.ts). */
+async function redactJobError(env: Env, job: TrainingJobRow, text: string): Promise<string> {
+  const key = job.providerApiKeyEnc ? await decryptSecret(job.providerApiKeyEnc, env.ENCRYPTION_KEY).catch(() => "") : "";
+  return redactSecrets(text, key);
+}
+
+export async function failJob(env: Env, jobId: string, reason: string): Promise<{ status: "failed" }> {
   const db = getDb(env.DB);
   const job = await getJob(db, jobId);
+  const error = await redactJobError(env, job, reason);
   if (!TERMINAL.has(job.status)) {
     await setStatus(db, jobId, { status: "failed", error, completedAt: new Date().toISOString() });
     await event(db, jobId, "pipeline", "failed", { error });
@@ -270,6 +278,8 @@ export async function recordProviderStatus(env: Env, db: Db, job: TrainingJobRow
   // A serving URL the provider reports is held to the endpoint URL policy before it is stored (docs/api.md#url-policy).
   const servingViolation = st.state === "succeeded" && st.model ? urlPolicyViolation(st.model.baseUrl, allowedHttpHosts(env)) : null;
   if (servingViolation) st = { state: "failed", raw: st.raw, error: `the provider's serving URL (${urlOrigin(st.model!.baseUrl) || "not a URL"}) ${servingViolation}` };
+  // Error text from a webhook or a status answer is the provider's: redact keys before it is stored.
+  if (st.error) st = { ...st, error: await redactJobError(env, job, st.error) };
   const next = st.state === "succeeded" ? "trained" : st.state === "failed" ? "failed" : st.state === "cancelled" ? "cancelled" : st.state === "running" ? "running" : "submitted";
   const rank = (s: string) => ORDER.indexOf(s as (typeof ORDER)[number]);
   const moves = !TERMINAL.has(job.status) && (next === "failed" || next === "cancelled" || rank(next) > rank(job.status));

@@ -1,0 +1,36 @@
+/**
+ * @module http/limits: the most bytes a request body may have (docs/api.md#size-limits). Checked from
+ * Content-Length and, without one, while the body is read (hono's bodyLimit), before any parsing or signature
+ * check; a larger body is a 413 in our error shape and changes nothing.
+ */
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { ApiError } from "../lib/errors";
+import { MAX_IMPORT_BYTES } from "../suites/persona";
+
+/** JSON writes (endpoints, runs, experiments, datasets, training jobs...): ours; the largest field (a system prompt) is 20,000 characters. */
+export const JSON_BODY_LIMIT_BYTES = 256 * 1024;
+/** Imports (routes ending in /import: suites, training pools): the importers' own file limit (suites/persona.ts). */
+export const IMPORT_BODY_LIMIT_BYTES = MAX_IMPORT_BYTES;
+/** Signed webhooks: provider status events are a few KB (ours, as the issue asks). */
+export const WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** The limit of a request path. */
+export function bodyLimitFor(path: string): { bytes: number; kind: string } {
+  if (path.startsWith("/v1/webhooks/")) return { bytes: WEBHOOK_BODY_LIMIT_BYTES, kind: "webhooks" };
+  if (/\/import$/.test(path)) return { bytes: IMPORT_BODY_LIMIT_BYTES, kind: "imports" };
+  return { bytes: JSON_BODY_LIMIT_BYTES, kind: "JSON writes" };
+}
+
+/** Applies the path's limit to every request that may carry a body. */
+export const limitBodies = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS") return next();
+  const limit = bodyLimitFor(new URL(c.req.url).pathname);
+  return bodyLimit({
+    maxSize: limit.bytes,
+    onError: () => {
+      throw new ApiError("payload_too_large", `the request body is larger than ${limit.bytes} bytes, the limit for ${limit.kind}`, { limitBytes: limit.bytes });
+    },
+  })(c, next);
+});
