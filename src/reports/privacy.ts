@@ -6,6 +6,7 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { endpoints } from "../db/schema";
+import { sha256Hex } from "../lib/ids";
 
 /** What a hidden judge is called in keys and descriptors. */
 export const PRIVATE_JUDGE = "private";
@@ -21,18 +22,20 @@ export class PrivacyView {
   private constructor(
     readonly admin: boolean,
     private readonly hidden: ReadonlySet<string>,
+    /** Names this view in cache keys: "admin", or a hash of the hidden ids (a switch to private changes it). */
+    readonly key: string,
   ) {}
 
   /** The admin's view: nothing hidden. */
   static all(): PrivacyView {
-    return new PrivacyView(true, new Set());
+    return new PrivacyView(true, new Set(), "admin");
   }
 
   /** The caller's view: anonymous callers may not see private endpoints (deleted ones included). */
   static async of(db: Db, admin: boolean): Promise<PrivacyView> {
     if (admin) return PrivacyView.all();
-    const rows = await db.select({ id: endpoints.id }).from(endpoints).where(eq(endpoints.private, true)).all();
-    return new PrivacyView(false, new Set(rows.map((r) => r.id)));
+    const ids = (await db.select({ id: endpoints.id }).from(endpoints).where(eq(endpoints.private, true)).all()).map((r) => r.id).sort();
+    return new PrivacyView(false, new Set(ids), `anon-${(await sha256Hex(ids.join(","))).slice(0, 24)}`);
   }
 
   /** Whether this caller may not see the endpoint (nor anything that names it or shows its figures). */

@@ -1,0 +1,50 @@
+/**
+ * @module http/report-cache: run and experiment report bodies are cached per (report, data version, privacy view,
+ * normalised query), so anonymous traffic cannot force their bootstraps to be recomputed (docs/reports.md#caching).
+ * The data version is a hash of everything a report reads that can change: the endpoints' rows, their runs'
+ * statuses, and the count and newest change of those runs' units (judgments added by a re-judge included). Reading
+ * it costs two small queries; the report costs bootstraps over every sample.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { sha256Hex } from "../lib/ids";
+import type { PrivacyView } from "../reports/privacy";
+import { type CacheOptions, cachedResponse } from "./http-cache";
+
+/** Clients revalidate reports at once (they change while runs progress); the ETag makes that a 304. */
+export const REPORT_CLIENT_MAX_AGE_SECONDS = 0;
+/** How long the Cache API keeps a versioned report (ours: a new version is a new key, so this only bounds storage). */
+export const REPORT_STORE_SECONDS = 24 * 3600;
+
+/**
+ * A version of the data behind reports that involve these endpoints (the report's own, its base and, for
+ * experiments, the members), plus any runs named explicitly (`?base=`).
+ */
+export async function dataVersion(d1: D1Database, endpointIds: (string | null | undefined)[], extraRunIds: string[] = []): Promise<string> {
+  const eps = [...new Set(endpointIds.filter((e): e is string => !!e))];
+  const runIdsSql = `SELECT id FROM runs WHERE endpoint_id IN (SELECT value FROM json_each(?1)) UNION SELECT value FROM json_each(?2)`;
+  const [endpointRows, runRows, unitStamp] = await d1.batch<Record<string, unknown>>([
+    d1.prepare(`SELECT id, updated_at, private, base_endpoint_id, revision, deleted_at FROM endpoints WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id`).bind(JSON.stringify(eps)),
+    d1.prepare(`SELECT id, status, completed_at, updated_at FROM runs WHERE id IN (${runIdsSql}) ORDER BY id`).bind(JSON.stringify(eps), JSON.stringify(extraRunIds)),
+    d1.prepare(`SELECT count(*) AS n, sum(status = 'done') AS done, sum(status = 'failed') AS failed, max(updated_at) AS at FROM units WHERE run_id IN (${runIdsSql})`).bind(JSON.stringify(eps), JSON.stringify(extraRunIds)),
+  ]);
+  return (await sha256Hex(JSON.stringify([endpointRows.results, runRows.results, unitStamp.results]))).slice(0, 32);
+}
+
+/**
+ * Answers a report GET from the cache when its version is unchanged: anonymous reads share the Cache API entry of
+ * (path, declared query, version, privacy view); admin reads are built fresh (http-cache.ts).
+ */
+export async function cachedReport(c: Context<AppEnv>, view: PrivacyView, version: string, query: readonly string[], build: () => Promise<unknown>, asText?: (body: unknown) => string): Promise<Response> {
+  const opts: CacheOptions = { query, version: `${version}.${view.key}`, storeSeconds: REPORT_STORE_SECONDS };
+  return cachedResponse(
+    c,
+    async () => {
+      const body = await build();
+      return asText ? { body: asText(body), contentType: "text/plain; charset=utf-8" } : { body: JSON.stringify(body), contentType: "application/json; charset=utf-8" };
+    },
+    REPORT_CLIENT_MAX_AGE_SECONDS,
+    {},
+    opts,
+  );
+}
