@@ -78,16 +78,32 @@ export class PrivacyView {
    */
   scrub<T>(value: T): T {
     if (this.admin || this.hidden.size === 0) return value;
-    return this.scrubValue(value) as T;
+    // Model names of hidden endpoints found in the body are also taken out of its free text (notes that name a judge).
+    const models = new Set<string>();
+    const collect = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(collect);
+      else if (v && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        if (typeof o.endpointId === "string" && this.hides(o.endpointId) && typeof o.model === "string" && o.model.length >= 3) models.add(o.model);
+        Object.values(o).forEach(collect);
+      }
+    };
+    collect(value);
+    return this.scrubValue(value, [...models]) as T;
   }
 
-  private scrubValue(value: unknown): unknown {
-    if (typeof value === "string") return this.text(value);
-    if (Array.isArray(value)) return value.map((v) => this.scrubValue(v));
+  private scrubValue(value: unknown, models: string[]): unknown {
+    if (typeof value === "string") {
+      let out = this.text(value);
+      // Only inside longer text: a field that equals the name is a visible model that happens to share it.
+      for (const m of models) if (out !== m && out.includes(m)) out = out.split(m).join("a private model");
+      return out;
+    }
+    if (Array.isArray(value)) return value.map((v) => this.scrubValue(v, models));
     if (!value || typeof value !== "object") return value;
     const obj = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(obj)) out[k] = this.scrubValue(v);
+    for (const [k, v] of Object.entries(obj)) out[k] = this.scrubValue(v, models);
     if (typeof obj.endpointId === "string" && this.hides(obj.endpointId)) {
       out.endpointId = PRIVATE_JUDGE;
       for (const k of ["name", "model", "revision"]) if (k in obj) out[k] = null;

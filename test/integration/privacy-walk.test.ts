@@ -3,7 +3,10 @@
  * anonymously, with a private base, a private judge and a private experiment member in the data. No response may
  * carry their ids, names, models, run ids or figures.
  */
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { getDb } from "../../src/db/client";
+import { PrivacyView } from "../../src/reports/privacy";
 import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 const CONSISTENCY = { suites: ["persona-consistency"], limit: 20, samplesPerItem: 1, seed: 5 };
@@ -117,5 +120,23 @@ describe("privacy walk", () => {
     expect(anon.json.baseUrl).toBe(new URL(admin.json.baseUrl).origin);
     const listed = (await api("GET", "/v1/endpoints", undefined, { admin: false })).json.endpoints.find((e: any) => e.id === ep.id);
     expect(listed.baseUrl).toBe(new URL(admin.json.baseUrl).origin);
+  });
+
+  it("scrubs a hidden judge's identity from any body, its model name from free text too, and leaves the admin's view whole", async () => {
+    const tag = uniqueTag("ps");
+    const judge = await registerSim(`scrub-judge-${tag}`, `judge-model-${tag}`, { private: true });
+    const body = {
+      judge: { endpointId: judge.id, revision: "r1", model: `judge-model-${tag}`, rubricVersion: "safety-v1" },
+      notes: [`the file names judge gpt-4o but judge-model-${tag} was used`],
+      endpoint: { id: "ep_public", model: `judge-model-${tag}`, baseEndpointId: judge.id },
+      key: `metric|${judge.id}@r1|safety-v1`,
+    };
+    const anon = (await PrivacyView.of(getDb(env.DB), false)).scrub(body);
+    expect(anon.judge).toEqual({ endpointId: "private", revision: null, model: null, rubricVersion: "safety-v1", private: true });
+    expect(anon.notes[0]).toBe("the file names judge gpt-4o but a private model was used");
+    // A visible model that shares the name keeps it; a hidden base is not named.
+    expect(anon.endpoint).toEqual({ id: "ep_public", model: `judge-model-${tag}`, baseEndpointId: null });
+    expect(anon.key).toBe("metric|private@r1|safety-v1");
+    expect((await PrivacyView.of(getDb(env.DB), true)).scrub(body)).toBe(body);
   });
 });
