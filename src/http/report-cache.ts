@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { sha256Hex } from "../lib/ids";
 import type { PrivacyView } from "../reports/privacy";
-import { type CacheOptions, cachedResponse } from "./http-cache";
+import { type CacheOptions, cachedResponse, normalisedCacheKey } from "./http-cache";
 
 /** Clients revalidate reports at once (they change while runs progress); the ETag makes that a 304. */
 export const REPORT_CLIENT_MAX_AGE_SECONDS = 0;
@@ -47,4 +47,24 @@ export async function cachedReport(c: Context<AppEnv>, view: PrivacyView, versio
     {},
     opts,
   );
+}
+
+/**
+ * A page body (HTML) built from reports, cached like the reports themselves for anonymous readers; admins get a
+ * fresh build. The page's own headers (no-cache, CSP) are set by its route.
+ */
+export async function cachedPage(c: Context<AppEnv>, view: PrivacyView, version: string, query: readonly string[], build: () => Promise<string>): Promise<string> {
+  const cache = !c.get("isAdmin") && typeof caches !== "undefined" ? (caches as unknown as { default: Cache }).default : null;
+  if (!cache) return build();
+  const key = new Request(normalisedCacheKey(c.req.url, { query, version: `${version}.${view.key}` }), { method: "GET" });
+  const hit = await cache.match(key).catch(() => undefined);
+  if (hit) return hit.text();
+  const body = await build();
+  const put = cache.put(key, new Response(body, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": `public, max-age=${REPORT_STORE_SECONDS}` } })).catch(() => undefined);
+  try {
+    c.executionCtx.waitUntil(put);
+  } catch {
+    await put;
+  }
+  return body;
 }
