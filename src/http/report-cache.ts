@@ -1,9 +1,11 @@
 /**
  * @module http/report-cache: run and experiment report bodies are cached per (report, data version, privacy view,
  * normalised query), so anonymous traffic cannot force their bootstraps to be recomputed (docs/reports.md#caching).
- * The data version is a hash of everything a report reads that can change: the endpoints' rows, their runs'
- * statuses, and the count and newest change of those runs' units (judgments added by a re-judge included). Reading
- * it costs two small queries; the report costs bootstraps over every sample.
+ * The data version is a hash of everything a report reads that can change: the endpoints' rows, their runs' rows
+ * (status, completion, last change) and, for runs still open, the count, status tally and newest change of their
+ * units. A finished run's units change only after it is reopened (resume, re-judge), which changes its row, so
+ * finished runs cost no unit reads. Reading it is one batch of three queries; the report costs bootstraps over
+ * every sample.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
@@ -26,7 +28,10 @@ export async function dataVersion(d1: D1Database, endpointIds: (string | null | 
   const [endpointRows, runRows, unitStamp] = await d1.batch<Record<string, unknown>>([
     d1.prepare(`SELECT id, updated_at, private, base_endpoint_id, revision, deleted_at FROM endpoints WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id`).bind(JSON.stringify(eps)),
     d1.prepare(`SELECT id, status, completed_at, updated_at FROM runs WHERE id IN (${runIdsSql}) ORDER BY id`).bind(JSON.stringify(eps), JSON.stringify(extraRunIds)),
-    d1.prepare(`SELECT count(*) AS n, sum(status = 'done') AS done, sum(status = 'failed') AS failed, max(updated_at) AS at FROM units WHERE run_id IN (${runIdsSql})`).bind(JSON.stringify(eps), JSON.stringify(extraRunIds)),
+    // Units of finished runs do not change until the run is reopened (resume, re-judge), which changes its row.
+    d1
+      .prepare(`SELECT count(*) AS n, sum(status = 'done') AS done, sum(status = 'failed') AS failed, max(updated_at) AS at FROM units WHERE run_id IN (SELECT id FROM runs WHERE id IN (${runIdsSql}) AND status NOT IN ('completed', 'cancelled'))`)
+      .bind(JSON.stringify(eps), JSON.stringify(extraRunIds)),
   ]);
   return (await sha256Hex(JSON.stringify([endpointRows.results, runRows.results, unitStamp.results]))).slice(0, 32);
 }
