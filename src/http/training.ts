@@ -14,7 +14,7 @@ import { createTrainingJob, getJob, jobView, TrainingJobRequest } from "../train
 import { recordDelivery, releaseDelivery, type VerifiedDelivery, verifyDelivery } from "../webhooks/deliveries";
 import { handleTrainingEvent } from "../webhooks/training";
 import { requireAdmin } from "./auth";
-import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
+import { AnyObject, Bearer, ErrorSchema, errors, IdParam, json } from "./schemas";
 
 const JobCreate = TrainingJobRequest;
 const CREATE_DESCRIPTION =
@@ -51,13 +51,15 @@ const signedHeaders = z.object({
   "webhook-timestamp": z.string().optional().openapi({ description: "Unix seconds; at most 5 minutes away from now" }),
   "webhook-signature": z.string().optional().openapi({ description: "v1,<base64 HMAC-SHA256 of id.timestamp.body>" }),
 });
+/** A missing or malformed secret is the deployment's fault, not the sender's. */
+const WebhookMisconfigured = { content: { "application/json": { schema: ErrorSchema } }, description: "webhook_misconfigured: the route's secret is not set or not whsec_<base64>" };
 const trainingHook = createRoute({
   method: "post",
   path: "/v1/webhooks/training",
   description:
     "Provider status events, signed with WEBHOOK_SECRET (Standard Webhooks). OpenAI-style fine_tuning.job.succeeded | failed | cancelled (data.id = the provider's job id; the job is fetched) and the generic contract's training.job.* (docs/providers.md). Unknown types are acknowledged and ignored.",
   request: { headers: signedHeaders },
-  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400] },
+  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400], 413: errors[413], 500: WebhookMisconfigured },
 });
 const rescoreHook = createRoute({
   method: "post",
@@ -65,7 +67,7 @@ const rescoreHook = createRoute({
   description:
     'Re-scoring, signed with RESCORE_WEBHOOK_SECRET (Standard Webhooks). {"type": "rescore.checkpoint", "data": {endpointId, revision?, suites?, judge?, samplesPerItem?, temperature?, seed?, limit?}} bumps the revision and re-runs; {"type": "rescore.rejudge", "data": {runId | endpointId, judge: {endpointId, rubric?}}} re-judges stored answers without calling the model.',
   request: { headers: signedHeaders },
-  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400], 404: errors[404], 409: errors[409] },
+  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400], 404: errors[404], 409: errors[409], 413: errors[413], 500: WebhookMisconfigured },
 });
 
 /** Runs a claimed delivery's work; when it fails, the claim is given back so the sender's retry redoes it. */
