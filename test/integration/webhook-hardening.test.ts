@@ -13,7 +13,7 @@ import { encryptSecret } from "../../src/lib/crypto";
 import { ApiError } from "../../src/lib/errors";
 import { JSON_BODY_LIMIT_BYTES, WEBHOOK_BODY_LIMIT_BYTES } from "../../src/http/limits";
 import { failJob, recordProviderStatus } from "../../src/training/jobs";
-import { DELIVERY_RETENTION_SECONDS, verifyDelivery } from "../../src/webhooks/deliveries";
+import { DELIVERY_RETENTION_SECONDS, PROCESSING_LEASE_SECONDS, verifyDelivery } from "../../src/webhooks/deliveries";
 import { ADMIN, api, registerSim, uniqueTag } from "../helpers";
 import { signed } from "../training-helpers";
 
@@ -40,6 +40,22 @@ describe("webhook deliveries", () => {
     expect(await rows(`rescore:${id}`)).toHaveLength(0);
     const retry = await api("POST", "/v1/webhooks/rescore", body, { admin: false, headers: signed(env.RESCORE_WEBHOOK_SECRET!, body, { id }) });
     expect(retry.status, "a retry is processed again, not answered as a duplicate").toBe(400);
+  });
+
+  it("a copy takes over a claim left unfinished past the lease (its worker died), not a live one", async () => {
+    const body = JSON.stringify({ type: "fine_tuning.job.succeeded", data: { id: "ftjob-not-ours" } });
+    const stale = `msg_${uniqueTag("stale")}`;
+    const live = `msg_${uniqueTag("live")}`;
+    const at = (ms: number) => new Date(Date.now() - ms).toISOString();
+    await env.DB.prepare("INSERT INTO webhook_deliveries (id, source, event_type, outcome, received_at) VALUES (?1, 'training', 't', 'processing', ?2), (?3, 'training', 't', 'processing', ?4)")
+      .bind(`training:${stale}`, at((PROCESSING_LEASE_SECONDS + 30) * 1000), `training:${live}`, at(5_000))
+      .run();
+    const taken = await api("POST", "/v1/webhooks/training", body, { admin: false, headers: signed(env.WEBHOOK_SECRET!, body, { id: stale }) });
+    expect(taken.json).toEqual({ received: true, duplicate: false, outcome: "ignored" });
+    expect((await rows(`training:${stale}`))[0].outcome).toBe("ignored");
+    const held = await api("POST", "/v1/webhooks/training", body, { admin: false, headers: signed(env.WEBHOOK_SECRET!, body, { id: live }) });
+    expect(held.json).toEqual({ received: true, duplicate: true });
+    expect((await rows(`training:${live}`))[0].outcome).toBe("processing");
   });
 
   it("refuses a body over 1 MiB with 413 before verifying it, from Content-Length and from a stream", async () => {
