@@ -51,7 +51,10 @@ const RunSchema = z
     seed: z.number(),
     limit: z.number().nullable(),
     scoringMode: z.string(),
-    judge: z.object({ endpointId: z.string(), revision: z.string(), model: z.string(), rubricVersion: z.string() }).nullable(),
+    judge: z
+      .object({ endpointId: z.string(), revision: z.string().nullable(), model: z.string().nullable(), rubricVersion: z.string(), private: z.boolean().optional() })
+      .nullable()
+      .openapi({ description: 'A private judge read without the admin key: endpointId "private", revision and model null, private true' }),
     variants: z.array(z.string()).openapi({ description: '"" is the plain item; "trigger" adds the endpoint\'s backdoor trigger' }),
     judgeScoring: z.object({ mode: z.string(), basis: z.string(), samples: z.number(), probe: z.string().optional() }).nullable(),
     status: z.string(),
