@@ -32,6 +32,9 @@ describe("cached reports", () => {
     // The endpoint report is cached too.
     expect((await anon(`/v1/endpoints/${model.id}/report`)).headers.get("x-cache")).toBe("miss");
     expect((await anon(`/v1/endpoints/${model.id}/report?q=1`)).headers.get("x-cache")).toBe("hit");
+    // Run metrics come from the report and are cached the same way.
+    expect((await anon(`/v1/runs/${run.id}/metrics`)).headers.get("x-cache")).toBe("miss");
+    expect((await anon(`/v1/runs/${run.id}/metrics?cb=1`)).headers.get("x-cache")).toBe("hit");
     // Admin reads are built fresh and never stored in the shared cache.
     expect((await api("GET", `/v1/runs/${run.id}/report`)).headers.get("x-cache")).toBe("miss");
 
