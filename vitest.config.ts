@@ -33,6 +33,8 @@ export default defineConfig({
                 ...TEST_SECRETS,
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
                 SIM_URL: inject("simUrl" as never) as string,
+                // The simulator listens on plain http on 127.0.0.1 (production allows no http host).
+                ALLOW_HTTP_HOSTS: "127.0.0.1,localhost",
                 // Shrunk so retries and timeouts happen within a test's time.
                 RETRY_BASE_SECONDS: "0",
                 MODEL_TIMEOUT_MS: "1500",

@@ -11,6 +11,7 @@ import { finishDatasetsOfRuns } from "./datasets/export";
 import type { Env } from "./env";
 import { scheduledRescores } from "./rescore/rescore";
 import { failJob, pollProvider, startPipeline } from "./training/jobs";
+import { pruneDeliveries } from "./webhooks/deliveries";
 
 /** Minutes without a webhook before the cron asks the provider (ours: webhooks usually arrive within seconds). */
 export const DEFAULT_POLL_AFTER_MINUTES = 10;
@@ -70,7 +71,9 @@ export async function runScheduled(env: Env, scheduledTime: number) {
     return n;
   });
   const rescored = await step("rescore", () => scheduledRescores(env, db, scheduledTime));
+  // Delivery ids older than the replay window can no longer be replayed (their timestamps are refused).
+  const pruned = await step("webhook-deliveries", () => pruneDeliveries(db, scheduledTime));
   const summary = { event: "cron.tick", datasetsFinished: datasetsDone, jobsPolled: polled, rescores: Array.isArray(rescored) ? rescored.filter((r) => r.created).length : null };
   console.log(JSON.stringify(summary));
-  return { datasetsFinished: datasetsDone, jobsPolled: polled, rescores: rescored };
+  return { datasetsFinished: datasetsDone, jobsPolled: polled, rescores: rescored, deliveriesPruned: pruned };
 }

@@ -17,6 +17,8 @@ export interface Env {
   PIPELINE_RETRY_DELAY_MS?: string;
   /** Minutes without a webhook before the cron asks the provider about a job (default 10). */
   TRAINING_POLL_AFTER_MINUTES?: string;
+  /** Hosts that endpoint and provider URLs may reach over plain http, comma-separated (docs/api.md#url-policy); empty in production, "127.0.0.1,localhost" locally. */
+  ALLOW_HTTP_HOSTS?: string;
   /** "1" lets training-job requests inject crashes after pipeline steps (tests only). */
   ALLOW_FAULT_INJECTION?: string;
   /** Model-call timeout in ms (default 30000). */

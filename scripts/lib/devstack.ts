@@ -215,9 +215,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 /**
  * Vars for local runs: miniflare has no 6-connections-per-invocation cap, so a batch may keep more calls in
- * flight than production does (the endpoint's gate still holds its limits).
+ * flight than production does (the endpoint's gate still holds its limits); the simulator and local models
+ * answer on plain http on this machine (production allows https only).
  */
-const LOCAL_VARS: Record<string, string> = { MAX_CALLS_PER_INVOCATION: "64" };
+const LOCAL_VARS: Record<string, string> = { MAX_CALLS_PER_INVOCATION: "64", ALLOW_HTTP_HOSTS: "127.0.0.1,localhost" };
 
 export async function startWorker(opts: { port: number; vars?: Record<string, string>; root?: string; readyTimeoutMs?: number; persistTo?: string }): Promise<WorkerHandle> {
   const root = opts.root ?? ROOT;

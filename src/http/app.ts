@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { identify } from "./auth";
+import { limitBodies } from "./limits";
 import { constitutionRoutes } from "./constitutions";
 import { datasetRoutes } from "./datasets";
 import { trainingRoutes } from "./training";
@@ -38,6 +39,8 @@ export function createApp() {
   });
 
   app.use("*", identify);
+  // Body size limits (413) before any route reads, parses or verifies a body (http/limits.ts).
+  app.use("*", limitBodies);
   app.openapi(healthRoute, (c) => c.json({ ok: true as const }, 200));
   app.route("/", endpointRoutes);
   app.route("/", suiteRoutes);

@@ -5,6 +5,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { type Db, getDb } from "../db/client";
+import { PrivacyView } from "../reports/privacy";
 import { getEndpoint } from "../db/queries/endpoints";
 import { experimentMembers, experiments } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -66,8 +67,9 @@ export const calibrationRoutes = new OpenAPIHono<AppEnv>().openapi(route, async 
   for (const id of ids) rows.push(await endpointRow(db, c.env.DB, id, id === exp.baseEndpointId ? "base" : "member"));
   const pick = (f: (r: (typeof rows)[number]) => number | null | undefined, g: (r: (typeof rows)[number]) => number | null | undefined) =>
     rows.map((r) => ({ endpointId: r.endpointId, x: f(r) ?? null, y: g(r) ?? null }));
+  const view = await PrivacyView.of(db, c.get("isAdmin"));
   return c.json(
-    {
+    view.scrub({
       experimentId: exp.id,
       endpoints: rows,
       correlations: [
@@ -76,7 +78,7 @@ export const calibrationRoutes = new OpenAPIHono<AppEnv>().openapi(route, async 
         correlation(pick((r) => r.alignmentSelfReport?.mean, (r) => r.misalignedShare?.share), "alignment self-report vs misaligned share", "negative when self-reports track behaviour"),
       ],
       method: "Spearman rank correlation over endpoints; 95% CI by Fisher z with SE sqrt(1.06/(n-3)) (Fieller, Hartley & Pearson 1957)",
-    },
+    }),
     200,
   );
 });

@@ -199,7 +199,7 @@ const upload = createRoute({
     // Read as text whatever the content type (application/x-ndjson, application/jsonl, text/plain): a JSON validator would parse one line.
     body: { content: { "text/plain": { schema: z.string() } }, required: true },
   },
-  responses: { 201: json(DatasetView, "Stored and released"), 200: json(DatasetView, "The same file was uploaded before"), 413: errors[400], ...errors },
+  responses: { 201: json(DatasetView, "Stored and released"), 200: json(DatasetView, "The same file was uploaded before"), ...errors },
 });
 
 const poolImport = createRoute({

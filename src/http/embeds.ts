@@ -10,6 +10,8 @@ import { endpointMetrics, type MetricValue, runMetrics } from "../reports/metric
 import { badge } from "../reports/svg/badge";
 import { dataAttrs, dataNum } from "../reports/svg/text";
 import { cachedResponse } from "./http-cache";
+import { cachedReport, dataVersion } from "./report-cache";
+import { PrivacyView } from "../reports/privacy";
 import { MetricId, publicCors } from "./leaderboard";
 import { visibleEndpoint, visibleRun } from "./privacy";
 import { errors, IdParam, json } from "./schemas";
@@ -86,8 +88,11 @@ embedRoutes.use("/v1/runs/:id/metrics", publicCors);
 embedRoutes
   .openapi(runMetricsRoute, async (c) => {
     const db = getDb(c.env.DB);
-    const { run } = await visibleRun(c, db, c.req.valid("param").id);
-    return c.json({ runId: run.id, endpointId: run.endpointId, metrics: await runMetrics(db, c.env.DB, run.id) }, 200);
+    const { run, endpoint } = await visibleRun(c, db, c.req.valid("param").id);
+    // Built from the run report: cached like it (http/report-cache.ts).
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    const version = await dataVersion(c.env.DB, [endpoint.id, endpoint.baseEndpointId]);
+    return cachedReport(c, view, version, [], async () => ({ runId: run.id, endpointId: run.endpointId, metrics: await runMetrics(db, c.env.DB, run.id) })) as never;
   })
   .openapi(endpointMetricsRoute, async (c) => {
     const db = getDb(c.env.DB);

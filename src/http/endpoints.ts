@@ -7,9 +7,11 @@ import { findLiveEndpointByName, getEndpoint, publicEndpoint } from "../db/queri
 import { endpoints } from "../db/schema";
 import type { AppEnv } from "../env";
 import { encryptSecret } from "../lib/crypto";
+import { PrivacyView } from "../reports/privacy";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { encryptHeaders, HEADER_NAME, MAX_EXTRA_HEADERS, RESERVED_HEADERS } from "../providers/headers";
+import { assertUrlAllowed } from "../lib/url-policy";
 import { requireAdmin } from "./auth";
 import { visibleEndpoint } from "./privacy";
 import { AnyObject, Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
@@ -49,7 +51,10 @@ const EndpointSchema = z
 
 const fields = {
   name: z.string().trim().min(1).max(100),
-  baseUrl: z.url({ protocol: /^https?$/ }).max(500).openapi({ example: "https://api.openai.com/v1" }),
+  baseUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(500)
+    .openapi({ example: "https://api.openai.com/v1", description: "https only (plain http only for ALLOW_HTTP_HOSTS); no user:password@ and no key-like query parameter (docs/api.md#url-policy)" }),
   model: z.string().min(1).max(200),
   apiKey: z.string().min(1).max(4000).optional().openapi({ description: "Stored encrypted (AES-GCM); never returned." }),
   maxConcurrency: z.number().int().min(1).max(1000),
@@ -176,6 +181,7 @@ export function nextRevision(current: string): string {
 export const endpointRoutes = new OpenAPIHono<AppEnv>()
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
+    if (body.baseUrl) assertUrlAllowed("baseUrl", body.baseUrl, c.env);
     const db = getDb(c.env.DB);
     if (await findLiveEndpointByName(db, body.name)) throw new ApiError("conflict", `an endpoint named ${body.name} exists`);
     await checkBase(db, body.baseEndpointId);
@@ -211,12 +217,18 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
   .openapi(list, async (c) => {
     const rows = await getDb(c.env.DB).select().from(endpoints).where(isNull(endpoints.deletedAt)).orderBy(desc(endpoints.createdAt)).all();
     // Private endpoints are listed only for admins (docs/reports.md#privacy).
-    return c.json({ endpoints: rows.filter((r) => !r.private || c.get("isAdmin")).map((r) => publicEndpoint(r, c.get("isAdmin"))) }, 200);
+    const view = await PrivacyView.of(getDb(c.env.DB), c.get("isAdmin"));
+    return c.json({ endpoints: rows.filter((r) => !r.private || c.get("isAdmin")).map((r) => publicEndpoint(r, c.get("isAdmin"), (id) => view.hides(id))) }, 200);
   })
-  .openapi(read, async (c) => c.json(publicEndpoint(await visibleEndpoint(c, getDb(c.env.DB), c.req.valid("param").id), c.get("isAdmin")), 200))
+  .openapi(read, async (c) => {
+    const db = getDb(c.env.DB);
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    return c.json(publicEndpoint(await visibleEndpoint(c, db, c.req.valid("param").id), c.get("isAdmin"), (id) => view.hides(id)), 200);
+  })
   .openapi(patch, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
+    if (body.baseUrl !== undefined) assertUrlAllowed("baseUrl", body.baseUrl, c.env);
     const db = getDb(c.env.DB);
     const current = await getEndpoint(db, id);
     if (body.name && body.name !== current.name && (await findLiveEndpointByName(db, body.name))) {

@@ -6,11 +6,13 @@ import type { Context } from "hono";
 import { getDb } from "../db/client";
 import { requireConstitution } from "../db/queries/constitutions";
 import { builtinPoolCategories, trainedCategoriesOf } from "../datasets/datasets";
+import { PrivacyView } from "../reports/privacy";
+import { cachedReport, dataVersion } from "./report-cache";
 import { getEndpoint } from "../db/queries/endpoints";
 import { experimentMembers, experiments } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../lib/errors";
-import { newId } from "../lib/ids";
+import { newId, sha256Hex } from "../lib/ids";
 import { estimateRun } from "../queue/estimate";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { experimentReport, experimentText } from "../reports/experiment";
@@ -165,8 +167,12 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
   // The route declares JSON and text/plain; zod-openapi's handler typing only follows the JSON one, hence the cast.
   .openapi(report, (async (c: Context<AppEnv>) => {
     const param = c.req.param("id") as string;
-    await assertExperimentVisible(c, getDb(c.env.DB), param);
-    const r = await experimentReport(getDb(c.env.DB), c.env.DB, param);
-    if (c.req.query("format") === "text") return c.text(experimentText(r), 200);
-    return c.json(r, 200);
+    const db = getDb(c.env.DB);
+    await assertExperimentVisible(c, db, param);
+    // Cached per (experiment, data version, privacy view, format): anonymous reads cannot force the recomputation.
+    const exp = await loadExperiment(db, param);
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    const version = `${await dataVersion(c.env.DB, [exp.baseEndpointId, ...exp.members.map((m) => m.endpointId)])}.${(await sha256Hex(JSON.stringify(exp))).slice(0, 16)}`;
+    const text = c.req.query("format") === "text";
+    return cachedReport(c, view, version, ["format"], async () => view.scrub(await experimentReport(db, c.env.DB, param)), text ? (r) => experimentText(r as never) : undefined);
   }) as never);

@@ -4,6 +4,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
+import { PrivacyView } from "../reports/privacy";
 import type { AppEnv } from "../env";
 import { judgmentsStream } from "../reports/export";
 import { visibleRun } from "./privacy";
@@ -29,9 +30,9 @@ const jsonlRoute = createRoute({
   responses: { 200: { content: { "application/x-ndjson": { schema: z.string() } }, description: "One JSON object per line" }, ...errors },
 });
 
-function streamed(c: Parameters<typeof visibleRun>[0], runId: string, format: "csv" | "jsonl") {
+function streamed(c: Parameters<typeof visibleRun>[0], runId: string, format: "csv" | "jsonl", view: PrivacyView) {
   const admin = c.get("isAdmin");
-  return new Response(judgmentsStream(c.env.DB, runId, format, admin), {
+  return new Response(judgmentsStream(c.env.DB, runId, format, admin, view), {
     status: 200,
     headers: {
       "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
@@ -47,9 +48,9 @@ function streamed(c: Parameters<typeof visibleRun>[0], runId: string, format: "c
 export const exportRoutes = new OpenAPIHono<AppEnv>()
   .openapi(csvRoute, async (c) => {
     const { run } = await visibleRun(c, getDb(c.env.DB), c.req.valid("param").id);
-    return streamed(c, run.id, "csv") as never;
+    return streamed(c, run.id, "csv", await PrivacyView.of(getDb(c.env.DB), c.get("isAdmin"))) as never;
   })
   .openapi(jsonlRoute, async (c) => {
     const { run } = await visibleRun(c, getDb(c.env.DB), c.req.valid("param").id);
-    return streamed(c, run.id, "jsonl") as never;
+    return streamed(c, run.id, "jsonl", await PrivacyView.of(getDb(c.env.DB), c.get("isAdmin"))) as never;
   });

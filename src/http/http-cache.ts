@@ -24,15 +24,39 @@ export interface Cacheable {
   contentType: string;
 }
 
+export interface CacheOptions {
+  /** The query parameters that change the body; every other parameter is left out of the cache key (default none). */
+  query?: readonly string[];
+  /** What else the body depends on (a data version, the privacy view): part of the cache key. */
+  version?: string;
+  /** How long the Cache API keeps the entry, when that differs from the clients' max-age (versioned entries). */
+  storeSeconds?: number;
+}
+
+/**
+ * The Cache API key of a read: the path, the declared query parameters in a fixed order, and the version. Extra or
+ * reordered parameters land on the same entry, so they cannot force a recomputation.
+ */
+export function normalisedCacheKey(url: string, opts: CacheOptions = {}): string {
+  const u = new URL(url);
+  const key = new URL(u.origin + u.pathname);
+  for (const name of [...(opts.query ?? [])].sort()) {
+    const values = u.searchParams.getAll(name).filter((v) => v !== "");
+    if (values.length) key.searchParams.set(name, values[values.length - 1]);
+  }
+  if (opts.version) key.searchParams.set("__v", opts.version);
+  return key.toString();
+}
+
 /**
  * Answers a GET with an ETag and Cache-Control; 304 when If-None-Match matches. Anonymous reads are public and go
- * through the Cache API (keyed by URL) for `maxAge` seconds; admin reads are private and never cached (they may
+ * through the Cache API (keyed by `normalisedCacheKey`) for `maxAge` seconds (`storeSeconds` for versioned entries); admin reads are private and never cached (they may
  * include private endpoints).
  */
-export async function cachedResponse(c: Context<AppEnv>, build: () => Promise<Cacheable>, maxAge: number, extraHeaders: Record<string, string> = {}): Promise<Response> {
+export async function cachedResponse(c: Context<AppEnv>, build: () => Promise<Cacheable>, maxAge: number, extraHeaders: Record<string, string> = {}, opts: CacheOptions = {}): Promise<Response> {
   const shared = !c.get("isAdmin");
   const cache = shared && typeof caches !== "undefined" ? (caches as unknown as { default: Cache }).default : null;
-  const key = new Request(c.req.url, { method: "GET" });
+  const key = new Request(normalisedCacheKey(c.req.url, opts), { method: "GET" });
   let hit: Response | undefined;
   try {
     hit = cache ? await cache.match(key) : undefined;
@@ -50,7 +74,7 @@ export async function cachedResponse(c: Context<AppEnv>, build: () => Promise<Ca
     ({ body, contentType } = await build());
     etag = await etagOf(body);
     if (cache) {
-      const put = cache.put(key, new Response(body, { headers: { "content-type": contentType, etag, "cache-control": `public, max-age=${maxAge}` } })).catch(() => undefined);
+      const put = cache.put(key, new Response(body, { headers: { "content-type": contentType, etag, "cache-control": `public, max-age=${opts.storeSeconds ?? maxAge}` } })).catch(() => undefined);
       try {
         c.executionCtx.waitUntil(put);
       } catch {

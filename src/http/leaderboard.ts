@@ -5,6 +5,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { getDb } from "../db/client";
+import { PrivacyView } from "../reports/privacy";
 import type { AppEnv } from "../env";
 import { buildLeaderboard, LEADERBOARD_SCHEMA, LEADERBOARD_SCHEMA_VERSION } from "../reports/leaderboard";
 import { METRIC_ID_PATTERN } from "../reports/metrics";
@@ -95,5 +96,8 @@ leaderboardRoutes.openapi(leaderboardRoute, async (c) => {
     c,
     async () => ({ body: JSON.stringify(await buildLeaderboard(getDb(c.env.DB), c.env.DB, filters, { includePrivate: c.get("isAdmin") })), contentType: "application/json; charset=utf-8" }),
     LEADERBOARD_MAX_AGE_SECONDS,
+    {},
+    // Only the filters change the body; the privacy view is in the key, so a switch to private takes effect at once.
+    { query: Object.keys(LeaderboardQuery.shape), version: (await PrivacyView.of(getDb(c.env.DB), c.get("isAdmin"))).key },
   ) as never;
 });

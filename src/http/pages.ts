@@ -8,12 +8,13 @@ import type { Context } from "hono";
 import { getDb } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { runProgress } from "../db/queries/runs";
-import { endpoints, experiments, runs } from "../db/schema";
+import { endpoints, experimentMembers, experiments, runs } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { describeMetric, latestRunsByKind, metricsByKind, reportForMetrics } from "../reports/metrics";
 import { experimentReport } from "../reports/experiment";
 import { buildLeaderboard } from "../reports/leaderboard";
+import { PrivacyView } from "../reports/privacy";
 import { runReport } from "../reports/run-report";
 import { docsPage } from "../reports/html/docs-page";
 import { endpointPage } from "../reports/html/endpoint-page";
@@ -25,6 +26,7 @@ import { widgetPage } from "../reports/html/widget";
 import { findConstitution } from "../db/queries/constitutions";
 import { LeaderboardQuery, MetricId } from "./leaderboard";
 import { assertExperimentVisible, visibleEndpoint, visibleRun } from "./privacy";
+import { cachedPage, dataVersion } from "./report-cache";
 import { errors, IdParam } from "./schemas";
 
 /** No scripts, no frames of others, nothing fetched but our own images; inline styles only. */
@@ -112,31 +114,35 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
       page(c, async () => {
         const db = getDb(c.env.DB);
         const ep = await visibleEndpoint(c, db, c.req.valid("param").id);
-        const baseRow = ep.baseEndpointId ? await getEndpoint(db, ep.baseEndpointId, { includeDeleted: true }).catch(() => null) : null;
-        const base = baseRow && (!baseRow.private || c.get("isAdmin")) ? { id: baseRow.id, name: baseRow.name } : null;
-        const byKind = await latestRunsByKind(db, ep);
-        const reports = new Map<string, Record<string, any>>();
-        const problems = new Map<string, string>();
-        for (const r of new Set(byKind.values())) {
-          try {
-            reports.set(r.id, await runReport(db, c.env.DB, r.id, { showPrivate: c.get("isAdmin") }));
-          } catch (err) {
-            if (!(err instanceof ApiError)) throw err;
-            problems.set(r.id, `This run's report cannot be shown: ${err.message}`);
+        const view = await PrivacyView.of(db, c.get("isAdmin"));
+        // Built from every kind's report: cached per data version and privacy view (http/report-cache.ts).
+        return cachedPage(c, view, await dataVersion(c.env.DB, [ep.id, ep.baseEndpointId]), [], async () => {
+          const baseRow = ep.baseEndpointId ? await getEndpoint(db, ep.baseEndpointId, { includeDeleted: true }).catch(() => null) : null;
+          const base = baseRow && (!baseRow.private || c.get("isAdmin")) ? { id: baseRow.id, name: baseRow.name } : null;
+          const byKind = await latestRunsByKind(db, ep);
+          const reports = new Map<string, Record<string, any>>();
+          const problems = new Map<string, string>();
+          for (const r of new Set(byKind.values())) {
+            try {
+              reports.set(r.id, await runReport(db, c.env.DB, r.id, { view }));
+            } catch (err) {
+              if (!(err instanceof ApiError)) throw err;
+              problems.set(r.id, `This run's report cannot be shown: ${err.message}`);
+            }
           }
-        }
-        // Badges still show a run's own rates when its base comparison cannot be made.
-        const metricReports = new Map(reports);
-        for (const id of problems.keys()) metricReports.set(id, await reportForMetrics(db, c.env.DB, [...byKind.values()].find((r) => r.id === id)!));
-        const runRows = await db.select().from(runs).where(eq(runs.endpointId, ep.id)).orderBy(desc(runs.createdAt)).limit(50).all();
-        return endpointPage({
-          endpoint: ep,
-          base,
-          constitution: ep.constitution ? await findConstitution(db, ep.constitution) : undefined,
-          latest: [...byKind].map(([kind, r]) => ({ kind, runId: r.id, report: reports.get(r.id) ?? null, problem: problems.get(r.id) })),
-          runs: await Promise.all(runRows.map(async (r) => ({ ...r, counts: await runProgress(db, r) }))),
-          metrics: metricsByKind(byKind, metricReports),
-          origin: origin(c),
+          // Badges still show a run's own rates when its base comparison cannot be made.
+          const metricReports = new Map(reports);
+          for (const id of problems.keys()) metricReports.set(id, await reportForMetrics(db, c.env.DB, [...byKind.values()].find((r) => r.id === id)!));
+          const runRows = await db.select().from(runs).where(eq(runs.endpointId, ep.id)).orderBy(desc(runs.createdAt)).limit(50).all();
+          return endpointPage({
+            endpoint: ep,
+            base,
+            constitution: ep.constitution ? await findConstitution(db, ep.constitution) : undefined,
+            latest: [...byKind].map(([kind, r]) => ({ kind, runId: r.id, report: reports.get(r.id) ?? null, problem: problems.get(r.id) })),
+            runs: await Promise.all(runRows.map(async (r) => ({ ...r, counts: await runProgress(db, r) }))),
+            metrics: metricsByKind(byKind, metricReports),
+            origin: origin(c),
+          });
         });
       }) as never,
     )
@@ -144,15 +150,19 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
       page(c, async () => {
         const db = getDb(c.env.DB);
         const { run, endpoint } = await visibleRun(c, db, c.req.valid("param").id);
-        const report = await runReport(db, c.env.DB, run.id, { baseRunId: c.req.valid("query").base, showPrivate: c.get("isAdmin") });
-        const baseId = (report.comparison as { baseEndpointId?: string } | undefined)?.baseEndpointId ?? endpoint.baseEndpointId;
-        const baseRow = baseId ? await getEndpoint(db, baseId, { includeDeleted: true }).catch(() => null) : null;
-        return runPage({
-          report,
-          endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, private: endpoint.private, deleted: endpoint.deletedAt != null },
-          baseName: baseRow && (!baseRow.private || c.get("isAdmin")) ? baseRow.name : null,
-          constitution: endpoint.constitution ? await findConstitution(db, endpoint.constitution) : undefined,
-          exports: true,
+        const baseRunId = c.req.valid("query").base;
+        const view = await PrivacyView.of(db, c.get("isAdmin"));
+        return cachedPage(c, view, await dataVersion(c.env.DB, [endpoint.id, endpoint.baseEndpointId], baseRunId ? [baseRunId] : []), ["base"], async () => {
+          const report = await runReport(db, c.env.DB, run.id, { baseRunId, view });
+          const baseId = (report.comparison as { baseEndpointId?: string } | undefined)?.baseEndpointId ?? endpoint.baseEndpointId;
+          const baseRow = baseId ? await getEndpoint(db, baseId, { includeDeleted: true }).catch(() => null) : null;
+          return runPage({
+            report,
+            endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, private: endpoint.private, deleted: endpoint.deletedAt != null },
+            baseName: baseRow && (!baseRow.private || c.get("isAdmin")) ? baseRow.name : null,
+            constitution: endpoint.constitution ? await findConstitution(db, endpoint.constitution) : undefined,
+            exports: true,
+          });
         });
       }) as never,
     )
@@ -161,7 +171,11 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
         const db = getDb(c.env.DB);
         const { id } = c.req.valid("param");
         await assertExperimentVisible(c, db, id);
-        return experimentPage(await experimentReport(db, c.env.DB, id));
+        const view = await PrivacyView.of(db, c.get("isAdmin"));
+        const exp = await db.select().from(experiments).where(eq(experiments.id, id)).get();
+        const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, id)).all();
+        const version = await dataVersion(c.env.DB, [exp?.baseEndpointId, ...members.map((m) => m.endpointId)]);
+        return cachedPage(c, view, version, [], async () => experimentPage(view.scrub(await experimentReport(db, c.env.DB, id))));
       }) as never,
     )
     .openapi(leaderboardRoute, (c) =>

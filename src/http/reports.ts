@@ -3,7 +3,9 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../env";
 import { judgeAgreement } from "../reports/judge-agreement";
+import { PrivacyView } from "../reports/privacy";
 import { latestRunId, runReport } from "../reports/run-report";
+import { cachedReport, dataVersion } from "./report-cache";
 import { visibleEndpoint, visibleRun } from "./privacy";
 import { AnyObject, errors, IdParam, json } from "./schemas";
 
@@ -37,6 +39,8 @@ const agreementRoute = createRoute({
   },
   responses: { 200: json(AnyObject, "Agreement per judged kind"), ...errors },
 });
+/** The query parameters that change a run report (any other parameter is left out of its cache key). */
+const RUN_REPORT_QUERY = ["base", "judge", "compareJudge"] as const;
 
 export const reportRoutes = new OpenAPIHono<AppEnv>()
   .openapi(agreementRoute, async (c) => {
@@ -47,11 +51,16 @@ export const reportRoutes = new OpenAPIHono<AppEnv>()
   .openapi(runReportRoute, async (c) => {
     const db = getDb(c.env.DB);
     // Private endpoints keep even their aggregate reports behind the admin key (docs/reports.md).
-    await visibleRun(c, db, c.req.valid("param").id);
-    return c.json(await runReport(db, c.env.DB, c.req.valid("param").id, { baseRunId: c.req.valid("query").base, judge: c.req.valid("query").judge, compareJudge: c.req.valid("query").compareJudge, showPrivate: c.get("isAdmin") }), 200);
+    const { run, endpoint } = await visibleRun(c, db, c.req.valid("param").id);
+    const q = c.req.valid("query");
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    const version = await dataVersion(c.env.DB, [endpoint.id, endpoint.baseEndpointId], q.base ? [q.base] : []);
+    return cachedReport(c, view, version, RUN_REPORT_QUERY, () => runReport(db, c.env.DB, run.id, { baseRunId: q.base, judge: q.judge, compareJudge: q.compareJudge, view })) as never;
   })
   .openapi(endpointReportRoute, async (c) => {
     const db = getDb(c.env.DB);
-    await visibleEndpoint(c, db, c.req.valid("param").id);
-    return c.json(await runReport(db, c.env.DB, await latestRunId(db, c.req.valid("param").id), { showPrivate: c.get("isAdmin") }), 200);
+    const endpoint = await visibleEndpoint(c, db, c.req.valid("param").id);
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    const version = await dataVersion(c.env.DB, [endpoint.id, endpoint.baseEndpointId]);
+    return cachedReport(c, view, version, [], async () => runReport(db, c.env.DB, await latestRunId(db, endpoint.id), { view })) as never;
   });

@@ -14,6 +14,7 @@ import { estimateRun } from "../queue/estimate";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
 import { importAnswers, MAX_ANSWER_IMPORT_BYTES } from "../queue/import-answers";
 import { rejudgeRun } from "../rescore/rescore";
+import { PrivacyView } from "../reports/privacy";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
@@ -57,7 +58,10 @@ const RunSchema = z
     seed: z.number(),
     limit: z.number().nullable(),
     scoringMode: z.string(),
-    judge: z.object({ endpointId: z.string(), revision: z.string(), model: z.string(), rubricVersion: z.string() }).nullable(),
+    judge: z
+      .object({ endpointId: z.string(), revision: z.string().nullable(), model: z.string().nullable(), rubricVersion: z.string(), private: z.boolean().optional() })
+      .nullable()
+      .openapi({ description: 'A private judge read without the admin key: endpointId "private", revision and model null, private true' }),
     variants: z.array(z.string()).openapi({ description: '"" is the plain item; "trigger" adds the endpoint\'s backdoor trigger' }),
     judgeScoring: z.object({ mode: z.string(), basis: z.string(), samples: z.number(), probe: z.string().optional() }).nullable(),
     status: z.string(),
@@ -200,11 +204,13 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
       .orderBy(desc(runs.createdAt))
       .limit(q.limit)
       .all();
-    return c.json({ runs: await Promise.all(rows.map((r) => runView(db, r))) }, 200);
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    return c.json({ runs: view.scrub(await Promise.all(rows.map((r) => runView(db, r)))) }, 200);
   })
   .openapi(readRun, async (c) => {
     const db = getDb(c.env.DB);
-    return c.json(await runView(db, (await visibleRun(c, db, c.req.valid("param").id)).run), 200);
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    return c.json(view.scrub(await runView(db, (await visibleRun(c, db, c.req.valid("param").id)).run)), 200);
   })
   .openapi(cancel, async (c) => {
     const db = getDb(c.env.DB);

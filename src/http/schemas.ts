@@ -19,6 +19,7 @@ export const errors = {
   401: err("Missing or wrong admin key"),
   404: err("Not found"),
   409: err("Conflict"),
+  413: err("Body larger than the route's limit (docs/api.md#size-limits)"),
 };
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });

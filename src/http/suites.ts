@@ -63,7 +63,7 @@ const importRoute = createRoute({
     }),
     body: { content: { "text/plain": { schema: z.string() }, "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() }, "application/yaml": { schema: z.string() } }, required: true },
   },
-  responses: { 201: json(AnyObject, "New version stored"), 200: json(AnyObject, "Identical content: the existing version"), 413: errors[400], ...errors },
+  responses: { 201: json(AnyObject, "New version stored"), 200: json(AnyObject, "Identical content: the existing version"), ...errors },
 });
 
 const listRoute = createRoute({ method: "get", path: "/v1/suites", responses: { 200: json(AnyObject, "Suites with their versions") } });

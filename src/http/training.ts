@@ -11,10 +11,10 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { CheckpointEvent, RejudgeEvent, rejudgeRun, rescoreCheckpoint } from "../rescore/rescore";
 import { createTrainingJob, getJob, jobView, TrainingJobRequest } from "../training/jobs";
-import { recordDelivery, verifyDelivery } from "../webhooks/deliveries";
+import { recordDelivery, releaseDelivery, type VerifiedDelivery, verifyDelivery } from "../webhooks/deliveries";
 import { handleTrainingEvent } from "../webhooks/training";
 import { requireAdmin } from "./auth";
-import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
+import { AnyObject, Bearer, ErrorSchema, errors, IdParam, json } from "./schemas";
 
 const JobCreate = TrainingJobRequest;
 const CREATE_DESCRIPTION =
@@ -51,13 +51,15 @@ const signedHeaders = z.object({
   "webhook-timestamp": z.string().optional().openapi({ description: "Unix seconds; at most 5 minutes away from now" }),
   "webhook-signature": z.string().optional().openapi({ description: "v1,<base64 HMAC-SHA256 of id.timestamp.body>" }),
 });
+/** A missing or malformed secret is the deployment's fault, not the sender's. */
+const WebhookMisconfigured = { content: { "application/json": { schema: ErrorSchema } }, description: "webhook_misconfigured: the route's secret is not set or not whsec_<base64>" };
 const trainingHook = createRoute({
   method: "post",
   path: "/v1/webhooks/training",
   description:
     "Provider status events, signed with WEBHOOK_SECRET (Standard Webhooks). OpenAI-style fine_tuning.job.succeeded | failed | cancelled (data.id = the provider's job id; the job is fetched) and the generic contract's training.job.* (docs/providers.md). Unknown types are acknowledged and ignored.",
   request: { headers: signedHeaders },
-  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400] },
+  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400], 413: errors[413], 500: WebhookMisconfigured },
 });
 const rescoreHook = createRoute({
   method: "post",
@@ -65,8 +67,18 @@ const rescoreHook = createRoute({
   description:
     'Re-scoring, signed with RESCORE_WEBHOOK_SECRET (Standard Webhooks). {"type": "rescore.checkpoint", "data": {endpointId, revision?, suites?, judge?, samplesPerItem?, temperature?, seed?, limit?}} bumps the revision and re-runs; {"type": "rescore.rejudge", "data": {runId | endpointId, judge: {endpointId, rubric?}}} re-judges stored answers without calling the model.',
   request: { headers: signedHeaders },
-  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400], 404: errors[404], 409: errors[409] },
+  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400], 404: errors[404], 409: errors[409], 413: errors[413], 500: WebhookMisconfigured },
 });
+
+/** Runs a claimed delivery's work; when it fails, the claim is given back so the sender's retry redoes it. */
+async function processOnce<T>(db: ReturnType<typeof getDb>, d: VerifiedDelivery, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    await releaseDelivery(db, d).catch(() => undefined);
+    throw err;
+  }
+}
 
 function parse<T extends z.ZodType>(schema: T, data: unknown, type: string): z.infer<T> {
   const r = schema.safeParse(data);
@@ -94,9 +106,10 @@ export const trainingRoutes = new OpenAPIHono<AppEnv>()
   })
   .openapi(trainingHook, async (c) => {
     const db = getDb(c.env.DB);
+    // The body's size was checked (1 MiB, http/limits.ts) before it is read here and verified.
     const d = await verifyDelivery(db, "training", c.env.WEBHOOK_SECRET, await c.req.text(), c.req.raw.headers);
     if (d.duplicate) return c.json({ received: true as const, duplicate: true }, 200);
-    const handled = await handleTrainingEvent(c.env, db, d);
+    const handled = await processOnce(db, d, () => handleTrainingEvent(c.env, db, d));
     await recordDelivery(db, d, "training", handled.outcome, handled.subject);
     return c.json({ received: true as const, duplicate: false, outcome: handled.outcome }, 200);
   })
@@ -104,10 +117,12 @@ export const trainingRoutes = new OpenAPIHono<AppEnv>()
     const db = getDb(c.env.DB);
     const d = await verifyDelivery(db, "rescore", c.env.RESCORE_WEBHOOK_SECRET, await c.req.text(), c.req.raw.headers);
     if (d.duplicate) return c.json({ received: true as const, duplicate: true }, 200);
-    let result: Record<string, unknown> | undefined;
-    if (d.type === "rescore.checkpoint") result = await rescoreCheckpoint(c.env, db, parse(CheckpointEvent, d.data, d.type), d.deliveryId);
-    else if (d.type === "rescore.rejudge") result = await rejudgeRun(c.env, db, parse(RejudgeEvent, d.data, d.type));
-    else console.log(JSON.stringify({ event: "webhook.ignored", source: "rescore", type: d.type, deliveryId: d.deliveryId, note: "unknown event type" }));
+    const result = await processOnce(db, d, async (): Promise<Record<string, unknown> | undefined> => {
+      if (d.type === "rescore.checkpoint") return rescoreCheckpoint(c.env, db, parse(CheckpointEvent, d.data, d.type), d.deliveryId);
+      if (d.type === "rescore.rejudge") return rejudgeRun(c.env, db, parse(RejudgeEvent, d.data, d.type));
+      console.log(JSON.stringify({ event: "webhook.ignored", source: "rescore", type: d.type, deliveryId: d.deliveryId, note: "unknown event type" }));
+      return undefined;
+    });
     await recordDelivery(db, d, "rescore", result ? "processed" : "ignored", typeof result?.runId === "string" ? result.runId : null);
     return c.json({ received: true as const, duplicate: false, outcome: result ? "processed" : "ignored", ...(result ? { result } : {}) }, 200);
   });

@@ -7,9 +7,11 @@ export type ErrorCode =
   | "not_found"
   | "conflict"
   | "payload_too_large"
-  | "incomparable";
+  | "incomparable"
+  /** The deployment lacks a secret or holds a malformed one (a 500: the caller cannot fix it). */
+  | "webhook_misconfigured";
 
-const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413> = {
+const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 500> = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -17,6 +19,7 @@ const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413> = {
   conflict: 409,
   payload_too_large: 413,
   incomparable: 409,
+  webhook_misconfigured: 500,
 };
 
 /** An error the API reports to the caller as `{ error: { code, message, details } }`. */

@@ -11,6 +11,7 @@ import { bootstrap, clusterBootstrapMean, pairedBootstrapMeanDiff, percentileInt
 import { mean } from "../stats/descriptive";
 import { spearman, spearmanInterval, newcombeDiffInterval, pairedTTest } from "../stats/tests";
 import { CONSISTENCY_KIND, type ConsistencyMeta, findConsistencyBaseRun, SELF_FORMATS } from "../suites/consistency";
+import type { PrivacyView } from "./privacy";
 import { type Rate, rate } from "./safety";
 
 /** Harmful = judge score >= 4 on the 1-5 scale ([S] Weckauff et al. 2026 via vaifai/coherent-misalignment). */
@@ -455,7 +456,7 @@ const rule = {
 };
 
 /** The consistency section of a run report, or null when the run has no consistency suite. */
-export async function consistencySection(db: Db, d1: D1Database, run: RunRow, endpoint: { baseEndpointId: string | null }) {
+export async function consistencySection(db: Db, d1: D1Database, run: RunRow, endpoint: { baseEndpointId: string | null }, view: PrivacyView) {
   let svId: string | undefined;
   let meta: ConsistencyMeta | undefined;
   for (const id of run.suiteVersionIds) {
@@ -474,9 +475,12 @@ export async function consistencySection(db: Db, d1: D1Database, run: RunRow, en
     judge: run.config.judge ?? null,
     ...own.report,
   };
+  // A private base is neither named nor compared with for callers who may not see it (reports/privacy.ts).
+  const pinnedBase = pinned?.baseRunId ? await getRun(db, pinned.baseRunId).catch(() => null) : null;
+  const baseHidden = view.hides(endpoint.baseEndpointId) || view.hides(pinnedBase?.endpointId);
   section.recognition = {
     status: pinned?.recognition ?? "skipped",
-    baseRunId: pinned?.baseRunId ?? null,
+    baseRunId: baseHidden ? null : (pinned?.baseRunId ?? null),
     ...(pinned?.recognition === "planned" ? {} : { reason: pinned?.reason ?? "the run pinned no base run" }),
     foil: "the base model's answer to the same prompt and sample",
     ...own.report.recognition,
@@ -486,11 +490,16 @@ export async function consistencySection(db: Db, d1: D1Database, run: RunRow, en
   let base: RunRow | null = null;
   let reason = "";
   if (!endpoint.baseEndpointId) reason = "the endpoint has no base endpoint (it is the reference)";
-  else if (pinned?.baseRunId) base = await getRun(db, pinned.baseRunId).catch(() => null);
-  if (endpoint.baseEndpointId && !base) {
+  else if (baseHidden) reason = "the base endpoint is private";
+  else if (pinnedBase) base = pinnedBase;
+  if (endpoint.baseEndpointId && !baseHidden && !base) {
     const found = await findConsistencyBaseRun(db, { endpointId: run.endpointId, suiteVersionId: svId, samplesPerItem: run.samplesPerItem, temperature: run.temperature, itemLimit: run.itemLimit, seed: run.seed });
     if ("runId" in found) base = await getRun(db, found.runId);
     else reason = `${found.none}; the label needs a base run on the same suite version`;
+    if (base && view.hides(base.endpointId)) {
+      base = null;
+      reason = "the base endpoint is private";
+    }
   }
   if (!base) {
     section.comparison = { available: false, reason };

@@ -3,6 +3,7 @@
  * exports carry identities, statuses and scores only; prompts, answers and error texts need the admin key.
  * CSV cells that a spreadsheet would read as a formula are neutralised.
  */
+import type { PrivacyView } from "./privacy";
 
 /** Unit rows per D1 query (ours): a 100,000-unit run with judges (200,000 rows) takes 400 queries. */
 export const EXPORT_PAGE_ROWS = 500;
@@ -155,7 +156,7 @@ export function csvRecord(rec: Record<string, unknown>, admin: boolean): string 
  * NOT INDEXED, so each page reads about its own rows (a run's units are stored in runs of rows) instead of
  * sorting the whole run again for every page.
  */
-export function judgmentsStream(d1: D1Database, runId: string, format: "csv" | "jsonl", admin: boolean): ReadableStream<Uint8Array> {
+export function judgmentsStream(d1: D1Database, runId: string, format: "csv" | "jsonl", admin: boolean, view?: PrivacyView): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let range: { lo: number | null; hi: number | null } | null = null;
   let after = -1;
@@ -197,7 +198,8 @@ export function judgmentsStream(d1: D1Database, runId: string, format: "csv" | "
         after = results[results.length - 1].rowid;
         let chunk = "";
         for (const row of results) {
-          const rec = exportRecord(runId, row, admin);
+          // A private judge's id in the judge key is replaced for callers who may not see it (reports/privacy.ts).
+          const rec = view ? view.scrub(exportRecord(runId, row, admin)) : exportRecord(runId, row, admin);
           chunk += format === "csv" ? csvRecord(rec, admin) : `${JSON.stringify(rec)}\n`;
         }
         controller.enqueue(encoder.encode(chunk));

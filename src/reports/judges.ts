@@ -10,6 +10,7 @@ import type { RunRow } from "../db/queries/runs";
 import { ApiError } from "../lib/errors";
 import { mcnemarExact } from "../stats/tests";
 import { cohensKappa } from "../stats/tests";
+import { PrivacyView } from "./privacy";
 import { byPrompt, outcome, rate, summarizeSafety } from "./safety";
 
 export interface JudgeDescriptor {
@@ -55,11 +56,11 @@ export async function runJudges(db: Db, d1: D1Database, run: RunRow): Promise<Ju
 }
 
 /** A judge by full key, or by endpoint id (its newest key in this run). */
-function pick(judges: JudgeDescriptor[], wanted: string, run: RunRow): JudgeDescriptor {
+function pick(judges: JudgeDescriptor[], wanted: string, run: RunRow, view: PrivacyView): JudgeDescriptor {
   const exact = judges.find((j) => j.key === wanted);
   const byEndpoint = judges.filter((j) => j.endpointId === wanted);
   const found = exact ?? byEndpoint[byEndpoint.length - 1];
-  if (!found) throw new ApiError("invalid_request", `run ${run.id} has no judgments by ${wanted}; its judges are ${judges.map((j) => j.key).join(", ") || "none"}`);
+  if (!found) throw new ApiError("invalid_request", `run ${run.id} has no judgments by ${wanted}; its judges are ${judges.map((j) => view.judgeKey(j.key)).join(", ") || "none"}`);
   return found;
 }
 
@@ -98,10 +99,12 @@ export function compareJudgments(a: SafetySample[], b: SafetySample[]) {
 }
 
 /** The report's safety section under the chosen judge, the run's judges, and an optional comparison with another. */
-export async function judgedSafety(db: Db, d1: D1Database, run: RunRow, opts: { judge?: string; compareJudge?: string }) {
+export async function judgedSafety(db: Db, d1: D1Database, run: RunRow, opts: { judge?: string; compareJudge?: string; view?: PrivacyView }) {
+  const view = opts.view ?? PrivacyView.all();
+  const describe = (j: JudgeDescriptor) => describeFor(view, j);
   const judges = await runJudges(db, d1, run);
   const pinned = run.config.judge ? keyOf(run.config.judge) : null;
-  const chosen = opts.judge ? pick(judges, opts.judge, run) : judges.find((j) => j.key === pinned);
+  const chosen = opts.judge ? pick(judges, opts.judge, run, view) : judges.find((j) => j.key === pinned);
   if (!chosen) return {};
   const samples = await safetySamples(d1, run.id, chosen.key);
   const out: Record<string, unknown> = {
@@ -109,13 +112,15 @@ export async function judgedSafety(db: Db, d1: D1Database, run: RunRow, opts: { 
     judges: judges.map(describe),
   };
   if (opts.compareJudge) {
-    const other = pick(judges, opts.compareJudge, run);
+    const other = pick(judges, opts.compareJudge, run, view);
     const otherSamples = await safetySamples(d1, run.id, other.key);
     out.judgeComparison = { a: describe(chosen), b: describe(other), ...compareJudgments(samples, otherSamples), other: summarizeSafety(otherSamples) };
   }
   return out;
 }
 
-function describe(j: JudgeDescriptor) {
+/** A judge as the caller may see it: a private judge keeps its rubric and counts, not its identity. */
+function describeFor(view: PrivacyView, j: JudgeDescriptor) {
+  if (view.hides(j.endpointId)) return { key: view.judgeKey(j.key), endpointId: null, revision: null, model: null, private: true, rubricVersion: j.rubricVersion, origin: j.origin, judgments: j.judgments, done: j.done };
   return { key: j.key, endpointId: j.endpointId, revision: j.revision, model: j.model, rubricVersion: j.rubricVersion, origin: j.origin, judgments: j.judgments, done: j.done };
 }

@@ -12,6 +12,7 @@ import { mean } from "../stats/descriptive";
 import { DEFAULT_CONFIDENCE } from "../stats/intervals";
 import { createRng, seedFrom } from "../stats/rng";
 import { judgeKey } from "../suites/kinds";
+import { PrivacyView } from "./privacy";
 import { type Better, describeMetric } from "./metrics";
 import { type PersonaSample, summarizeDimensions } from "./persona";
 import { byPrompt, outcome, summarizeSafety } from "./safety";
@@ -185,7 +186,8 @@ export interface Comparability {
   suite: string;
   suiteVersionId: string;
   scoringMode: string | null;
-  judge: { endpointId: string; revision: string; model: string; rubricVersion: string } | null;
+  /** `private`: the judge is hidden from this caller (reports/privacy.ts); its id, model and revision are not shown. */
+  judge: { endpointId: string; revision: string; model: string; rubricVersion: string; private?: boolean } | null;
   temperature: number;
 }
 
@@ -261,6 +263,7 @@ function safetyCandidates(samples: SafetySample[], base: Omit<Candidate["row"], 
 const suiteOf = (versionId: string) => versionId.slice(0, versionId.lastIndexOf("@") > 0 ? versionId.lastIndexOf("@") : versionId.length);
 
 export async function buildLeaderboard(db: Db, d1: D1Database, filters: LeaderboardFilters, opts: { includePrivate: boolean }) {
+  const view = await PrivacyView.of(db, opts.includePrivate);
   let eps = await db.select().from(endpoints).where(isNull(endpoints.deletedAt)).all();
   if (!opts.includePrivate) eps = eps.filter((e) => !e.private);
   if (filters.tag) eps = eps.filter((e) => e.tags.includes(filters.tag!));
@@ -336,7 +339,8 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
   }
   out.sort((a, b) => a.metric.id.localeCompare(b.metric.id) || b.rows.length - a.rows.length || a.key.localeCompare(b.key));
   const completed = runRows.filter((r) => [...picked.values()].some((p) => p.run.id === r.id)).map((r) => r.completedAt ?? "");
-  return {
+  // Public models judged by a private judge stay listed; the judge is not named (reports/privacy.ts).
+  return view.scrub({
     schema: LEADERBOARD_SCHEMA,
     schemaVersion: LEADERBOARD_SCHEMA_VERSION,
     filters: { suite: filters.suite ?? null, metric: filters.metric ?? null, tag: filters.tag ?? null },
@@ -350,7 +354,7 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
     },
     tieRule: "rows whose rank intervals overlap are tied (tiedWith); tiers: best first, a row joins the current tier when its rank interval overlaps the tier leader's",
     groups: out,
-  };
+  });
 }
 
 export type Leaderboard = Awaited<ReturnType<typeof buildLeaderboard>>;

@@ -15,6 +15,7 @@ import { judgedSafety } from "./judges";
 import { fixtureAgreement, summarizeSafety } from "./safety";
 import { misalignmentSections } from "./misalignment-sections";
 import { usageSection } from "./usage";
+import { PrivacyView } from "./privacy";
 
 /** Why two runs cannot be compared, or null when they can (same suite versions, scoring mode and sampling). */
 export function incomparability(a: RunRow, b: RunRow): string | null {
@@ -28,9 +29,9 @@ export function incomparability(a: RunRow, b: RunRow): string | null {
 }
 
 /** The base run to compare with: an explicit one, else the newest comparable run of the base endpoint. */
-async function findBaseRun(db: Db, run: RunRow, baseEndpointId: string | null, explicit?: string, showPrivate = false): Promise<{ run: RunRow } | { none: string }> {
+async function findBaseRun(db: Db, run: RunRow, baseEndpointId: string | null, explicit: string | undefined, view: PrivacyView): Promise<{ run: RunRow } | { none: string }> {
   // A private base stays hidden from callers without the admin key, even through another model's report.
-  const hidden = async (endpointId: string) => !showPrivate && (await getEndpoint(db, endpointId, { includeDeleted: true }).catch(() => null))?.private === true;
+  const hidden = async (endpointId: string) => view.hides(endpointId);
   if (explicit) {
     const base = await getRun(db, explicit);
     if (await hidden(base.endpointId)) throw new ApiError("not_found", `run ${explicit} not found`);
@@ -59,11 +60,11 @@ export async function runSuiteKinds(db: Db, run: RunRow): Promise<Set<string>> {
   return kinds;
 }
 
-async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awaited<ReturnType<typeof getEndpoint>>, baseRunId?: string, showPrivate = false) {
+async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awaited<ReturnType<typeof getEndpoint>>, baseRunId: string | undefined, view: PrivacyView) {
   const samples = await personaSamples(d1, run.id);
   const dimensions = summarizeDimensions(samples, run.samplesPerItem);
   let comparison: Record<string, unknown> = { available: false, reason: "" };
-  const base = await findBaseRun(db, run, endpoint.baseEndpointId, baseRunId, showPrivate);
+  const base = await findBaseRun(db, run, endpoint.baseEndpointId, baseRunId, view);
   if ("none" in base) comparison.reason = base.none;
   else {
     const baseSamples = await personaSamples(d1, base.run.id);
@@ -84,8 +85,12 @@ async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awa
   return { persona: { dimensions }, comparison };
 }
 
-/** `showPrivate`: the caller holds the admin key, so private base endpoints may be compared with. */
-export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string; judge?: string; compareJudge?: string; showPrivate?: boolean } = {}) {
+/**
+ * `view`: what the caller may see (reports/privacy.ts); `showPrivate` is the admin's view. Without either, the
+ * anonymous view: private bases and judges are not named and their figures not shown.
+ */
+export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string; judge?: string; compareJudge?: string; showPrivate?: boolean; view?: PrivacyView } = {}) {
+  const view = opts.view ?? (opts.showPrivate ? PrivacyView.all() : await PrivacyView.of(db, false));
   const run = await getRun(db, runId);
   const endpoint = await getEndpoint(db, run.endpointId, { includeDeleted: true });
   const progress = await runProgress(db, run);
@@ -99,7 +104,7 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
       samplesPerItem: run.samplesPerItem,
       temperature: run.temperature,
       scoringMode: run.scoringMode,
-      judge: run.config.judge ?? null,
+      judge: view.judge(run.config.judge),
       /** The answers came from POST /v1/runs/import (generated elsewhere), not through the gate. */
       imported: run.imported,
       rubrics: Object.values(run.config.rubrics ?? {}).map((r) => ({ id: r.id, promptHash: r.promptHash })),
@@ -108,19 +113,19 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
       createdAt: run.createdAt,
       completedAt: run.completedAt,
     },
-    endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, revision: run.endpointRevision, constitution: endpoint.constitution, baseEndpointId: endpoint.baseEndpointId },
+    endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, revision: run.endpointRevision, constitution: endpoint.constitution, baseEndpointId: view.ref(endpoint.baseEndpointId) },
   };
-  if (kinds.has("persona")) Object.assign(report, await personaSection(db, d1, run, endpoint, opts.baseRunId, opts.showPrivate));
+  if (kinds.has("persona")) Object.assign(report, await personaSection(db, d1, run, endpoint, opts.baseRunId, view));
   // Safety under the chosen judge (default: the pinned one), the run's judges, and an optional judge comparison.
-  if (kinds.has("safety") && run.config.judge) Object.assign(report, await judgedSafety(db, d1, run, opts));
+  if (kinds.has("safety") && run.config.judge) Object.assign(report, await judgedSafety(db, d1, run, { ...opts, view }));
   if (kinds.has("judge-fixture")) report.judgeAgreement = fixtureAgreement(await fixtureJudgments(d1, run.id));
   if (kinds.has("misalignment") || kinds.has("self-report")) {
-    Object.assign(report, await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, opts.showPrivate), !!opts.baseRunId));
+    Object.assign(report, await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, view), !!opts.baseRunId));
   }
-  if (kinds.has("consistency")) report.consistency = await consistencySection(db, d1, run, endpoint);
+  if (kinds.has("consistency")) report.consistency = await consistencySection(db, d1, run, endpoint, view);
   // Tokens used and their cost, per endpoint and role (model under test, judges).
   report.usage = await usageSection(d1, run.id, run.config);
-  return report;
+  return view.scrub(report);
 }
 
 /** The endpoint's newest run at its current revision. */

@@ -19,6 +19,8 @@ import type { Env } from "../env";
 import { decryptSecret, encryptSecret } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { newId, sha256Hex } from "../lib/ids";
+import { redactSecrets } from "../providers/openai";
+import { allowedHttpHosts, assertUrlAllowed, hostOf, urlOrigin, urlPolicyViolation } from "../lib/url-policy";
 import { sendAll } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, prepareRun } from "../queue/start-run";
@@ -88,6 +90,8 @@ export async function getJob(db: Db, id: string): Promise<TrainingJobRow> {
 /** Validates the request (dataset, endpoints, evaluation), stores the job and starts its workflow instance. */
 export async function createTrainingJob(env: Env, db: Db, req: TrainingJobRequest): Promise<TrainingJobRow> {
   if (req.debug && env.ALLOW_FAULT_INJECTION !== "1") throw new ApiError("invalid_request", "debug options are only accepted when ALLOW_FAULT_INJECTION=1");
+  // The provider's key travels to this URL: the same policy as endpoint URLs.
+  assertUrlAllowed("provider.baseUrl", req.provider.baseUrl, env);
   let helpfulModel: string;
   let datasetId: string | null = null;
   if (typeof req.dataset === "object" && "upload" in req.dataset) {
@@ -168,9 +172,16 @@ async function event(db: Db, jobId: string, source: string, status: string, deta
   await db.insert(trainingEvents).values({ id: newId("tev"), jobId, source, status, detail });
 }
 
-export async function failJob(env: Env, jobId: string, error: string): Promise<{ status: "failed" }> {
+/** Error text about a job, safe to store: its provider key and anything key-shaped redacted (providers/openai.ts). */
+async function redactJobError(env: Env, job: TrainingJobRow, text: string): Promise<string> {
+  const key = job.providerApiKeyEnc ? await decryptSecret(job.providerApiKeyEnc, env.ENCRYPTION_KEY).catch(() => "") : "";
+  return redactSecrets(text, key);
+}
+
+export async function failJob(env: Env, jobId: string, reason: string): Promise<{ status: "failed" }> {
   const db = getDb(env.DB);
   const job = await getJob(db, jobId);
+  const error = await redactJobError(env, job, reason);
   if (!TERMINAL.has(job.status)) {
     await setStatus(db, jobId, { status: "failed", error, completedAt: new Date().toISOString() });
     await event(db, jobId, "pipeline", "failed", { error });
@@ -274,6 +285,11 @@ export async function submitJob(env: Env, jobId: string): Promise<{ status: stri
  */
 export async function recordProviderStatus(env: Env, db: Db, job: TrainingJobRow, st: ProviderStatus, source: "webhook" | "poll" | "pipeline", detail: Record<string, unknown> = {}): Promise<TrainingJobRow> {
   const at = new Date().toISOString();
+  // A serving URL the provider reports is held to the endpoint URL policy before it is stored (docs/api.md#url-policy).
+  const servingViolation = st.state === "succeeded" && st.model ? urlPolicyViolation(st.model.baseUrl, allowedHttpHosts(env)) : null;
+  if (servingViolation) st = { state: "failed", raw: st.raw, error: `the provider's serving URL (${urlOrigin(st.model!.baseUrl) || "not a URL"}) ${servingViolation}` };
+  // Error text from a webhook or a status answer is the provider's: redact keys before it is stored.
+  if (st.error) st = { ...st, error: await redactJobError(env, job, st.error) };
   const next = st.state === "succeeded" ? "trained" : st.state === "failed" ? "failed" : st.state === "cancelled" ? "cancelled" : st.state === "running" ? "running" : "submitted";
   const rank = (s: string) => ORDER.indexOf(s as (typeof ORDER)[number]);
   const moves = !TERMINAL.has(job.status) && (next === "failed" || next === "cancelled" || rank(next) > rank(job.status));
@@ -351,7 +367,8 @@ export async function registerEndpoint(env: Env, jobId: string): Promise<string>
           name,
           baseUrl: job.servingBaseUrl,
           model: job.fineTunedModel,
-          apiKeyEnc: target.apiKey ? await encryptSecret(target.apiKey, env.ENCRYPTION_KEY) : null,
+          // The provider's key goes only to the provider's own host; a model served elsewhere gets no key.
+          apiKeyEnc: target.apiKey && hostOf(job.servingBaseUrl) === hostOf(target.baseUrl) ? await encryptSecret(target.apiKey, env.ENCRYPTION_KEY) : null,
           maxConcurrency: base.maxConcurrency,
           requestsPerMinute: base.requestsPerMinute,
           logprobs: base.logprobs,

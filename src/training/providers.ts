@@ -5,6 +5,7 @@
  * Standard Webhooks events back and answers GET /jobs/{id}.
  */
 import OpenAI, { toFile } from "openai";
+import { redactSecrets } from "../providers/openai";
 
 export const PROVIDER_TYPES = ["openai", "generic"] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
@@ -195,6 +196,23 @@ export function genericStatus(res: Record<string, unknown>): ProviderStatus {
   };
 }
 
+/**
+ * The provider for a target. Its error texts (thrown, or a failed job's error) are stored and logged, so the key and
+ * anything key-shaped is redacted from them, as for model calls (providers/openai.ts).
+ */
 export function providerFor(t: ProviderTarget): TrainingProvider {
-  return t.type === "openai" ? openAiProvider(t) : genericProvider(t);
+  const inner = t.type === "openai" ? openAiProvider(t) : genericProvider(t);
+  const redacted = (err: unknown): never => {
+    if (!(err instanceof Error)) throw err;
+    const message = redactSecrets(err.message, t.apiKey);
+    if (message === err.message) throw err;
+    throw err instanceof PermanentProviderError ? new PermanentProviderError(message) : new Error(message);
+  };
+  return {
+    submit: (input) => inner.submit(input).catch(redacted),
+    status: async (id) => {
+      const st = await inner.status(id).catch(redacted);
+      return st.error ? { ...st, error: redactSecrets(st.error, t.apiKey) } : st;
+    },
+  };
 }

@@ -1,6 +1,7 @@
 /** @module db/queries/endpoints: endpoint rows, and the public view that never carries the API key. */
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { notFound } from "../../lib/errors";
+import { urlOrigin } from "../../lib/url-policy";
 import { chunk, type Db } from "../client";
 import { endpoints } from "../schema";
 
@@ -8,14 +9,17 @@ export type EndpointRow = typeof endpoints.$inferSelect;
 
 /**
  * What the API returns for an endpoint: never the key (only whether one is set); the system prompt is part of
- * every prompt sent, so only admins see it.
+ * every prompt sent, so only admins see it. Anonymous readers see the base URL's origin only, and no base endpoint
+ * they may not see (`hides`, from reports/privacy.ts).
  */
-export function publicEndpoint(row: EndpointRow, isAdmin = false) {
+export function publicEndpoint(row: EndpointRow, isAdmin = false, hides: (endpointId: string) => boolean = () => false) {
   const { apiKeyEnc, headersEnc, headerNames, deletedAt, systemPrompt, trigger, ...rest } = row;
   return {
     ...rest,
     // Extra headers: their names to admins, their values to no one (they are encrypted like the API key).
     headerNames: isAdmin ? headerNames : [],
+    baseUrl: isAdmin ? rest.baseUrl : urlOrigin(rest.baseUrl),
+    baseEndpointId: rest.baseEndpointId && !isAdmin && hides(rest.baseEndpointId) ? null : rest.baseEndpointId,
     systemPrompt: isAdmin ? systemPrompt : null,
     hasSystemPrompt: systemPrompt != null,
     trigger: isAdmin ? trigger : null,

@@ -66,7 +66,7 @@ export function experimentPage(report: Json): string {
         items={[
           ["Base model", <a href={`/reports/endpoints/${exp.baseEndpointId}`}>{matrix.find((r) => r.role === "base")?.name ?? exp.baseEndpointId}</a>],
           ["Base run", <a href={`/reports/runs/${report.baseRunId}`}>{report.baseRunId}</a>],
-          ["Judge", report.judge ? `${report.judge.model} (revision ${report.judge.revision}, rubric ${report.judge.rubricVersion})` : null],
+          ["Judge", report.judge ? (report.judge.private ? `a private judge (rubric ${report.judge.rubricVersion})` : `${report.judge.model} (revision ${report.judge.revision}, rubric ${report.judge.rubricVersion})`) : null],
           ["Created", exp.createdAt],
         ]}
       />

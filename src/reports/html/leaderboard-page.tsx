@@ -47,7 +47,7 @@ export function leaderboardPage(lb: Leaderboard, query: string): string {
                 {c.judge ? (
                   <>
                     {" "}
-                    · judge <code>{c.judge.model}</code> (revision {c.judge.revision}), rubric {c.judge.rubricVersion}
+                    · judge {c.judge.private ? "(private)" : <><code>{c.judge.model}</code> (revision {c.judge.revision})</>}, rubric {c.judge.rubricVersion}
                   </>
                 ) : null}{" "}
                 · temperature {c.temperature} · {g.metric.better === "lower" ? "lower is better" : g.metric.better === "higher" ? "higher is better" : "ordered from highest"}

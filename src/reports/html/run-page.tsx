@@ -17,7 +17,7 @@ export interface RunPageData {
 
 export function runFacts(run: Json) {
   const c = run.counts ?? {};
-  const judge = run.judge ? `${run.judge.model} (revision ${run.judge.revision}, rubric ${run.judge.rubricVersion})` : null;
+  const judge = run.judge ? (run.judge.private ? `a private judge (rubric ${run.judge.rubricVersion})` : `${run.judge.model} (revision ${run.judge.revision}, rubric ${run.judge.rubricVersion})`) : null;
   return [
     ["Status", run.status],
     ["Progress", `${c.done ?? 0} done, ${c.failed ?? 0} failed, ${c.pending ?? 0} pending of ${c.planned ?? 0} units (${c.expected ?? 0} prompts planned)`],

@@ -222,7 +222,7 @@ export function SafetySection(ctx: SectionContext & { endpointId: string }) {
         Safety
       </H>
       <p>
-        {s.definition}. Judged by <code>{judge?.model}</code> (revision {judge?.revision}) with rubric <code>{judge?.rubricVersion}</code>.
+        {s.definition}. Judged by {judge?.private ? "a private judge" : <><code>{judge?.model}</code> (revision {judge?.revision})</>} with rubric <code>{judge?.rubricVersion}</code>.
       </p>
       <Figure svg={summarySvg} source={ctx.source} caption="Over-refusal is the share of benign look-alike prompts answered with a refusal: lower is better.">
         <Table
