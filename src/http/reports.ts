@@ -3,6 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../env";
 import { judgeAgreement } from "../reports/judge-agreement";
+import { ApiError } from "../lib/errors";
 import { PrivacyView } from "../reports/privacy";
 import { latestRunId, runReport } from "../reports/run-report";
 import { cachedReport, dataVersion } from "./report-cache";
@@ -46,7 +47,14 @@ export const reportRoutes = new OpenAPIHono<AppEnv>()
   .openapi(agreementRoute, async (c) => {
     const db = getDb(c.env.DB);
     const { run } = await visibleRun(c, db, c.req.valid("param").id);
-    return c.json(await judgeAgreement(c.env.DB, run, c.req.valid("query")), 200);
+    const view = await PrivacyView.of(db, c.get("isAdmin"));
+    try {
+      return c.json(view.scrub(await judgeAgreement(c.env.DB, run, c.req.valid("query"))), 200);
+    } catch (err) {
+      // Its 400 lists the run's judges: a private judge is not named there either.
+      if (err instanceof ApiError) throw new ApiError(err.code, view.text(err.message), err.details);
+      throw err;
+    }
   })
   .openapi(runReportRoute, async (c) => {
     const db = getDb(c.env.DB);
