@@ -21,7 +21,7 @@ const Metric = z
   .object({
     id: z.string(),
     label: z.string(),
-    kind: z.enum(["persona", "projectability", "safety"]),
+    kind: z.enum(["persona", "projectability", "safety", "misalignment", "consistency", "self_report"]),
     better: z.enum(["higher", "lower"]).nullable(),
     value: z.number().nullable(),
     lo: z.number().nullable(),
@@ -31,6 +31,7 @@ const Metric = z
     ciMethod: z.string(),
     runId: z.string(),
     completedAt: z.string().nullable(),
+    reason: z.string().optional().openapi({ description: "Why there is no value or no interval" }),
   })
   .openapi("Metric");
 

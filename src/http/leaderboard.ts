@@ -19,7 +19,7 @@ export const publicCors = cors({ origin: "*", allowMethods: ["GET", "HEAD", "OPT
 
 export const MetricId = z
   .string()
-  .regex(METRIC_ID_PATTERN, "a metric id: persona.<dimension>, projectability.cosine, safety.macro, safety.heldOut, safety.overRefusal or safety.category.<category>")
+  .regex(METRIC_ID_PATTERN, "a metric id, e.g. persona.<dimension>.match, projectability.<constitution>.projection, safety.<category>.safe, safety.macro, misalignment.share, consistency.inversion_gap, self_report.<scale> (docs/reports.md#metrics)")
   .openapi({ example: "safety.macro" });
 
 const Better = z.enum(["higher", "lower"]).nullable().openapi({ description: "Which direction is better; null where neither is (persona match rates)" });

@@ -10,6 +10,7 @@ import { ApiError } from "../lib/errors";
 import { sendAll, workMessages } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
+import { ensureBaseRun } from "../queue/base-run";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
@@ -34,6 +35,10 @@ const CreateRun = z
       .optional()
       .openapi({ description: "Misalignment suites: how the judge gives 0-100 scores. auto (default): logprobs when the judge endpoint declares logprobs or passes a one-call probe for single-token numbers, else sampled" }),
     judgeSamples: z.number().int().min(1).max(20).optional().openapi({ description: "Sampled judge scoring: draws per judgment (default 5)" }),
+    compareWithBase: z
+      .boolean()
+      .default(true)
+      .openapi({ description: "When the endpoint has a base: reuse a comparable base run (same suite versions, seed, sampling), else start one on the same pinned items, so the report's comparison is paired by design. false skips it." }),
   })
   .strict()
   .openapi("RunCreate");
@@ -82,13 +87,24 @@ async function runView(db: ReturnType<typeof getDb>, run: RunRow) {
   };
 }
 
+const BaseRun = z
+  .object({
+    available: z.boolean(),
+    reason: z.string().optional(),
+    endpointId: z.string().optional(),
+    runId: z.string().optional(),
+    reused: z.boolean().optional().openapi({ description: "true: a comparable base run existed; false: one was started" }),
+    extraCalls: z.number().int().optional().openapi({ description: "Model calls the started base run adds (its first-stage units; judged suites add their judgments on top); 0 when reused" }),
+  })
+  .openapi("RunBaseComparison");
+
 const start = createRoute({
   method: "post",
   path: "/v1/runs",
   security: Bearer,
   middleware: [requireAdmin] as const,
   request: { body: { content: { "application/json": { schema: CreateRun } }, required: true } },
-  responses: { 202: json(RunSchema, "Accepted; units are planned through the queue"), ...errors },
+  responses: { 202: json(RunSchema.extend({ base: BaseRun.optional() }), "Accepted; units are planned through the queue. `base` names the base run the report will compare with (endpoints with a base, unless compareWithBase is false)."), ...errors },
 });
 const listRuns = createRoute({
   method: "get",
@@ -125,8 +141,12 @@ const rawResponses = createRoute({
 export const runRoutes = new OpenAPIHono<AppEnv>()
   .openapi(start, async (c) => {
     const db = getDb(c.env.DB);
-    const id = await launchRun(c.env, db, await prepareRun(db, c.req.valid("json"), c.env));
-    return c.json(await runView(db, await getRun(db, id)), 202);
+    const { compareWithBase, ...body } = c.req.valid("json");
+    const prepared = await prepareRun(db, body, c.env);
+    // The base run goes first, so kinds that read the base run when they launch (consistency) find it.
+    const base = compareWithBase ? await ensureBaseRun(c.env, db, body, prepared) : undefined;
+    const id = await launchRun(c.env, db, prepared);
+    return c.json({ ...(await runView(db, await getRun(db, id))), ...(base ? { base } : {}) }, 202);
   })
   .openapi(listRuns, async (c) => {
     const q = c.req.valid("query");

@@ -12,16 +12,9 @@ import { cosine, projectionLength } from "../stats/vector";
 import { type Constitution, constitutions, signatureSimilarity, signatureVector } from "../suites/constitutions";
 import { CANONICAL_DIMENSIONS } from "../suites/persona";
 
-/** One scored (or unparseable) sample of a persona item. */
-export interface PersonaSample {
-  suiteVersionId: string;
-  itemKey: string;
-  dimension: string;
-  status: string;
-  /** P(matching behaviour); null when the answer could not be parsed. */
-  score: number | null;
-  pYes: number | null;
-}
+import type { PersonaSample } from "../db/queries/reports";
+
+export type { PersonaSample };
 
 export interface DimensionSummary {
   dimension: string;

@@ -66,3 +66,14 @@ export async function completeIfFinished(db: Db, runId: string): Promise<boolean
     .where(and(eq(runs.id, runId), eq(runs.status, "running")));
   return true;
 }
+
+/** Why two runs cannot be compared, or null when they can (same suite versions, scoring mode and sampling). */
+export function incomparability(a: Pick<RunRow, "suiteVersionIds" | "scoringMode" | "samplesPerItem" | "temperature" | "itemLimit" | "seed">, b: typeof a): string | null {
+  const sv = (r: typeof a) => [...r.suiteVersionIds].sort().join(",");
+  if (sv(a) !== sv(b)) return `suite versions differ (${sv(a)} vs ${sv(b)})`;
+  if (a.scoringMode !== b.scoringMode) return `scoring modes differ (${a.scoringMode} vs ${b.scoringMode})`;
+  if (a.samplesPerItem !== b.samplesPerItem) return `samples per item differ (${a.samplesPerItem} vs ${b.samplesPerItem})`;
+  if (a.temperature !== b.temperature) return `temperatures differ (${a.temperature} vs ${b.temperature})`;
+  if (a.itemLimit !== b.itemLimit || (a.itemLimit != null && a.seed !== b.seed)) return "item limits or sampling seeds differ, so the items differ";
+  return null;
+}
