@@ -15,6 +15,7 @@ import { runRoutes } from "./runs";
 import { suiteRoutes } from "./suites";
 import { embedRoutes } from "./embeds";
 import { exportRoutes } from "./exports";
+import { tidyRoutes } from "./tidy";
 import { leaderboardRoutes } from "./leaderboard";
 import { pageRoutes } from "./pages";
 
@@ -49,6 +50,7 @@ export function createApp() {
   app.route("/", leaderboardRoutes);
   app.route("/", embedRoutes);
   app.route("/", exportRoutes);
+  app.route("/", tidyRoutes);
   app.route("/", pageRoutes(() => app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });

@@ -11,6 +11,9 @@ import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { experimentReport, experimentText } from "../reports/experiment";
+import { studyReport } from "../reports/study";
+import { studyRows, tidyResponse } from "../reports/tidy";
+import { MetricId } from "./leaderboard";
 import { CONSTITUTION_IDS } from "../suites/constitutions";
 import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../suites/safety";
 import { requireAdmin } from "./auth";
@@ -40,8 +43,12 @@ const CreateExperiment = z
 
 const StartRuns = z
   .object({
-    judge: z.object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) }).strict(),
-    suites: z.array(z.string().min(1)).min(1).default(["safety"]),
+    judge: z
+      .object({ endpointId: z.string().min(1), rubric: z.enum([SAFETY_RUBRIC_VERSION]).default(SAFETY_RUBRIC_VERSION) })
+      .strict()
+      .optional()
+      .openapi({ description: "Needed when a suite is judged (safety, misalignment-questions, persona-consistency)" }),
+    suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["safety"]).openapi({ description: "Any suites, of any kind (persona, safety, misalignment, self-report, consistency)" }),
     samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ" }),
     temperature: z.number().min(0).max(2).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
@@ -72,9 +79,24 @@ const startRuns = createRoute({
 const report = createRoute({
   method: "get",
   path: "/v1/experiments/{id}/report",
-  request: { params: IdParam, query: z.object({ format: z.enum(["json", "text"]).default("json") }) },
-  responses: { 200: { content: { "application/json": { schema: AnyObject }, "text/plain": { schema: z.string() } }, description: "The emergent-alignment report" }, ...errors },
+  request: {
+    params: IdParam,
+    query: z.object({
+      format: z.enum(["json", "text"]).default("json"),
+      compare: MetricId.optional().openapi({ description: "A metric id: adds every member against every other member on it, paired on items, Holm across the pairs (study.compare)" }),
+    }),
+  },
+  responses: { 200: { content: { "application/json": { schema: AnyObject }, "text/plain": { schema: z.string() } }, description: "The experiment report: `study` for every suite kind, and the emergent-alignment safety matrix when the base has a safety run" }, ...errors },
 });
+const exportRoute = (format: "csv" | "jsonl") =>
+  createRoute({
+    method: "get",
+    path: `/v1/experiments/{id}/export.${format}`,
+    summary: `Tidy ${format === "csv" ? "CSV" : "JSON lines"} of the experiment`,
+    description: "One row per model x metric x slice (model, arm, vs_base, vs_member with ?compare=) with n, clusters, estimate, lo, hi, method, p and p_holm (docs/reports.md#tidy-exports). Streamed.",
+    request: { params: IdParam, query: z.object({ compare: MetricId.optional() }) },
+    responses: { 200: { content: { [format === "csv" ? "text/csv" : "application/x-ndjson"]: { schema: z.string() } }, description: "Tidy rows" }, ...errors },
+  });
 
 async function loadExperiment(db: ReturnType<typeof getDb>, id: string) {
   const exp = await db.select().from(experiments).where(eq(experiments.id, id)).get();
@@ -148,7 +170,18 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
   .openapi(report, (async (c: Context<AppEnv>) => {
     const param = c.req.param("id") as string;
     await assertExperimentVisible(c, getDb(c.env.DB), param);
-    const r = await experimentReport(getDb(c.env.DB), c.env.DB, param);
+    const r = await experimentReport(getDb(c.env.DB), c.env.DB, param, { compareMetric: c.req.query("compare") || undefined });
     if (c.req.query("format") === "text") return c.text(experimentText(r), 200);
     return c.json(r, 200);
-  }) as never);
+  }) as never)
+  .openapi(exportRoute("csv"), async (c) => tidyExport(c, "csv"))
+  .openapi(exportRoute("jsonl"), async (c) => tidyExport(c, "jsonl"));
+
+async function tidyExport(c: Context<AppEnv>, format: "csv" | "jsonl") {
+  const id = c.req.param("id") as string;
+  const db = getDb(c.env.DB);
+  await assertExperimentVisible(c, db, id);
+  const exp = await loadExperiment(db, id);
+  const study = await studyReport(db, c.env.DB, exp.baseEndpointId, exp.members, { compareMetric: c.req.query("compare") || undefined });
+  return tidyResponse(studyRows(exp.id, study), format, `experiment-${exp.id}`) as never;
+}

@@ -15,6 +15,7 @@ import { tMeanInterval } from "../stats/intervals";
 import { fisherExact, holm, mcnemarExact, newcombeDiffInterval } from "../stats/tests";
 import { judgeKey } from "../suites/kinds";
 import { incomparability, runSuiteKinds } from "./run-report";
+import { studyReport } from "./study";
 import { outcome, summarizeSafety } from "./safety";
 
 /** Significance level for the emergent-alignment label (conventional two-sided 0.05, after Holm). */
@@ -84,12 +85,23 @@ function sameJudge(a: RunConfig, b: RunConfig) {
   return a.judge && b.judge && judgeKey(a.judge) === judgeKey(b.judge);
 }
 
-export async function experimentReport(db: Db, d1: D1Database, experimentId: string) {
+/**
+ * The experiment report: `study` covers every suite kind the runs have (src/reports/study.ts); the safety matrix and
+ * the emergent-alignment effects are added when the base has a safety run, else `safety` says why not.
+ */
+export async function experimentReport(db: Db, d1: D1Database, experimentId: string, opts: { compareMetric?: string } = {}) {
   const exp = await db.select().from(experiments).where(eq(experiments.id, experimentId)).get();
   if (!exp) throw new ApiError("not_found", `experiment ${experimentId} not found`);
   const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, exp.id)).orderBy(experimentMembers.arm, experimentMembers.replicate).all();
+  const study = await studyReport(db, d1, exp.baseEndpointId, members, opts);
   const baseRun = await latestSafetyRun(db, exp.baseEndpointId);
-  if (!baseRun) throw new ApiError("conflict", "the base endpoint has no safety run yet: POST /v1/experiments/{id}/runs");
+  if (!baseRun) {
+    return { experiment: exp, study, safety: { available: false as const, reason: "the base endpoint has no safety run" }, baseRunId: null, judge: null, categories: [] as string[], matrix: [] as Record<string, unknown>[], effects: [] as Record<string, unknown>[], arms: [] as Record<string, unknown>[], notes: [] as string[] };
+  }
+  return { ...(await safetyExperiment(db, d1, exp, members, baseRun)), study, safety: { available: true as const } };
+}
+
+async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.$inferSelect, members: (typeof experimentMembers.$inferSelect)[], baseRun: RunRow) {
   const baseSamples = await safetySamples(d1, baseRun.id, judgeKey(baseRun.config.judge!));
   const harmfulKeep = (s: SafetySample) => !s.borderline && !s.excluded;
 

@@ -66,3 +66,93 @@ describe("a report never fails because a comparison is missing", () => {
     await waitForRun(plain.json.id);
   });
 });
+
+describe("experiments for every kind", () => {
+  it("a base and three members on the persona diagnostic and the misalignment questions: persona figures and misaligned shares with CIs in one report, page and export", async () => {
+    const tag = uniqueTag("study");
+    const judge = await registerSim(`judge-${tag}`, `judge:tag=${tag}`);
+    const base = await registerSim(`base-${tag}`, `base:tag=${tag}`);
+    const deon = await registerSim(`deon-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id, constitution: "deontology" });
+    const cons = await registerSim(`cons-${tag}`, `consequentialism:tag=${tag}`, { baseEndpointId: base.id, constitution: "consequentialism" });
+    const bad = await registerSim(`bad-${tag}`, `coherent_misaligned:tag=${tag}`, { baseEndpointId: base.id });
+    const exp = await api("POST", "/v1/experiments", {
+      name: `study-${tag}`,
+      baseEndpointId: base.id,
+      members: [
+        { endpointId: deon.id, constitution: "deontology", scope: "narrow" },
+        { endpointId: cons.id, constitution: "consequentialism", scope: "narrow" },
+        { endpointId: bad.id, scope: "narrow", arm: "misaligned" },
+      ],
+    });
+    expect(exp.status, exp.text).toBe(201);
+    const started = await api("POST", `/v1/experiments/${exp.json.id}/runs`, { suites: ["persona-diagnostic", "misalignment-questions"], judge: { endpointId: judge.id }, samplesPerItem: 6, limit: 24, seed: 7 });
+    expect(started.status, started.text).toBe(202);
+    expect(started.json.runs).toHaveLength(4);
+    for (const r of started.json.runs) expect((await waitForRun(r.runId, 58_000)).status).toBe("completed");
+
+    const res = await api("GET", `/v1/experiments/${exp.json.id}/report?compare=projectability.deontology.projection`, undefined, { admin: false });
+    expect(res.status, res.text).toBe(200);
+    const r = res.json;
+    expect(r.safety).toMatchObject({ available: false });
+    const study = r.study;
+    expect(study.models).toHaveLength(4);
+    for (const ep of [base, deon, cons, bad]) {
+      const cell = (metric: string) => study.cells.find((c: any) => c.endpointId === ep.id && c.id === metric);
+      for (const metric of ["persona.deontology.match", "persona.utilitarianism.match", "misalignment.share"]) {
+        const c = cell(metric);
+        expect(c, `${ep.id} ${metric}`).toBeDefined();
+        expect(c.n).toBeGreaterThan(0);
+        expect(c.lo).toBeLessThanOrEqual(c.estimate);
+        expect(c.hi).toBeGreaterThanOrEqual(c.estimate);
+      }
+    }
+    const share = (id: string) => study.cells.find((c: any) => c.endpointId === id && c.id === "misalignment.share").estimate;
+    expect(share(bad.id)).toBeGreaterThan(share(base.id) + 0.2);
+    const vs = (id: string, metric: string) => study.vsBase.find((c: any) => c.endpointId === id && c.id === metric);
+    // Paired on (question, sample): answers coherent in one run only have no partner and are counted as dropped.
+    const cellN = (id: string) => study.cells.find((c: any) => c.endpointId === id && c.id === "misalignment.share").n;
+    expect(vs(bad.id, "misalignment.share").valid).toBe(true);
+    expect(vs(bad.id, "misalignment.share").dropped).toBe(cellN(bad.id) + cellN(base.id) - 2 * vs(bad.id, "misalignment.share").n);
+    expect(vs(bad.id, "misalignment.share").pHolm).toBeLessThan(0.05);
+    expect(vs(deon.id, "persona.deontology.match").estimate).toBeGreaterThan(0);
+    // Member against member on the chosen metric, Holm across the three pairs.
+    expect(study.compare.pairs).toHaveLength(3);
+    for (const p of study.compare.pairs) expect(p.pHolm).toBeGreaterThanOrEqual(p.p);
+    // The persona matrix per arm beside the signatures, and projectability per arm.
+    expect(study.persona.arms.map((a: any) => a.arm).sort()).toEqual(["consequentialism/narrow", "deontology/narrow", "misaligned"]);
+    expect(study.persona.signatures).toHaveLength(4);
+    const deonArm = study.projectability.arms.find((a: any) => a.arm === "deontology/narrow");
+    expect(deonArm.estimate).toBeGreaterThan(0);
+    expect(study.projectability.arms.find((a: any) => a.arm === "misaligned").reason).toMatch(/constitution/);
+
+    // The page shows the same figures.
+    const page = await api("GET", `/reports/experiments/${exp.json.id}`, undefined, { admin: false });
+    expect(page.status).toBe(200);
+    const badShare = study.cells.find((c: any) => c.endpointId === bad.id && c.id === "misalignment.share");
+    expect(page.text).toContain(badShare.estimate.toFixed(2));
+    expect(page.text).toContain("misaligned share");
+
+    // The tidy export: one row per model x metric x slice, with n, estimate, lo and hi.
+    const csv = await api("GET", `/v1/experiments/${exp.json.id}/export.csv`, undefined, { admin: false });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get("content-type")).toMatch(/text\/csv/);
+    const lines = csv.text.trim().split("\r\n");
+    const header = lines[0].split(",").map((h) => h.replace(/"/g, ""));
+    expect(header).toEqual(expect.arrayContaining(["slice", "endpoint_id", "metric", "n", "estimate", "lo", "hi", "method"]));
+    const col = (l: string, name: string) => l.split(",")[header.indexOf(name)].replace(/"/g, "");
+    const row = lines.find((l) => col(l, "slice") === "model" && col(l, "endpoint_id") === bad.id && col(l, "metric") === "misalignment.share")!;
+    expect(Number(col(row, "estimate"))).toBeCloseTo(badShare.estimate, 10);
+    expect(Number(col(row, "n"))).toBe(badShare.n);
+    const jsonl = await api("GET", `/v1/experiments/${exp.json.id}/export.jsonl`, undefined, { admin: false });
+    const records = jsonl.text.trim().split("\n").map((l) => JSON.parse(l));
+    expect(records.length).toBe(lines.length - 1);
+    expect(records.filter((x: any) => x.slice === "vs_base").length).toBeGreaterThan(0);
+
+    // A run's and an endpoint's metrics export the same way.
+    const runCsv = await api("GET", `/v1/runs/${started.json.runs[3].runId}/metrics.csv`, undefined, { admin: false });
+    expect(runCsv.status).toBe(200);
+    expect(runCsv.text).toContain("misalignment.share");
+    const epJsonl = await api("GET", `/v1/endpoints/${bad.id}/metrics.jsonl`, undefined, { admin: false });
+    expect(epJsonl.text.trim().split("\n").map((l) => JSON.parse(l).metric)).toContain("misalignment.share");
+  });
+});
