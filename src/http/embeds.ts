@@ -32,6 +32,7 @@ const Metric = z
     runId: z.string(),
     completedAt: z.string().nullable(),
     reason: z.string().optional().openapi({ description: "Why there is no value or no interval" }),
+    headline: z.boolean().optional().openapi({ description: "A headline metric of its kind (shown in the leaderboard's overview)" }),
   })
   .openapi("Metric");
 

@@ -67,6 +67,29 @@ export const LeaderboardSchema = z
     confidence: z.number(),
     rankMethod: z.object({ name: z.string(), resamples: z.number().int(), seed: z.string(), description: z.string() }),
     tieRule: z.string(),
+    overview: z
+      .object({
+        models: z.array(z.object({ endpointId: z.string(), name: z.string() })),
+        metrics: z.array(z.object({ id: z.string(), label: z.string(), kind: z.string(), better: Better })),
+        cells: z.array(
+          z.object({
+            endpointId: z.string(),
+            metric: z.string(),
+            value: z.number().nullable(),
+            lo: z.number().nullable(),
+            hi: z.number().nullable(),
+            n: z.number().int(),
+            clusters: z.number().int().nullable(),
+            ciMethod: z.string(),
+            runId: z.string(),
+            tieGroup: z.number().int().nullable(),
+          }),
+        ),
+        tieRule: z.string(),
+        note: z.string(),
+      })
+      .nullable()
+      .openapi({ description: "Models x headline metrics of every kind with 95% CIs and tie groups; null when a suite or metric filter is set" }),
     groups: z.array(Group),
   })
   .openapi("Leaderboard");

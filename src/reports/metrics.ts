@@ -42,6 +42,8 @@ export interface MetricValue {
   completedAt: string | null;
   /** Why there is no value or no interval (metric-layer metrics only). */
   reason?: string;
+  /** A headline metric of its kind (the leaderboard's overview); metric-layer metrics only. */
+  headline?: boolean;
 }
 
 /** Metric ids the API accepts: the older report-derived ids, and the metric layer's `<kind>.<name>[.<measure>]` ids. */
@@ -134,7 +136,7 @@ export async function reportForMetrics(db: Db, d1: D1Database, run: RunRow): Pro
 
 /** A metric-layer estimate in the API's metric shape. */
 export function metricValue(e: MetricEstimate, completedAt: string | null): MetricValue {
-  return { id: e.id, label: e.label, kind: e.kind, better: e.better, value: e.estimate, lo: e.lo, hi: e.hi, n: e.n, clusters: e.clusters, ciMethod: e.method, runId: e.runId, completedAt, ...(e.reason ? { reason: e.reason } : {}) };
+  return { id: e.id, label: e.label, kind: e.kind, better: e.better, value: e.estimate, lo: e.lo, hi: e.hi, n: e.n, clusters: e.clusters, ciMethod: e.method, runId: e.runId, completedAt, headline: e.headline, ...(e.reason ? { reason: e.reason } : {}) };
 }
 
 /** Every metric the metric layer computes for a run. */

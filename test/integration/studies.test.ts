@@ -156,3 +156,33 @@ describe("experiments for every kind", () => {
     expect(epJsonl.text.trim().split("\n").map((l) => JSON.parse(l).metric)).toContain("misalignment.share");
   });
 });
+
+describe("every metric everywhere", () => {
+  it("the leaderboard's overview, badges and tidy exports carry metric-layer metrics; private endpoints stay hidden", async () => {
+    const tag = uniqueTag("ov");
+    const pub = await registerSim(`pub-${tag}`, `deontology:tag=${tag}`, { tags: [tag] });
+    const hidden = await registerSim(`hid-${tag}`, `base:tag=${tag}`, { tags: [tag], private: true });
+    const runs = [await startRun({ endpointId: pub.id, limit: 16, seed: 2 }), await startRun({ endpointId: hidden.id, limit: 16, seed: 2 })];
+    for (const r of runs) await waitForRun(r.id);
+
+    const lb = (await api("GET", `/v1/leaderboard?tag=${tag}`, undefined, { admin: false })).json;
+    expect(lb.overview.models.map((m: any) => m.endpointId)).toEqual([pub.id]);
+    const cell = lb.overview.cells.find((c: any) => c.metric === "persona.deontology.match");
+    const metric = (await api("GET", `/v1/endpoints/${pub.id}/metrics`, undefined, { admin: false })).json.metrics.find((m: any) => m.id === "persona.deontology.match");
+    expect(cell).toMatchObject({ value: metric.value, lo: metric.lo, hi: metric.hi, n: metric.n, tieGroup: null });
+    expect(lb.overview.metrics.map((m: any) => m.id)).toContain("projectability.deontology.projection");
+    const asAdmin = (await api("GET", `/v1/leaderboard?tag=${tag}`)).json;
+    expect(asAdmin.overview.models).toHaveLength(2);
+    const page = await api("GET", `/leaderboard?tag=${tag}`, undefined, { admin: false });
+    expect(page.text).toContain('data-section="leaderboard-overview"');
+    expect(page.text).not.toContain(`hid-${tag}`);
+
+    const badge = await api("GET", `/v1/endpoints/${pub.id}/metrics/persona.deontology.match/shields.json`, undefined, { admin: false });
+    expect(badge.status).toBe(200);
+    expect(badge.json.message).toContain(metric.value.toFixed(2));
+
+    expect((await api("GET", `/v1/runs/${runs[1].id}/metrics.csv`, undefined, { admin: false })).status).toBe(404);
+    expect((await api("GET", `/v1/endpoints/${hidden.id}/metrics.jsonl`, undefined, { admin: false })).status).toBe(404);
+    expect((await api("GET", `/v1/runs/${runs[1].id}/metrics.csv`)).status).toBe(200);
+  });
+});
