@@ -328,7 +328,7 @@ async function cmdEval(o, io) {
   }
   const body = { endpointId: endpoint.id, suites, ...Object.fromEntries(Object.entries(run).filter(([, v]) => v !== undefined)), ...(judgeEp ? { judge: { endpointId: judgeEp.id } } : {}) };
   const started = await api.post("/v1/runs", body);
-  err.write(`run: ${started.id} (${suites.join(", ")}, ${started.counts.expected} prompts) on ${api.base}\n`);
+  err.write(`run: ${started.id} (${suites.join(", ")}, ${started.counts.expectedFirstStage ?? started.counts.expected} prompts) on ${api.base}\n`);
   const onInt = () => {
     err.write(`\ninterrupted; run ${started.id} continues on the server (cancel: POST ${api.base}/v1/runs/${started.id}/cancel)\n`);
     process.exit(130);

@@ -43,7 +43,18 @@ const CreateRun = z
   .strict()
   .openapi("RunCreate");
 
-const Progress = z.object({ expected: z.number(), plannedFirstStage: z.number(), planned: z.number(), done: z.number(), failed: z.number(), pending: z.number(), retrying: z.number() });
+const StageProgress = z.object({ expected: z.number(), planned: z.number(), done: z.number(), failed: z.number(), pending: z.number() });
+const Progress = z.object({
+  expected: z.number().openapi({ description: "Every unit known so far: the plan's first-stage units plus the follow-ups created so far; done + failed + pending never exceed it" }),
+  expectedFirstStage: z.number().openapi({ description: "The plan's first-stage units (one per item, variant and sample)" }),
+  plannedFirstStage: z.number(),
+  planned: z.number(),
+  done: z.number(),
+  failed: z.number(),
+  pending: z.number(),
+  retrying: z.number(),
+  stages: z.object({ asks: StageProgress, judgments: StageProgress, followUps: StageProgress }).openapi({ description: "Per stage group; judgments and follow-ups appear as answers arrive" }),
+});
 const RunSchema = z
   .object({
     id: z.string(),
