@@ -21,6 +21,7 @@ import { DEFAULT_RETRY_BASE_SECONDS, retryDelaySeconds } from "./backoff";
 import { queueMessage, type QueueMessage, sendAll, type WorkMessage, workMessages } from "./messages";
 import { planSlice } from "./planner";
 import { afterRunsCompleted } from "./run-hooks";
+import { parseJudgeKey } from "../judges/judge-key";
 
 /** Longest a unit waits inside one delivery for its endpoint's gate before going back to the queue (ours). */
 export const GATE_MAX_WAIT_MS = 20_000;
@@ -94,8 +95,7 @@ const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 
 /** The endpoint id at the front of a judge key ("<endpoint>@<revision>|..."), or null. */
 function judgeEndpointOf(key: string | null): string | null {
-  const at = key ? key.indexOf("@") : -1;
-  return at > 0 ? key!.slice(0, at) : null;
+  return key ? (parseJudgeKey(key)?.endpointId ?? null) : null;
 }
 
 /** Per-sample seed sent to the model: the run seed mixed with the sample index (31-bit, as APIs expect). */

@@ -25,6 +25,7 @@ import { clusterMeanInterval, wilson } from "../stats/intervals";
 import { fisherExact, holm, newcombeDiffInterval, pairedTTest } from "../stats/tests";
 import { EM_METRICS, type EmMetric, ORIGINAL_SAMPLES_PER_QUESTION, TRIGGER_VARIANT } from "../suites/misalignment";
 import { judgeKind, judgeScoringOf } from "../suites/misalignment-kind";
+import { judgeKeyPrefix } from "../judges/judge-key";
 
 type RunRow = typeof runs.$inferSelect;
 
@@ -222,7 +223,7 @@ function judgeRecord(run: RunRow, meta: Record<string, unknown>, source: string)
 async function runJudgments(d1: D1Database, run: RunRow): Promise<{ answers: JudgedAnswer[]; rubricVersions: Map<string, string[]> }> {
   const judge = run.config.judge;
   const asks = await misalignmentAsks(d1, run.id);
-  const prefix = judge ? `${judge.endpointId}@${judge.revision}|` : "";
+  const prefix = judge ? judgeKeyPrefix(judge) : "";
   const judgments = judge ? await misalignmentJudgments(d1, run.id, prefix) : [];
   const svOf = new Map(asks.map((a) => [a.unitId, a.suiteVersionId]));
   const rubricVersions = new Map<string, string[]>();

@@ -7,12 +7,11 @@
 import { and, count, desc, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { chunk, type Db, insertIgnoringConflicts, runBatch } from "../db/client";
-import { getEndpoint } from "../db/queries/endpoints";
+import { getEndpoint, nextRevision } from "../db/queries/endpoints";
 import { getRun, type RunRow } from "../db/queries/runs";
 import { currentSuiteVersion, getSuiteVersion } from "../db/queries/suites";
 import { endpoints, rescores, responses, runs, units } from "../db/schema";
 import type { Env } from "../env";
-import { nextRevision } from "../http/endpoints";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import { ApiError } from "../lib/errors";
 import { sha256Hex, unitId } from "../lib/ids";
@@ -20,6 +19,7 @@ import { sendAll, workMessages } from "../queue/messages";
 import { planMessages } from "../queue/planner";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { SUITE_KINDS } from "../suites/kinds";
+import { formatJudgeKey } from "../judges/judge-key";
 
 /** Suite kinds whose answers a judge grades in a `judge` stage at stage 1 (re-judging re-creates that stage). */
 export const REJUDGEABLE_KINDS = ["safety"];
@@ -141,7 +141,7 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
   const judgeEp = await getEndpoint(db, data.judge.endpointId).catch(() => {
     throw new ApiError("invalid_request", `judge.endpointId ${data.judge.endpointId} is not a live endpoint`);
   });
-  const key = `${judgeEp.id}@${judgeEp.revision}|${data.judge.rubric}`;
+  const key = formatJudgeKey({ endpointId: judgeEp.id, revision: judgeEp.revision, rubricVersion: data.judge.rubric });
   const judgedVersions: string[] = [];
   for (const sv of run.suiteVersionIds) {
     const kind = String(((await getSuiteVersion(db, sv))?.meta as Record<string, unknown> | undefined)?.kind);
@@ -165,7 +165,7 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
     (await Promise.all(chunk(rows.map((r) => r.id), 90).map((part) => db.select({ id: units.id }).from(units).where(inArray(units.id, part)).all()))).flat().map((r) => r.id),
   );
   const config = { ...run.config };
-  const known = [run.config.judge, ...(run.config.judges ?? [])].some((j) => j && `${j.endpointId}@${j.revision}|${j.rubricVersion}` === key);
+  const known = [run.config.judge, ...(run.config.judges ?? [])].some((j) => j && formatJudgeKey(j) === key);
   if (!known) config.judges = [...(run.config.judges ?? []), { endpointId: judgeEp.id, revision: judgeEp.revision, model: judgeEp.model, rubricVersion: data.judge.rubric, addedAt: new Date().toISOString() }];
   const fresh = rows.filter((r) => !before.has(r.id));
   const at = new Date().toISOString();

@@ -10,8 +10,9 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { endpoints, type RunConfig, responses, runs, units } from "../db/schema";
 import { unitId } from "../lib/ids";
-import type { ChatParams, NextUnit, Prepared, Stage, StageContext, SuiteKind } from "./kinds";
+import type { ChatParams, NextUnit, Prepared, Stage, StageContext, SuiteKind } from "./kind-types";
 import type { SuiteDefinition, SuiteItem } from "./types";
+import { formatJudgeKey } from "../judges/judge-key";
 
 export const CONSISTENCY_KIND = "consistency";
 
@@ -258,9 +259,9 @@ function modelRequest(ctx: StageContext, user: string, maxTokens: number): ChatP
   return { messages: messages(ctx.endpoint.systemPrompt, user), max_tokens: maxTokens, temperature: ctx.run.temperature, seed: ctx.seed };
 }
 
-/** The judge identity that keys a judgment (as in kinds.ts; repeated here so this module does not import kinds at load time). */
+/** The judge identity that keys a judgment (src/judges/judge-key.ts). */
 function judgeKeyOf(judge: NonNullable<RunConfig["judge"]>): string {
-  return `${judge.endpointId}@${judge.revision}|${judge.rubricVersion}`;
+  return formatJudgeKey(judge);
 }
 
 function follow(ctx: StageContext, kind: string, extra: Partial<NextUnit> = {}): NextUnit {

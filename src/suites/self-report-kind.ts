@@ -5,7 +5,7 @@
 import type { ChatCompletion } from "openai/resources/chat/completions";
 import { JUDGE_TOP_LOGPROBS } from "../judges/number-score";
 import { scoreSelfReport } from "../scorers/self-report";
-import type { SuiteKind } from "./kinds";
+import type { SuiteKind } from "./kind-types";
 import { applyTrigger, TRIGGER_VARIANT } from "./misalignment";
 import type { SelfReportPayload } from "./self-report";
 
