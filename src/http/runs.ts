@@ -1,16 +1,15 @@
 /** @module http/runs: start, watch, cancel and resume evaluation runs. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, isNull, ne, notInArray } from "drizzle-orm";
+import { and, desc, eq, notInArray } from "drizzle-orm";
 import { getDb } from "../db/client";
 import { completeIfFinished, displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
 import { endpoints, responses, runs, units } from "../db/schema";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import { sendAll, workMessages } from "../queue/messages";
-import { planMessages } from "../queue/planner";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
 import { ensureBaseRun } from "../queue/base-run";
+import { resumeRun } from "../queue/run-lifecycle";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
@@ -193,21 +192,9 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
     const run = await getRun(db, c.req.valid("param").id);
     const before = await runProgress(db, run);
     if (run.status === "completed" && before.failed === 0) throw new ApiError("conflict", "the run completed with every unit done; nothing to resume");
-    await db.update(runs).set({ status: "running", completedAt: null, updatedAt: new Date().toISOString() }).where(eq(runs.id, run.id));
-    // Failed units get a fresh start; units with a stored response are never asked again.
-    await db.update(units).set({ status: "pending", attempts: 0, updatedAt: new Date().toISOString() }).where(and(eq(units.runId, run.id), eq(units.status, "failed")));
-    const progress = await runProgress(db, run);
-    if (progress.plannedFirstStage < run.expectedUnits) await sendAll(c.env.WORK_QUEUE, planMessages(run.id, run.expectedUnits));
-    const missing = await db
-      .select({ id: units.id })
-      .from(units)
-      .leftJoin(responses, eq(responses.unitId, units.id))
-      .where(and(eq(units.runId, run.id), ne(units.status, "done"), isNull(responses.unitId)))
-      .all();
-    // A unit marked done without a response row cannot exist (both are written in one batch), so "missing" = no response.
-    await sendAll(c.env.WORK_QUEUE, workMessages(run.id, missing.map((m) => m.id)));
+    const reenqueued = await resumeRun(c.env, db, run);
     await completeIfFinished(db, run.id);
-    return c.json({ ...(await runView(db, await getRun(db, run.id))), reenqueued: missing.length }, 202);
+    return c.json({ ...(await runView(db, await getRun(db, run.id))), reenqueued }, 202);
   })
   .openapi(rawResponses, async (c) => {
     const { id } = c.req.valid("param");
