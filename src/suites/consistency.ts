@@ -13,6 +13,7 @@ import { unitId } from "../lib/ids";
 import type { ChatParams, NextUnit, Prepared, Stage, StageContext, SuiteKind } from "./kind-types";
 import type { SuiteDefinition, SuiteItem } from "./types";
 import { formatJudgeKey } from "../judges/judge-key";
+import { config, DEFAULT_BASE_ANSWER_WAIT_SECONDS } from "../config";
 
 export const CONSISTENCY_KIND = "consistency";
 
@@ -32,8 +33,7 @@ export const LANGUAGE_ANSWER_MAX_TOKENS = 200;
 export const SHORT_ANSWER_MAX_TOKENS = 8;
 /** The judges answer `{"score": n}` or a bare number (ours). */
 export const CONSISTENCY_JUDGE_MAX_TOKENS = 20;
-/** How long a recognition unit waits before looking again for its base answer, unless BASE_ANSWER_WAIT_SECONDS says otherwise (ours). */
-export const DEFAULT_BASE_ANSWER_WAIT_SECONDS = 30;
+export { DEFAULT_BASE_ANSWER_WAIT_SECONDS };
 
 // ---------------------------------------------------------------- the YAML
 
@@ -360,8 +360,7 @@ function predictStage(shown: boolean): Stage {
 
 /** Seconds a recognition unit waits for its base answer (env BASE_ANSWER_WAIT_SECONDS, default DEFAULT_BASE_ANSWER_WAIT_SECONDS). */
 export function baseAnswerWaitMs(env: { BASE_ANSWER_WAIT_SECONDS?: string }): number {
-  const v = Number(env.BASE_ANSWER_WAIT_SECONDS);
-  return (Number.isFinite(v) && v > 0 && env.BASE_ANSWER_WAIT_SECONDS ? v : DEFAULT_BASE_ANSWER_WAIT_SECONDS) * 1000;
+  return config(env).baseAnswerWaitMs;
 }
 
 /**
