@@ -189,6 +189,30 @@ const eff = (e: unknown) => {
 
 /** The matrix and effects as a plain-text table (models by categories). */
 export function experimentText(report: Awaited<ReturnType<typeof experimentReport>>): string {
+  const study = studyText(report);
+  if (!report.safety.available) return `${study}\nno safety matrix: ${report.safety.reason}\n`;
+  return `${study}\n${safetyText(report)}`;
+}
+
+/** The study as a plain-text table: models by headline metrics (estimate [95% CI]). */
+function studyText(report: Awaited<ReturnType<typeof experimentReport>>): string {
+  const s = report.study;
+  const metrics = s.metrics.filter((m) => m.headline);
+  const header = ["model", ...metrics.map((m) => m.id)];
+  const f = (x: number | null) => (x == null ? "?" : x.toFixed(2));
+  const lines = s.models.map((m) => [
+    m.role === "base" ? `${m.name} (base)` : m.name,
+    ...metrics.map((x) => {
+      const c = s.cells.find((c) => c.endpointId === m.endpointId && c.id === x.id);
+      return c && c.estimate != null ? `${f(c.estimate)} [${f(c.lo)}, ${f(c.hi)}]` : "—";
+    }),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i])).join("  ");
+  return [`experiment ${report.experiment.name}: headline metrics (estimate [95% CI])`, fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...lines.map(fmt), ""].join("\n");
+}
+
+function safetyText(report: Awaited<ReturnType<typeof experimentReport>>): string {
   const cats = report.categories;
   const header = ["model", ...cats, "macro", "held-out", "over-refusal"];
   const lines = report.matrix.map((r: any) => [

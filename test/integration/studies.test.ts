@@ -125,6 +125,11 @@ describe("experiments for every kind", () => {
     expect(deonArm.estimate).toBeGreaterThan(0);
     expect(study.projectability.arms.find((a: any) => a.arm === "misaligned").reason).toMatch(/constitution/);
 
+    const text = await api("GET", `/v1/experiments/${exp.json.id}/report?format=text`, undefined, { admin: false });
+    expect(text.text).toContain("misalignment.share");
+    expect(text.text).toContain(`bad-${tag}`);
+    expect(text.text).toMatch(/no safety matrix/);
+
     // The page shows the same figures.
     const page = await api("GET", `/reports/experiments/${exp.json.id}`, undefined, { admin: false });
     expect(page.status).toBe(200);
