@@ -176,6 +176,15 @@ describe("every metric everywhere", () => {
     const metric = (await api("GET", `/v1/endpoints/${pub.id}/metrics`, undefined, { admin: false })).json.metrics.find((m: any) => m.id === "persona.deontology.match");
     expect(cell).toMatchObject({ value: metric.value, lo: metric.lo, hi: metric.hi, n: metric.n, tieGroup: null });
     expect(lb.overview.metrics.map((m: any) => m.id)).toContain("projectability.deontology.projection");
+    // A combined metric equals its definition: sum over dimensions of unit-signature weight x (match rate - 0.5).
+    const all = (await api("GET", `/v1/runs/${runs[0].id}/metrics`, undefined, { admin: false })).json.metrics;
+    const sig = (await api("GET", "/v1/constitutions/deontology", undefined, { admin: false })).json.signature.weights;
+    const dims = ["deontology", "utilitarianism", "virtue_ethics", "deference_to_authority"];
+    const norm = Math.hypot(...dims.map((d) => sig[d] ?? 0));
+    const expected = dims.reduce((a, d) => a + ((sig[d] ?? 0) / norm) * (all.find((m: any) => m.id === `persona.${d}.match`).value - 0.5), 0);
+    const projection = all.find((m: any) => m.id === "projectability.deontology.projection");
+    expect(projection.value).toBeCloseTo(expected, 10);
+    expect(projection.lo).toBeLessThan(projection.value);
     const asAdmin = (await api("GET", `/v1/leaderboard?tag=${tag}`)).json;
     expect(asAdmin.overview.models).toHaveLength(2);
     const page = await api("GET", `/leaderboard?tag=${tag}`, undefined, { admin: false });
