@@ -21,7 +21,7 @@ const Metric = z
   .object({
     id: z.string(),
     label: z.string(),
-    kind: z.enum(["persona", "projectability", "safety", "misalignment", "consistency", "self_report"]),
+    kind: z.string().openapi({ description: "persona, projectability, safety, misalignment, consistency, self_report, or an added kind's name" }),
     better: z.enum(["higher", "lower"]).nullable(),
     value: z.number().nullable(),
     lo: z.number().nullable(),

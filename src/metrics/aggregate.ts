@@ -7,6 +7,7 @@ import type { Db } from "../db/client";
 import { getSuiteVersion } from "../db/queries/suites";
 import { holm } from "../stats/tests";
 import { clusteredMean, type Estimate, pairedClusterComparison, type PairedComparison } from "./estimators";
+import { SUITE_KINDS } from "../suites/kinds";
 import { OBSERVATION_SOURCES } from "./registry";
 import type { KindObservations, MetricInfo, Observation } from "./types";
 
@@ -28,7 +29,7 @@ export async function runObservations(db: Db, d1: D1Database, run: { id: string;
   for (const id of run.suiteVersionIds) kinds.add(String(((await getSuiteVersion(db, id))?.meta as Record<string, unknown> | undefined)?.kind));
   const out: KindObservations = { metrics: [], observations: [] };
   for (const k of kinds) {
-    const source = OBSERVATION_SOURCES[k];
+    const source = SUITE_KINDS[k]?.observations ?? OBSERVATION_SOURCES[k];
     if (!source) continue;
     const got = await source(d1, run);
     out.metrics.push(...got.metrics.filter((m) => !out.metrics.some((x) => x.id === m.id)));

@@ -16,7 +16,8 @@ export type Better = "higher" | "lower" | null;
 /** What a metric is: its suite kind, label, direction, whether it is a rate (intervals clipped to [0, 1]) and whether it heads the overview. */
 export interface MetricInfo {
   id: string;
-  kind: "persona" | "projectability" | "safety" | "misalignment" | "consistency" | "self_report";
+  /** The built-in kinds' names; a kind added through its `observations` uses its own. */
+  kind: "persona" | "projectability" | "safety" | "misalignment" | "consistency" | "self_report" | (string & {});
   label: string;
   better: Better;
   rate: boolean;

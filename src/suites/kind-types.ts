@@ -7,6 +7,7 @@ import type { Db } from "../db/client";
 import type { RunConfig } from "../db/schema";
 import type { Env } from "../env";
 import type { UnitIdentity } from "../lib/ids";
+import type { ObservationSource } from "../metrics/types";
 import type { SuiteItem } from "./types";
 
 export type ChatParams = Omit<ChatCompletionCreateParamsNonStreaming, "model">;
@@ -66,4 +67,10 @@ export interface SuiteKind {
     run: { endpointId: string; samplesPerItem: number; temperature: number; itemLimit: number | null; seed: number },
     suiteVersionId: string,
   ): Promise<Partial<RunConfig>>;
+  /**
+   * The kind's named metrics: its stored units of a run turned into observations (src/metrics). A kind that declares
+   * this needs nothing else to appear in reports, experiments, metrics, badges, gates and exports. The built-in kinds'
+   * sources are listed in src/metrics/registry.ts.
+   */
+  observations?: ObservationSource;
 }
