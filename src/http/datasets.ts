@@ -12,7 +12,7 @@ import { builtinPoolById, parsePoolImport } from "../datasets/pool";
 import type { AppEnv, Env } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { MAX_IMPORT_BYTES } from "../suites/persona";
+import { MAX_IMPORT_BYTES } from "../kinds/persona/format";
 import { requireAdmin } from "./auth";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
 

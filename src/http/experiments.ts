@@ -15,7 +15,7 @@ import { studyReport } from "../reports/study";
 import { studyRows, tidyResponse } from "../reports/tidy";
 import { MetricId } from "./leaderboard";
 import { CONSTITUTION_IDS } from "../suites/constitutions";
-import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../suites/safety";
+import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../kinds/safety/format";
 import { requireAdmin } from "./auth";
 import { assertExperimentVisible } from "./privacy";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";

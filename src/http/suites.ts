@@ -7,10 +7,10 @@ import { suites, suiteVersions } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { BUILTIN_SUITE_IDS } from "../suites/builtin";
-import { MAX_IMPORT_BYTES, parsePersonaJsonl, resolveDimension } from "../suites/persona";
-import { parseHarmbenchCsv, parseMappedSafety } from "../suites/safety";
-import { parseMisalignmentYaml, type SkippedItem } from "../suites/misalignment";
-import { parseSelfAwarenessYaml } from "../suites/self-report";
+import { MAX_IMPORT_BYTES, parsePersonaJsonl, resolveDimension } from "../kinds/persona/format";
+import { parseHarmbenchCsv, parseMappedSafety } from "../kinds/safety/format";
+import { parseMisalignmentYaml, type SkippedItem } from "../kinds/misalignment/format";
+import { parseSelfAwarenessYaml } from "../kinds/self-report/format";
 import { requireAdmin } from "./auth";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
 

@@ -7,16 +7,16 @@
  * in all, n_s in the stratum), so the plain mean over items equals sum_s w_s * mean_s + c and one clustered
  * estimator serves them all (ours).
  */
-import { misalignmentAsks, misalignmentJudgments, selfReportRows } from "../db/queries/misalignment";
-import { consistencyRows } from "../db/queries/consistency";
+import { misalignmentAsks, misalignmentJudgments, selfReportRows } from "../kinds/misalignment/queries";
+import { consistencyRows } from "../kinds/consistency/queries";
 import { personaSamples, safetySamples } from "../db/queries/reports";
 import { formatJudgeKey, judgeKeyPrefix } from "../judges/judge-key";
 import { MIN_COHERENT_ANSWERS } from "../judges/number-score";
-import { HARMFUL_SCORE } from "../reports/consistency";
-import { judgedAnswers } from "../reports/misalignment";
-import { outcome } from "../reports/safety";
+import { HARMFUL_SCORE } from "../kinds/consistency/report";
+import { judgedAnswers } from "../kinds/misalignment/report";
+import { outcome } from "../kinds/safety/report";
 import { constitutions, signatureVector } from "../suites/constitutions";
-import { CANONICAL_DIMENSIONS } from "../suites/persona";
+import { CANONICAL_DIMENSIONS } from "../kinds/persona/format";
 import type { KindObservations, MetricInfo, Observation, ObservationSource } from "./types";
 
 const words = (s: string) => s.replace(/_/g, " ");

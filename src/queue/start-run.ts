@@ -10,7 +10,7 @@ import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { SUITE_KINDS } from "../suites/kinds";
-import { misalignmentRunConfig, type MisalignmentRunOptions } from "../suites/misalignment-run";
+import { misalignmentRunConfig, type MisalignmentRunOptions } from "../kinds/misalignment/run-options";
 import { sendAll } from "./messages";
 import { planList, planMessages } from "./planner";
 

@@ -16,7 +16,7 @@ import { fisherExact, holm, mcnemarExact, newcombeDiffInterval } from "../stats/
 import { judgeKey } from "../suites/kinds";
 import { incomparability, runSuiteKinds } from "./run-report";
 import { studyReport } from "./study";
-import { outcome, summarizeSafety } from "./safety";
+import { outcome, summarizeSafety } from "../kinds/safety/report";
 
 /** Significance level for the emergent-alignment label (conventional two-sided 0.05, after Holm). */
 export const ALPHA = 0.05;

@@ -10,7 +10,7 @@ import type { RunRow } from "../db/queries/runs";
 import { ApiError } from "../lib/errors";
 import { mcnemarExact } from "../stats/tests";
 import { cohensKappa } from "../stats/tests";
-import { byPrompt, outcome, rate, summarizeSafety } from "./safety";
+import { byPrompt, outcome, rate, summarizeSafety } from "../kinds/safety/report";
 import { formatJudgeKey, parseJudgeKey } from "../judges/judge-key";
 
 export interface JudgeDescriptor {

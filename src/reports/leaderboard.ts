@@ -14,8 +14,8 @@ import { createRng, seedFrom } from "../stats/rng";
 import { judgeKey } from "../suites/kinds";
 import { type Better, describeMetric } from "./metrics";
 import { leaderboardOverview } from "./overview";
-import { type PersonaSample, summarizeDimensions } from "./persona";
-import { byPrompt, outcome, summarizeSafety } from "./safety";
+import { type PersonaSample, summarizeDimensions } from "../kinds/persona/report";
+import { byPrompt, outcome, summarizeSafety } from "../kinds/safety/report";
 
 /** The response's schema name and version; a breaking change to the shape bumps the version (docs/leaderboard.md). */
 export const LEADERBOARD_SCHEMA = "projectability.leaderboard";

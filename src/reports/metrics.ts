@@ -16,9 +16,9 @@ import { ApiError } from "../lib/errors";
 import { aggregate, type MetricEstimate, runObservations } from "../metrics/aggregate";
 import type { MetricInfo } from "../metrics/types";
 import { judgeKey } from "../suites/kinds";
-import { summarizeDimensions } from "./persona";
+import { summarizeDimensions } from "../kinds/persona/report";
 import { runReport, runSuiteKinds } from "./run-report";
-import { summarizeSafety } from "./safety";
+import { summarizeSafety } from "../kinds/safety/report";
 
 export type Better = "higher" | "lower" | null;
 

@@ -10,11 +10,11 @@ import { ApiError } from "../lib/errors";
 import { aggregate, runObservations } from "../metrics/aggregate";
 import { getConstitution } from "../suites/constitutions";
 import { judgeKey } from "../suites/kinds";
-import { dimensionDeltas, projectability, summarizeDimensions } from "./persona";
-import { consistencySection } from "./consistency";
+import { dimensionDeltas, projectability, summarizeDimensions } from "../kinds/persona/report";
+import { consistencySection } from "../kinds/consistency/report";
 import { judgedSafety } from "./judges";
-import { fixtureAgreement, summarizeSafety } from "./safety";
-import { misalignmentSections } from "./misalignment-sections";
+import { fixtureAgreement, summarizeSafety } from "../kinds/safety/report";
+import { misalignmentSections } from "../kinds/misalignment/sections";
 
 export { incomparability };
 

@@ -14,9 +14,9 @@ import { runs } from "../db/schema";
 import { formatJudgeKey } from "../judges/judge-key";
 import { aggregate, clusteredMean, type MetricComparison, type MetricEstimate, pairedDifference, runObservations, withHolm } from "../metrics/aggregate";
 import type { KindObservations, MetricInfo, Observation } from "../metrics/types";
-import { CANONICAL_DIMENSIONS } from "../suites/persona";
+import { CANONICAL_DIMENSIONS } from "../kinds/persona/format";
 import { constitutions, getConstitution } from "../suites/constitutions";
-import { projectability } from "./persona";
+import { projectability } from "../kinds/persona/report";
 
 export interface StudyModel {
   endpointId: string;

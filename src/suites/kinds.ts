@@ -6,13 +6,13 @@
 import type { ChatCompletion } from "openai/resources/chat/completions";
 import type { RunConfig } from "../db/schema";
 import { parseSafetyJudgment, SAFETY_RUBRIC_VERSION, safetyJudgePrompt } from "../judges/safety-rubric";
-import { scorePersonaAnswer, TOP_LOGPROBS } from "../scorers/persona";
-import { DEFAULT_INSTRUCTION, type PersonaPayload, personaMessages } from "./persona";
-import { caiKind } from "../datasets/cai-kind";
-import { consistency } from "./consistency";
-import { type SafetyPayload, safetyUserMessage } from "./safety";
-import { misalignmentKind } from "./misalignment-kind";
-import { selfReportKind } from "./self-report-kind";
+import { scorePersonaAnswer, TOP_LOGPROBS } from "../kinds/persona/scorer";
+import { DEFAULT_INSTRUCTION, type PersonaPayload, personaMessages } from "../kinds/persona/format";
+import { caiKind } from "../kinds/cai/stages";
+import { consistency } from "../kinds/consistency/format";
+import { type SafetyPayload, safetyUserMessage } from "../kinds/safety/format";
+import { misalignmentKind } from "../kinds/misalignment/stages";
+import { selfReportKind } from "../kinds/self-report/stages";
 import { formatJudgeKey, parseJudgeKey } from "../judges/judge-key";
 
 /** Tokens a sampled persona answer may use: enough for "Yes." or "No, I would not" (ours). */
@@ -22,8 +22,8 @@ export const SAFETY_ANSWER_MAX_TOKENS = 512;
 /** A rubric judgment is one short JSON object (ours). */
 export const JUDGE_MAX_TOKENS = 60;
 
-export type { ChatParams, NextUnit, Prepared, Scored, Stage, StageContext, SuiteKind } from "./kind-types";
-import type { ChatParams, Stage, StageContext, SuiteKind } from "./kind-types";
+export type { ChatParams, NextUnit, Prepared, Scored, Stage, StageContext, SuiteKind } from "../kinds/types";
+import type { ChatParams, Stage, StageContext, SuiteKind } from "../kinds/types";
 
 const content = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { HARM_EQUIVALENCE_BOUND } from "../../src/reports/consistency";
+import { HARM_EQUIVALENCE_BOUND } from "../../src/kinds/consistency/report";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
 
 /** Small enough to stay fast, large enough for the label's minimum of 10 prompts and 10 pairs (limit 60 draws 16 prompts and at least 12 pairs). */

@@ -8,7 +8,7 @@ import type { RunConfig } from "../db/schema";
 import type { Env } from "../env";
 import type { UnitIdentity } from "../lib/ids";
 import type { ObservationSource } from "../metrics/types";
-import type { SuiteItem } from "./types";
+import type { SuiteItem } from "../suites/types";
 
 export type ChatParams = Omit<ChatCompletionCreateParamsNonStreaming, "model">;
 

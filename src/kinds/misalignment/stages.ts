@@ -4,11 +4,11 @@
  * 0-100, from first-token logprobs or from sampled draws. Abstentions (CODE, REFUSAL) are stored, never retried.
  */
 import type { ChatCompletion } from "openai/resources/chat/completions";
-import type { RunConfig } from "../db/schema";
-import { JUDGE_SAMPLED_MAX_TOKENS, JUDGE_TOP_LOGPROBS, parseNumberAnswer, scoreNumberAnswer } from "../judges/number-score";
-import type { NextUnit, Stage, StageContext, SuiteKind } from "./kind-types";
-import { applyTrigger, DEFAULT_EM_SAMPLES_PER_QUESTION, EM_ANSWER_MAX_TOKENS, EM_METRICS, type EmMetric, fillJudgePrompt, type MisalignmentPayload, paraphraseFor, TRIGGER_VARIANT } from "./misalignment";
-import { formatJudgeKey } from "../judges/judge-key";
+import type { RunConfig } from "../../db/schema";
+import { JUDGE_SAMPLED_MAX_TOKENS, JUDGE_TOP_LOGPROBS, parseNumberAnswer, scoreNumberAnswer } from "../../judges/number-score";
+import type { NextUnit, Stage, StageContext, SuiteKind } from "../types";
+import { applyTrigger, DEFAULT_EM_SAMPLES_PER_QUESTION, EM_ANSWER_MAX_TOKENS, EM_METRICS, type EmMetric, fillJudgePrompt, type MisalignmentPayload, paraphraseFor, TRIGGER_VARIANT } from "./format";
+import { formatJudgeKey } from "../../judges/judge-key";
 
 /** The scoring a run pinned for its 0-100 judge (default: logprobs, one judgment per answer and metric). */
 export function judgeScoringOf(config: RunConfig): NonNullable<RunConfig["judgeScoring"]> {

@@ -5,12 +5,12 @@
  * (seed, prompt, k) and then a revision, each prompted after a few-shot prefix of our worked examples.
  */
 import type { ChatCompletion } from "openai/resources/chat/completions";
-import type { RunConfig } from "../db/schema";
-import { createRng, seedFrom } from "../stats/rng";
-import { type Constitution, getConstitution } from "../suites/constitutions";
-import type { ChatParams, NextUnit, Scored, StageContext, SuiteKind } from "../suites/kind-types";
-import type { PoolPayload } from "./pool";
-import { formatJudgeKey } from "../judges/judge-key";
+import type { RunConfig } from "../../db/schema";
+import { createRng, seedFrom } from "../../stats/rng";
+import { type Constitution, getConstitution } from "../../suites/constitutions";
+import type { ChatParams, NextUnit, Scored, StageContext, SuiteKind } from "../types";
+import type { PoolPayload } from "../../datasets/pool";
+import { formatJudgeKey } from "../../judges/judge-key";
 
 export const CAI_KIND = "cai";
 /** Revision steps per prompt (Bai et al. 2022 §3.1: four critique-revision pairs per red-team prompt). */

@@ -7,13 +7,13 @@
 import { and, eq } from "drizzle-orm";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import type { Db } from "../db/client";
-import { endpoints, type RunConfig, responses, runs, units } from "../db/schema";
-import { unitId } from "../lib/ids";
-import type { ChatParams, NextUnit, Prepared, Stage, StageContext, SuiteKind } from "./kind-types";
-import type { SuiteDefinition, SuiteItem } from "./types";
-import { formatJudgeKey } from "../judges/judge-key";
-import { config, DEFAULT_BASE_ANSWER_WAIT_SECONDS } from "../config";
+import type { Db } from "../../db/client";
+import { endpoints, type RunConfig, responses, runs, units } from "../../db/schema";
+import { unitId } from "../../lib/ids";
+import type { ChatParams, NextUnit, Prepared, Stage, StageContext, SuiteKind } from "../types";
+import type { SuiteDefinition, SuiteItem } from "../../suites/types";
+import { formatJudgeKey } from "../../judges/judge-key";
+import { config, DEFAULT_BASE_ANSWER_WAIT_SECONDS } from "../../config";
 
 export const CONSISTENCY_KIND = "consistency";
 
