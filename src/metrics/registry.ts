@@ -1,5 +1,9 @@
-/** @module metrics/registry: which observation source each suite kind has (one line per kind). */
-import { consistencyObservations, misalignmentObservations, personaObservations, safetyObservations, selfReportObservations } from "./observations";
+/** @module metrics/registry: the observation source of each built-in suite kind, one line per kind (each in src/kinds/<kind>/metrics.ts). */
+import { consistencyObservations } from "../kinds/consistency/metrics";
+import { misalignmentObservations } from "../kinds/misalignment/metrics";
+import { personaObservations } from "../kinds/persona/metrics";
+import { safetyObservations } from "../kinds/safety/metrics";
+import { selfReportObservations } from "../kinds/self-report/metrics";
 import type { ObservationSource } from "./types";
 
 export const OBSERVATION_SOURCES: Record<string, ObservationSource> = {
