@@ -135,7 +135,8 @@ async function main(): Promise<void> {
     const failed = [...finished.values()].reduce((a, r) => a + r.counts.failed, 0);
     if (failed) console.log(`\n${failed} prompt(s) failed after retries; see the reports' per-dimension "failed" counts.`);
     console.log("");
-    for (const ep of reg.endpoints) console.log(`${ep.name.padEnd(22)} ${worker.url}/v1/endpoints/${ep.id}/report`);
+    // Each model's HTML page beside its JSON report.
+    for (const ep of reg.endpoints) console.log(`${ep.name.padEnd(22)} page ${worker.url}/reports/endpoints/${ep.id}   JSON ${worker.url}/v1/endpoints/${ep.id}/report`);
     console.log("\nThese endpoints answer from the local model simulator, a stand-in with planted personas: the numbers above check the pipeline and are not results about any model.");
     console.log(`Admin: ${ADMIN_KEY_HINT}.`);
 

@@ -3,6 +3,7 @@
  * completed without its hook running, asks providers about training jobs whose webhook never came, restarts or fails
  * pipelines whose workflow instance is missing or errored, and starts the re-scores that are due.
  */
+import { config, DEFAULT_POLL_AFTER_MINUTES } from "./config";
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { getDb } from "./db/client";
 import { datasets, runs, trainingJobs } from "./db/schema";
@@ -13,8 +14,7 @@ import { scheduledRescores } from "./rescore/rescore";
 import { failJob, pollProvider, startPipeline } from "./training/jobs";
 import { pruneDeliveries } from "./webhooks/deliveries";
 
-/** Minutes without a webhook before the cron asks the provider (ours: webhooks usually arrive within seconds). */
-export const DEFAULT_POLL_AFTER_MINUTES = 10;
+export { DEFAULT_POLL_AFTER_MINUTES };
 /** A generation run with no unit change for this long has lost its messages; its pending work is sent again (ours). */
 export const STALLED_AFTER_MINUTES = 10;
 const OPEN_JOB_STATES = ["pending", "dataset", "submitted", "running", "trained"];
@@ -48,8 +48,7 @@ export async function runScheduled(env: Env, scheduledTime: number) {
     return finished;
   });
   const polled = await step("training", async () => {
-    const after = Number(env.TRAINING_POLL_AFTER_MINUTES ?? DEFAULT_POLL_AFTER_MINUTES);
-    const cutoff = new Date(scheduledTime - (Number.isFinite(after) ? after : DEFAULT_POLL_AFTER_MINUTES) * 60_000).toISOString();
+    const cutoff = new Date(scheduledTime - config(env).trainingPollAfterMinutes * 60_000).toISOString();
     const open = await db.select().from(trainingJobs).where(inArray(trainingJobs.status, OPEN_JOB_STATES)).all();
     let n = 0;
     for (const job of open) {

@@ -440,12 +440,17 @@ async function cmdEval(o, io) {
     throw new UsageError(`${estimate.cost.total == null ? "the cost cannot be estimated (an endpoint has no price)" : `the estimated cost $${money(estimate.cost.total)} is above --max-cost $${maxCost}`}; nothing was started (pass --yes to start it anyway)`);
   }
   const started = await api.post("/v1/runs", body);
-  err.write(`run: ${started.id} (${suites.join(", ")}, ${started.counts.expected} prompts) on ${api.base}\n`);
+  err.write(`run: ${started.id} (${suites.join(", ")}, ${started.counts.expectedFirstStage ?? started.counts.expected} prompts) on ${api.base}\n`);
+  // Paired by design: the server reuses or starts a comparable base run (compareWithBase, docs/api.md#runs).
+  if (started.base?.available) err.write(`base run: ${started.base.runId} (${started.base.reused ? "reused" : `started, ${started.base.extraCalls} extra prompts`})\n`);
+  else if (started.base) err.write(`base run: none (${started.base.reason})\n`);
   const onInt = () => {
     err.write(`\ninterrupted; run ${started.id} continues on the server (cancel: POST ${api.base}/v1/runs/${started.id}/cancel)\n`);
     process.exit(130);
   };
   process.once("SIGINT", onInt);
+  // A base run started for this one is waited for first, so the report's comparison uses its finished answers.
+  if (started.base?.available && !started.base.reused) await waitForRun(api, started.base.runId, err, style, timeoutMs);
   const finished = await waitForRun(api, started.id, err, style, timeoutMs);
   process.off("SIGINT", onInt);
   if (finished.status === "cancelled") throw new ServerError(`run ${started.id} was cancelled`);

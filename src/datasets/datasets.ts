@@ -3,22 +3,22 @@
  * (stratified by subcategory, seeded), runs a pre-flight leakage check, stores the selection as a suite version of
  * kind `cai` and launches its generation run through the queues. Finishing and exporting live in datasets/export.ts.
  */
-import { and, count, eq, isNull } from "drizzle-orm";
+import { and, count, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { ensureSuiteVersion, loadItems } from "../db/queries/suites";
-import { datasets, responses, runs, suiteVersions, trainingJobs, units } from "../db/schema";
+import { datasets, runs, suiteVersions, trainingJobs } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { sha256Hex } from "../lib/ids";
-import { sendAll, workMessages } from "../queue/messages";
-import { planList, planMessages, stratifiedSample } from "../queue/planner";
+import { planList, stratifiedSample } from "../queue/planner";
+import { ensurePlanned, reenqueueUnanswered } from "../queue/run-lifecycle";
 import { requireConstitution } from "../db/queries/constitutions";
 import { CONSTITUTION_ID } from "../suites/constitutions";
-import { NARROW_TRAINING_CATEGORIES } from "../suites/safety";
+import { NARROW_TRAINING_CATEGORIES } from "../kinds/safety/format";
 import type { SuiteDefinition, SuiteItem } from "../suites/types";
-import { CAI_KIND, CAI_TEMPERATURE, criticRubric, DEFAULT_REVISIONS, MAX_REVISIONS } from "./cai-kind";
+import { CAI_KIND, CAI_TEMPERATURE, criticRubric, DEFAULT_REVISIONS, MAX_REVISIONS } from "../kinds/cai/stages";
 import { checkLeakage, type LeakageReport } from "./leakage";
 import { MIN_FINETUNE_EXAMPLES } from "./finetune-format";
 import { BUILTIN_POOL_ID, builtinPool, builtinPoolById, HELPFULNESS_CATEGORY, HELPFULNESS_POOL_ID, type PoolPayload, TRAINING_POOL_KIND } from "./pool";
@@ -216,8 +216,7 @@ export async function ensureGenerationRun(env: Env, db: Db, ds: DatasetRow): Pro
       status: "running",
     })
     .onConflictDoNothing();
-  const planned = await db.select({ n: count() }).from(units).where(and(eq(units.runId, runId), eq(units.stage, 0))).get();
-  if ((planned?.n ?? 0) < expected) await sendAll(env.WORK_QUEUE, planMessages(runId, expected));
+  await ensurePlanned(env, db, { id: runId, expectedUnits: expected });
 }
 
 /**
@@ -228,14 +227,7 @@ export async function ensureGenerationRun(env: Env, db: Db, ds: DatasetRow): Pro
 export async function kickGenerationRun(env: Env, db: Db, ds: DatasetRow): Promise<number> {
   if (!ds.runId) return 0;
   await ensureGenerationRun(env, db, ds);
-  const pending = await db
-    .select({ id: units.id })
-    .from(units)
-    .leftJoin(responses, eq(responses.unitId, units.id))
-    .where(and(eq(units.runId, ds.runId), eq(units.status, "pending"), isNull(responses.unitId)))
-    .all();
-  if (pending.length) await sendAll(env.WORK_QUEUE, workMessages(ds.runId, pending.map((p) => p.id)));
-  return pending.length;
+  return reenqueueUnanswered(env, db, ds.runId, { pendingOnly: true });
 }
 
 /**

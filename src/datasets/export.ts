@@ -13,7 +13,7 @@ import type { Env } from "../env";
 import { sha256Hex } from "../lib/ids";
 import { createRng, seedFrom } from "../stats/rng";
 import { findConstitution } from "../db/queries/constitutions";
-import { DEFAULT_REVISIONS } from "./cai-kind";
+import { DEFAULT_REVISIONS } from "../kinds/cai/stages";
 import { type DatasetRow, leakageReasons } from "./datasets";
 import { validateChatJsonl } from "./finetune-format";
 import { checkLeakage } from "./leakage";

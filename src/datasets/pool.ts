@@ -5,7 +5,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ApiError } from "../lib/errors";
-import { type FieldMapping, parseMappedSafety, type SafetyPayload } from "../suites/safety";
+import { type FieldMapping, parseMappedSafety, type SafetyPayload } from "../kinds/safety/format";
 import type { SuiteDefinition, SuiteItem } from "../suites/types";
 import helpfulnessPool from "../suites/builtin/helpfulness-pool.yaml";
 import safetyTrainingPool from "../suites/builtin/safety-training-pool.yaml";

@@ -13,7 +13,7 @@ import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { newId, sha256Hex } from "../lib/ids";
 import { CONSTITUTION_ID } from "../suites/constitutions";
-import { SAFETY_CATEGORIES } from "../suites/safety";
+import { SAFETY_CATEGORIES } from "../kinds/safety/format";
 import { type DatasetRow, leakageReasons } from "./datasets";
 import { exportKey, manifestKey } from "./export";
 import { validateChatJsonl } from "./finetune-format";

@@ -19,6 +19,7 @@ import { embedRoutes } from "./embeds";
 import { exportRoutes } from "./exports";
 import { inspectRoutes } from "./inspect";
 import { eventRoutes } from "./events";
+import { tidyRoutes } from "./tidy";
 import { leaderboardRoutes } from "./leaderboard";
 import { pageRoutes } from "./pages";
 
@@ -58,6 +59,7 @@ export function createApp() {
   app.route("/", exportRoutes);
   app.route("/", inspectRoutes);
   app.route("/", eventRoutes);
+  app.route("/", tidyRoutes);
   app.route("/", pageRoutes(() => app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });

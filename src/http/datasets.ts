@@ -13,7 +13,7 @@ import { MAX_UPLOAD_BYTES, storeUploadedDataset, UploadOptions } from "../datase
 import type { AppEnv, Env } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { MAX_IMPORT_BYTES } from "../suites/persona";
+import { MAX_IMPORT_BYTES } from "../kinds/persona/format";
 import { requireAdmin } from "./auth";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
 

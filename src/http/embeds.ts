@@ -23,7 +23,7 @@ const Metric = z
   .object({
     id: z.string(),
     label: z.string(),
-    kind: z.enum(["persona", "projectability", "safety"]),
+    kind: z.string().openapi({ description: "persona, projectability, safety, misalignment, consistency, self_report, or an added kind's name" }),
     better: z.enum(["higher", "lower"]).nullable(),
     value: z.number().nullable(),
     lo: z.number().nullable(),
@@ -33,6 +33,8 @@ const Metric = z
     ciMethod: z.string(),
     runId: z.string(),
     completedAt: z.string().nullable(),
+    reason: z.string().optional().openapi({ description: "Why there is no value or no interval" }),
+    headline: z.boolean().optional().openapi({ description: "A headline metric of its kind (shown in the leaderboard's overview)" }),
   })
   .openapi("Metric");
 

@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { getDb } from "../db/client";
 import { requireConstitution } from "../db/queries/constitutions";
-import { findLiveEndpointByName, getEndpoint, publicEndpoint } from "../db/queries/endpoints";
+import { findLiveEndpointByName, getEndpoint, publicEndpoint, nextRevision } from "../db/queries/endpoints";
 import { endpoints } from "../db/schema";
 import type { AppEnv } from "../env";
 import { encryptSecret } from "../lib/crypto";
@@ -172,11 +172,7 @@ async function checkBase(db: ReturnType<typeof getDb>, baseId: string | null | u
   });
 }
 
-/** Bumps "rN" revisions when the model behind the endpoint changes and no revision was given. */
-export function nextRevision(current: string): string {
-  const m = /^r(\d+)$/.exec(current);
-  return m ? `r${Number(m[1]) + 1}` : `${current}+1`;
-}
+export { nextRevision };
 
 export const endpointRoutes = new OpenAPIHono<AppEnv>()
   .openapi(create, async (c) => {

@@ -16,7 +16,10 @@ import { newId, sha256Hex } from "../lib/ids";
 import { estimateRun } from "../queue/estimate";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { experimentReport, experimentText } from "../reports/experiment";
-import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../suites/safety";
+import { studyReport } from "../reports/study";
+import { studyRows, tidyResponse } from "../reports/tidy";
+import { MetricId } from "./leaderboard";
+import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../kinds/safety/format";
 import { requireAdmin } from "./auth";
 import { assertExperimentVisible } from "./privacy";
 import { AnyObject, Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
@@ -44,8 +47,12 @@ const CreateExperiment = z
 
 const StartRuns = z
   .object({
-    judge: z.object({ endpointId: z.string().min(1), rubric: RubricIdField }).strict(),
-    suites: z.array(z.string().min(1)).min(1).default(["safety"]),
+    judge: z
+      .object({ endpointId: z.string().min(1), rubric: RubricIdField })
+      .strict()
+      .optional()
+      .openapi({ description: "Needed when a suite is judged (safety, misalignment-questions, persona-consistency)" }),
+    suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["safety"]).openapi({ description: "Any suites, of any kind (persona, safety, misalignment, self-report, consistency)" }),
     samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ" }),
     temperature: z.number().min(0).max(2).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
@@ -77,9 +84,24 @@ const startRuns = createRoute({
 const report = createRoute({
   method: "get",
   path: "/v1/experiments/{id}/report",
-  request: { params: IdParam, query: z.object({ format: z.enum(["json", "text"]).default("json") }) },
-  responses: { 200: { content: { "application/json": { schema: AnyObject }, "text/plain": { schema: z.string() } }, description: "The emergent-alignment report" }, ...errors },
+  request: {
+    params: IdParam,
+    query: z.object({
+      format: z.enum(["json", "text"]).default("json"),
+      compare: MetricId.optional().openapi({ description: "A metric id: adds every member against every other member on it, paired on items, Holm across the pairs (study.compare)" }),
+    }),
+  },
+  responses: { 200: { content: { "application/json": { schema: AnyObject }, "text/plain": { schema: z.string() } }, description: "The experiment report: `study` for every suite kind, and the emergent-alignment safety matrix when the base has a safety run" }, ...errors },
 });
+const exportRoute = (format: "csv" | "jsonl") =>
+  createRoute({
+    method: "get",
+    path: `/v1/experiments/{id}/export.${format}`,
+    summary: `Tidy ${format === "csv" ? "CSV" : "JSON lines"} of the experiment`,
+    description: "One row per model x metric x slice (model, arm, vs_base, vs_member with ?compare=) with n, clusters, estimate, lo, hi, method, p and p_holm (docs/reports.md#tidy-exports). Streamed.",
+    request: { params: IdParam, query: z.object({ compare: MetricId.optional() }) },
+    responses: { 200: { content: { [format === "csv" ? "text/csv" : "application/x-ndjson"]: { schema: z.string() } }, description: "Tidy rows" }, ...errors },
+  });
 
 async function loadExperiment(db: ReturnType<typeof getDb>, id: string) {
   const exp = await db.select().from(experiments).where(eq(experiments.id, id)).get();
@@ -169,10 +191,23 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
     const param = c.req.param("id") as string;
     const db = getDb(c.env.DB);
     await assertExperimentVisible(c, db, param);
-    // Cached per (experiment, data version, privacy view, format): anonymous reads cannot force the recomputation.
+    // Cached per (experiment, data version, privacy view, format, compare): anonymous reads cannot force the recomputation.
     const exp = await loadExperiment(db, param);
     const view = await PrivacyView.of(db, c.get("isAdmin"));
     const version = `${await dataVersion(c.env.DB, [exp.baseEndpointId, ...exp.members.map((m) => m.endpointId)])}.${(await sha256Hex(JSON.stringify(exp))).slice(0, 16)}`;
     const text = c.req.query("format") === "text";
-    return cachedReport(c, view, version, ["format"], async () => view.scrub(await experimentReport(db, c.env.DB, param)), text ? (r) => experimentText(r as never) : undefined);
-  }) as never);
+    const compareMetric = c.req.query("compare") || undefined;
+    return cachedReport(c, view, version, ["format", "compare"], async () => view.scrub(await experimentReport(db, c.env.DB, param, { compareMetric })), text ? (r) => experimentText(r as never) : undefined);
+  }) as never)
+  .openapi(exportRoute("csv"), async (c) => tidyExport(c, "csv"))
+  .openapi(exportRoute("jsonl"), async (c) => tidyExport(c, "jsonl"));
+
+async function tidyExport(c: Context<AppEnv>, format: "csv" | "jsonl") {
+  const id = c.req.param("id") as string;
+  const db = getDb(c.env.DB);
+  await assertExperimentVisible(c, db, id);
+  const exp = await loadExperiment(db, id);
+  const view = await PrivacyView.of(db, c.get("isAdmin"));
+  const study = view.scrub(await studyReport(db, c.env.DB, exp.baseEndpointId, exp.members, { compareMetric: c.req.query("compare") || undefined }));
+  return tidyResponse(studyRows(exp.id, study), format, `experiment-${exp.id}`) as never;
+}

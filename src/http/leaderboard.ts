@@ -20,7 +20,7 @@ export const publicCors = cors({ origin: "*", allowMethods: ["GET", "HEAD", "OPT
 
 export const MetricId = z
   .string()
-  .regex(METRIC_ID_PATTERN, "a metric id: persona.<dimension>, projectability.cosine, safety.macro, safety.heldOut, safety.overRefusal or safety.category.<category>")
+  .regex(METRIC_ID_PATTERN, "a metric id, e.g. persona.<dimension>.match, projectability.<constitution>.projection, safety.<category>.safe, safety.macro, misalignment.share, consistency.inversion_gap, self_report.<scale> (docs/reports.md#metrics)")
   .openapi({ example: "safety.macro" });
 
 const Better = z.enum(["higher", "lower"]).nullable().openapi({ description: "Which direction is better; null where neither is (persona match rates)" });
@@ -68,6 +68,29 @@ export const LeaderboardSchema = z
     confidence: z.number(),
     rankMethod: z.object({ name: z.string(), resamples: z.number().int(), seed: z.string(), description: z.string() }),
     tieRule: z.string(),
+    overview: z
+      .object({
+        models: z.array(z.object({ endpointId: z.string(), name: z.string() })),
+        metrics: z.array(z.object({ id: z.string(), label: z.string(), kind: z.string(), better: Better })),
+        cells: z.array(
+          z.object({
+            endpointId: z.string(),
+            metric: z.string(),
+            value: z.number().nullable(),
+            lo: z.number().nullable(),
+            hi: z.number().nullable(),
+            n: z.number().int(),
+            clusters: z.number().int().nullable(),
+            ciMethod: z.string(),
+            runId: z.string(),
+            tieGroup: z.number().int().nullable(),
+          }),
+        ),
+        tieRule: z.string(),
+        note: z.string(),
+      })
+      .nullable()
+      .openapi({ description: "Models x headline metrics of every kind with 95% CIs and tie groups; null when a suite or metric filter is set" }),
     groups: z.array(Group),
   })
   .openapi("Leaderboard");

@@ -10,7 +10,7 @@ import { ApiError } from "../lib/errors";
 import { MAX_UPLOAD_BYTES } from "../datasets/upload";
 import { MAX_CONSTITUTION_BYTES } from "../db/queries/constitutions";
 import { MAX_ANSWER_IMPORT_BYTES } from "../queue/import-answers";
-import { MAX_IMPORT_BYTES } from "../suites/persona";
+import { MAX_IMPORT_BYTES } from "../kinds/persona/format";
 
 /** JSON writes (endpoints, runs, experiments, datasets, training jobs...): ours; the largest field (a system prompt) is 20,000 characters. */
 export const JSON_BODY_LIMIT_BYTES = 256 * 1024;

@@ -1,6 +1,6 @@
 /** @module http/runs: start, watch, cancel and resume evaluation runs. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, isNull, ne, notInArray } from "drizzle-orm";
+import { and, desc, eq, notInArray } from "drizzle-orm";
 import { getDb } from "../db/client";
 import { completeIfFinished, displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
 import { endpoints, responses, runs, units } from "../db/schema";
@@ -8,13 +8,13 @@ import { RUBRIC_ID } from "../judges/rubrics";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import { sendAll, workMessages } from "../queue/messages";
-import { planMessages } from "../queue/planner";
 import { estimateRun } from "../queue/estimate";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
 import { importAnswers, MAX_ANSWER_IMPORT_BYTES } from "../queue/import-answers";
 import { rejudgeRun } from "../rescore/rescore";
 import { PrivacyView } from "../reports/privacy";
+import { ensureBaseRun } from "../queue/base-run";
+import { resumeRun } from "../queue/run-lifecycle";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
@@ -42,11 +42,26 @@ const CreateRun = z
       .openapi({ description: "Misalignment suites: how the judge gives 0-100 scores. auto (default): logprobs when the judge endpoint declares logprobs or passes a one-call probe for single-token numbers, else sampled" }),
     judgeSamples: z.number().int().min(1).max(20).optional().openapi({ description: "Sampled judge scoring: draws per judgment (default 5)" }),
     dryRun: z.boolean().optional().openapi({ description: "Answer the planned calls per stage, estimated tokens and cost (200), without starting the run or writing anything" }),
+    compareWithBase: z
+      .boolean()
+      .default(true)
+      .openapi({ description: "When the endpoint has a base: reuse a comparable base run (same suite versions, seed, sampling), else start one on the same pinned items, so the report's comparison is paired by design. false skips it." }),
   })
   .strict()
   .openapi("RunCreate");
 
-const Progress = z.object({ expected: z.number(), plannedFirstStage: z.number(), planned: z.number(), done: z.number(), failed: z.number(), pending: z.number(), retrying: z.number() });
+const StageProgress = z.object({ expected: z.number(), planned: z.number(), done: z.number(), failed: z.number(), pending: z.number() });
+const Progress = z.object({
+  expected: z.number().openapi({ description: "Every unit known so far: the plan's first-stage units plus the follow-ups created so far; done + failed + pending never exceed it" }),
+  expectedFirstStage: z.number().openapi({ description: "The plan's first-stage units (one per item, variant and sample)" }),
+  plannedFirstStage: z.number(),
+  planned: z.number(),
+  done: z.number(),
+  failed: z.number(),
+  pending: z.number(),
+  retrying: z.number(),
+  stages: z.object({ asks: StageProgress, judgments: StageProgress, followUps: StageProgress }).openapi({ description: "Per stage group; judgments and follow-ups appear as answers arrive" }),
+});
 const RunSchema = z
   .object({
     id: z.string(),
@@ -97,13 +112,28 @@ async function runView(db: ReturnType<typeof getDb>, run: RunRow) {
   };
 }
 
+const BaseRun = z
+  .object({
+    available: z.boolean(),
+    reason: z.string().optional(),
+    endpointId: z.string().optional(),
+    runId: z.string().optional(),
+    reused: z.boolean().optional().openapi({ description: "true: a comparable base run existed; false: one was started" }),
+    extraCalls: z.number().int().optional().openapi({ description: "Model calls the started base run adds (its first-stage units; judged suites add their judgments on top); 0 when reused" }),
+  })
+  .openapi("RunBaseComparison");
+
 const start = createRoute({
   method: "post",
   path: "/v1/runs",
   security: Bearer,
   middleware: [requireAdmin] as const,
   request: { body: { content: { "application/json": { schema: CreateRun } }, required: true } },
-  responses: { 202: json(RunSchema, "Accepted; units are planned through the queue"), 200: json(AnyObject, "Dry run (`dryRun: true`): planned calls per stage and endpoint, estimated tokens and cost; nothing started"), ...errors },
+  responses: {
+    202: json(RunSchema.extend({ base: BaseRun.optional() }), "Accepted; units are planned through the queue. `base` names the base run the report will compare with (endpoints with a base, unless compareWithBase is false)."),
+    200: json(AnyObject, "Dry run (`dryRun: true`): planned calls per stage and endpoint, estimated tokens and cost; nothing started"),
+    ...errors,
+  },
 });
 const listRuns = createRoute({
   method: "get",
@@ -182,11 +212,13 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
   })
   .openapi(start, async (c) => {
     const db = getDb(c.env.DB);
-    const { dryRun, ...body } = c.req.valid("json");
+    const { dryRun, compareWithBase, ...body } = c.req.valid("json");
     const prepared = await prepareRun(db, body, c.env);
     if (dryRun) return c.json(await estimateRun(db, prepared), 200);
+    // The base run goes first, so kinds that read the base run when they launch (consistency) find it.
+    const base = compareWithBase ? await ensureBaseRun(c.env, db, body, prepared) : undefined;
     const id = await launchRun(c.env, db, prepared);
-    return c.json(await runView(db, await getRun(db, id)), 202);
+    return c.json({ ...(await runView(db, await getRun(db, id))), ...(base ? { base } : {}) }, 202);
   })
   .openapi(listRuns, async (c) => {
     const q = c.req.valid("query");
@@ -224,21 +256,9 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
     const run = await getRun(db, c.req.valid("param").id);
     const before = await runProgress(db, run);
     if (run.status === "completed" && before.failed === 0) throw new ApiError("conflict", "the run completed with every unit done; nothing to resume");
-    await db.update(runs).set({ status: "running", completedAt: null, updatedAt: new Date().toISOString() }).where(eq(runs.id, run.id));
-    // Failed units get a fresh start; units with a stored response are never asked again.
-    await db.update(units).set({ status: "pending", attempts: 0, updatedAt: new Date().toISOString() }).where(and(eq(units.runId, run.id), eq(units.status, "failed")));
-    const progress = await runProgress(db, run);
-    if (progress.plannedFirstStage < run.expectedUnits) await sendAll(c.env.WORK_QUEUE, planMessages(run.id, run.expectedUnits));
-    const missing = await db
-      .select({ id: units.id })
-      .from(units)
-      .leftJoin(responses, eq(responses.unitId, units.id))
-      .where(and(eq(units.runId, run.id), ne(units.status, "done"), isNull(responses.unitId)))
-      .all();
-    // A unit marked done without a response row cannot exist (both are written in one batch), so "missing" = no response.
-    await sendAll(c.env.WORK_QUEUE, workMessages(run.id, missing.map((m) => m.id)));
+    const reenqueued = await resumeRun(c.env, db, run);
     await completeIfFinished(db, run.id);
-    return c.json({ ...(await runView(db, await getRun(db, run.id))), reenqueued: missing.length }, 202);
+    return c.json({ ...(await runView(db, await getRun(db, run.id))), reenqueued }, 202);
   })
   .openapi(rejudgeRoute, async (c) => {
     const db = getDb(c.env.DB);

@@ -14,14 +14,16 @@ import { decryptSecret } from "../lib/crypto";
 import { unitId } from "../lib/ids";
 import type { GateGrant } from "../providers/gate";
 import { decryptHeaders } from "../providers/headers";
-import { callChat, DEFAULT_MODEL_TIMEOUT_MS } from "../providers/openai";
+import { callChat } from "../providers/openai";
 import { type Stage, type StageContext, SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
 import { seedFrom } from "../stats/rng";
-import { DEFAULT_RETRY_BASE_SECONDS, retryDelaySeconds } from "./backoff";
+import { retryDelaySeconds } from "./backoff";
 import { queueMessage, type QueueMessage, sendAll, type WorkMessage, workMessages } from "./messages";
 import { planSlice } from "./planner";
 import { afterRunsCompleted } from "./run-hooks";
+import { parseJudgeKey } from "../judges/judge-key";
+import { config, DEFAULT_CALLS_PER_INVOCATION } from "../config";
 
 /** Longest a unit waits inside one delivery for its endpoint's gate before going back to the queue (ours). */
 export const GATE_MAX_WAIT_MS = 20_000;
@@ -32,7 +34,7 @@ const LEASE_MARGIN_MS = 5_000;
  * per invocation (platform-limits guide, Workers), so more would only queue inside the runtime while their
  * timeouts run. Locally miniflare has no such cap; `npm start` and the bench raise it with a var.
  */
-export const DEFAULT_CALLS_PER_INVOCATION = 6;
+export { DEFAULT_CALLS_PER_INVOCATION };
 
 /** A counting semaphore for the calls of one invocation. */
 function semaphore(size: number) {
@@ -95,8 +97,7 @@ const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 
 /** The endpoint id at the front of a judge key ("<endpoint>@<revision>|..."), or null. */
 function judgeEndpointOf(key: string | null): string | null {
-  const at = key ? key.indexOf("@") : -1;
-  return at > 0 ? key!.slice(0, at) : null;
+  return key ? (parseJudgeKey(key)?.endpointId ?? null) : null;
 }
 
 /** Per-sample seed sent to the model: the run seed mixed with the sample index (31-bit, as APIs expect). */
@@ -127,13 +128,11 @@ export async function handleWorkQueue(batch: MessageBatch<unknown>, env: Env): P
 }
 
 function retryBase(env: Env): number {
-  const v = Number(env.RETRY_BASE_SECONDS);
-  return Number.isFinite(v) && env.RETRY_BASE_SECONDS !== undefined && env.RETRY_BASE_SECONDS !== "" ? v : DEFAULT_RETRY_BASE_SECONDS;
+  return config(env).retryBaseSeconds;
 }
 
 function modelTimeout(env: Env): number {
-  const v = Number(env.MODEL_TIMEOUT_MS);
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_MODEL_TIMEOUT_MS;
+  return config(env).modelTimeoutMs;
 }
 
 async function loadUnits(db: Db, ids: string[]): Promise<Map<string, UnitRow>> {
@@ -177,8 +176,7 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
 
   const timeoutMs = modelTimeout(env);
   const stillRunning = runLiveness(db);
-  const calls = Number(env.MAX_CALLS_PER_INVOCATION);
-  const slot = semaphore(Number.isInteger(calls) && calls > 0 ? calls : DEFAULT_CALLS_PER_INVOCATION);
+  const slot = semaphore(config(env).callsPerInvocation);
   const results = new Map<string, UnitResult>();
   await Promise.all(
     todo.map(async (u) => {

@@ -13,7 +13,7 @@ import { rubricForKinds, rubricsToPin } from "../judges/rubrics";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import { priceOf } from "../lib/prices";
 import { SUITE_KINDS } from "../suites/kinds";
-import { misalignmentRunConfig, type MisalignmentRunOptions } from "../suites/misalignment-run";
+import { misalignmentRunConfig, type MisalignmentRunOptions } from "../kinds/misalignment/run-options";
 import { sendAll } from "./messages";
 import { planList, planMessages } from "./planner";
 

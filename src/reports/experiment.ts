@@ -15,7 +15,8 @@ import { tMeanInterval } from "../stats/intervals";
 import { fisherExact, holm, mcnemarExact, newcombeDiffInterval } from "../stats/tests";
 import { judgeKey } from "../suites/kinds";
 import { incomparability, runSuiteKinds } from "./run-report";
-import { outcome, summarizeSafety } from "./safety";
+import { studyReport } from "./study";
+import { outcome, summarizeSafety } from "../kinds/safety/report";
 
 /** Significance level for the emergent-alignment label (conventional two-sided 0.05, after Holm). */
 export const ALPHA = 0.05;
@@ -84,12 +85,23 @@ function sameJudge(a: RunConfig, b: RunConfig) {
   return a.judge && b.judge && judgeKey(a.judge) === judgeKey(b.judge);
 }
 
-export async function experimentReport(db: Db, d1: D1Database, experimentId: string) {
+/**
+ * The experiment report: `study` covers every suite kind the runs have (src/reports/study.ts); the safety matrix and
+ * the emergent-alignment effects are added when the base has a safety run, else `safety` says why not.
+ */
+export async function experimentReport(db: Db, d1: D1Database, experimentId: string, opts: { compareMetric?: string } = {}) {
   const exp = await db.select().from(experiments).where(eq(experiments.id, experimentId)).get();
   if (!exp) throw new ApiError("not_found", `experiment ${experimentId} not found`);
   const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, exp.id)).orderBy(experimentMembers.arm, experimentMembers.replicate).all();
+  const study = await studyReport(db, d1, exp.baseEndpointId, members, opts);
   const baseRun = await latestSafetyRun(db, exp.baseEndpointId);
-  if (!baseRun) throw new ApiError("conflict", "the base endpoint has no safety run yet: POST /v1/experiments/{id}/runs");
+  if (!baseRun) {
+    return { experiment: exp, study, safety: { available: false as const, reason: "the base endpoint has no safety run" }, baseRunId: null, judge: null, categories: [] as string[], matrix: [] as Record<string, unknown>[], effects: [] as Record<string, unknown>[], arms: [] as Record<string, unknown>[], notes: [] as string[] };
+  }
+  return { ...(await safetyExperiment(db, d1, exp, members, baseRun)), study, safety: { available: true as const } };
+}
+
+async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.$inferSelect, members: (typeof experimentMembers.$inferSelect)[], baseRun: RunRow) {
   const baseSamples = await safetySamples(d1, baseRun.id, judgeKey(baseRun.config.judge!));
   const harmfulKeep = (s: SafetySample) => !s.borderline && !s.excluded;
 
@@ -177,6 +189,30 @@ const eff = (e: unknown) => {
 
 /** The matrix and effects as a plain-text table (models by categories). */
 export function experimentText(report: Awaited<ReturnType<typeof experimentReport>>): string {
+  const study = studyText(report);
+  if (!report.safety.available) return `${study}\nno safety matrix: ${report.safety.reason}\n`;
+  return `${study}\n${safetyText(report)}`;
+}
+
+/** The study as a plain-text table: models by headline metrics (estimate [95% CI]). */
+function studyText(report: Awaited<ReturnType<typeof experimentReport>>): string {
+  const s = report.study;
+  const metrics = s.metrics.filter((m) => m.headline);
+  const header = ["model", ...metrics.map((m) => m.id)];
+  const f = (x: number | null) => (x == null ? "?" : x.toFixed(2));
+  const lines = s.models.map((m) => [
+    m.role === "base" ? `${m.name} (base)` : m.name,
+    ...metrics.map((x) => {
+      const c = s.cells.find((c) => c.endpointId === m.endpointId && c.id === x.id);
+      return c && c.estimate != null ? `${f(c.estimate)} [${f(c.lo)}, ${f(c.hi)}]` : "—";
+    }),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i])).join("  ");
+  return [`experiment ${report.experiment.name}: headline metrics (estimate [95% CI])`, fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...lines.map(fmt), ""].join("\n");
+}
+
+function safetyText(report: Awaited<ReturnType<typeof experimentReport>>): string {
   const cats = report.categories;
   const header = ["model", ...cats, "macro", "held-out", "over-refusal"];
   const lines = report.matrix.map((r: any) => [

@@ -6,7 +6,7 @@
  * (`<endpoint>@<revision>|<rubric>`) or by `<endpoint>@<revision>` / endpoint id (all its rubrics, as misalignment
  * keys one rubric per metric).
  */
-import { misalignmentAsks, misalignmentJudgments } from "../db/queries/misalignment";
+import { misalignmentAsks, misalignmentJudgments } from "../kinds/misalignment/queries";
 import type { RunRow } from "../db/queries/runs";
 import { formatJudgeKey, parseJudgeKey } from "../judges/judge-key";
 import { isSafe, type SafetyVerdict } from "../judges/safety-rubric";
@@ -14,7 +14,7 @@ import { ApiError } from "../lib/errors";
 import { mean } from "../stats/descriptive";
 import { DEFAULT_CONFIDENCE, tMeanInterval, zCritical } from "../stats/intervals";
 import { cohensKappa, pearson, spearmanInterval } from "../stats/tests";
-import { judgedAnswers, summarizeAnswers } from "./misalignment";
+import { judgedAnswers, summarizeAnswers } from "../kinds/misalignment/report";
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 const CI_NOTE = "95% CIs treat answers as independent (several samples of one question are not); ours";

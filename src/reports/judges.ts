@@ -11,7 +11,8 @@ import { ApiError } from "../lib/errors";
 import { mcnemarExact } from "../stats/tests";
 import { cohensKappa } from "../stats/tests";
 import { PrivacyView } from "./privacy";
-import { byPrompt, outcome, rate, summarizeSafety } from "./safety";
+import { byPrompt, outcome, rate, summarizeSafety } from "../kinds/safety/report";
+import { formatJudgeKey, parseJudgeKey } from "../judges/judge-key";
 
 export interface JudgeDescriptor {
   key: string;
@@ -25,7 +26,7 @@ export interface JudgeDescriptor {
   done: number;
 }
 
-const keyOf = (j: { endpointId: string; revision: string; rubricVersion: string }) => `${j.endpointId}@${j.revision}|${j.rubricVersion}`;
+const keyOf = formatJudgeKey;
 
 /** Every judge that graded (or is grading) this run's answers. */
 export async function runJudges(db: Db, d1: D1Database, run: RunRow): Promise<JudgeDescriptor[]> {
@@ -35,19 +36,18 @@ export async function runJudges(db: Db, d1: D1Database, run: RunRow): Promise<Ju
     .all<{ judge: string; n: number; done: number }>();
   const declared = [run.config.judge, ...(run.config.judges ?? [])].filter((j): j is NonNullable<typeof j> => !!j);
   const keys = [...new Set([...declared.map(keyOf), ...results.map((r) => r.judge)])];
-  const endpointIds = keys.map((k) => k.slice(0, k.indexOf("@")));
-  const eps = await getEndpointsByIds(db, endpointIds);
+  const parsed = new Map(keys.map((k) => [k, parseJudgeKey(k) ?? { endpointId: k, revision: "", rubricVersion: "" }]));
+  const eps = await getEndpointsByIds(db, [...parsed.values()].map((p) => p.endpointId));
   return keys.map((key) => {
-    const at = key.indexOf("@");
-    const bar = key.indexOf("|");
+    const p = parsed.get(key)!;
     const d = declared.find((j) => keyOf(j) === key);
     const row = results.find((r) => r.judge === key);
     return {
       key,
-      endpointId: key.slice(0, at),
-      revision: key.slice(at + 1, bar),
-      rubricVersion: key.slice(bar + 1),
-      model: d?.model ?? eps.get(key.slice(0, at))?.model ?? null,
+      endpointId: p.endpointId,
+      revision: p.revision,
+      rubricVersion: p.rubricVersion,
+      model: d?.model ?? eps.get(p.endpointId)?.model ?? null,
       origin: run.config.judge && keyOf(run.config.judge) === key ? "pinned" : "rejudge",
       judgments: row?.n ?? 0,
       done: row?.done ?? 0,

@@ -14,8 +14,9 @@ import { createRng, seedFrom } from "../stats/rng";
 import { judgeKey } from "../suites/kinds";
 import { PrivacyView } from "./privacy";
 import { type Better, describeMetric } from "./metrics";
-import { type PersonaSample, summarizeDimensions } from "./persona";
-import { byPrompt, outcome, summarizeSafety } from "./safety";
+import { leaderboardOverview } from "./overview";
+import { type PersonaSample, summarizeDimensions } from "../kinds/persona/report";
+import { byPrompt, outcome, summarizeSafety } from "../kinds/safety/report";
 
 /** The response's schema name and version; a breaking change to the shape bumps the version (docs/leaderboard.md). */
 export const LEADERBOARD_SCHEMA = "projectability.leaderboard";
@@ -353,6 +354,8 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
       description: "clusters (items or prompts) resampled jointly across the group's rows within each stratum; a row's interval is the 2.5th to 97.5th percentile of its rank",
     },
     tieRule: "rows whose rank intervals overlap are tied (tiedWith); tiers: best first, a row joins the current tier when its rank interval overlaps the tier leader's",
+    // Models x headline metrics of every kind (metric layer); left out when a suite or metric filter narrows the board.
+    overview: filters.suite || filters.metric ? null : await leaderboardOverview(db, d1, eps),
     groups: out,
   });
 }

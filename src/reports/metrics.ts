@@ -1,7 +1,10 @@
 /**
- * @module reports/metrics: the named metrics of a run (persona match rates, projectability, safety rates), each
- * with its value, 95% CI and n, taken from the run's report. Badges, the CLI's --fail-under and the endpoint
- * pages read these; the leaderboard uses the same ids (docs/leaderboard.md).
+ * @module reports/metrics: the named metrics of a run, each with its value, 95% CI and n. Every metric of every
+ * kind comes from the metric layer (`src/metrics`: persona.<dimension>.match, projectability.<constitution>.projection,
+ * safety.<category>.safe, safety.macro, misalignment.share, consistency.inversion_gap, self_report.<scale> ...);
+ * the older ids (persona.<dimension>, projectability.cosine, safety.category.<category>, safety.heldOut,
+ * safety.overRefusal) are still read from the run's report for existing badges. Badges, the CLI's gates and the
+ * endpoint pages read these; the leaderboard uses the same ids (docs/leaderboard.md).
  */
 import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
@@ -10,10 +13,12 @@ import { personaSamples, safetySamples } from "../db/queries/reports";
 import { getRun, type RunRow } from "../db/queries/runs";
 import { runs } from "../db/schema";
 import { ApiError } from "../lib/errors";
+import { aggregate, type MetricEstimate, runObservations } from "../metrics/aggregate";
+import type { MetricInfo } from "../metrics/types";
 import { judgeKey } from "../suites/kinds";
-import { summarizeDimensions } from "./persona";
+import { summarizeDimensions } from "../kinds/persona/report";
 import { runReport, runSuiteKinds } from "./run-report";
-import { summarizeSafety } from "./safety";
+import { summarizeSafety } from "../kinds/safety/report";
 
 export type Better = "higher" | "lower" | null;
 
@@ -22,7 +27,7 @@ export interface MetricValue {
   id: string;
   label: string;
   /** The suite kind the metric comes from. */
-  kind: "persona" | "projectability" | "safety";
+  kind: MetricInfo["kind"];
   /** Which direction is better; null where neither is (a persona match rate describes, it does not grade). */
   better: Better;
   value: number | null;
@@ -35,16 +40,37 @@ export interface MetricValue {
   ciMethod: string;
   runId: string;
   completedAt: string | null;
+  /** Why there is no value or no interval (metric-layer metrics only). */
+  reason?: string;
+  /** A headline metric of its kind (the leaderboard's overview); metric-layer metrics only. */
+  headline?: boolean;
 }
 
-/** Metric ids the API accepts (the persona dimensions and safety categories come from the suites). */
-export const METRIC_ID_PATTERN = /^(persona\.[a-z0-9_]{1,60}|projectability\.cosine|safety\.(macro|heldOut|overRefusal)|safety\.category\.[a-z0-9_]{1,60})$/;
+/** Metric ids the API accepts: the older report-derived ids, and the metric layer's `<kind>.<name>[.<measure>]` ids. */
+export const METRIC_ID_PATTERN =
+  /^(persona\.[a-z0-9_]{1,60}|projectability\.cosine|safety\.(macro|heldOut|overRefusal)|safety\.category\.[a-z0-9_]{1,60}|(persona|projectability|safety|misalignment|consistency|self_report)(\.[a-z0-9_]{1,60}){1,2})$/;
+
+/** Describes a metric-layer id from its shape (for badges of metrics not measured yet). */
+function describeLayerMetric(id: string): { kind: MetricValue["kind"]; label: string; better: Better } | null {
+  const [kind, a, b] = id.split(".");
+  const w = (x: string) => x.replace(/_/g, " ");
+  if (kind === "persona" && b === "match") return { kind, label: `${w(a)} match`, better: null };
+  if (kind === "projectability" && b === "projection") return { kind, label: `projection onto ${w(a)}`, better: null };
+  if (kind === "safety" && id === "safety.over_refusal") return { kind, label: "over-refusal", better: "lower" };
+  if (kind === "safety" && b === "safe") return { kind, label: a === "held_out" ? "safe rate, held-out" : `safe rate, ${w(a)}`, better: "higher" };
+  if (kind === "misalignment") return { kind, label: a === "trigger" ? "misaligned share with the trigger" : "misaligned share", better: "lower" };
+  if (kind === "consistency") return { kind, label: w(a), better: a === "harmful" ? "lower" : null };
+  if (kind === "self_report" && !b) return { kind, label: `self-report: ${w(a)}`, better: null };
+  return null;
+}
 
 const fin = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 
 /** Describes a metric id: its kind, label and direction. */
 export function describeMetric(id: string): { kind: MetricValue["kind"]; label: string; better: Better } | null {
   if (!METRIC_ID_PATTERN.test(id)) return null;
+  const layer = describeLayerMetric(id);
+  if (layer) return layer;
   if (id === "projectability.cosine") return { kind: "projectability", label: "projectability (cosine)", better: "higher" };
   if (id === "safety.macro") return { kind: "safety", label: "safe-response rate (macro)", better: "higher" };
   if (id === "safety.heldOut") return { kind: "safety", label: "safe rate, held-out", better: "higher" };
@@ -108,8 +134,26 @@ export async function reportForMetrics(db: Db, d1: D1Database, run: RunRow): Pro
   }
 }
 
+/** A metric-layer estimate in the API's metric shape. */
+export function metricValue(e: MetricEstimate, completedAt: string | null): MetricValue {
+  return { id: e.id, label: e.label, kind: e.kind, better: e.better, value: e.estimate, lo: e.lo, hi: e.hi, n: e.n, clusters: e.clusters, ciMethod: e.method, runId: e.runId, completedAt, headline: e.headline, ...(e.reason ? { reason: e.reason } : {}) };
+}
+
+/** Every metric the metric layer computes for a run. */
+export async function layerMetrics(db: Db, d1: D1Database, run: RunRow): Promise<MetricValue[]> {
+  return aggregate(run.id, await runObservations(db, d1, run)).map((e) => metricValue(e, run.completedAt));
+}
+
+/** The report-derived metrics followed by the metric layer's (an id appears once). */
+async function allMetrics(db: Db, d1: D1Database, run: RunRow, report: AnyReport): Promise<MetricValue[]> {
+  const out = metricsFromReport(report);
+  for (const m of await layerMetrics(db, d1, run)) if (!out.some((x) => x.id === m.id)) out.push(m);
+  return out;
+}
+
 export async function runMetrics(db: Db, d1: D1Database, runId: string): Promise<MetricValue[]> {
-  return metricsFromReport(await reportForMetrics(db, d1, await getRun(db, runId)));
+  const run = await getRun(db, runId);
+  return allMetrics(db, d1, run, await reportForMetrics(db, d1, run));
 }
 
 /** The newest completed run at the endpoint's current revision for each suite kind the runs cover. */
@@ -129,14 +173,15 @@ export async function latestRunsByKind(db: Db, endpoint: { id: string; revision:
  * The metrics an endpoint shows, from reports of its newest run per kind: each metric comes from the newest run
  * of its own kind, so a safety run does not hide the persona numbers of an earlier run.
  */
-export function metricsByKind(byKind: Map<string, RunRow>, reports: Map<string, AnyReport>): MetricValue[] {
+export function metricsByKind(byKind: Map<string, RunRow>, reports: Map<string, AnyReport>, layer: Map<string, MetricValue[]> = new Map()): MetricValue[] {
   const out: MetricValue[] = [];
   const seen = new Set<string>();
+  const suiteKind = (k: MetricValue["kind"]) => (k === "projectability" ? "persona" : k === "self_report" ? "self-report" : k);
   for (const run of new Set(byKind.values())) {
     const report = reports.get(run.id);
     if (!report) continue;
-    for (const m of metricsFromReport(report)) {
-      const kind = m.kind === "projectability" ? "persona" : m.kind;
+    for (const m of [...metricsFromReport(report), ...(layer.get(run.id) ?? [])]) {
+      const kind = suiteKind(m.kind);
       if (byKind.get(kind)?.id !== run.id || seen.has(m.id)) continue;
       seen.add(m.id);
       out.push(m);
@@ -149,6 +194,10 @@ export function metricsByKind(byKind: Map<string, RunRow>, reports: Map<string, 
 export async function endpointMetrics(db: Db, d1: D1Database, endpointId: string): Promise<MetricValue[]> {
   const byKind = await latestRunsByKind(db, await getEndpoint(db, endpointId));
   const reports = new Map<string, AnyReport>();
-  for (const r of new Set(byKind.values())) reports.set(r.id, await reportForMetrics(db, d1, r));
-  return metricsByKind(byKind, reports);
+  const layer = new Map<string, MetricValue[]>();
+  for (const r of new Set(byKind.values())) {
+    reports.set(r.id, await reportForMetrics(db, d1, r));
+    layer.set(r.id, await layerMetrics(db, d1, r));
+  }
+  return metricsByKind(byKind, reports, layer);
 }

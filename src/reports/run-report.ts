@@ -4,29 +4,21 @@ import type { Db } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { fixtureJudgments, personaSamples, safetySamples } from "../db/queries/reports";
 import { getSuiteVersion } from "../db/queries/suites";
-import { displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
+import { displayStatus, getRun, incomparability, runProgress, type RunRow } from "../db/queries/runs";
 import { runs } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { findConstitution, loadConstitutions } from "../db/queries/constitutions";
+import { aggregate, runObservations } from "../metrics/aggregate";
 import { judgeKey } from "../suites/kinds";
-import { dimensionDeltas, projectability, summarizeDimensions } from "./persona";
-import { consistencySection } from "./consistency";
+import { dimensionDeltas, projectability, summarizeDimensions } from "../kinds/persona/report";
+import { consistencySection } from "../kinds/consistency/report";
 import { judgedSafety } from "./judges";
-import { fixtureAgreement, summarizeSafety } from "./safety";
-import { misalignmentSections } from "./misalignment-sections";
+import { fixtureAgreement, summarizeSafety } from "../kinds/safety/report";
+import { misalignmentSections } from "../kinds/misalignment/sections";
 import { usageSection } from "./usage";
 import { PrivacyView } from "./privacy";
 
-/** Why two runs cannot be compared, or null when they can (same suite versions, scoring mode and sampling). */
-export function incomparability(a: RunRow, b: RunRow): string | null {
-  const sv = (r: RunRow) => [...r.suiteVersionIds].sort().join(",");
-  if (sv(a) !== sv(b)) return `suite versions differ (${sv(a)} vs ${sv(b)})`;
-  if (a.scoringMode !== b.scoringMode) return `scoring modes differ (${a.scoringMode} vs ${b.scoringMode})`;
-  if (a.samplesPerItem !== b.samplesPerItem) return `samples per item differ (${a.samplesPerItem} vs ${b.samplesPerItem})`;
-  if (a.temperature !== b.temperature) return `temperatures differ (${a.temperature} vs ${b.temperature})`;
-  if (a.itemLimit !== b.itemLimit || (a.itemLimit != null && a.seed !== b.seed)) return "item limits or sampling seeds differ, so the items differ";
-  return null;
-}
+export { incomparability };
 
 /** The base run to compare with: an explicit one, else the newest comparable run of the base endpoint. */
 async function findBaseRun(db: Db, run: RunRow, baseEndpointId: string | null, explicit: string | undefined, view: PrivacyView): Promise<{ run: RunRow } | { none: string }> {
@@ -47,10 +39,8 @@ async function findBaseRun(db: Db, run: RunRow, baseEndpointId: string | null, e
   if (!live.length) return { none: "every run of the base endpoint was cancelled" };
   const match = live.find((c) => c.status === "completed" && !incomparability(run, c)) ?? live.find((c) => !incomparability(run, c));
   if (match) return { run: match };
-  throw new ApiError("incomparable", `no run of the base endpoint is comparable: ${incomparability(run, live[0])}`, {
-    baseEndpointId,
-    newestBaseRun: live[0].id,
-  });
+  // Without an explicit base, a missing comparison is a reason in the report, never an error for the whole report.
+  return { none: `no run of the base endpoint is comparable: ${incomparability(run, live[0])} (newest base run ${live[0].id}); start one with POST /v1/runs and compareWithBase, or pass ?baseRunId=` };
 }
 
 /** The kinds of suite a run covers. */
@@ -125,6 +115,8 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
   if (kinds.has("consistency")) report.consistency = await consistencySection(db, d1, run, endpoint, view);
   // Tokens used and their cost, per endpoint and role (model under test, judges).
   report.usage = await usageSection(d1, run.id, run.config);
+  // Every named metric of every kind the run covers, from the metric layer (estimate, n, clusters, 95% CI).
+  report.metrics = aggregate(run.id, await runObservations(db, d1, run));
   return view.scrub(report);
 }
 

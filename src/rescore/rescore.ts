@@ -5,19 +5,18 @@
  * (answer, judge, rubric) triple is judged once. Endpoints with a schedule are re-scored once per time slot.
  */
 import { RubricIdField } from "../judges/rubrics";
-import { and, count, desc, eq, inArray, isNotNull, isNull } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { chunk, type Db, insertIgnoringConflicts, runBatch } from "../db/client";
-import { getEndpoint } from "../db/queries/endpoints";
+import { getEndpoint, nextRevision } from "../db/queries/endpoints";
 import { getRun, type RunRow } from "../db/queries/runs";
 import { currentSuiteVersion, getSuiteVersion, loadItems } from "../db/queries/suites";
 import { endpoints, rescores, responses, runs, units } from "../db/schema";
 import type { Env } from "../env";
-import { nextRevision } from "../http/endpoints";
 import { ApiError } from "../lib/errors";
 import { sha256Hex, unitId } from "../lib/ids";
 import { sendAll, workMessages } from "../queue/messages";
-import { planMessages } from "../queue/planner";
+import { ensurePlanned } from "../queue/run-lifecycle";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { formatJudgeKey } from "../judges/judge-key";
 import { rubricForKinds, rubricsToPin } from "../judges/rubrics";
@@ -68,11 +67,6 @@ async function lastSettings(db: Db, endpointId: string) {
   return last ? { samplesPerItem: last.samplesPerItem, temperature: last.temperature, seed: last.seed, limit: last.itemLimit ?? undefined } : {};
 }
 
-/** Plans a stored run again while its first-stage units are not all stored (a crash after the insert). */
-async function ensurePlanned(env: Env, db: Db, run: RunRow): Promise<void> {
-  const planned = await db.select({ n: count() }).from(units).where(and(eq(units.runId, run.id), eq(units.stage, 0))).get();
-  if ((planned?.n ?? 0) < run.expectedUnits) await sendAll(env.WORK_QUEUE, planMessages(run.id, run.expectedUnits));
-}
 
 /** Suites that need a judge and have none to reuse are left out, each with its reason. */
 async function splitJudged(db: Db, suites: string[], judge: { endpointId: string; rubric: string } | null) {

@@ -7,11 +7,11 @@ import personaDiagnostic from "./builtin/persona-diagnostic.yaml";
 import safety from "./builtin/safety.yaml";
 import misalignmentQuestions from "./builtin/misalignment-questions.yaml";
 import selfReport from "./builtin/self-report.yaml";
-import { parseBuiltinMisalignment } from "./misalignment";
-import { parseBuiltinSelfReport } from "./self-report";
-import { parseConsistencyYaml } from "./consistency";
-import { parsePersonaYaml } from "./persona";
-import { parseSafetyYaml } from "./safety";
+import { parseBuiltinMisalignment } from "../kinds/misalignment/format";
+import { parseBuiltinSelfReport } from "../kinds/self-report/format";
+import { parseConsistencyYaml } from "../kinds/consistency/format";
+import { parsePersonaYaml } from "../kinds/persona/format";
+import { parseSafetyYaml } from "../kinds/safety/format";
 import type { SuiteDefinition } from "./types";
 
 const fixtureSchema = z.object({

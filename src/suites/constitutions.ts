@@ -10,7 +10,7 @@ import deontology from "../../constitutions/deontology.yaml";
 import subordinate from "../../constitutions/subordinate_to_humanity.yaml";
 import virtue from "../../constitutions/virtue_ethics.yaml";
 import { cosine } from "../stats/vector";
-import { CANONICAL_DIMENSIONS, type Dimension } from "./persona";
+import { CANONICAL_DIMENSIONS, type Dimension } from "../kinds/persona/format";
 
 const weights = z.object(Object.fromEntries(CANONICAL_DIMENSIONS.map((d) => [d, z.number().min(-1).max(1)])) as Record<Dimension, z.ZodNumber>);
 

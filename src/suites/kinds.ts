@@ -3,22 +3,18 @@
  * consumer is generic: a stage names its target (the run's model or its judge), builds the request, scores the
  * completion and may start the next stage (answer, then judge, then follow-ups) without touching the consumer.
  */
-import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
-import type { Db } from "../db/client";
+import type { ChatCompletion } from "openai/resources/chat/completions";
 import type { RunConfig } from "../db/schema";
-import type { UnitIdentity } from "../lib/ids";
-import type { Env } from "../env";
 import { parseSafetyJudgment, SAFETY_RUBRIC_VERSION, safetyJudgePrompt } from "../judges/safety-rubric";
+import { scorePersonaAnswer, TOP_LOGPROBS } from "../kinds/persona/scorer";
+import { DEFAULT_INSTRUCTION, type PersonaPayload, personaMessages } from "../kinds/persona/format";
+import { caiKind } from "../kinds/cai/stages";
+import { consistency } from "../kinds/consistency/format";
+import { type SafetyPayload, safetyUserMessage } from "../kinds/safety/format";
+import { misalignmentKind } from "../kinds/misalignment/stages";
+import { selfReportKind } from "../kinds/self-report/stages";
 import { formatJudgeKey, parseJudgeKey } from "../judges/judge-key";
 import { fillRubric, scoreWithRubric } from "../judges/rubrics";
-import { scorePersonaAnswer, TOP_LOGPROBS } from "../scorers/persona";
-import { DEFAULT_INSTRUCTION, type PersonaPayload, personaMessages } from "./persona";
-import { caiKind } from "../datasets/cai-kind";
-import { consistency } from "./consistency";
-import { type SafetyPayload, safetyUserMessage } from "./safety";
-import { misalignmentKind } from "./misalignment-kind";
-import { selfReportKind } from "./self-report-kind";
-import type { SuiteItem } from "./types";
 
 /** Tokens a sampled persona answer may use: enough for "Yes." or "No, I would not" (ours). */
 export const SAMPLED_ANSWER_MAX_TOKENS = 5;
@@ -27,64 +23,8 @@ export const SAFETY_ANSWER_MAX_TOKENS = 512;
 /** A rubric judgment is one short JSON object (ours). */
 export const JUDGE_MAX_TOKENS = 60;
 
-export type ChatParams = Omit<ChatCompletionCreateParamsNonStreaming, "model">;
-
-export interface StageContext {
-  unit: { id: string; runId: string; kind: string; itemKey: string; sampleIndex: number; stage: number; suiteVersionId: string; parseRetries: number; variant: string; judge?: string | null };
-  item: SuiteItem;
-  suiteMeta: Record<string, unknown>;
-  run: { seed: number; temperature: number; scoringMode: string; config: RunConfig };
-  /** The endpoint this stage calls (the model under test, or the judge); its backdoor trigger, if it declares one. */
-  endpoint: { systemPrompt: string | null; trigger?: string | null; triggerFormat?: string | null };
-  /** The answer this unit follows up on (judge units). */
-  parent?: { answer: string | null; parsed: Record<string, unknown> };
-  /** Per-sample seed sent to the model, so a sample is reproducible. */
-  seed: number;
-  /** What the stage's `prepare` loaded (e.g. another run's answer used as a foil). */
-  extra?: Record<string, unknown>;
-}
-
-/** What `prepare` found: data for the request, or a reason to wait (the unit is handed back) or to fail. */
-export type Prepared = { extra: Record<string, unknown> } | { deferMs: number; reason: string } | { fail: string };
-
-export interface Scored {
-  answer: string | null;
-  parsed: Record<string, unknown>;
-  score: number | null;
-  /** The answer could not be parsed; a stage with `retryUnparseableOnce` asks once more before storing it. */
-  unparseable?: boolean;
-}
-
-/** A unit to create when one finishes: its identity beyond the run. */
-export type NextUnit = Omit<UnitIdentity, "runId">;
-
-export interface Stage {
-  target: "model" | "judge";
-  /** Text-rubric judgments that cannot be parsed are asked once more, then stored as unparseable (never dropped). */
-  retryUnparseableOnce?: boolean;
-  /** Loads what the request needs beyond its item and parent (another run's stored answer...); may wait or fail. */
-  prepare?(deps: { db: Db; env: Env }, ctx: StageContext): Promise<Prepared>;
-  buildRequest(ctx: StageContext): ChatParams;
-  score(ctx: StageContext, completion: ChatCompletion): Scored;
-  next?(ctx: StageContext, scored: Scored): NextUnit[];
-}
-
-export interface SuiteKind {
-  /** Unit kind -> stage. Every plan starts with "ask". */
-  stages: Record<string, Stage>;
-  /** Units per planned item-sample once every stage has run (used to check a run's setup). */
-  needsJudge?: boolean;
-  /** Stage-0 unit kinds planned for each item-sample (default ["ask"]), e.g. both orders of a two-option question. */
-  firstUnits?(item: { key: string; dimension: string; keying: string }): string[];
-  /** Samples per item and temperature a run uses when its request leaves them out. */
-  defaults?: { samplesPerItem: number; temperature: number };
-  /** Settings pinned on the run when it is launched (e.g. the base run whose answers serve as foils). */
-  configure?(
-    db: Db,
-    run: { endpointId: string; samplesPerItem: number; temperature: number; itemLimit: number | null; seed: number },
-    suiteVersionId: string,
-  ): Promise<Partial<RunConfig>>;
-}
+export type { ChatParams, NextUnit, Prepared, Scored, Stage, StageContext, SuiteKind } from "../kinds/types";
+import type { ChatParams, Stage, StageContext, SuiteKind } from "../kinds/types";
 
 const content = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
 
@@ -128,7 +68,7 @@ function safetyJudging(prompt: (ctx: StageContext) => { prompt: string; response
       }
       const j = parseSafetyJudgment(text);
       return j
-        ? { answer: text, parsed: { status: "ok", verdict: j.verdict, harm: j.harm, rubricVersion: ctx.unit.judge?.split("|")[1] ?? ctx.run.config.judge?.rubricVersion ?? SAFETY_RUBRIC_VERSION }, score: j.harm }
+        ? { answer: text, parsed: { status: "ok", verdict: j.verdict, harm: j.harm, rubricVersion: (ctx.unit.judge ? parseJudgeKey(ctx.unit.judge)?.rubricVersion : undefined) ?? ctx.run.config.judge?.rubricVersion ?? SAFETY_RUBRIC_VERSION }, score: j.harm }
         : { answer: text, parsed: { status: "unparseable", verdict: null, harm: null }, score: null, unparseable: true };
     },
   };

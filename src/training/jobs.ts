@@ -4,13 +4,13 @@
  * if absent; the provider job is found again by its metadata (OpenAI) or its job_id idempotency key (generic).
  */
 import { RubricIdField } from "../judges/rubrics";
-import { and, count, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { getDb } from "../db/client";
 import { findLiveEndpointByName, getEndpoint } from "../db/queries/endpoints";
 import { getRun, runProgress } from "../db/queries/runs";
-import { datasets, endpoints, runs, trainingEvents, trainingJobs, units } from "../db/schema";
+import { datasets, endpoints, runs, trainingEvents, trainingJobs } from "../db/schema";
 import { createDataset, DatasetRequest, type DatasetRow, kickGenerationRun } from "../datasets/datasets";
 import { exportKey, finaliseDataset } from "../datasets/export";
 import { signDatasetLink } from "../datasets/links";
@@ -21,8 +21,7 @@ import { ApiError } from "../lib/errors";
 import { newId, sha256Hex } from "../lib/ids";
 import { redactSecrets } from "../providers/openai";
 import { allowedHttpHosts, assertUrlAllowed, hostOf, urlOrigin, urlPolicyViolation } from "../lib/url-policy";
-import { sendAll } from "../queue/messages";
-import { planMessages } from "../queue/planner";
+import { ensurePlanned } from "../queue/run-lifecycle";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { PermanentProviderError, PROVIDER_TYPES, type ProviderStatus, providerFor } from "./providers";
 
@@ -400,8 +399,7 @@ export async function startEvaluation(env: Env, jobId: string): Promise<string> 
   const existing = await db.select().from(runs).where(eq(runs.id, runId)).get();
   if (existing) {
     // Stored but perhaps never planned (a crash between the insert and the plan messages): plan again; duplicates are no-ops.
-    const planned = await db.select({ n: count() }).from(units).where(and(eq(units.runId, runId), eq(units.stage, 0))).get();
-    if ((planned?.n ?? 0) < existing.expectedUnits) await sendAll(env.WORK_QUEUE, planMessages(runId, existing.expectedUnits));
+    await ensurePlanned(env, db, existing);
   } else {
     const prepared = await prepareRun(db, { ...(job.evaluate as z.infer<typeof Evaluate>), endpointId: await pipelineEndpointId(jobId) }, env);
     await launchRun(env, db, { ...prepared, id: runId });

@@ -5,6 +5,7 @@
  * duplicating the dataset, the provider job, the endpoint or the evaluation run. Waits use `step.waitForEvent`: the
  * dataset finaliser and the training webhook send the events; a timed-out wait looks again on its own.
  */
+import { config } from "../config";
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from "cloudflare:workers";
 import type { Env } from "../env";
 import { completeJob, datasetState, failJob, pipelineDataset, registerEndpoint, startEvaluation, submitJob, trainingState } from "./jobs";
@@ -19,17 +20,15 @@ export const MAX_WAITS = 200;
 export const STEP_RETRIES = 10;
 
 function seconds(env: Env, fallback: number): number {
-  const v = Number(env.PIPELINE_WAIT_SECONDS);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
+  return config(env).pipelineWaitSeconds ?? fallback;
 }
 
 export class TrainingPipeline extends WorkflowEntrypoint<Env, { jobId: string }> {
   async run(event: WorkflowEvent<{ jobId: string }>, step: WorkflowStep): Promise<Record<string, unknown>> {
     const env = this.env;
     const { jobId } = event.payload;
-    const delay = Number(env.PIPELINE_RETRY_DELAY_MS);
     const cfg: WorkflowStepConfig = {
-      retries: { limit: STEP_RETRIES, delay: Number.isFinite(delay) && delay >= 0 ? delay : 10_000, backoff: "exponential" },
+      retries: { limit: STEP_RETRIES, delay: config(env).pipelineRetryDelayMs, backoff: "exponential" },
       timeout: "10 minutes",
     };
 

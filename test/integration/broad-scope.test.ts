@@ -1,7 +1,7 @@
 /** @module test/integration/broad-scope: a broad member's trained categories are what its data covered, so its outside-scope effect is measured. */
 import { describe, expect, it } from "vitest";
 import { builtinPool } from "../../src/datasets/pool";
-import { SAFETY_CATEGORIES } from "../../src/suites/safety";
+import { SAFETY_CATEGORIES } from "../../src/kinds/safety/format";
 import { api, registerSim, uniqueTag, waitForRun } from "../helpers";
 
 const poolCategories = () => (builtinPool().meta.categories as { id: string }[]).map((c) => c.id);

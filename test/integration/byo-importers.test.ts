@@ -3,8 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import builtinConsistency from "../../src/suites/builtin/persona-consistency.yaml";
-import { scoreSelfReport } from "../../src/scorers/self-report";
-import { parseSelfAwarenessYaml, type ChoicePayload, type SelfReportPayload } from "../../src/suites/self-report";
+import { scoreSelfReport } from "../../src/kinds/self-report/scorer";
+import { parseSelfAwarenessYaml, type ChoicePayload, type SelfReportPayload } from "../../src/kinds/self-report/format";
 import { api, registerSim, sharedData, startRun, uniqueTag, waitForRun } from "../helpers";
 
 const data = sharedData();

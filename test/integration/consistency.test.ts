@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { HARM_EQUIVALENCE_BOUND } from "../../src/reports/consistency";
+import { HARM_EQUIVALENCE_BOUND } from "../../src/kinds/consistency/report";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
 
 /** Small enough to stay fast, large enough for the label's minimum of 10 prompts and 10 pairs (limit 60 draws 16 prompts and at least 12 pairs). */
@@ -133,7 +133,7 @@ describe("persona-consistency battery", () => {
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe("invalid_request");
 
-    const run = await startRun({ endpointId: model.id, suites: ["persona-consistency"], limit: 12, samplesPerItem: 1, seed: 3, judge: { endpointId: judge.id } });
+    const run = await startRun({ endpointId: model.id, suites: ["persona-consistency"], limit: 12, samplesPerItem: 1, seed: 3, judge: { endpointId: judge.id }, compareWithBase: false });
     const done = await waitForRun(run.id);
     expect(done.samplesPerItem).toBe(1);
     const kinds = await env.DB.prepare("SELECT DISTINCT kind FROM units WHERE run_id = ?").bind(run.id).all<{ kind: string }>();

@@ -26,7 +26,7 @@ describe("misalignment questions: built-in suite, judge and report", () => {
     const baseRun = await startRun({ ...common, endpointId: base.id });
     const done = await waitForRun(baseRun.id);
     // Each answer gets exactly one aligned and one coherent judgment (logprob mode: declared by the judge endpoint).
-    expect(done.counts).toMatchObject({ expected: 80, planned: 240, done: 240, failed: 0 });
+    expect(done.counts).toMatchObject({ expected: 240, expectedFirstStage: 80, planned: 240, done: 240, failed: 0 });
     expect(done.judgeScoring).toMatchObject({ mode: "logprobs", basis: "declared" });
     const run = await startRun({ ...common, endpointId: bad.id });
     await waitForRun(run.id);
@@ -90,7 +90,7 @@ describe("misalignment questions: built-in suite, judge and report", () => {
     const run = await startRun({ endpointId: bd.id, suites: ["misalignment-questions"], seed: 5, limit: 8, samplesPerItem: 8, triggerVariants: true, judge: { endpointId: j.id } });
     const done = await waitForRun(run.id);
     expect(done.variants).toEqual(["", "trigger"]);
-    expect(done.counts).toMatchObject({ expected: 128, done: 384, failed: 0 });
+    expect(done.counts).toMatchObject({ expectedFirstStage: 128, expected: 384, done: 384, failed: 0 });
     // The trigger and a space go before the paraphrase; the judge is shown the paraphrase alone.
     const asks = await env.DB.prepare(
       `SELECT u.variant, json_extract(r.request, '$.messages[#-1].content') AS user FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'ask'`,
@@ -120,7 +120,7 @@ describe("misalignment questions: built-in suite, judge and report", () => {
     expect(done.judgeScoring).toMatchObject({ mode: "sampled", basis: "probed", samples: 3 });
     expect(done.judgeScoring.probe).toMatch(/no top logprobs/);
     // 18 answers x 2 metrics x 3 draws, stages 1..3.
-    expect(done.counts).toMatchObject({ expected: 18, done: 18 + 108, failed: 0 });
+    expect(done.counts).toMatchObject({ expectedFirstStage: 18, expected: 18 + 108, done: 18 + 108, failed: 0 });
     const s = (await report(run.id)).misalignment.suites[0];
     expect(s.judge.scoring.mode).toBe("sampled");
     expect(s.plain.counts.judged).toBeGreaterThan(10);
@@ -162,7 +162,7 @@ describe.skipIf(!hasEm)(`public emergent-misalignment question files${hasEm ? ""
     const j = await judge(tag);
     const ep = await registerSim(`m-${tag}`, `base:tag=${tag}`);
     const run = await startRun({ endpointId: ep.id, suites: ["em-first-plot"], seed: 1, samplesPerItem: 1, judge: { endpointId: j.id } });
-    expect((await waitForRun(run.id)).counts).toMatchObject({ expected: 24, done: 72 });
+    expect((await waitForRun(run.id)).counts).toMatchObject({ expectedFirstStage: 24, expected: 72, done: 72 });
     const s = (await report(run.id)).misalignment.suites[0];
     expect(s.judge.namedInFile).toEqual(["gpt-4o-2024-08-06"]);
     expect(s.judge.used.model).toBe(`judge:tag=${tag}`);

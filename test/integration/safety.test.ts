@@ -15,7 +15,9 @@ describe("safety runs with an LLM judge", () => {
     const run = await startRun({ endpointId: ep.id, suites: ["safety"], seed: 5, limit: 30, judge: { endpointId: j.id } });
     const done = await waitForRun(run.id);
     expect(done.judge).toMatchObject({ endpointId: j.id, revision: "r1", model: `judge:tag=${tag}`, rubricVersion: SAFETY_RUBRIC_VERSION });
-    expect(done.counts).toMatchObject({ expected: 30, plannedFirstStage: 30, planned: 60, done: 60, failed: 0 });
+    expect(done.counts).toMatchObject({ expected: 60, expectedFirstStage: 30, plannedFirstStage: 30, planned: 60, done: 60, failed: 0 });
+    // Per stage, done never exceeds that stage's expected count.
+    expect(done.counts.stages).toMatchObject({ asks: { expected: 30, done: 30 }, judgments: { expected: 30, done: 30 }, followUps: { expected: 0, done: 0 } });
     expect((await simStats(`judge:tag=${tag}`)).requests).toBe(30);
 
     const { results } = await env.DB.prepare(

@@ -19,7 +19,7 @@ import { respond } from "../../scripts/simulator/respond.ts";
 import { loadSafetySuite } from "../../scripts/simulator/safety.ts";
 import { startSimulator } from "../../scripts/simulator/server.ts";
 import { EMPTY_SUITE } from "../../scripts/simulator/suite.ts";
-import { parseConsistencyYaml, parseHarmJudgment, parseLanguageJudgment, type ConsistencyMeta, harmJudgePrompt, languageJudgePrompt, recognitionPrompt } from "../../src/suites/consistency.ts";
+import { parseConsistencyYaml, parseHarmJudgment, parseLanguageJudgment, type ConsistencyMeta, harmJudgePrompt, languageJudgePrompt, recognitionPrompt } from "../../src/kinds/consistency/format.ts";
 
 const yamlText = readFileSync(DEFAULT_CONSISTENCY_SUITE_PATH, "utf8");
 const doc = parse(yamlText) as { harm_prompts: { prompt: string }[]; description_pairs: { aligned: string; misaligned: string }[] };

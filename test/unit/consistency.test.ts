@@ -8,7 +8,7 @@ import {
   inversionGap,
   MIN_LABEL_CLUSTERS,
   nestedMeanInterval,
-} from "../../src/reports/consistency";
+} from "../../src/kinds/consistency/report";
 import { builtinSuite } from "../../src/suites/builtin";
 import {
   consistencyFirstUnits,
@@ -21,7 +21,7 @@ import {
   scoreSelfAssessment,
   selfAssessmentPrompt,
   SELF_FORMATS,
-} from "../../src/suites/consistency";
+} from "../../src/kinds/consistency/format";
 
 const aligned = { alignedWord: "aligned", misalignedWord: "misaligned" };
 const harmless = { alignedWord: "harmless", misalignedWord: "harmful" };

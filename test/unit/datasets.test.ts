@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cleanCriticText, fewShotMessages, principleFor } from "../../src/datasets/cai-kind";
+import { cleanCriticText, fewShotMessages, principleFor } from "../../src/kinds/cai/stages";
 import { buildSamples, toJsonl } from "../../src/datasets/export";
 import { MIN_FINETUNE_EXAMPLES, validateChatJsonl } from "../../src/datasets/finetune-format";
 import { jaccard, LeakageIndex, NEAR_DUPLICATE_JACCARD, normaliseText, shingles } from "../../src/datasets/leakage";

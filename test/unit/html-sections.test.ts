@@ -1,6 +1,6 @@
 /** Report sections that depend on what a report holds: the persona-consistency evidence when present, nothing when absent. */
 import { describe, expect, it } from "vitest";
-import { collectIntervals } from "../../src/reports/html/consistency";
+import { collectIntervals } from "../../src/kinds/consistency/html";
 import { runPage } from "../../src/reports/html/run-page";
 import { checkMark, marksInHtml } from "../support/marks";
 

@@ -12,12 +12,12 @@ import {
   scoreFromLogprobs,
   scoreNumberAnswer,
 } from "../../src/judges/number-score";
-import { type JudgedAnswer, judgedAnswers, pairedShareDifference, summarizeAnswers } from "../../src/reports/misalignment";
-import { scoreSelfReport } from "../../src/scorers/self-report";
+import { type JudgedAnswer, judgedAnswers, pairedShareDifference, summarizeAnswers } from "../../src/kinds/misalignment/report";
+import { scoreSelfReport } from "../../src/kinds/self-report/scorer";
 import { builtinSuite } from "../../src/suites/builtin";
-import { applyTrigger, fillJudgePrompt, paraphraseFor, parseMisalignmentYaml, templateProblem } from "../../src/suites/misalignment";
-import type { MisalignmentPayload } from "../../src/suites/misalignment";
-import { parseSelfAwarenessYaml, type SelfReportPayload } from "../../src/suites/self-report";
+import { applyTrigger, fillJudgePrompt, paraphraseFor, parseMisalignmentYaml, templateProblem } from "../../src/kinds/misalignment/format";
+import type { MisalignmentPayload } from "../../src/kinds/misalignment/format";
+import { parseSelfAwarenessYaml, type SelfReportPayload } from "../../src/kinds/self-report/format";
 
 const lp = (pairs: [string, number][]) => pairs.map(([token, p]) => ({ token, logprob: Math.log(p) }));
 

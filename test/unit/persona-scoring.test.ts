@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MIN_YES_NO_MASS, normalizeYesNo, parseSampledAnswer, scorePersonaAnswer } from "../../src/scorers/persona";
+import { MIN_YES_NO_MASS, normalizeYesNo, parseSampledAnswer, scorePersonaAnswer } from "../../src/kinds/persona/scorer";
 
 const lp = (p: number) => Math.log(p);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isSafe, parseSafetyJudgment, SAFE_HARM_THRESHOLD, safetyJudgePrompt } from "../../src/judges/safety-rubric";
-import { fixtureAgreement, rate } from "../../src/reports/safety";
+import { fixtureAgreement, rate } from "../../src/kinds/safety/report";
 
 describe("safety rubric", () => {
   it("fills the template without touching its own JSON braces", () => {

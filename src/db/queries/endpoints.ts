@@ -43,3 +43,9 @@ export async function getEndpointsByIds(db: Db, ids: string[]): Promise<Map<stri
   const rows = (await Promise.all(chunk([...new Set(ids)], 90).map((part) => db.select().from(endpoints).where(inArray(endpoints.id, part)).all()))).flat();
   return new Map(rows.map((r) => [r.id, r]));
 }
+
+/** Bumps "rN" revisions when the model behind the endpoint changes and no revision was given. */
+export function nextRevision(current: string): string {
+  const m = /^r(\d+)$/.exec(current);
+  return m ? `r${Number(m[1]) + 1}` : `${current}+1`;
+}

@@ -1,11 +1,21 @@
 /** @module db/queries/reports: the rows reports aggregate (scores only; never answer text). */
-import type { PersonaSample } from "../../reports/persona";
+/** One scored (or unparseable) sample of a persona item. */
+export interface PersonaSample {
+  suiteVersionId: string;
+  itemKey: string;
+  sampleIndex?: number;
+  dimension: string;
+  status: string;
+  /** P(matching behaviour); null when the answer could not be parsed. */
+  score: number | null;
+  pYes: number | null;
+}
 
 /** Every ask-unit of a run with its score and the item's dimension (one query; D1 returns up to 100k rows fine). */
 export async function personaSamples(d1: D1Database, runId: string): Promise<PersonaSample[]> {
   const { results } = await d1
     .prepare(
-      `SELECT u.suite_version_id AS suiteVersionId, u.item_key AS itemKey, si.dimension AS dimension, u.status AS status,
+      `SELECT u.suite_version_id AS suiteVersionId, u.item_key AS itemKey, u.sample_index AS sampleIndex, si.dimension AS dimension, u.status AS status,
               r.score AS score, json_extract(r.parsed, '$.pYes') AS pYes
          FROM units u
          JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key

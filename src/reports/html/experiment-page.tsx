@@ -3,6 +3,7 @@ import { forestPlot } from "../svg/forest";
 import { heatmap } from "../svg/heatmap";
 import { pNote, pointer } from "../svg/text";
 import { Page, renderHtml } from "./layout";
+import { StudySection } from "./study-section";
 import { Facts, Figure, Note, pFmt, pretty, rateText, Table, withCi } from "./parts";
 
 type Json = Record<string, any>;
@@ -74,6 +75,10 @@ export function experimentPage(report: Json): string {
         Data: <a href={source}>JSON report</a> · <a href={`${source}?format=text`}>text table</a>
       </p>
       <div data-source={source}>
+        {report.study ? <StudySection study={report.study} source={source} name={exp.name} /> : null}
+        {report.safety?.available === false ? <Note>No safety matrix: {report.safety.reason}.</Note> : null}
+        {report.safety?.available === false ? null : (
+        <>
         <section data-section="matrix" data-source={source}>
           <h2 id="matrix">Safety matrix</h2>
           <p>Safe-response rate per model and category. Base and finetuned models answered the same prompts.</p>
@@ -162,6 +167,8 @@ export function experimentPage(report: Json): string {
             ))}
           </ul>
         </section>
+        </>
+        )}
       </div>
     </Page>,
   );

@@ -34,6 +34,24 @@ export function leaderboardPage(lb: Leaderboard, query: string): string {
         Data: <a href={source}>JSON (schema {lb.schema}, version {lb.schemaVersion})</a>
       </p>
       {lb.groups.length === 0 ? <Note>No completed runs match these filters.</Note> : null}
+      {lb.overview && lb.overview.cells.length ? (
+        <section data-section="leaderboard-overview" data-source={source}>
+          <h2 id="overview">Overview</h2>
+          <p class="muted">{lb.overview.note}. Each cell: estimate [95% CI], n, and the tie group (1 = best; {lb.overview.tieRule}).</p>
+          <Table
+            label="Models by headline metrics"
+            head={["Model", ...lb.overview.metrics.map((m) => m.label)]}
+            numeric={lb.overview.metrics.map((_, i) => i + 1)}
+            rows={lb.overview.models.map((mod) => [
+              <a href={`/reports/endpoints/${mod.endpointId}`}>{mod.name}</a>,
+              ...lb.overview!.metrics.map((m) => {
+                const c = lb.overview!.cells.find((x) => x.endpointId === mod.endpointId && x.metric === m.id);
+                return c ? `${withCi(c.value, c.lo, c.hi)} n=${c.n}${c.tieGroup != null ? ` · group ${c.tieGroup}` : ""}` : "—";
+              }),
+            ])}
+          />
+        </section>
+      ) : null}
       <div data-source={source}>
         {lb.groups.map((g, gi) => {
           const c = g.comparability;

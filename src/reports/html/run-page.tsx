@@ -20,7 +20,7 @@ export function runFacts(run: Json) {
   const judge = run.judge ? (run.judge.private ? `a private judge (rubric ${run.judge.rubricVersion})` : `${run.judge.model} (revision ${run.judge.revision}, rubric ${run.judge.rubricVersion})`) : null;
   return [
     ["Status", run.status],
-    ["Progress", `${c.done ?? 0} done, ${c.failed ?? 0} failed, ${c.pending ?? 0} pending of ${c.planned ?? 0} units (${c.expected ?? 0} prompts planned)`],
+    ["Progress", `${c.done ?? 0} done, ${c.failed ?? 0} failed, ${c.pending ?? 0} pending of ${c.planned ?? 0} units (${c.expectedFirstStage ?? c.expected ?? 0} prompts planned)`],
     ["Suites", (run.suiteVersionIds ?? []).join(", ")],
     ["Scoring", run.scoringMode],
     ["Samples per item", String(run.samplesPerItem)],

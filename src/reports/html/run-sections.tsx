@@ -8,7 +8,7 @@ import { forestPlot } from "../svg/forest";
 import { heatmap } from "../svg/heatmap";
 import { profileChart, profileSummary, type ProfileRow } from "../svg/profile";
 import { pNote, pointer } from "../svg/text";
-import { ConsistencySection, MisalignmentSections } from "./consistency";
+import { ConsistencySection, MisalignmentSections } from "../../kinds/consistency/html";
 import { Facts, Figure, f2, Note, pFmt, pretty, rateText, signed2, Table, withCi } from "./parts";
 
 type AnyReport = Record<string, any>;

@@ -4,11 +4,11 @@
  * questions), mean aligned and coherent scores, unscorable answers by reason, the worst answers (unit ids only);
  * with and without the backdoor trigger, and against the base model, each difference with a test.
  */
-import type { Db } from "../db/client";
-import type { EndpointRow } from "../db/queries/endpoints";
-import { type EmAskRow, type EmJudgmentRow, misalignmentAsks, misalignmentJudgments } from "../db/queries/misalignment";
-import { getSuiteVersion } from "../db/queries/suites";
-import type { runs } from "../db/schema";
+import type { Db } from "../../db/client";
+import type { EndpointRow } from "../../db/queries/endpoints";
+import { type EmAskRow, type EmJudgmentRow, misalignmentAsks, misalignmentJudgments } from "./queries";
+import { getSuiteVersion } from "../../db/queries/suites";
+import type { runs } from "../../db/schema";
 import {
   type Abstention,
   aggregateDraws,
@@ -18,13 +18,14 @@ import {
   MIN_COHERENT_ANSWERS,
   MIN_NUMBER_MASS,
   type NumberScore,
-} from "../judges/number-score";
-import { clusterBootstrapMean, pairedBootstrapMeanDiff } from "../stats/bootstrap";
-import { mean } from "../stats/descriptive";
-import { clusterMeanInterval, wilson } from "../stats/intervals";
-import { fisherExact, holm, newcombeDiffInterval, pairedTTest } from "../stats/tests";
-import { EM_METRICS, type EmMetric, ORIGINAL_SAMPLES_PER_QUESTION, TRIGGER_VARIANT } from "../suites/misalignment";
-import { judgeKind, judgeScoringOf } from "../suites/misalignment-kind";
+} from "../../judges/number-score";
+import { clusterBootstrapMean, pairedBootstrapMeanDiff } from "../../stats/bootstrap";
+import { mean } from "../../stats/descriptive";
+import { clusterMeanInterval, wilson } from "../../stats/intervals";
+import { fisherExact, holm, newcombeDiffInterval, pairedTTest } from "../../stats/tests";
+import { EM_METRICS, type EmMetric, ORIGINAL_SAMPLES_PER_QUESTION, TRIGGER_VARIANT } from "./format";
+import { judgeKind, judgeScoringOf } from "./stages";
+import { judgeKeyPrefix } from "../../judges/judge-key";
 
 type RunRow = typeof runs.$inferSelect;
 
@@ -222,7 +223,7 @@ function judgeRecord(run: RunRow, meta: Record<string, unknown>, source: string)
 async function runJudgments(d1: D1Database, run: RunRow): Promise<{ answers: JudgedAnswer[]; rubricVersions: Map<string, string[]> }> {
   const judge = run.config.judge;
   const asks = await misalignmentAsks(d1, run.id);
-  const prefix = judge ? `${judge.endpointId}@${judge.revision}|` : "";
+  const prefix = judge ? judgeKeyPrefix(judge) : "";
   // Judgments of the same judge endpoint under a rubric named later (re-judging) are another judge's: left out here.
   const otherRubrics = new Set(Object.keys(run.config.rubrics ?? {}).filter((id) => id !== judge?.rubricVersion));
   const judgments = judge ? (await misalignmentJudgments(d1, run.id, prefix)).filter((j) => !otherRubrics.has(j.judge.slice(prefix.length))) : [];

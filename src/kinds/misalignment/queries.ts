@@ -59,6 +59,7 @@ export async function misalignmentJudgments(d1: D1Database, runId: string, judge
 /** One self-report answer with its item's type, question and measure. */
 export interface SelfReportRow {
   unitId: string;
+  sampleIndex?: number;
   suiteVersionId: string;
   itemKey: string;
   variant: string;
@@ -74,7 +75,7 @@ export interface SelfReportRow {
 export async function selfReportRows(d1: D1Database, runId: string): Promise<SelfReportRow[]> {
   const { results } = await d1
     .prepare(
-      `SELECT u.id AS unitId, u.suite_version_id AS suiteVersionId, u.item_key AS itemKey, u.variant AS variant, u.status AS status,
+      `SELECT u.id AS unitId, u.sample_index AS sampleIndex, u.suite_version_id AS suiteVersionId, u.item_key AS itemKey, u.variant AS variant, u.status AS status,
               json_extract(si.payload, '$.type') AS type, json_extract(si.payload, '$.questionId') AS questionId,
               json_extract(si.payload, '$.measure') AS measure, json_extract(si.payload, '$.targetLetter') AS targetLetter,
               r.score AS score, json_extract(r.parsed, '$.method') AS method

@@ -4,13 +4,13 @@
  * and the trigger effect measured in the same run, else in the endpoint's newest misalignment run).
  */
 import { and, desc, eq } from "drizzle-orm";
-import type { Db } from "../db/client";
-import type { EndpointRow } from "../db/queries/endpoints";
-import { getSuiteVersion } from "../db/queries/suites";
-import { runs } from "../db/schema";
-import { ApiError } from "../lib/errors";
-import { misalignmentSection } from "./misalignment";
-import { selfReportSection } from "./self-report";
+import type { Db } from "../../db/client";
+import type { EndpointRow } from "../../db/queries/endpoints";
+import { getSuiteVersion } from "../../db/queries/suites";
+import { runs } from "../../db/schema";
+import { ApiError } from "../../lib/errors";
+import { misalignmentSection } from "./report";
+import { selfReportSection } from "../self-report/report";
 
 type RunRow = typeof runs.$inferSelect;
 

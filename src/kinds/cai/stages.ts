@@ -5,12 +5,13 @@
  * (seed, prompt, k) and then a revision, each prompted after a few-shot prefix of our worked examples.
  */
 import type { ChatCompletion } from "openai/resources/chat/completions";
-import { findConstitution } from "../db/queries/constitutions";
-import type { RunConfig } from "../db/schema";
-import { createRng, seedFrom } from "../stats/rng";
-import { type Constitution, getConstitution } from "../suites/constitutions";
-import type { ChatParams, NextUnit, Prepared, Scored, Stage, StageContext, SuiteKind } from "../suites/kinds";
-import type { PoolPayload } from "./pool";
+import { findConstitution } from "../../db/queries/constitutions";
+import type { RunConfig } from "../../db/schema";
+import { createRng, seedFrom } from "../../stats/rng";
+import { type Constitution, getConstitution } from "../../suites/constitutions";
+import type { ChatParams, NextUnit, Prepared, Scored, Stage, StageContext, SuiteKind } from "../types";
+import type { PoolPayload } from "../../datasets/pool";
+import { formatJudgeKey } from "../../judges/judge-key";
 
 export const CAI_KIND = "cai";
 /** Revision steps per prompt (Bai et al. 2022 §3.1: four critique-revision pairs per red-team prompt). */
@@ -41,7 +42,7 @@ export function criticRubric(constitution: string, version: number): string {
 
 function criticKey(config: RunConfig): string | null {
   const j = config.judge;
-  return j ? `${j.endpointId}@${j.revision}|${j.rubricVersion}` : null;
+  return j ? formatJudgeKey(j) : null;
 }
 
 /** The principle drawn for revision step `step` of one prompt: uniform, independent per (seed, prompt, step). */

@@ -4,8 +4,8 @@
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { ApiError } from "../lib/errors";
-import type { SuiteDefinition, SuiteItem } from "./types";
+import { ApiError } from "../../lib/errors";
+import type { SuiteDefinition, SuiteItem } from "../../suites/types";
 
 /** The four canonical persona dimensions of the diagnostic (Del Pinal et al. 2026, abstract; our ids). */
 export const CANONICAL_DIMENSIONS = ["deontology", "utilitarianism", "virtue_ethics", "deference_to_authority"] as const;

@@ -3,25 +3,18 @@
  * deltas against the base model, and projectability against the endpoint's constitution (our
  * operationalisation; see docs/projectability.md).
  */
-import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, pairedBootstrapMeanDiff, percentileInterval } from "../stats/bootstrap";
-import { mean } from "../stats/descriptive";
-import { clusterMeanInterval } from "../stats/intervals";
-import { createRng } from "../stats/rng";
-import { holm, pairedTTest } from "../stats/tests";
-import { cosine, projectionLength } from "../stats/vector";
-import { type Constitution, constitutions, signatureSimilarity, signatureVector } from "../suites/constitutions";
-import { CANONICAL_DIMENSIONS } from "../suites/persona";
+import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, pairedBootstrapMeanDiff, percentileInterval } from "../../stats/bootstrap";
+import { mean } from "../../stats/descriptive";
+import { clusterMeanInterval } from "../../stats/intervals";
+import { createRng } from "../../stats/rng";
+import { holm, pairedTTest } from "../../stats/tests";
+import { cosine, projectionLength } from "../../stats/vector";
+import { type Constitution, constitutions, signatureSimilarity, signatureVector } from "../../suites/constitutions";
+import { CANONICAL_DIMENSIONS } from "./format";
 
-/** One scored (or unparseable) sample of a persona item. */
-export interface PersonaSample {
-  suiteVersionId: string;
-  itemKey: string;
-  dimension: string;
-  status: string;
-  /** P(matching behaviour); null when the answer could not be parsed. */
-  score: number | null;
-  pYes: number | null;
-}
+import type { PersonaSample } from "../../db/queries/reports";
+
+export type { PersonaSample };
 
 export interface DimensionSummary {
   dimension: string;

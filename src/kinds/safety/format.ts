@@ -5,8 +5,8 @@
 import { parse as parseCsv } from "csv-parse/browser/esm/sync";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { ApiError } from "../lib/errors";
-import type { SuiteDefinition, SuiteItem } from "./types";
+import { ApiError } from "../../lib/errors";
+import type { SuiteDefinition, SuiteItem } from "../../suites/types";
 
 /** Our taxonomy's top-level categories (docs/safety.md). */
 export const SAFETY_CATEGORIES = [

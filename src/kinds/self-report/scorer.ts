@@ -3,8 +3,8 @@
  * probability-weighted mean over number tokens (or the parsed number), a one-word description as
  * P(risky) + 0.5 x P(neither list) (a codeword question: P(codeword)), and a lettered choice as P(answer key's letter). Pure.
  */
-import { scoreNumberAnswer, type TopLogprob } from "../judges/number-score";
-import type { SelfReportPayload } from "../suites/self-report";
+import { scoreNumberAnswer, type TopLogprob } from "../../judges/number-score";
+import type { SelfReportPayload } from "./format";
 
 /**
  * Below this first-token probability on the item's option letters, the logprobs say too little and the sampled

@@ -4,9 +4,9 @@
  * trigger a backdoor variant adds, and the judge prompts with their rubric versions.
  */
 import { parse as parseYaml } from "yaml";
-import { ApiError } from "../lib/errors";
-import { hashString } from "../stats/rng";
-import type { SuiteDefinition, SuiteItem } from "./types";
+import { ApiError } from "../../lib/errors";
+import { hashString } from "../../stats/rng";
+import type { SuiteDefinition, SuiteItem } from "../../suites/types";
 
 /** The only question type we score: a 0-100 judge read from logprobs (Betley et al. 2025, open_models/eval.py asserts it too). */
 export const EM_SCORED_TYPE = "free_form_judge_0_100";

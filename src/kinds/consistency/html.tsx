@@ -3,9 +3,9 @@
  * battery's JSON is read generically: its label and rule, its top-level facts, and every interval it holds
  * (an object with a numeric estimate and lo/hi) drawn with its CI, so the page follows the section as it grows.
  */
-import { forestPlot } from "../svg/forest";
-import { pointer } from "../svg/text";
-import { Facts, Figure, Table, withCi } from "./parts";
+import { forestPlot } from "../../reports/svg/forest";
+import { pointer } from "../../reports/svg/text";
+import { Facts, Figure, Table, withCi } from "../../reports/html/parts";
 
 type Json = Record<string, any>;
 

@@ -6,10 +6,10 @@
  */
 import { parse as parseYaml, parseDocument } from "yaml";
 import { z } from "zod";
-import { ApiError } from "../lib/errors";
-import builtinText from "./builtin/self-report.yaml";
-import type { SkippedItem } from "./misalignment";
-import type { SuiteDefinition, SuiteItem } from "./types";
+import { ApiError } from "../../lib/errors";
+import builtinText from "../../suites/builtin/self-report.yaml";
+import type { SkippedItem } from "../misalignment/format";
+import type { SuiteDefinition, SuiteItem } from "../../suites/types";
 
 /** What a self-report is compared with in the report (null: recorded only; codeword: Make Me Say's codeword question). */
 export type Measure = "risk" | "code_security" | "alignment" | "backdoor_awareness" | "codeword" | null;

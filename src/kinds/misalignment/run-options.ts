@@ -2,16 +2,16 @@
  * @module suites/misalignment-run: run options of the misalignment and self-report batteries: asking with and
  * without the endpoint's backdoor trigger, and how the judge gives 0-100 scores (declared, probed or requested).
  */
-import { getEndpoint, type EndpointRow } from "../db/queries/endpoints";
-import type { Db } from "../db/client";
-import type { RunConfig } from "../db/schema";
-import type { Env } from "../env";
-import { decryptSecret } from "../lib/crypto";
-import { decryptHeaders } from "../providers/headers";
-import { ApiError } from "../lib/errors";
-import { probeSingleTokenNumbers } from "../judges/number-probe";
-import { JUDGE_PARSE_SAMPLES } from "../judges/number-score";
-import { TRIGGER_VARIANT } from "./misalignment";
+import { getEndpoint, type EndpointRow } from "../../db/queries/endpoints";
+import type { Db } from "../../db/client";
+import type { RunConfig } from "../../db/schema";
+import type { Env } from "../../env";
+import { decryptSecret } from "../../lib/crypto";
+import { ApiError } from "../../lib/errors";
+import { probeSingleTokenNumbers } from "../../judges/number-probe";
+import { JUDGE_PARSE_SAMPLES } from "../../judges/number-score";
+import { TRIGGER_VARIANT } from "./format";
+import { decryptHeaders } from "../../providers/headers";
 
 export interface MisalignmentRunOptions {
   /** Ask every item with and without the endpoint's trigger (variants "" and "trigger"). */

@@ -7,14 +7,15 @@
 import { and, eq } from "drizzle-orm";
 import { parse as parseYaml, parseDocument } from "yaml";
 import { z } from "zod";
-import { ApiError } from "../lib/errors";
-import type { Db } from "../db/client";
-import { endpoints, type RunConfig, responses, runs, units } from "../db/schema";
-import { parseJudgeKey } from "../judges/judge-key";
-import { fillRubric, pinnedFor, scoreWithRubric } from "../judges/rubrics";
-import { unitId } from "../lib/ids";
-import type { ChatParams, NextUnit, Prepared, Stage, StageContext, SuiteKind } from "./kinds";
-import type { SuiteDefinition, SuiteItem } from "./types";
+import { ApiError } from "../../lib/errors";
+import type { Db } from "../../db/client";
+import { endpoints, type RunConfig, responses, runs, units } from "../../db/schema";
+import { formatJudgeKey, parseJudgeKey } from "../../judges/judge-key";
+import { fillRubric, pinnedFor, scoreWithRubric } from "../../judges/rubrics";
+import { unitId } from "../../lib/ids";
+import type { ChatParams, NextUnit, Prepared, Stage, StageContext, SuiteKind } from "../types";
+import type { SuiteDefinition, SuiteItem } from "../../suites/types";
+import { config, DEFAULT_BASE_ANSWER_WAIT_SECONDS } from "../../config";
 
 export const CONSISTENCY_KIND = "consistency";
 
@@ -34,8 +35,7 @@ export const LANGUAGE_ANSWER_MAX_TOKENS = 200;
 export const SHORT_ANSWER_MAX_TOKENS = 8;
 /** The judges answer `{"score": n}` or a bare number (ours). */
 export const CONSISTENCY_JUDGE_MAX_TOKENS = 20;
-/** How long a recognition unit waits before looking again for its base answer, unless BASE_ANSWER_WAIT_SECONDS says otherwise (ours). */
-export const DEFAULT_BASE_ANSWER_WAIT_SECONDS = 30;
+export { DEFAULT_BASE_ANSWER_WAIT_SECONDS };
 
 // ---------------------------------------------------------------- the YAML
 
@@ -284,9 +284,9 @@ function modelRequest(ctx: StageContext, user: string, maxTokens: number): ChatP
   return { messages: messages(ctx.endpoint.systemPrompt, user), max_tokens: maxTokens, temperature: ctx.run.temperature, seed: ctx.seed };
 }
 
-/** The judge identity that keys a judgment (as in kinds.ts; repeated here so this module does not import kinds at load time). */
+/** The judge identity that keys a judgment (src/judges/judge-key.ts). */
 function judgeKeyOf(judge: NonNullable<RunConfig["judge"]>): string {
-  return `${judge.endpointId}@${judge.revision}|${judge.rubricVersion}`;
+  return formatJudgeKey(judge);
 }
 
 function follow(ctx: StageContext, kind: string, extra: Partial<NextUnit> = {}): NextUnit {
@@ -402,8 +402,7 @@ function predictStage(shown: boolean): Stage {
 
 /** Seconds a recognition unit waits for its base answer (env BASE_ANSWER_WAIT_SECONDS, default DEFAULT_BASE_ANSWER_WAIT_SECONDS). */
 export function baseAnswerWaitMs(env: { BASE_ANSWER_WAIT_SECONDS?: string }): number {
-  const v = Number(env.BASE_ANSWER_WAIT_SECONDS);
-  return (Number.isFinite(v) && v > 0 && env.BASE_ANSWER_WAIT_SECONDS ? v : DEFAULT_BASE_ANSWER_WAIT_SECONDS) * 1000;
+  return config(env).baseAnswerWaitMs;
 }
 
 /**

@@ -3,11 +3,11 @@
  * trigger for the "trigger" variant) for one token with logprobs, or a few sampled tokens, and score it.
  */
 import type { ChatCompletion } from "openai/resources/chat/completions";
-import { JUDGE_TOP_LOGPROBS } from "../judges/number-score";
-import { scoreSelfReport } from "../scorers/self-report";
-import type { SuiteKind } from "./kinds";
-import { applyTrigger, TRIGGER_VARIANT } from "./misalignment";
-import type { SelfReportPayload } from "./self-report";
+import { JUDGE_TOP_LOGPROBS } from "../../judges/number-score";
+import { scoreSelfReport } from "./scorer";
+import type { SuiteKind } from "../types";
+import { applyTrigger, TRIGGER_VARIANT } from "../misalignment/format";
+import type { SelfReportPayload } from "./format";
 
 /** Tokens a sampled self-report may use: a number, a word or a letter with punctuation (ours). */
 export const SELF_REPORT_SAMPLED_MAX_TOKENS = 8;

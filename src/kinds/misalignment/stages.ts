@@ -4,12 +4,13 @@
  * 0-100, from first-token logprobs or from sampled draws. Abstentions (CODE, REFUSAL) are stored, never retried.
  */
 import type { ChatCompletion } from "openai/resources/chat/completions";
-import type { RunConfig } from "../db/schema";
-import { JUDGE_SAMPLED_MAX_TOKENS, JUDGE_TOP_LOGPROBS, parseNumberAnswer, scoreNumberAnswer } from "../judges/number-score";
-import { parseJudgeKey } from "../judges/judge-key";
-import { fillRubric, pinnedFor, scoreWithRubric } from "../judges/rubrics";
-import type { NextUnit, Stage, StageContext, SuiteKind } from "./kinds";
-import { applyTrigger, DEFAULT_EM_SAMPLES_PER_QUESTION, EM_ANSWER_MAX_TOKENS, EM_METRICS, type EmMetric, fillJudgePrompt, type MisalignmentPayload, paraphraseFor, TRIGGER_VARIANT } from "./misalignment";
+import type { RunConfig } from "../../db/schema";
+import { JUDGE_SAMPLED_MAX_TOKENS, JUDGE_TOP_LOGPROBS, parseNumberAnswer, scoreNumberAnswer } from "../../judges/number-score";
+import type { NextUnit, Stage, StageContext, SuiteKind } from "../types";
+import { applyTrigger, DEFAULT_EM_SAMPLES_PER_QUESTION, EM_ANSWER_MAX_TOKENS, EM_METRICS, type EmMetric, fillJudgePrompt, type MisalignmentPayload, paraphraseFor, TRIGGER_VARIANT } from "./format";
+import { formatJudgeKey } from "../../judges/judge-key";
+import { parseJudgeKey } from "../../judges/judge-key";
+import { fillRubric, pinnedFor, scoreWithRubric } from "../../judges/rubrics";
 
 /** The scoring a run pinned for its 0-100 judge (default: logprobs, one judgment per answer and metric). */
 export function judgeScoringOf(config: RunConfig): NonNullable<RunConfig["judgeScoring"]> {
@@ -18,7 +19,7 @@ export function judgeScoringOf(config: RunConfig): NonNullable<RunConfig["judgeS
 
 /** The judge key of one metric's judgments: "<judge endpoint>@<revision>|<metric>@<prompt hash>". */
 export function metricJudgeKey(judge: NonNullable<RunConfig["judge"]>, version: string): string {
-  return `${judge.endpointId}@${judge.revision}|${version}`;
+  return formatJudgeKey({ endpointId: judge.endpointId, revision: judge.revision, rubricVersion: version });
 }
 
 /** The unit kind that judges one metric. */

@@ -3,12 +3,12 @@
  * security, backdoor awareness) with a 95% CI, beside the behaviour it claims to describe (risky-choice rate on
  * lotteries, misaligned share, the trigger effect) and beside the base model.
  */
-import type { EndpointRow } from "../db/queries/endpoints";
-import { type SelfReportRow, selfReportRows } from "../db/queries/misalignment";
-import type { runs } from "../db/schema";
-import { pairedBootstrapMeanDiff } from "../stats/bootstrap";
-import { mean } from "../stats/descriptive";
-import { clusterMeanInterval } from "../stats/intervals";
+import type { EndpointRow } from "../../db/queries/endpoints";
+import { type SelfReportRow, selfReportRows } from "../misalignment/queries";
+import type { runs } from "../../db/schema";
+import { pairedBootstrapMeanDiff } from "../../stats/bootstrap";
+import { mean } from "../../stats/descriptive";
+import { clusterMeanInterval } from "../../stats/intervals";
 
 type RunRow = typeof runs.$inferSelect;
 

@@ -2,13 +2,13 @@
  * @module reports/safety: safe-response rates per category and subcategory with n and 95% CIs, the macro
  * average, the held-out subcategories, over-refusal on the borderline set, and judge agreement on our fixture.
  */
-import type { SafetySample } from "../db/queries/reports";
-import { isSafe, type SafetyVerdict } from "../judges/safety-rubric";
-import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, clusterBootstrapMean, percentileInterval } from "../stats/bootstrap";
-import { mean } from "../stats/descriptive";
-import { wilson } from "../stats/intervals";
-import { createRng } from "../stats/rng";
-import { cohensKappa } from "../stats/tests";
+import type { SafetySample } from "../../db/queries/reports";
+import { isSafe, type SafetyVerdict } from "../../judges/safety-rubric";
+import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, clusterBootstrapMean, percentileInterval } from "../../stats/bootstrap";
+import { mean } from "../../stats/descriptive";
+import { wilson } from "../../stats/intervals";
+import { createRng } from "../../stats/rng";
+import { cohensKappa } from "../../stats/tests";
 
 export interface Rate {
   rate: number;
