@@ -51,7 +51,7 @@ interface ModelStats {
   /** Answers of odd shape sent, by shape. */
   oddShapes: Record<string, number>;
   /** Per request id (the client sends the unit id): answers fully sent (200 with a completion), calls now open. */
-  answered: Map<string, number>;
+  answered: Map<string, number[]>;
   openById: Map<string, number>;
   /** Request ids that had two calls open at the same moment. */
   overlapping: Set<string>;
@@ -95,8 +95,10 @@ function statsView(s: ModelStats) {
     faults: { ...s.faults },
     oddShapes: { ...s.oddShapes },
     // The double-call log: request ids answered more than once, and ids with two calls open at once.
-    answeredTwice: [...s.answered.values()].filter((n) => n > 1).length,
+    answeredTwice: [...s.answered.values()].filter((at) => at.length > 1).length,
     overlappingIds: s.overlapping.size,
+    // When each twice-answered id was answered (epoch ms), so a caller can tell a re-ask after a crash from a double call.
+    answeredTwiceAt: Object.fromEntries([...s.answered].filter(([, at]) => at.length > 1).slice(0, 1000)),
   };
 }
 
@@ -311,7 +313,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       sendJson(res, 400, errorBody(`Could not handle request: ${(err as Error).message}`, "invalid_request_error", null));
       return;
     }
-    res.once("finish", () => s.answered.set(requestId, (s.answered.get(requestId) ?? 0) + 1));
+    res.once("finish", () => s.answered.set(requestId, [...(s.answered.get(requestId) ?? []), Date.now()]));
     later(res, options.latency ?? defaultLatency, () => {
       res.writeHead(200, { "content-type": "application/json", ...requestHeader });
       res.end(completion);

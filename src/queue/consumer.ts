@@ -295,8 +295,11 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
 
 /** Results written per flush at most (ours: a flush is one D1 batch well under its statement limits). */
 export const RESULT_FLUSH_SIZE = 25;
-/** A result waits at most this long before it is written (ours). */
-export const RESULT_FLUSH_MS = 2_000;
+/**
+ * A result waits at most this long before it is written (ours: short, because an answer still in memory when the
+ * isolate dies is paid for again; under load RESULT_FLUSH_SIZE fills first).
+ */
+export const RESULT_FLUSH_MS = 500;
 
 /**
  * Writes results as they complete: a flush when RESULT_FLUSH_SIZE results wait or RESULT_FLUSH_MS has passed.
