@@ -61,6 +61,10 @@ describe("stuck runs", () => {
       .run();
     await env.DB.prepare("UPDATE runs SET status = 'running', completed_at = NULL WHERE id = ?").bind(run.id).run();
     const before = (await simStats(model)).requests;
+    // What `npm start` lists to resume after a local stop.
+    const listed = await api("GET", "/v1/runs?status=running&limit=200");
+    expect(listed.json.runs.map((r: { id: string }) => r.id)).toContain(run.id);
+    expect(listed.json.runs.every((r: { status: string }) => r.status === "running" || r.status === "planning")).toBe(true);
 
     const tick = await runScheduled(env, Date.now());
     expect(tick.swept?.resent).toContainEqual({ runId: run.id, units: 2 });
