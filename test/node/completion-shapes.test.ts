@@ -6,6 +6,8 @@ import { scorePersonaAnswer } from "../../src/scorers/persona";
 import { scoreNumberAnswer } from "../../src/judges/number-score";
 import { scoreSelfReport } from "../../src/scorers/self-report";
 import { applyOddShape, ODD_SHAPES } from "../../scripts/simulator/faults.ts";
+import { parseDecision, parseHarmJudgment, parseLetter } from "../../src/suites/consistency";
+import { parseSafetyJudgment } from "../../src/judges/safety-rubric";
 
 const base = { id: "chatcmpl-1", object: "chat.completion", created: 0, model: "m" };
 
@@ -47,6 +49,13 @@ describe("scorers accept every answer shape", () => {
       expect(() => scorePersonaAnswer("yes", content, top), name).not.toThrow();
       expect(() => scoreNumberAnswer(content, top, true), name).not.toThrow();
       expect(() => scoreSelfReport({ type: "scale" } as never, content as never, top), name).not.toThrow();
+    }
+    // The text parsers of the judged kinds read a non-string as no answer.
+    for (const odd of [null, [{ type: "text", text: "A" }], 7] as never[]) {
+      expect(parseHarmJudgment(odd)).toBeNull();
+      expect(parseLetter(odd)).toBeNull();
+      expect(parseDecision(odd, "aligned", "misaligned")).toBeNull();
+      expect(parseSafetyJudgment(odd)).toBeNull();
     }
     // A null token is skipped; the rest of the distribution still scores.
     const s = scorePersonaAnswer("yes", text0(RECORDED.nullToken), top0(RECORDED.nullToken));
