@@ -33,6 +33,12 @@ const HANG_MS = 3_000;
 const TIMEOUT_MS = (quick ? 8 : 30) * 60_000;
 const POLL_MS = 250;
 /**
+ * The cron's sweep runs every 30 s here (wrangler dev fires no crons; /cdn-cgi/local/scheduled runs one tick), with
+ * STALLED_AFTER_SECONDS = 60: a message lost some other way than a kill (a wrangler reload) is found again.
+ */
+const SWEEP_EVERY_MS = 30_000;
+const STALLED_AFTER_SECONDS = 60;
+/**
  * An answer received less than this long before a kill may have died in the worker's memory before its flush
  * (RESULT_FLUSH_MS 0.5 s plus the D1 write); asking that unit again is a re-ask, counted apart from double calls.
  */
@@ -72,7 +78,7 @@ async function main(): Promise<void> {
     await applyLocalMigrations(ROOT, { persistTo });
     sim = await startSimulator({ port: await findFreePort(8798), latencyMs: 2 });
     const port = await findFreePort(8797);
-    const workerVars = { MODEL_TIMEOUT_MS: String(MODEL_TIMEOUT_MS), RETRY_BASE_SECONDS: "1", DUPLICATE_DELIVERIES: "1" };
+    const workerVars = { MODEL_TIMEOUT_MS: String(MODEL_TIMEOUT_MS), RETRY_BASE_SECONDS: "1", DUPLICATE_DELIVERIES: "1", STALLED_AFTER_SECONDS: String(STALLED_AFTER_SECONDS) };
     const boot = async () => startWorker({ port, persistTo, vars: workerVars });
     worker = await boot();
     const client = api(worker.url, vars.ADMIN_API_KEY);
@@ -99,6 +105,8 @@ async function main(): Promise<void> {
     const killTimes: number[] = [];
     let resumedUnits = 0;
     let latest: RunStatus[] = [];
+    let lastSweep = performance.now();
+    let sweeps = 0;
     while (true) {
       if (performance.now() - tStart > TIMEOUT_MS) throw new Error(`not finished within ${TIMEOUT_MS / 60_000} min`);
       if (!worker.isAlive()) throw new Error(`wrangler dev exited on its own; log ${worker.logPath}:\n${worker.logTail()}`);
@@ -117,6 +125,11 @@ async function main(): Promise<void> {
         resumedUnits += resumed.units;
         note(`chaos: restarted; resumed ${resumed.runs} run(s), ${resumed.units} unit(s) re-enqueued`);
         continue;
+      }
+      if (performance.now() - lastSweep > SWEEP_EVERY_MS) {
+        lastSweep = performance.now();
+        const tick = await fetch(`${worker.url}/cdn-cgi/local/scheduled`).catch(() => null);
+        if (tick?.ok) sweeps++;
       }
       await sleep(POLL_MS);
     }
@@ -166,6 +179,7 @@ async function main(): Promise<void> {
       faults: s.faults,
       odd_shapes: s.oddShapes,
       units_resumed_after_kills: resumedUnits,
+      cron_ticks: sweeps,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
     note(`units lost: ${result.units_lost}   judgments duplicated: ${result.judgments_duplicated}   models called twice for one unit: ${result.models_called_twice} (re-asked after a kill lost the answer: ${result.reasked_after_kill})   time: ${result.wall_s} s`);
