@@ -38,11 +38,6 @@ const POLL_MS = 250;
  */
 const SWEEP_EVERY_MS = 30_000;
 const STALLED_AFTER_SECONDS = 60;
-/**
- * An answer received less than this long before a kill may have died in the worker's memory before its flush
- * (RESULT_FLUSH_MS 0.5 s plus the D1 write); asking that unit again is a re-ask, counted apart from double calls.
- */
-const KILL_WINDOW_MS = 5_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const note = (line: string) => process.stderr.write(`${line}\n`);
@@ -141,12 +136,14 @@ async function main(): Promise<void> {
       >;
     };
     const s = stats.models[model];
-    // A unit answered twice is a re-ask when every answer but the last came just before a kill; else a double call.
-    const lostToKill = (at: number) => killTimes.some((k) => at <= k && at > k - KILL_WINDOW_MS);
+    // Two answers for one unit with a kill between them: the first died in the killed worker's memory before its flush
+    // (a re-ask). Two answers with no kill between them, or two calls open at once: a double call.
+    const killBetween = (a: number, b: number) => killTimes.some((k) => a <= k && k < b);
     let reasked = 0;
     let doubleCalls = s.overlappingIds;
     for (const at of Object.values(s.answeredTwiceAt)) {
-      if (at.slice(0, -1).every(lostToKill)) reasked++;
+      const sorted = [...at].sort((x, y) => x - y);
+      if (sorted.slice(1).every((t, i) => killBetween(sorted[i], t))) reasked++;
       else doubleCalls++;
     }
     // The log lists at most 1,000 ids; any beyond it count as double calls.
