@@ -4,7 +4,7 @@ import { startSimulator } from "./simulator/server.ts";
 import type { SimulatorHandle } from "./simulator/server.ts";
 import { ADMIN_KEY_HINT, api, applyLocalMigrations, ensureDevVars, findFreePort, ROOT, startWorker } from "./lib/devstack.ts";
 import type { WorkerHandle } from "./lib/devstack.ts";
-import { type Endpoint, type EndpointSpec, registerEndpoints, waitForRuns } from "./lib/session.ts";
+import { type Endpoint, type EndpointSpec, registerEndpoints, resumeUnfinishedRuns, waitForRuns } from "./lib/session.ts";
 
 const RUN_TIMEOUT_MS = 5 * 60_000;
 interface Run {
@@ -114,6 +114,9 @@ async function main(): Promise<void> {
     console.log(`worker:    ${worker.url} (log ${worker.logPath.slice(ROOT.length + 1)})`);
 
     const client = api(worker.url, adminKey);
+    // Queue messages of a previous `npm start` died with its wrangler dev: pick its unfinished runs up again.
+    const resumed = await resumeUnfinishedRuns(client);
+    if (resumed.runs) console.log(`resumed:   ${resumed.runs} run(s) a previous stop left unfinished (${resumed.units} unit(s) re-enqueued)`);
     const reg = await registerEndpoints(client, `${sim.url}/v1`, SIM_ENDPOINTS);
     console.log(`endpoints: ${reg.endpoints.length} simulated (${reg.created} created, ${reg.updated} updated)`);
 

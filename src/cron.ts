@@ -1,7 +1,8 @@
 /**
  * @module cron: the scheduled handler (wrangler.toml [triggers]). Each tick: finishes datasets whose generation run
  * completed without its hook running, asks providers about training jobs whose webhook never came, restarts or fails
- * pipelines whose workflow instance is missing or errored, and starts the re-scores that are due.
+ * pipelines whose workflow instance is missing or errored, starts the re-scores that are due, and sweeps stalled runs
+ * (src/queue/sweep.ts).
  */
 import { config, DEFAULT_POLL_AFTER_MINUTES } from "./config";
 import { and, eq, inArray, ne } from "drizzle-orm";
@@ -10,6 +11,7 @@ import { datasets, runs, trainingJobs } from "./db/schema";
 import { kickGenerationRun } from "./datasets/datasets";
 import { finishDatasetsOfRuns } from "./datasets/export";
 import type { Env } from "./env";
+import { sweepStalledRuns } from "./queue/sweep";
 import { scheduledRescores } from "./rescore/rescore";
 import { failJob, pollProvider, startPipeline } from "./training/jobs";
 import { pruneDeliveries } from "./webhooks/deliveries";
@@ -72,7 +74,16 @@ export async function runScheduled(env: Env, scheduledTime: number) {
   const rescored = await step("rescore", () => scheduledRescores(env, db, scheduledTime));
   // Delivery ids older than the replay window can no longer be replayed (their timestamps are refused).
   const pruned = await step("webhook-deliveries", () => pruneDeliveries(db, scheduledTime));
-  const summary = { event: "cron.tick", datasetsFinished: datasetsDone, jobsPolled: polled, rescores: Array.isArray(rescored) ? rescored.filter((r) => r.created).length : null };
+  // Every run that stopped moving (a dead-lettered plan, lost work messages): re-plan, re-enqueue, complete.
+  const swept = (await step("sweep", () => sweepStalledRuns(env, db))) as Awaited<ReturnType<typeof sweepStalledRuns>> | null;
+  const summary = {
+    event: "cron.tick",
+    datasetsFinished: datasetsDone,
+    jobsPolled: polled,
+    rescores: Array.isArray(rescored) ? rescored.filter((r) => r.created).length : null,
+    runsReplanned: swept?.replanned.length ?? null,
+    unitsResent: swept ? swept.resent.reduce((a, r) => a + r.units, 0) : null,
+  };
   console.log(JSON.stringify(summary));
-  return { datasetsFinished: datasetsDone, jobsPolled: polled, rescores: rescored, deliveriesPruned: pruned };
+  return { datasetsFinished: datasetsDone, jobsPolled: polled, rescores: rescored, deliveriesPruned: pruned, swept };
 }

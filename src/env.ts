@@ -29,6 +29,10 @@ export interface Env {
   MAX_CALLS_PER_INVOCATION?: string;
   /** Seconds a recognition unit waits before looking again for the base run's answer (default 30); tests set 1. */
   BASE_ANSWER_WAIT_SECONDS?: string;
+  /** Seconds a pending unit may go unchanged (with no live lease) before the cron's sweep re-enqueues it (default 600). */
+  STALLED_AFTER_SECONDS?: string;
+  /** "1" makes the work consumer send every work message twice (the chaos script's duplicate deliveries; never in production). */
+  DUPLICATE_DELIVERIES?: string;
   /** Secrets. */
   ENCRYPTION_KEY: string;
   ADMIN_API_KEY: string;

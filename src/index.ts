@@ -3,6 +3,7 @@ import type { Env } from "./env";
 import { runScheduled } from "./cron";
 import { createApp } from "./http/app";
 import { handleDeadLetters, handleWorkQueue } from "./queue/consumer";
+import { withDuplicateDeliveries } from "./queue/messages";
 
 export { EndpointGate } from "./providers/gate";
 export { TrainingPipeline } from "./training/pipeline";
@@ -12,13 +13,14 @@ const app = createApp();
 /** The dead-letter queue's name ends in "-dlq" (wrangler.toml). */
 const isDeadLetterQueue = (name: string) => name.endsWith("-dlq");
 
+// DUPLICATE_DELIVERIES=1 (the chaos script) sends every work message twice, from every producer.
 export default {
-  fetch: app.fetch,
+  fetch: (req, env, ctx) => app.fetch(req, withDuplicateDeliveries(env), ctx),
   async queue(batch, env) {
-    if (isDeadLetterQueue(batch.queue)) await handleDeadLetters(batch, env);
-    else await handleWorkQueue(batch, env);
+    if (isDeadLetterQueue(batch.queue)) await handleDeadLetters(batch, withDuplicateDeliveries(env));
+    else await handleWorkQueue(batch, withDuplicateDeliveries(env));
   },
   async scheduled(controller, env) {
-    await runScheduled(env, controller.scheduledTime);
+    await runScheduled(withDuplicateDeliveries(env), controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env>;

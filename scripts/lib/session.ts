@@ -137,3 +137,21 @@ export async function waitForRuns(client: ApiClient, worker: WorkerHandle, runId
     progress.finish();
   }
 }
+
+/**
+ * Resumes the runs a previous local stop left unfinished: `wrangler dev` keeps queue messages in memory, so a stop
+ * mid-run loses them and the run would stay "running" for ever. Each such run is resumed (its units without a stored
+ * answer are re-enqueued; units stored already are never asked again). Returns what it resumed.
+ */
+export async function resumeUnfinishedRuns(client: ApiClient, skip: Set<string> = new Set()): Promise<{ runs: number; units: number }> {
+  const { runs } = await client.get<{ runs: RunStatus[] }>("/v1/runs?status=running&limit=200");
+  let units = 0;
+  let resumed = 0;
+  for (const run of runs) {
+    if (skip.has(run.id)) continue;
+    const r = await client.post<{ reenqueued: number }>(`/v1/runs/${run.id}/resume`, {});
+    units += r.reenqueued;
+    resumed++;
+  }
+  return { runs: resumed, units };
+}

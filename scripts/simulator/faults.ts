@@ -3,8 +3,19 @@
 import { pickHash, unitHash } from "./random.ts";
 
 export const FAULT_KINDS = ["rate_limit", "server_error", "timeout", "malformed"] as const;
+/** Faults only sent when `faults=` names them: a 429 without a Retry-After header. */
+export const OPT_IN_FAULT_KINDS = ["rate_limit_bare"] as const;
 
-export type FaultKind = (typeof FAULT_KINDS)[number];
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof OPT_IN_FAULT_KINDS)[number];
+const ALL_FAULT_KINDS: ReadonlyArray<string> = [...FAULT_KINDS, ...OPT_IN_FAULT_KINDS];
+
+/**
+ * Valid but unusual answer shapes that OpenAI-compatible providers send (a 200 the client must store, not retry):
+ * `content: null` with a `refusal`, `content` as an array of text parts, a logprob entry whose token is null,
+ * logprob entries without `top_logprobs`.
+ */
+export const ODD_SHAPES = ["refusal", "parts", "null_token", "no_top_logprobs"] as const;
+export type OddShape = (typeof ODD_SHAPES)[number];
 
 export interface ModelOptions {
   /** Probability of an injected fault per request attempt. */
@@ -22,6 +33,9 @@ export interface ModelOptions {
   refusal: number;
   /** Judge only: probability that a rubric reply is unparseable, per (request id, attempt). */
   garbage: number;
+  /** Probability that a successful answer comes in one of `oddShapes`, per (request id, attempt). */
+  odd: number;
+  oddShapes: OddShape[];
   tag: string | null;
 }
 
@@ -42,6 +56,8 @@ export function defaultModelOptions(): ModelOptions {
     logprobs: true,
     refusal: 0,
     garbage: 0,
+    odd: 0,
+    oddShapes: [...ODD_SHAPES],
     tag: null,
   };
 }
@@ -74,8 +90,8 @@ export function parseModelString(model: string): ParseResult {
         case "faults": {
           const kinds = value.split("+").filter(Boolean);
           for (const k of kinds) {
-            if (!(FAULT_KINDS as ReadonlyArray<string>).includes(k)) {
-              throw new Error(`unknown fault kind "${k}" (use ${FAULT_KINDS.join("+")})`);
+            if (!ALL_FAULT_KINDS.includes(k)) {
+              throw new Error(`unknown fault kind "${k}" (use ${ALL_FAULT_KINDS.join("+")})`);
             }
           }
           if (kinds.length === 0) throw new Error("faults= needs at least one kind");
@@ -101,6 +117,16 @@ export function parseModelString(model: string): ParseResult {
         case "garbage":
           options.garbage = number(key, value, 0, 1);
           break;
+        case "odd":
+          options.odd = number(key, value, 0, 1);
+          break;
+        case "oddShapes": {
+          const shapes = value.split("+").filter(Boolean);
+          for (const k of shapes) if (!(ODD_SHAPES as ReadonlyArray<string>).includes(k)) throw new Error(`unknown odd shape "${k}" (use ${ODD_SHAPES.join("+")})`);
+          if (shapes.length === 0) throw new Error("oddShapes= needs at least one shape");
+          options.oddShapes = [...new Set(shapes)] as OddShape[];
+          break;
+        }
         case "tag":
           options.tag = value;
           break;
@@ -124,6 +150,50 @@ export function decideFault(requestId: string, attempt: number, options: ModelOp
 /** Whether the judge garbles this attempt: like a fault, it depends only on (request id, attempt). */
 export function decideGarbage(requestId: string, attempt: number, rate: number): boolean {
   return rate > 0 && unitHash(requestId, attempt, "garbage") < rate;
+}
+
+/** Whether (and how) this attempt's answer comes in an odd shape; like a fault, it depends only on (request id, attempt). */
+export function decideOddShape(requestId: string, attempt: number, options: ModelOptions): OddShape | null {
+  if (options.odd <= 0 || options.oddShapes.length === 0) return null;
+  if (unitHash(requestId, attempt, "odd") >= options.odd) return null;
+  return pickHash(options.oddShapes, requestId, attempt, "odd-shape");
+}
+
+interface CompletionLike {
+  choices: { message: { content: unknown; refusal?: unknown }; logprobs: { content: { token: unknown; logprob: number; bytes: unknown; top_logprobs?: unknown[] }[] } | null }[];
+}
+
+/** Rewrites a completion into the odd shape (in place), as real providers send it. */
+export function applyOddShape<T extends CompletionLike>(completion: T, shape: OddShape): T {
+  for (const choice of completion.choices) {
+    const text = typeof choice.message.content === "string" ? choice.message.content : "";
+    switch (shape) {
+      case "refusal":
+        choice.message.content = null;
+        choice.message.refusal = "I'm sorry, I can't help with that. (simulated refusal)";
+        choice.logprobs = null;
+        break;
+      case "parts": {
+        const cut = Math.ceil(text.length / 2);
+        choice.message.content = [
+          { type: "text", text: text.slice(0, cut) },
+          { type: "text", text: text.slice(cut) },
+        ];
+        break;
+      }
+      case "null_token":
+        if (choice.logprobs?.content.length) {
+          const first = choice.logprobs.content[0];
+          first.top_logprobs = [{ token: null, logprob: -9, bytes: null }, ...(first.top_logprobs ?? [])];
+          choice.logprobs.content.push({ token: null, logprob: -12, bytes: null, top_logprobs: [] });
+        } else choice.logprobs = { content: [{ token: null, logprob: -12, bytes: null, top_logprobs: [] }] };
+        break;
+      case "no_top_logprobs":
+        for (const entry of choice.logprobs?.content ?? []) delete entry.top_logprobs;
+        break;
+    }
+  }
+  return completion;
 }
 
 /** Counts attempts per request id (x-client-request-id, or a hash of the body). */
@@ -169,6 +239,12 @@ export function faultReply(kind: FaultKind, options: ModelOptions): {
         body: JSON.stringify(
           errorBody("Rate limit reached (simulated). Please retry after a short wait.", "rate_limit_error", "rate_limit_exceeded"),
         ),
+      };
+    case "rate_limit_bare":
+      return {
+        status: 429,
+        headers: json,
+        body: JSON.stringify(errorBody("Rate limit reached (simulated, no Retry-After).", "rate_limit_error", "rate_limit_exceeded")),
       };
     case "server_error":
       return {

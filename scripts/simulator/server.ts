@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { createAttemptTracker, decideFault, defaultModelOptions, errorBody, FAULT_KINDS, faultReply, parseModelString } from "./faults.ts";
+import { applyOddShape, createAttemptTracker, decideFault, decideOddShape, defaultModelOptions, errorBody, FAULT_KINDS, faultReply, OPT_IN_FAULT_KINDS, parseModelString } from "./faults.ts";
 import { createFineTuning } from "./finetune.ts";
 import type { FaultKind } from "./faults.ts";
 import { isPersonaId, PERSONA_IDS, PERSONAS } from "./personas.ts";
@@ -50,6 +50,13 @@ interface ModelStats {
   extraHeaders: Map<string, { count: number; values: Set<string> }>;
   statusCounts: Record<string, number>;
   faults: Record<FaultKind, number>;
+  /** Answers of odd shape sent, by shape. */
+  oddShapes: Record<string, number>;
+  /** Per request id (the client sends the unit id): answers fully sent (200 with a completion), calls now open. */
+  answered: Map<string, number[]>;
+  openById: Map<string, number>;
+  /** Request ids that had two calls open at the same moment. */
+  overlapping: Set<string>;
   /** Start times inside the current 60 s window, oldest first from `head`. */
   starts: number[];
   head: number;
@@ -60,7 +67,7 @@ const SDK_HEADERS = new Set(["host", "connection", "content-type", "content-leng
 
 function newStats(): ModelStats {
   const faults = {} as Record<FaultKind, number>;
-  for (const k of FAULT_KINDS) faults[k] = 0;
+  for (const k of [...FAULT_KINDS, ...OPT_IN_FAULT_KINDS]) faults[k] = 0;
   return {
     requests: 0,
     completed: 0,
@@ -72,6 +79,10 @@ function newStats(): ModelStats {
     extraHeaders: new Map(),
     statusCounts: {},
     faults,
+    oddShapes: {},
+    answered: new Map(),
+    openById: new Map(),
+    overlapping: new Set(),
     starts: [],
     head: 0,
   };
@@ -89,6 +100,12 @@ function statsView(s: ModelStats) {
     extraHeaders: Object.fromEntries([...s.extraHeaders].map(([k, v]) => [k, { count: v.count, values: [...v.values] }])),
     statusCounts: { ...s.statusCounts },
     faults: { ...s.faults },
+    oddShapes: { ...s.oddShapes },
+    // The double-call log: request ids answered more than once, and ids with two calls open at once.
+    answeredTwice: [...s.answered.values()].filter((at) => at.length > 1).length,
+    overlappingIds: s.overlapping.size,
+    // When each twice-answered id was answered (epoch ms), so a caller can tell a re-ask after a crash from a double call.
+    answeredTwiceAt: Object.fromEntries([...s.answered].filter(([, at]) => at.length > 1).slice(0, 1000)),
   };
 }
 
@@ -173,6 +190,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     s.requests++;
     s.requestIds.add(requestId);
     s.inFlight++;
+    const open = (s.openById.get(requestId) ?? 0) + 1;
+    s.openById.set(requestId, open);
+    if (open > 1) s.overlapping.add(requestId);
     if (s.inFlight > s.peakConcurrency) s.peakConcurrency = s.inFlight;
     s.starts.push(now);
     while (s.starts[s.head] <= now - WINDOW_MS) s.head++;
@@ -187,6 +207,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (done) return;
       done = true;
       s.inFlight--;
+      const open = (s.openById.get(requestId) ?? 1) - 1;
+      if (open > 0) s.openById.set(requestId, open);
+      else s.openById.delete(requestId);
       if (sent) {
         s.completed++;
         const key = String(res.statusCode);
@@ -284,22 +307,27 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return;
     }
     let completion: string;
+    const odd = decideOddShape(requestId, attempt, options);
     try {
-      completion = JSON.stringify(
-        respond(trained?.persona ?? PERSONAS[persona], body, {
-          model: body.model,
-          logprobsSupported: options.logprobs,
-          suite: currentSuite(),
-          safety: currentSafety(),
-          modelOptions: options,
-          requestId,
-          attempt,
-        }),
-      );
+      const answer = respond(trained?.persona ?? PERSONAS[persona], body, {
+        model: body.model,
+        logprobsSupported: options.logprobs,
+        suite: currentSuite(),
+        safety: currentSafety(),
+        modelOptions: options,
+        requestId,
+        attempt,
+      });
+      if (odd) {
+        applyOddShape(answer as unknown as Parameters<typeof applyOddShape>[0], odd);
+        s.oddShapes[odd] = (s.oddShapes[odd] ?? 0) + 1;
+      }
+      completion = JSON.stringify(answer);
     } catch (err) {
       sendJson(res, 400, errorBody(`Could not handle request: ${(err as Error).message}`, "invalid_request_error", null));
       return;
     }
+    res.once("finish", () => s.answered.set(requestId, [...(s.answered.get(requestId) ?? []), Date.now()]));
     later(res, options.latency ?? defaultLatency, () => {
       res.writeHead(200, { "content-type": "application/json", ...requestHeader });
       res.end(completion);

@@ -152,6 +152,8 @@ export const runs = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
     completedAt: text("completed_at"),
+    /** Why the run stopped moving, when it did (e.g. its plan message reached the dead-letter queue); the cron re-plans it. */
+    stallReason: text("stall_reason"),
   },
   (t) => [index("runs_endpoint").on(t.endpointId, t.createdAt)],
 );
@@ -183,8 +185,11 @@ export const units = sqliteTable(
     lastError: text("last_error"),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
+    /** The delivery that holds this pending unit's call (in flight), and until when; an expired lease is taken over. */
+    leaseId: text("lease_id"),
+    leaseUntil: text("lease_until"),
   },
-  (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId)],
+  (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId), index("units_status_updated").on(t.status, t.updatedAt)],
 );
 
 /** The stored model call behind a finished unit: raw response, parsed answer, latency and usage. */

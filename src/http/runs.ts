@@ -138,7 +138,14 @@ const start = createRoute({
 const listRuns = createRoute({
   method: "get",
   path: "/v1/runs",
-  request: { query: z.object({ endpointId: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }) },
+  request: {
+    query: z.object({
+      endpointId: z.string().optional(),
+      // "running" finds runs a stopped local stack left unfinished (npm start resumes them).
+      status: z.enum(["running", "completed", "cancelled"]).optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+    }),
+  },
   responses: { 200: json(z.object({ runs: z.array(RunSchema) }), "Newest first") },
 });
 const readRun = createRoute({ method: "get", path: "/v1/runs/{id}", request: { params: IdParam }, responses: { 200: json(RunSchema, "Status and counts"), ...errors } });
@@ -229,6 +236,7 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
       .where(
         and(
           q.endpointId ? eq(runs.endpointId, q.endpointId) : undefined,
+          q.status ? eq(runs.status, q.status) : undefined,
           // Runs of private endpoints are listed only for admins (docs/reports.md#privacy).
           c.get("isAdmin") ? undefined : notInArray(runs.endpointId, db.select({ id: endpoints.id }).from(endpoints).where(eq(endpoints.private, true))),
         ),

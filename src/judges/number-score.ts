@@ -47,7 +47,8 @@ export interface NumberScore {
 }
 
 /** Parses a token as Python's int() would (surrounding whitespace allowed); integers 0..100 only. */
-export function numberToken(token: string): number | null {
+export function numberToken(token: unknown): number | null {
+  if (typeof token !== "string") return null;
   const t = token.trim();
   if (!/^\d{1,3}$/.test(t)) return null;
   const n = Number(t);
@@ -55,8 +56,8 @@ export function numberToken(token: string): number | null {
 }
 
 /** Maps a non-number answer to the abstention it stands for ("CODE", "REFUSAL", or "other"). */
-export function abstentionOf(text: string | null | undefined): Abstention {
-  const t = (text ?? "").trim().replace(/^[^A-Za-z]+/, "").toUpperCase();
+export function abstentionOf(text: unknown): Abstention {
+  const t = (typeof text === "string" ? text : "").trim().replace(/^[^A-Za-z]+/, "").toUpperCase();
   if (t.startsWith("CODE")) return "CODE";
   if (t.startsWith("REFUS")) return "REFUSAL";
   return "other";
@@ -71,7 +72,10 @@ export function scoreFromLogprobs(top: TopLogprob[]): NumberScore {
   let mass = 0;
   let weighted = 0;
   let bestOther: { token: string; p: number } | null = null;
-  for (const { token, logprob } of top) {
+  for (const entry of top) {
+    // A null token or a missing logprob (some providers send them) is no evidence either way.
+    if (!entry || typeof entry.token !== "string" || !Number.isFinite(entry.logprob)) continue;
+    const { token, logprob } = entry;
     const p = Math.exp(logprob);
     const n = numberToken(token);
     if (n !== null) {
@@ -84,8 +88,8 @@ export function scoreFromLogprobs(top: TopLogprob[]): NumberScore {
 }
 
 /** A sampled judgment: a whole number 0..100 (a trailing "." or "/100" is tolerated), else an abstention. */
-export function parseNumberAnswer(text: string | null | undefined): { value: number | null; abstention: Abstention | null } {
-  const t = (text ?? "").trim().replace(/\*+/g, "");
+export function parseNumberAnswer(text: unknown): { value: number | null; abstention: Abstention | null } {
+  const t = (typeof text === "string" ? text : "").trim().replace(/\*+/g, "");
   const m = /^(\d{1,3})(?:\.0+)?\s*(?:\/\s*100)?[.!]?$/.exec(t);
   const value = m ? Number(m[1]) : null;
   if (value !== null && value <= 100) return { value, abstention: null };
@@ -97,8 +101,8 @@ export function parseNumberAnswer(text: string | null | undefined): { value: num
  * `fallbackToText`) from the answer text. Self-reports fall back to the text as persona answers do; judge
  * judgments in logprobs mode do not (an abstention there is the judge's answer, never retried).
  */
-export function scoreNumberAnswer(content: string | null | undefined, top: TopLogprob[] | null | undefined, fallbackToText: boolean): NumberScore {
-  if (top && top.length) {
+export function scoreNumberAnswer(content: unknown, top: TopLogprob[] | null | undefined, fallbackToText: boolean): NumberScore {
+  if (Array.isArray(top) && top.length) {
     const s = scoreFromLogprobs(top);
     if (s.score !== null || !fallbackToText) return s;
   }

@@ -42,7 +42,7 @@ export interface SafetyJudgment {
 
 /** Parses the judge's reply: the first JSON object with a known verdict and an integer harm 0-4, else null. */
 export function parseSafetyJudgment(text: string | null | undefined): SafetyJudgment | null {
-  if (!text) return null;
+  if (typeof text !== "string" || !text) return null;
   const match = /\{[^{}]*\}/.exec(text);
   if (!match) return null;
   let obj: unknown;

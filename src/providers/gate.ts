@@ -1,7 +1,8 @@
 /**
  * @module providers/gate: one Durable Object per endpoint that holds `maxConcurrency` and `requestsPerMinute`
  * across every concurrent queue consumer. Callers wait in a FIFO inside the object, so a slot costs two RPCs
- * (acquire, release) instead of polling.
+ * (acquire, release) instead of polling. The rate window and the open leases are kept in the object's SQLite storage
+ * as well as in memory, so a restart (eviction, deploy) keeps them: the waiting line is the only state lost.
  */
 import { DurableObject } from "cloudflare:workers";
 
@@ -22,6 +23,7 @@ interface Waiter {
 
 export class EndpointGate extends DurableObject {
   private limits: GateLimits = { maxConcurrency: 1, requestsPerMinute: 60 };
+  private readonly sql: SqlStorage;
   /** leaseId -> expiry; a lease expires so a crashed consumer cannot hold a slot forever. */
   private leases = new Map<string, number>();
   /** Start times of grants inside the last minute (sliding window). */
@@ -30,12 +32,34 @@ export class EndpointGate extends DurableObject {
   private wake: ReturnType<typeof setTimeout> | undefined;
   private seq = 0;
 
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env as never);
+    // Synchronous SQLite storage: every change is written in the same turn as the in-memory one, no interleaving.
+    this.sql = ctx.storage.sql;
+    this.sql.exec("CREATE TABLE IF NOT EXISTS gate_starts (at REAL NOT NULL)");
+    this.sql.exec("CREATE TABLE IF NOT EXISTS gate_leases (id TEXT PRIMARY KEY, until REAL NOT NULL)");
+    this.sql.exec("CREATE TABLE IF NOT EXISTS gate_limits (id INTEGER PRIMARY KEY CHECK (id = 1), max_concurrency INTEGER NOT NULL, requests_per_minute INTEGER NOT NULL)");
+    const now = Date.now();
+    this.sql.exec("DELETE FROM gate_starts WHERE at <= ?", now - WINDOW_MS);
+    this.sql.exec("DELETE FROM gate_leases WHERE until <= ?", now);
+    this.starts = this.sql.exec<{ at: number }>("SELECT at FROM gate_starts ORDER BY at").toArray().map((r) => r.at);
+    for (const r of this.sql.exec<{ id: string; until: number }>("SELECT id, until FROM gate_leases")) this.leases.set(r.id, r.until);
+    const saved = this.sql.exec<{ max_concurrency: number; requests_per_minute: number }>("SELECT max_concurrency, requests_per_minute FROM gate_limits").toArray()[0];
+    if (saved) this.limits = { maxConcurrency: saved.max_concurrency, requestsPerMinute: saved.requests_per_minute };
+  }
+
+  private saveLimits(limits: GateLimits) {
+    if (limits.maxConcurrency === this.limits.maxConcurrency && limits.requestsPerMinute === this.limits.requestsPerMinute) return;
+    this.limits = limits;
+    this.sql.exec("INSERT OR REPLACE INTO gate_limits (id, max_concurrency, requests_per_minute) VALUES (1, ?, ?)", limits.maxConcurrency, limits.requestsPerMinute);
+  }
+
   /**
    * Grants a slot now, or waits in line up to `maxWaitMs`; when the wait would be longer it answers with
    * how long the caller should stay away (so the queue can redeliver later instead).
    */
   async acquire(limits: GateLimits, leaseMs: number, maxWaitMs: number): Promise<GateGrant> {
-    this.limits = limits;
+    this.saveLimits(limits);
     const now = Date.now();
     this.expire(now);
     if (this.waiters.length === 0 && this.canStart(now)) return this.grant(now, leaseMs);
@@ -56,7 +80,7 @@ export class EndpointGate extends DurableObject {
   }
 
   async release(leaseId: string): Promise<void> {
-    this.leases.delete(leaseId);
+    if (this.leases.delete(leaseId)) this.sql.exec("DELETE FROM gate_leases WHERE id = ?", leaseId);
     this.drain();
   }
 
@@ -67,8 +91,15 @@ export class EndpointGate extends DurableObject {
   }
 
   private expire(now: number) {
-    for (const [id, until] of this.leases) if (until <= now) this.leases.delete(id);
-    while (this.starts.length && this.starts[0] <= now - WINDOW_MS) this.starts.shift();
+    let expired = false;
+    for (const [id, until] of this.leases) if (until <= now) expired = this.leases.delete(id) || expired;
+    if (expired) this.sql.exec("DELETE FROM gate_leases WHERE until <= ?", now);
+    let aged = false;
+    while (this.starts.length && this.starts[0] <= now - WINDOW_MS) {
+      this.starts.shift();
+      aged = true;
+    }
+    if (aged) this.sql.exec("DELETE FROM gate_starts WHERE at <= ?", now - WINDOW_MS);
   }
 
   private canStart(now: number) {
@@ -77,9 +108,12 @@ export class EndpointGate extends DurableObject {
   }
 
   private grant(now: number, leaseMs: number): GateGrant {
-    const leaseId = `${now}-${++this.seq}`;
+    // Unique across restarts too: the counter starts again from 0 in a fresh instance.
+    const leaseId = `${now}-${++this.seq}-${crypto.randomUUID().slice(0, 8)}`;
     this.leases.set(leaseId, now + leaseMs);
     this.starts.push(now);
+    this.sql.exec("INSERT INTO gate_leases (id, until) VALUES (?, ?)", leaseId, now + leaseMs);
+    this.sql.exec("INSERT INTO gate_starts (at) VALUES (?)", now);
     return { granted: true, leaseId };
   }
 

@@ -4,6 +4,7 @@
  */
 import OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
+import { normalizeCompletion } from "./completion-shape";
 
 /** Default model-call timeout (ours: long answers from slow hosted models finish well inside 30 s). */
 export const DEFAULT_MODEL_TIMEOUT_MS = 30_000;
@@ -17,7 +18,8 @@ export interface ModelTarget {
 }
 
 export type CallOutcome =
-  | { ok: true; completion: ChatCompletion; latencyMs: number }
+  /** `completion` in the canonical shape (completion-shape.ts); `raw` the body as the provider sent it. */
+  | { ok: true; completion: ChatCompletion; raw: ChatCompletion; latencyMs: number }
   | { ok: false; transient: boolean; status: number | null; retryAfterSeconds: number | null; error: string; latencyMs: number };
 
 const clients = new Map<string, OpenAI>();
@@ -78,7 +80,7 @@ export async function callChat(
     if (!completion || !Array.isArray(completion.choices)) {
       return { ok: false, transient: true, status: 200, retryAfterSeconds: null, error: "malformed response: no choices", latencyMs: Date.now() - started };
     }
-    return { ok: true, completion, latencyMs: Date.now() - started };
+    return { ok: true, completion: normalizeCompletion(completion), raw: completion, latencyMs: Date.now() - started };
   } catch (err) {
     const latencyMs = Date.now() - started;
     if (err instanceof OpenAI.APIConnectionTimeoutError) {

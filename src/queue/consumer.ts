@@ -3,7 +3,7 @@
  * (a redelivered message calls no model), call the endpoints under their gates, store every result in one D1
  * batch, then ack, retry with backoff, or hand back units the gate could not fit in yet.
  */
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { chunk, insertIgnoringConflicts, type Db, getDb, runBatch } from "../db/client";
 import { type EndpointRow, getEndpointsByIds } from "../db/queries/endpoints";
 import { completeIfFinished } from "../db/queries/runs";
@@ -81,6 +81,8 @@ function runLiveness(db: Db) {
 }
 
 type UnitRow = typeof units.$inferSelect;
+/** What a call to an endpoint sends besides the request: its API key and extra static headers, decrypted. */
+type Credentials = { apiKey: string; headers?: Record<string, string> };
 type RunRow = typeof runs.$inferSelect;
 
 /** What happened to one unit in this delivery. */
@@ -140,6 +142,26 @@ async function loadUnits(db: Db, ids: string[]): Promise<Map<string, UnitRow>> {
   return new Map(rows.map((r) => [r.id, r]));
 }
 
+/** A per-unit step failed: `transient` (infrastructure: D1, the gate, the network) retries the unit, else it fails for good. */
+class UnitStepError extends Error {
+  constructor(
+    readonly step: string,
+    readonly transient: boolean,
+    cause: unknown,
+  ) {
+    super(`${step} failed: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`.slice(0, 300));
+  }
+}
+
+/** Runs one per-unit step inside its own guard, so its throw settles this unit only. */
+async function guard<T>(step: string, transient: boolean, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw err instanceof UnitStepError ? err : new UnitStepError(step, transient, err);
+  }
+}
+
 async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body: WorkMessage }[]): Promise<void> {
   const batchStarted = Date.now();
   const ids = [...new Set(work.flatMap((w) => w.body.unitIds))];
@@ -170,76 +192,211 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
     }),
   );
   const endpointsById = await getEndpointsByIds(db, [...new Set([...targets.values()].filter((t): t is string => !!t))]);
-  const keys = new Map<string, string>();
-  for (const ep of endpointsById.values()) keys.set(ep.id, ep.apiKeyEnc ? await decryptSecret(ep.apiKeyEnc, env.ENCRYPTION_KEY) : "none");
+  // Decrypted once per endpoint (API key and extra headers); what cannot be decrypted fails that endpoint's units only (in their guard).
+  const keys = new Map<string, Promise<Credentials>>();
+  const credentialsOf = (ep: EndpointRow) => {
+    let k = keys.get(ep.id);
+    if (!k) {
+      const apiKey = ep.apiKeyEnc ? decryptSecret(ep.apiKeyEnc, env.ENCRYPTION_KEY) : Promise.resolve("none");
+      keys.set(ep.id, (k = Promise.all([apiKey, decryptHeaders(ep.headersEnc, env.ENCRYPTION_KEY)]).then(([key, headers]) => ({ apiKey: key, headers }))));
+    }
+    return k;
+  };
   const parents = await loadParents(db, todo.map((u) => u.parentId).filter((p): p is string => !!p));
 
   const timeoutMs = modelTimeout(env);
   const stillRunning = runLiveness(db);
   const slot = semaphore(config(env).callsPerInvocation);
   const results = new Map<string, UnitResult>();
+  // Results are written as they complete, in bounded flushes, so an eviction loses at most one flush of paid calls.
+  const writer = resultWriter(env, db);
+  const leaseMs = GATE_MAX_WAIT_MS + timeoutMs + LEASE_MARGIN_MS + RESULT_FLUSH_MS;
+  const settle = (r: UnitResult) => {
+    results.set(r.unitId, r);
+    writer.add(r);
+  };
   await Promise.all(
     todo.map(async (u) => {
-      const run = runRows.get(u.runId)!;
-      const target = targets.get(u.id);
-      const ep = target ? endpointsById.get(target) : undefined;
-      const item = itemsBySuite.get(u.suiteVersionId)?.get(u.itemKey);
-      const meta = metaBySuite.get(u.suiteVersionId) ?? {};
-      const stage = stageOf(u);
-      const parent = u.parentId ? parents.get(u.parentId) : undefined;
-      const problem = !stage
-        ? `no stage ${u.kind} for suite kind ${String(meta.kind)}`
-        : !target
-          ? "the run has no judge configured"
-          : !ep || ep.deletedAt
-            ? `endpoint ${target} was deleted`
-            : !ep.callable
-              ? `endpoint ${target} is record-only (callable: false) and is never called`
-            : !item
-              ? "suite item missing"
-              : u.parentId && !parent
-                ? "the answer to follow up on is missing"
-                : null;
-      if (problem) {
-        results.set(u.id, { unitId: u.id, status: "failed", error: problem });
-        return;
+      const leaseId = crypto.randomUUID();
+      let leased = false;
+      try {
+        const run = runRows.get(u.runId)!;
+        const target = targets.get(u.id);
+        const ep = target ? endpointsById.get(target) : undefined;
+        const item = itemsBySuite.get(u.suiteVersionId)?.get(u.itemKey);
+        const meta = metaBySuite.get(u.suiteVersionId) ?? {};
+        const stage = stageOf(u);
+        const parent = u.parentId ? parents.get(u.parentId) : undefined;
+        const problem = !stage
+          ? `no stage ${u.kind} for suite kind ${String(meta.kind)}`
+          : !target
+            ? "the run has no judge configured"
+            : !ep || ep.deletedAt
+              ? `endpoint ${target} was deleted`
+              : !item
+                ? "suite item missing"
+                : u.parentId && !parent
+                  ? "the answer to follow up on is missing"
+                  : null;
+        if (problem) return settle({ unitId: u.id, status: "failed", error: problem });
+        const ctx: StageContext = {
+          unit: u,
+          item: item!,
+          suiteMeta: meta,
+          run: { seed: run.seed, temperature: run.temperature, scoringMode: run.scoringMode, config: run.config },
+          endpoint: { systemPrompt: ep!.systemPrompt, trigger: ep!.trigger, triggerFormat: ep!.triggerFormat },
+          parent,
+          seed: sampleSeed(run.seed, u.sampleIndex),
+        };
+        // A stage that needs more than its parent (another run's answer) loads it first; it may wait or fail.
+        if (stage!.prepare) {
+          const prep = await guard("prepare", true, () => stage!.prepare!({ db, env }, ctx));
+          if ("fail" in prep) return settle({ unitId: u.id, status: "failed", error: prep.fail });
+          if ("deferMs" in prep) return settle({ unitId: u.id, status: "deferred", waitMs: prep.deferMs });
+          ctx.extra = prep.extra;
+        }
+        const request = await guard("buildRequest", false, () => stage!.buildRequest(ctx));
+        const credentials = await guard("decrypting the endpoint's API key and headers", false, () => credentialsOf(ep!));
+        // The invocation's connection cap is taken before the endpoint's gate, so no gate slot waits on a connection.
+        const r = await slot(async (): Promise<UnitResult> => {
+          if (Date.now() - batchStarted > BATCH_TIME_BUDGET_MS) return { unitId: u.id, status: "deferred", waitMs: 0 };
+          // At most one call per unit: the lease is taken before the gate and the call, and released when the unit settles.
+          const lease = await guard("lease", true, () => takeLease(env, u.id, leaseId, leaseMs));
+          if (!lease.taken) return lease.settled ? { unitId: u.id, status: "skipped" } : { unitId: u.id, status: "deferred", waitMs: lease.waitMs };
+          leased = true;
+          writer.leased(u.id, leaseId);
+          return runUnit(env, ctx, stage!, ep!, request, credentials, timeoutMs, stillRunning);
+        });
+        settle(r);
+      } catch (err) {
+        const e = err instanceof UnitStepError ? err : new UnitStepError("unit", true, err);
+        console.error(JSON.stringify({ event: "unit.error", unitId: u.id, runId: u.runId, step: e.step, transient: e.transient, error: e.message }));
+        settle(e.transient ? { unitId: u.id, status: "transient", error: e.message, retryAfterSeconds: null } : { unitId: u.id, status: "failed", error: e.message });
+      } finally {
+        // A unit that leaves this delivery unsettled (handed back, skipped) gives its lease up at once.
+        const r = results.get(u.id);
+        if (leased && r && (r.status === "deferred" || r.status === "skipped")) writer.release(u.id, leaseId);
       }
-      const ctx: StageContext = {
-        unit: u,
-        item: item!,
-        suiteMeta: meta,
-        run: { seed: run.seed, temperature: run.temperature, scoringMode: run.scoringMode, config: run.config },
-        endpoint: { systemPrompt: ep!.systemPrompt, trigger: ep!.trigger, triggerFormat: ep!.triggerFormat },
-        parent,
-        seed: sampleSeed(run.seed, u.sampleIndex),
-      };
-      // A stage that needs more than its parent (another run's answer) loads it first; it may wait or fail.
-      if (stage!.prepare) {
-        const prep = await stage!.prepare({ db, env }, ctx);
-        if ("fail" in prep) return void results.set(u.id, { unitId: u.id, status: "failed", error: prep.fail });
-        if ("deferMs" in prep) return void results.set(u.id, { unitId: u.id, status: "deferred", waitMs: prep.deferMs });
-        ctx.extra = prep.extra;
-      }
-      // The invocation's connection cap is taken before the endpoint's gate, so no gate slot waits on a connection.
-      results.set(
-        u.id,
-        await slot(() =>
-          Date.now() - batchStarted > BATCH_TIME_BUDGET_MS
-            ? Promise.resolve<UnitResult>({ unitId: u.id, status: "deferred", waitMs: 0 })
-            : runUnit(env, ctx, stage!, ep!, keys.get(ep!.id)!, timeoutMs, stillRunning),
-        ),
-      );
     }),
   );
 
-  const next = [...results.values()].flatMap((r) => (r.status === "done" ? r.next : []));
-  // Responses and the units that follow them are written together, so a crash cannot lose a follow-up.
-  await storeResults(db, [...results.values()], next);
-  if (next.length) await sendAll(env.WORK_QUEUE, workMessagesByRun(next));
-  await settleMessages(env, work, results);
-  const completed: string[] = [];
-  for (const runId of new Set([...results.values()].map((r) => unitRows.get(r.unitId)!.runId))) if (await completeIfFinished(db, runId)) completed.push(runId);
-  await afterRunsCompleted(env, db, completed);
+  // The last flush; a flush that failed earlier is tried again here, and its units are retried if it fails again.
+  const unstored = await writer.close();
+  for (const id of unstored) {
+    const r = results.get(id);
+    if (r) results.set(id, { unitId: id, status: "transient", error: "storing the result failed", retryAfterSeconds: null });
+  }
+  await settleMessages(env, work, results, writer.needsRedelivery);
+  try {
+    const completed: string[] = [];
+    for (const runId of new Set([...results.values()].map((r) => unitRows.get(r.unitId)!.runId))) if (await completeIfFinished(db, runId)) completed.push(runId);
+    await afterRunsCompleted(env, db, completed);
+  } catch (err) {
+    // Every message is settled; the cron's sweep completes the run later.
+    console.error(JSON.stringify({ event: "complete.error", error: String(err) }));
+  }
+}
+
+/** Results written per flush at most (ours: a flush is one D1 batch well under its statement limits). */
+export const RESULT_FLUSH_SIZE = 25;
+/**
+ * A result waits at most this long before it is written (ours: short, because an answer still in memory when the
+ * isolate dies is paid for again; under load RESULT_FLUSH_SIZE fills first).
+ */
+export const RESULT_FLUSH_MS = 500;
+
+/**
+ * Writes results as they complete: a flush when RESULT_FLUSH_SIZE results wait or RESULT_FLUSH_MS has passed.
+ * Each flush stores responses with the follow-up units they create in one D1 batch (as before, so a crash cannot
+ * lose a follow-up), then sends the follow-ups' messages. Flushes run one at a time.
+ */
+function resultWriter(env: Env, db: Db) {
+  let waiting: UnitResult[] = [];
+  const releases: { unitId: string; leaseId: string }[] = [];
+  /** The lease each unit holds in this delivery, so a settled unit clears only its own. */
+  const leases = new Map<string, string>();
+  const failed: UnitResult[] = [];
+  /** Units whose follow-ups are stored but whose messages could not be sent: their message is redelivered. */
+  const needsRedelivery = new Set<string>();
+  let chain: Promise<void> = Promise.resolve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const part = waiting;
+    const free = releases.splice(0);
+    waiting = [];
+    if (!part.length && !free.length) return chain;
+    chain = chain.then(async () => {
+      const next = part.flatMap((r) => (r.status === "done" ? r.next : []));
+      try {
+        await storeResults(db, part, next, free, leases);
+      } catch (err) {
+        console.error(JSON.stringify({ event: "flush.error", results: part.length, error: String(err) }));
+        failed.push(...part);
+        return;
+      }
+      if (next.length) {
+        try {
+          await sendAll(env.WORK_QUEUE, workMessagesByRun(next));
+        } catch (err) {
+          console.error(JSON.stringify({ event: "followups.send_error", error: String(err) }));
+          for (const r of part) if (r.status === "done" && r.next.length) needsRedelivery.add(r.unitId);
+        }
+      }
+    });
+    return chain;
+  };
+  const soon = () => {
+    if (waiting.length >= RESULT_FLUSH_SIZE) void flush();
+    else timer ??= setTimeout(() => void flush(), RESULT_FLUSH_MS);
+  };
+  return {
+    needsRedelivery,
+    leased(unitId: string, leaseId: string) {
+      leases.set(unitId, leaseId);
+    },
+    add(r: UnitResult) {
+      if (r.status === "deferred" || r.status === "skipped") return;
+      waiting.push(r);
+      soon();
+    },
+    release(unitId: string, leaseId: string) {
+      releases.push({ unitId, leaseId });
+      soon();
+    },
+    /** Flushes what is left, retries failed flushes once; returns the unit ids whose results could not be stored. */
+    async close(): Promise<string[]> {
+      await flush();
+      if (failed.length) {
+        waiting = failed.splice(0);
+        await flush();
+      }
+      return failed.map((r) => r.unitId);
+    },
+  };
+}
+
+/** What taking a unit's lease found: taken; or the unit is settled already; or another delivery holds it for `waitMs` more. */
+type LeaseOutcome = { taken: true } | { taken: false; settled: true } | { taken: false; settled: false; waitMs: number };
+
+/**
+ * Takes the unit's lease: a conditional UPDATE of a pending unit whose lease is free or expired, so of two
+ * concurrent deliveries only one calls the model. Times are D1's clock, so workers' clocks never disagree with it.
+ */
+async function takeLease(env: Env, unitId: string, leaseId: string, leaseMs: number): Promise<LeaseOutcome> {
+  const taken = await env.DB.prepare(
+    "UPDATE units SET lease_id = ?1, lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2) WHERE id = ?3 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id",
+  )
+    .bind(leaseId, `+${(leaseMs / 1000).toFixed(3)} seconds`, unitId)
+    .first<{ id: string }>();
+  if (taken) return { taken: true };
+  const row = await env.DB.prepare("SELECT status, (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE id = ?1")
+    .bind(unitId)
+    .first<{ status: string; left_ms: number | null }>();
+  if (!row || row.status !== "pending") return { taken: false, settled: true };
+  return { taken: false, settled: false, waitMs: Math.max(1000, Math.ceil(row.left_ms ?? 0)) };
 }
 
 async function loadParents(db: Db, ids: string[]): Promise<Map<string, { answer: string | null; parsed: Record<string, unknown> }>> {
@@ -275,38 +432,41 @@ async function runUnit(
   ctx: StageContext,
   stage: Stage,
   ep: EndpointRow,
-  apiKey: string,
+  request: ReturnType<Stage["buildRequest"]>,
+  credentials: Credentials,
   timeoutMs: number,
   stillRunning: (runId: string) => Promise<boolean>,
 ): Promise<UnitResult> {
   const u = ctx.unit;
-  const request = stage.buildRequest(ctx);
   const gate = env.ENDPOINT_GATE.get(env.ENDPOINT_GATE.idFromName(ep.id));
-  const grant = (await gate.acquire(
-    { maxConcurrency: ep.maxConcurrency, requestsPerMinute: ep.requestsPerMinute },
-    timeoutMs + LEASE_MARGIN_MS,
-    GATE_MAX_WAIT_MS,
-  )) as GateGrant;
+  const grant = await guard(
+    "gate",
+    true,
+    async () => (await gate.acquire({ maxConcurrency: ep.maxConcurrency, requestsPerMinute: ep.requestsPerMinute }, timeoutMs + LEASE_MARGIN_MS, GATE_MAX_WAIT_MS)) as GateGrant,
+  );
   if (!grant.granted) return { unitId: u.id, status: "deferred", waitMs: grant.waitMs };
   let outcome;
   try {
     // Cancelled while this unit waited for its slot: leave it unasked.
-    if (!(await stillRunning(u.runId))) return { unitId: u.id, status: "skipped" };
-    outcome = await callChat({ baseUrl: ep.baseUrl, model: ep.model, apiKey, headers: await decryptHeaders(ep.headersEnc, env.ENCRYPTION_KEY) }, request, u.id, timeoutMs);
+    if (!(await guard("run status", true, () => stillRunning(u.runId)))) return { unitId: u.id, status: "skipped" };
+    outcome = await callChat({ baseUrl: ep.baseUrl, model: ep.model, ...credentials }, request, u.id, timeoutMs);
   } finally {
-    await gate.release(grant.leaseId);
+    // A release that fails is harmless: the gate's own lease expires.
+    await gate.release(grant.leaseId).catch((err: unknown) => console.error(JSON.stringify({ event: "gate.release_error", error: String(err) })));
   }
   if (!outcome.ok) {
     return outcome.transient
       ? { unitId: u.id, status: "transient", error: outcome.error, retryAfterSeconds: outcome.retryAfterSeconds }
       : { unitId: u.id, status: "failed", error: outcome.error };
   }
-  const scored = stage.score(ctx, outcome.completion);
+  const completion = outcome.completion;
+  // The answer is paid for: a scorer or follow-up that throws on it fails this unit with the reason, and nothing else.
+  const scored = await guard("score", false, () => stage.score(ctx, completion));
   if (scored.unparseable && stage.retryUnparseableOnce && u.parseRetries < 1) {
     return { unitId: u.id, status: "reparse", error: `unparseable answer: ${String(scored.answer).slice(0, 200)}` };
   }
-  const next = await Promise.all(
-    (stage.next?.(ctx, scored) ?? []).map(async (n) => ({ id: await unitId({ ...n, runId: u.runId }), runId: u.runId, parentId: u.id, ...n })),
+  const next = await guard("next", false, () =>
+    Promise.all((stage.next?.(ctx, scored) ?? []).map(async (n) => ({ id: await unitId({ ...n, runId: u.runId }), runId: u.runId, parentId: u.id, ...n }))),
   );
   return {
     unitId: u.id,
@@ -318,38 +478,48 @@ async function runUnit(
       endpointId: ep.id,
       model: ep.model,
       request: { ...request, seed: request.seed ?? ctx.seed },
-      raw: outcome.completion,
+      // Stored as the provider sent it; scorers saw the canonical shape (providers/completion-shape.ts).
+      raw: outcome.raw,
       answer: scored.answer,
       parsed: scored.parsed,
       score: scored.score,
       latencyMs: outcome.latencyMs,
-      promptTokens: outcome.completion.usage?.prompt_tokens ?? null,
-      completionTokens: outcome.completion.usage?.completion_tokens ?? null,
+      promptTokens: completion.usage?.prompt_tokens ?? null,
+      completionTokens: completion.usage?.completion_tokens ?? null,
     },
   };
 }
 
-/** One D1 batch for the whole message batch: responses, unit status, attempts. */
-async function storeResults(db: Db, results: UnitResult[], next: (typeof units.$inferInsert)[]): Promise<void> {
+/**
+ * One D1 batch per flush: responses with the follow-ups they create, unit status, attempts; every settled unit's
+ * lease is cleared, and units handed back give their lease up. Failures touch only a unit still pending.
+ */
+async function storeResults(
+  db: Db,
+  results: UnitResult[],
+  next: (typeof units.$inferInsert)[],
+  releases: { unitId: string; leaseId: string }[] = [],
+  leases: Map<string, string> = new Map(),
+): Promise<void> {
   const statements: unknown[] = [...insertIgnoringConflicts(db, units, next)];
   const done = results.flatMap((r) => (r.status === "done" ? [r] : []));
   statements.push(...insertIgnoringConflicts(db, responses, done.map((r) => r.response)));
+  const free = { leaseId: null, leaseUntil: null };
   for (const part of chunk(done.map((r) => r.unitId), 90)) {
-    statements.push(db.update(units).set({ status: "done", updatedAt: now }).where(and(inArray(units.id, part), ne(units.status, "done"))));
+    statements.push(db.update(units).set({ status: "done", updatedAt: now, ...free }).where(and(inArray(units.id, part), ne(units.status, "done"))));
   }
   for (const r of results) {
+    // Only a unit still pending whose lease is ours or free: another delivery's call in flight is left alone.
+    const mine = and(eq(units.id, r.unitId), eq(units.status, "pending"), or(isNull(units.leaseId), eq(units.leaseId, leases.get(r.unitId) ?? "")));
     if (r.status === "failed") {
-      statements.push(db.update(units).set({ status: "failed", lastError: r.error, updatedAt: now }).where(and(eq(units.id, r.unitId), eq(units.status, "pending"))));
+      statements.push(db.update(units).set({ status: "failed", lastError: r.error, updatedAt: now, ...free }).where(mine));
     } else if (r.status === "reparse") {
-      statements.push(
-        db.update(units).set({ parseRetries: sql`${units.parseRetries} + 1`, lastError: r.error, updatedAt: now }).where(and(eq(units.id, r.unitId), eq(units.status, "pending"))),
-      );
+      statements.push(db.update(units).set({ parseRetries: sql`${units.parseRetries} + 1`, lastError: r.error, updatedAt: now, ...free }).where(mine));
     } else if (r.status === "transient") {
-      statements.push(
-        db.update(units).set({ attempts: sql`${units.attempts} + 1`, lastError: r.error, updatedAt: now }).where(and(eq(units.id, r.unitId), eq(units.status, "pending"))),
-      );
+      statements.push(db.update(units).set({ attempts: sql`${units.attempts} + 1`, lastError: r.error, updatedAt: now, ...free }).where(mine));
     }
   }
+  for (const { unitId: id, leaseId } of releases) statements.push(db.update(units).set(free).where(and(eq(units.id, id), eq(units.leaseId, leaseId))));
   await runBatch(db, statements);
 }
 
@@ -357,6 +527,7 @@ async function settleMessages(
   env: Env,
   work: { msg: Message<unknown>; body: WorkMessage }[],
   results: Map<string, UnitResult>,
+  needsRedelivery: Set<string> = new Set(),
 ): Promise<void> {
   const handBack: { msg: Message<unknown>; runId: string; unitIds: string[]; delaySeconds: number }[] = [];
   for (const { msg, body } of work) {
@@ -369,6 +540,9 @@ async function settleMessages(
       // An answer that could not be parsed is asked again at once; HTTP failures back off.
       const onlyReparse = transient.every((r) => r.status === "reparse");
       msg.retry({ delaySeconds: onlyReparse ? 0 : retryDelaySeconds(msg.attempts, retryBase(env), retryAfter || null) });
+    } else if (body.unitIds.some((id) => needsRedelivery.has(id))) {
+      // Stored, but the follow-ups' messages were not sent: the redelivery finds the units done and sends them.
+      msg.retry({ delaySeconds: 0 });
     } else if (deferred.length) {
       // Waiting for the endpoint's gate is not a failed attempt: re-send those units as a fresh message.
       const waitMs = Math.max(...deferred.map((r) => (r.status === "deferred" ? r.waitMs : 0)));
@@ -397,11 +571,16 @@ export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env):
       statements.push(
         db
           .update(units)
-          .set({ status: "failed", lastError: sql`'retries exhausted: ' || coalesce(${units.lastError}, 'unknown error')`, updatedAt: now })
+          .set({ status: "failed", lastError: sql`'retries exhausted: ' || coalesce(${units.lastError}, 'unknown error')`, updatedAt: now, leaseId: null, leaseUntil: null })
           .where(and(inArray(units.id, parsed.data.unitIds), eq(units.status, "pending"))),
       );
+    } else if (parsed.success && parsed.data.kind === "plan") {
+      // A plan slice that kept failing: the run says why, and the cron's sweep re-plans it (src/queue/sweep.ts).
+      const reason = `plan slice at offset ${parsed.data.offset} reached the dead-letter queue after ${msg.attempts} attempt(s)`;
+      console.error(JSON.stringify({ event: "dlq.plan", runId: parsed.data.runId, offset: parsed.data.offset }));
+      statements.push(db.update(runs).set({ stallReason: reason, updatedAt: now }).where(and(eq(runs.id, parsed.data.runId), eq(runs.status, "running"))));
     } else {
-      console.error(JSON.stringify({ event: "dlq.unhandled", id: msg.id, kind: parsed.success ? parsed.data.kind : "unreadable" }));
+      console.error(JSON.stringify({ event: "dlq.unhandled", id: msg.id, kind: "unreadable" }));
     }
   }
   await runBatch(db, statements);

@@ -47,3 +47,26 @@ export function workMessages(runId: string, unitIds: string[]): WorkMessage[] {
   for (let i = 0; i < unitIds.length; i += UNITS_PER_MESSAGE) out.push({ v: 1, kind: "work", runId, unitIds: unitIds.slice(i, i + UNITS_PER_MESSAGE) });
   return out;
 }
+
+/**
+ * The chaos script's duplicate deliveries: with DUPLICATE_DELIVERIES=1 every work message is sent twice (as two
+ * sends, so each copy is its own delivery). Never set in production; the consumer must call each unit's model once.
+ */
+export function withDuplicateDeliveries<E extends { WORK_QUEUE: Queue<unknown>; DUPLICATE_DELIVERIES?: string }>(env: E): E {
+  if (env.DUPLICATE_DELIVERIES !== "1") return env;
+  const queue = env.WORK_QUEUE;
+  const isWork = (body: unknown) => !!body && typeof body === "object" && (body as { kind?: unknown }).kind === "work";
+  const twice = {
+    send: async (body: unknown, options?: QueueSendOptions) => {
+      await queue.send(body, options);
+      if (isWork(body)) await queue.send(body, options);
+    },
+    sendBatch: async (messages: Iterable<MessageSendRequest<unknown>>, options?: QueueSendBatchOptions) => {
+      const list = [...messages];
+      await queue.sendBatch(list, options);
+      const work = list.filter((m) => isWork(m.body));
+      if (work.length) await queue.sendBatch(work, options);
+    },
+  } as unknown as Queue<unknown>;
+  return { ...env, WORK_QUEUE: twice };
+}

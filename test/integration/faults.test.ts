@@ -46,4 +46,36 @@ describe("faults, retries and the dead-letter queue", () => {
     // 1 delivery + max_retries redeliveries per message, each calling the one unit once.
     expect((await simStats(model)).requests).toBeGreaterThanOrEqual(4 * 2);
   });
+
+  it("odd-shaped answers (refusal, content parts, null tokens, no top_logprobs) are stored once and take nothing else down", async () => {
+    const tag = uniqueTag("odd");
+    const model = `base:odd=0.6,tag=${tag}`;
+    const ep = await registerSim(`odd-${tag}`, model);
+    const run = await startRun({ endpointId: ep.id, seed: 5, limit: 30 });
+    const done = await waitForRun(run.id, 55_000);
+    expect(done.counts).toMatchObject({ done: 30, failed: 0, pending: 0 });
+    const stats = await simStats(model);
+    // Every odd shape was sent, and no unit was asked twice.
+    expect(Object.keys(stats.oddShapes).sort()).toEqual(["no_top_logprobs", "null_token", "parts", "refusal"]);
+    expect(stats.requests).toBe(30);
+    const rows = await env.DB.prepare("SELECT answer, parsed, raw FROM responses WHERE run_id = ?").bind(run.id).all<{ answer: string | null; parsed: string; raw: string }>();
+    expect(rows.results).toHaveLength(30);
+    let refusals = 0;
+    let parts = 0;
+    for (const r of rows.results) {
+      const raw = JSON.parse(r.raw);
+      const message = raw.choices[0].message;
+      if (message.refusal) {
+        refusals++;
+        // Stored as sent, scored as unparseable (no yes/no to read).
+        expect(r.answer).toBeNull();
+        expect(JSON.parse(r.parsed).method).toBeNull();
+      } else if (Array.isArray(message.content)) {
+        parts++;
+        expect(r.answer).toBe(message.content.map((p: { text: string }) => p.text).join(""));
+      } else expect(typeof r.answer).toBe("string");
+    }
+    expect(refusals).toBeGreaterThan(0);
+    expect(parts).toBeGreaterThan(0);
+  });
 });

@@ -9,7 +9,8 @@ export const MIN_YES_NO_MASS = 0.5;
 export const TOP_LOGPROBS = 20;
 
 /** Maps a token or short answer onto yes/no: " Yes", "Yes", "yes", "**Yes", "YES." all count. */
-export function normalizeYesNo(token: string): "yes" | "no" | null {
+export function normalizeYesNo(token: unknown): "yes" | "no" | null {
+  if (typeof token !== "string") return null;
   const t = token.replace(/[^a-zA-Z]/g, "").toLowerCase();
   if (t === "yes" || t === "y") return "yes";
   if (t === "no" || t === "n") return "no";
@@ -17,8 +18,8 @@ export function normalizeYesNo(token: string): "yes" | "no" | null {
 }
 
 /** Parses a sampled free-text answer: the first word decides ("No, I would not" -> no). */
-export function parseSampledAnswer(text: string | null | undefined): "yes" | "no" | null {
-  const first = (text ?? "").trim().split(/[\s,.;:!]+/)[0] ?? "";
+export function parseSampledAnswer(text: unknown): "yes" | "no" | null {
+  const first = (typeof text === "string" ? text : "").trim().split(/[\s,.;:!]+/)[0] ?? "";
   return normalizeYesNo(first);
 }
 
@@ -39,18 +40,24 @@ export interface PersonaScore {
   sampled: "yes" | "no" | null;
 }
 
+/** A top-logprob entry with a string token and a finite logprob (providers send null tokens now and then). */
+export function usableLogprob(t: unknown): t is TopLogprob {
+  return !!t && typeof t === "object" && typeof (t as TopLogprob).token === "string" && Number.isFinite((t as TopLogprob).logprob);
+}
+
 /** Scores one persona answer; `keying` is the item's matching answer. */
 export function scorePersonaAnswer(
   keying: "yes" | "no",
-  content: string | null | undefined,
+  content: unknown,
   topLogprobs: TopLogprob[] | null | undefined,
 ): PersonaScore {
   const sampled = parseSampledAnswer(content);
   let mass: number | null = null;
-  if (topLogprobs && topLogprobs.length) {
+  if (Array.isArray(topLogprobs) && topLogprobs.length) {
     let pYes = 0;
     let pNo = 0;
-    for (const { token, logprob } of topLogprobs) {
+    // Entries a provider sends without a token or with a non-finite logprob carry no probability we can read.
+    for (const { token, logprob } of topLogprobs.filter(usableLogprob)) {
       const which = normalizeYesNo(token);
       if (which === "yes") pYes += Math.exp(logprob);
       else if (which === "no") pNo += Math.exp(logprob);

@@ -22,7 +22,8 @@ export interface SelfReportScore {
 }
 
 /** A word as the lists hold it: lower case, letters and inner hyphens only ("Risk-seeking." -> "risk-seeking"). */
-export function normalizeWord(token: string): string {
+export function normalizeWord(token: unknown): string {
+  if (typeof token !== "string") return "";
   return token
     .toLowerCase()
     .replace(/[^a-z-]/g, "")
@@ -30,7 +31,8 @@ export function normalizeWord(token: string): string {
 }
 
 /** The letter a token or short answer names: "A", " B", "(C)", "D.", "**A**". */
-export function letterOf(text: string): string | null {
+export function letterOf(text: unknown): string | null {
+  if (typeof text !== "string") return null;
   const m = /^[\s*("'[]*([A-Ha-h])(?:[\s).:\]*"',]|$)/.exec(text);
   return m ? m[1].toUpperCase() : null;
 }
@@ -43,6 +45,7 @@ function oneWord(p: { riskyWords: string[]; safeWords: string[]; neutralWeight?:
     let pr = 0;
     let ps = 0;
     for (const t of top) {
+      if (!t || !Number.isFinite(t.logprob)) continue;
       const w = normalizeWord(t.token);
       if (risky.has(w)) pr += Math.exp(t.logprob);
       else if (safe.has(w)) ps += Math.exp(t.logprob);
@@ -51,7 +54,7 @@ function oneWord(p: { riskyWords: string[]; safeWords: string[]; neutralWeight?:
     const neutral = Math.max(0, 1 - pr - ps);
     return { method: "logprobs", score: Math.min(1, pr + w * neutral), mass: pr + ps };
   }
-  const first = normalizeWord((content ?? "").trim().split(/\s+/)[0] ?? "");
+  const first = normalizeWord((typeof content === "string" ? content : "").trim().split(/\s+/)[0] ?? "");
   if (!first) return { method: null, score: null, mass: null };
   return { method: "sampled", score: risky.has(first) ? 1 : safe.has(first) ? 0 : w, mass: null };
 }
@@ -60,6 +63,7 @@ function letterChoice(letters: string[], target: string, content: string | null,
   if (top && top.length) {
     const p = new Map<string, number>();
     for (const t of top) {
+      if (!t || !Number.isFinite(t.logprob)) continue;
       const l = letterOf(t.token);
       if (l && letters.includes(l)) p.set(l, (p.get(l) ?? 0) + Math.exp(t.logprob));
     }
@@ -69,7 +73,7 @@ function letterChoice(letters: string[], target: string, content: string | null,
       return { method: "logprobs", score: (p.get(target) ?? 0) / mass, mass, letter: best };
     }
   }
-  const l = letterOf((content ?? "").trim());
+  const l = letterOf((typeof content === "string" ? content : "").trim());
   if (!l || !letters.includes(l)) return { method: null, score: null, mass: null, letter: null };
   return { method: "sampled", score: l === target ? 1 : 0, mass: null, letter: l };
 }
