@@ -3,11 +3,12 @@
  * deltas against the base model, and projectability against the endpoint's constitution (our
  * operationalisation; see docs/projectability.md).
  */
-import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, pairedBootstrapMeanDiff, percentileInterval } from "../stats/bootstrap";
+import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, percentileInterval } from "../stats/bootstrap";
+import { holmAvailable, pairedClusterComparison } from "../stats/inference";
 import { mean } from "../stats/descriptive";
 import { clusterMeanInterval } from "../stats/intervals";
 import { createRng } from "../stats/rng";
-import { holm, pairedTTest } from "../stats/tests";
+import { pairedTTest } from "../stats/tests";
 import { cosine, projectionLength } from "../stats/vector";
 import { type Constitution, constitutions, signatureSimilarity, signatureVector } from "../suites/constitutions";
 import { CANONICAL_DIMENSIONS } from "../suites/persona";
@@ -89,13 +90,20 @@ export interface DimensionDelta {
   delta: number;
   lo: number;
   hi: number;
-  /** Paired t-test on per-item differences (the named test; docs/statistics.md). */
+  /** Exact sign-flip permutation test over paired items (src/stats/inference.ts; docs/statistics.md). */
   pValue: number;
-  /** Two-sided paired-bootstrap p-value, for comparison. */
-  bootstrapPValue: number;
+  /** The paired t-test on the same per-item differences, for comparison. */
+  tPValue: number;
   /** `pValue` Holm-adjusted across the report's dimensions. */
   pHolm?: number;
   pairedItems: number;
+  /** Scored items of either run without a partner in the other. */
+  dropped: number;
+  /** Whether the test may carry a label at this number of items (at least MIN_LABEL_CLUSTERS). */
+  valid: boolean;
+  test: string;
+  ciMethod: string;
+  reason?: string;
 }
 
 /** Items of one dimension present in both runs, as aligned arrays of item means. */
@@ -111,14 +119,15 @@ export function dimensionDeltas(model: PersonaSample[], base: PersonaSample[]): 
   for (const dimension of [...m.keys()].filter((d) => b.has(d))) {
     const p = pairedItems(m.get(dimension)!, b.get(dimension)!);
     if (p.keys.length < 2) continue;
-    const boot = pairedBootstrapMeanDiff(p.a, p.b);
+    const dropped = m.get(dimension)!.size + b.get(dimension)!.size - 2 * p.keys.length;
+    const c = pairedClusterComparison(p.keys.map((k, i) => ({ cluster: k, a: p.a[i], b: p.b[i] })), { rate: true, dropped });
     const t = pairedTTest(p.a.map((x, i) => x - p.b[i]));
-    out.push({ dimension, delta: boot.estimate, lo: boot.lo, hi: boot.hi, pValue: t.pValue, bootstrapPValue: boot.pValue, pairedItems: p.keys.length });
+    out.push({ dimension, delta: c.estimate!, lo: c.lo!, hi: c.hi!, pValue: c.p!, tPValue: t.pValue, pairedItems: p.keys.length, dropped, valid: c.valid, test: c.test, ciMethod: c.method, ...(c.reason ? { reason: c.reason } : {}) });
   }
   out.sort((x, y) => CANONICAL_DIMENSIONS.indexOf(x.dimension as never) - CANONICAL_DIMENSIONS.indexOf(y.dimension as never));
   // Several dimensions are tested in one report: Holm-adjust across them (docs/statistics.md).
-  const adjusted = holm(out.map((d) => d.pValue));
-  return out.map((d, i) => ({ ...d, pHolm: adjusted[i] }));
+  const adjusted = holmAvailable(out.map((d) => d.pValue));
+  return out.map((d, i) => ({ ...d, pHolm: adjusted[i] ?? undefined }));
 }
 
 export interface Projectability {

@@ -4,7 +4,8 @@
  */
 import type { SafetySample } from "../db/queries/reports";
 import { isSafe, type SafetyVerdict } from "../judges/safety-rubric";
-import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, clusterBootstrapMean, percentileInterval } from "../stats/bootstrap";
+import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, percentileInterval } from "../stats/bootstrap";
+import { clusteredMean } from "../stats/inference";
 import { mean } from "../stats/descriptive";
 import { wilson } from "../stats/intervals";
 import { createRng } from "../stats/rng";
@@ -39,19 +40,16 @@ export function byPrompt(samples: SafetySample[], value: (s: SafetySample) => bo
 }
 
 /**
- * A rate with its 95% CI: Wilson (Newcombe 1998) with one sample per prompt; with several, a cluster bootstrap
- * over prompts, since samples of one prompt are not independent (docs/statistics.md).
+ * A rate with its 95% CI: Wilson (Newcombe 1998) with one sample per prompt; with several, Wilson on the effective
+ * sample size under the design effect, since samples of one prompt are not independent; never zero width at 0/n
+ * or n/n (clusteredMean, docs/statistics.md).
  */
 export function rate(groups: Map<string, boolean[]>): Rate {
   const clusters = [...groups.values()];
   const n = clusters.reduce((a, c) => a + c.length, 0);
   if (!n) return { rate: NaN, lo: NaN, hi: NaN, n: 0, prompts: 0, method: "none" };
-  if (clusters.every((c) => c.length === 1)) {
-    const w = wilson(clusters.filter((c) => c[0]).length, n);
-    return { rate: w.estimate, lo: w.lo, hi: w.hi, n, prompts: clusters.length, method: "wilson" };
-  }
-  const b = clusterBootstrapMean(clusters.map((c) => c.map((x) => (x ? 1 : 0))));
-  return { rate: b.estimate, lo: b.lo, hi: b.hi, n, prompts: clusters.length, method: "cluster bootstrap over prompts" };
+  const e = clusteredMean(clusters.map((c) => c.map((x) => (x ? 1 : 0))), { rate: true });
+  return { rate: e.estimate ?? NaN, lo: e.lo ?? NaN, hi: e.hi ?? NaN, n, prompts: e.clusters, method: e.reason ? `${e.method} (${e.reason})` : e.method };
 }
 
 /** Mean of category rates, with a bootstrap CI that resamples prompts within each category. */

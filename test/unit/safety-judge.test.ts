@@ -39,14 +39,23 @@ describe("safety rates", () => {
     expect(r.n).toBe(263);
   });
 
-  it("uses a cluster bootstrap over prompts with several samples per prompt", () => {
+  it("uses Wilson on the effective sample size with several samples per prompt (issue 11: the cluster bootstrap collapsed at n/n)", () => {
     const groups = new Map(Array.from({ length: 40 }, (_, i) => [`p${i}`, [i % 2 === 0, i % 3 === 0, true]]));
     const r = rate(groups);
-    expect(r.method).toMatch(/cluster bootstrap/);
+    expect(r.method).toMatch(/effective sample size/);
     expect(r.n).toBe(120);
     expect(r.prompts).toBe(40);
     expect(r.lo).toBeLessThan(r.rate);
     expect(r.hi).toBeGreaterThan(r.rate);
+  });
+
+  it("never gives a zero-width interval at n/n: 30 all-safe prompts x 3 samples", () => {
+    const r = rate(new Map(Array.from({ length: 30 }, (_, i) => [`p${i}`, [true, true, true]])));
+    expect(r.rate).toBe(1);
+    expect(r.hi).toBe(1);
+    // Worst-case design effect (n_eff = 30 prompts), Korn-Graubard df adjustment: below Wilson on 30 prompts (0.886).
+    expect(r.lo).toBeLessThan(0.8865);
+    expect(r.lo).toBeGreaterThan(0.85);
   });
 
   it("computes judge agreement and Cohen's kappa against our labels", () => {

@@ -1,0 +1,317 @@
+/**
+ * @module stats/inference — the decision functions every report uses: a clustered mean (or rate) with an interval
+ * that holds at few clusters and never collapses at 0/n or n/n, a paired comparison over clusters with an exact
+ * sign-flip permutation test, and Spearman's rho with an exact permutation p for small n (docs/statistics.md).
+ */
+
+import { mean, sd } from "./descriptive.ts";
+import { tQuantile, tSf } from "./distributions.ts";
+import { assertConfidence, DEFAULT_CONFIDENCE, wilson, zCritical } from "./intervals.ts";
+import { createRng } from "./rng.ts";
+import { averageRanks, newcombeDiffInterval, spearman } from "./tests.ts";
+
+/** Two-sided level at which the reports' labels read a test (conventional 0.05). */
+export const LABEL_ALPHA = 0.05;
+/**
+ * Fewest clusters for which a paired comparison may carry a label: the exact two-sided sign-flip test's smallest
+ * attainable p is 2 / 2^k, which first drops below LABEL_ALPHA at k = 6 (2/64 = 0.031; k = 5 gives 0.0625). Below
+ * it the comparison is reported but `valid` is false and the label reads "inconclusive (too few clusters: k)".
+ */
+export const MIN_LABEL_CLUSTERS = 6;
+/** Clusters up to which the sign-flip test enumerates all 2^k sign patterns (65,536 at 16); above it, Monte Carlo. */
+export const EXACT_SIGN_FLIP_MAX_CLUSTERS = 16;
+/** Monte Carlo sign patterns above EXACT_SIGN_FLIP_MAX_CLUSTERS: Monte Carlo SE of p = 0.05 is sqrt(0.05·0.95/20000) ≈ 0.0015. */
+export const SIGN_FLIP_RESAMPLES = 20000;
+/** Fixed seed of the Monte Carlo sign flips so published p-values reproduce bit for bit (same value as BOOTSTRAP_SEED). */
+export const SIGN_FLIP_SEED = 20260608;
+/** Relative tolerance when counting permuted statistics "as extreme" as the observed one, so float noise does not break ties. */
+const TIE_TOLERANCE = 1e-9;
+/** Largest n for which Spearman's p is exact (all n! orderings; 10! = 3,628,800), as scipy.stats.permutation_test would enumerate. */
+export const SPEARMAN_EXACT_MAX_N = 10;
+/** Fewest pairs for a Spearman p (n = 2 has only ρ = ±1, p = 1) and for its interval (the Fisher z needs n − 3 > 0). */
+export const SPEARMAN_MIN_N_TEST = 3;
+export const SPEARMAN_MIN_N_INTERVAL = 4;
+/** Variance inflation of the Fisher z of Spearman's rho: SE = sqrt(1.06 / (n − 3)) (Fieller, Hartley & Pearson 1957). */
+const SPEARMAN_FISHER_Z_VARIANCE = 1.06;
+
+/** A figure with its n, number of clusters and interval, or the reason it has none. */
+export interface Estimate {
+  estimate: number | null;
+  n: number;
+  clusters: number;
+  lo: number | null;
+  hi: number | null;
+  method: string;
+  reason?: string;
+}
+
+/** A paired difference a − b with its test. `valid` is false when the test cannot carry a label at this n. */
+export interface PairedComparison extends Estimate {
+  p: number | null;
+  test: string;
+  valid: boolean;
+  dropped: number;
+}
+
+const fin = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** The label reason used whenever a comparison has fewer than MIN_LABEL_CLUSTERS clusters. */
+export function tooFewClusters(k: number): string {
+  return `inconclusive (too few clusters: ${k})`;
+}
+
+/**
+ * Wilson interval on the effective sample size of a clustered rate (Kish design effect), with the Korn & Graubard
+ * (1998) degrees-of-freedom adjustment n* = n_eff · (z / t_{k−1})² because the variance is estimated from k clusters.
+ * n_eff = p(1 − p) / v̂ where v̂ is the variance of the mean of cluster means; it is kept within [k, n]: the mean of k
+ * independent cluster means in [0, 1] has variance at most p(1 − p)/k, and clustering never adds information. At 0/n
+ * and n/n v̂ = 0 says nothing about the design effect, so the worst case n_eff = k is used: never zero width.
+ */
+export function effectiveWilson(clusterMeans: number[], n: number, confidence: number): { lo: number; hi: number; nEffective: number } {
+  const k = clusterMeans.length;
+  const p = mean(clusterMeans);
+  const v = k >= 2 ? (sd(clusterMeans) ** 2) / k : NaN;
+  let nEff = p > 0 && p < 1 && v > 0 ? (p * (1 - p)) / v : k;
+  nEff = Math.min(n, Math.max(k, nEff));
+  const z = zCritical(confidence);
+  const t = tQuantile(1 - (1 - confidence) / 2, Math.max(1, k - 1));
+  const nStar = nEff * (z / t) ** 2;
+  const w = wilsonFractional(p * nStar, nStar, confidence);
+  return { lo: w.lo, hi: w.hi, nEffective: nStar };
+}
+
+/** Wilson score interval for a possibly fractional count (effective sample sizes are not integers). */
+function wilsonFractional(x: number, n: number, confidence: number): { lo: number; hi: number } {
+  if (Number.isInteger(x) && Number.isInteger(n)) return wilson(x, n, confidence);
+  const z = zCritical(confidence);
+  const p = x / n;
+  const z2 = z * z;
+  const denom = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / denom;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
+  return { lo: Math.max(0, centre - half), hi: Math.min(1, centre + half) };
+}
+
+/**
+ * Mean over observations grouped by cluster (item); every cluster weighs the same. rate = true for 0/1 data:
+ * one observation per cluster gives the plain Wilson interval, several give Wilson on the df-adjusted effective
+ * sample size (boundary-aware, never zero width). Otherwise the t-interval over cluster means (df = k − 1).
+ * Empty clusters are ignored; fewer than two clusters give no interval (with a reason).
+ */
+export function clusteredMean(clusters: number[][], opts?: { rate?: boolean; level?: number }): Estimate {
+  const level = opts?.level ?? DEFAULT_CONFIDENCE;
+  assertConfidence(level);
+  const kept = clusters.filter((c) => c.length > 0);
+  const k = kept.length;
+  const n = kept.reduce((s, c) => s + c.length, 0);
+  if (k === 0) return { estimate: null, n: 0, clusters: 0, lo: null, hi: null, method: "none", reason: "no observations" };
+  const means = kept.map((c) => mean(c));
+  const estimate = mean(means);
+  if (opts?.rate) {
+    if (kept.every((c) => c.length === 1)) {
+      const w = wilson(means.filter((x) => x === 1).length, n, level);
+      // Single observations that are not 0/1 (already averaged) fall through to the effective-n interval.
+      if (means.every((x) => x === 0 || x === 1)) return { estimate, n, clusters: k, lo: w.lo, hi: w.hi, method: "wilson" };
+    }
+    if (k < 2) return { estimate, n, clusters: k, lo: null, hi: null, method: "none", reason: "one cluster: the spread between clusters is unknown" };
+    const e = effectiveWilson(means, n, level);
+    return { estimate, n, clusters: k, lo: e.lo, hi: e.hi, method: `wilson on the effective sample size (design effect, Korn-Graubard df ${k - 1})` };
+  }
+  if (k < 2) return { estimate, n, clusters: k, lo: null, hi: null, method: "none", reason: "one cluster: the spread between clusters is unknown" };
+  const half = (tQuantile(1 - (1 - level) / 2, k - 1) * sd(means)) / Math.sqrt(k);
+  return { estimate, n, clusters: k, lo: estimate - half, hi: estimate + half, method: `t-interval over ${k} cluster means (df ${k - 1})` };
+}
+
+/**
+ * Two-sided sign-flip permutation test of mean(d) = 0 (Fisher 1935; valid when, under the null, each cluster's
+ * difference is symmetric about 0, as it is when the two arms are exchangeable within a cluster). Exact over all
+ * 2^k sign patterns up to EXACT_SIGN_FLIP_MAX_CLUSTERS, else SIGN_FLIP_RESAMPLES seeded random patterns with
+ * p = (1 + extreme) / (1 + R) (Phipson & Smyth 2010). All-zero differences give p = 1.
+ */
+export function signFlipTest(diffs: number[], opts?: { seed?: number; resamples?: number }): { p: number; exact: boolean; patterns: number } {
+  const k = diffs.length;
+  const observed = Math.abs(diffs.reduce((s, d) => s + d, 0));
+  const scale = diffs.reduce((s, d) => s + Math.abs(d), 0);
+  if (k === 0 || scale === 0) return { p: 1, exact: true, patterns: 2 ** k };
+  const threshold = observed - TIE_TOLERANCE * scale;
+  if (k <= EXACT_SIGN_FLIP_MAX_CLUSTERS) {
+    const total = 2 ** k;
+    let extreme = 0;
+    for (let mask = 0; mask < total; mask++) {
+      let s = 0;
+      for (let i = 0; i < k; i++) s += mask & (1 << i) ? -diffs[i] : diffs[i];
+      if (Math.abs(s) >= threshold) extreme++;
+    }
+    return { p: Math.min(1, extreme / total), exact: true, patterns: total };
+  }
+  const resamples = opts?.resamples ?? SIGN_FLIP_RESAMPLES;
+  const rng = createRng(opts?.seed ?? SIGN_FLIP_SEED);
+  let extreme = 0;
+  for (let r = 0; r < resamples; r++) {
+    let s = 0;
+    for (let i = 0; i < k; i++) s += rng() < 0.5 ? -diffs[i] : diffs[i];
+    if (Math.abs(s) >= threshold) extreme++;
+  }
+  return { p: Math.min(1, (1 + extreme) / (1 + resamples)), exact: false, patterns: resamples };
+}
+
+/**
+ * Difference a − b over observations already paired by (cluster, sample); cluster = item. The unit of analysis is
+ * the cluster: d_c = mean over the cluster's pairs of (a − b). Estimate = mean of d_c; interval = t-interval over
+ * the d_c (df = k − 1; for rates clipped to [−1, 1], and when every d_c is equal Newcombe's interval on the
+ * cluster-level counts, so it is never zero width); p = exact sign-flip permutation test over clusters
+ * (signFlipTest). `valid` is false below MIN_LABEL_CLUSTERS clusters, where no label may be drawn. `dropped` echoes
+ * how many observations the caller could not pair.
+ */
+export function pairedClusterComparison(pairs: { cluster: string; a: number; b: number }[], opts?: { rate?: boolean; seed?: number; dropped?: number; level?: number }): PairedComparison {
+  const level = opts?.level ?? DEFAULT_CONFIDENCE;
+  assertConfidence(level);
+  const dropped = opts?.dropped ?? 0;
+  const byCluster = new Map<string, { a: number; b: number; m: number }>();
+  for (const p of pairs) {
+    const c = byCluster.get(p.cluster) ?? { a: 0, b: 0, m: 0 };
+    c.a += p.a;
+    c.b += p.b;
+    c.m++;
+    byCluster.set(p.cluster, c);
+  }
+  const groups = [...byCluster.values()].map((c) => ({ a: c.a / c.m, b: c.b / c.m }));
+  const diffs = groups.map((g) => g.a - g.b);
+  const k = diffs.length;
+  const n = pairs.length;
+  const estimate = fin(mean(diffs));
+  const test = k <= EXACT_SIGN_FLIP_MAX_CLUSTERS ? `exact sign-flip permutation test over ${k} clusters (2^${k} patterns)` : `sign-flip permutation test over ${k} clusters (${SIGN_FLIP_RESAMPLES} seeded Monte Carlo patterns)`;
+  if (k < 2) return { estimate, n, clusters: k, lo: null, hi: null, method: "none", p: null, test: "none", valid: false, dropped, reason: tooFewClusters(k) };
+  const { p } = signFlipTest(diffs, { seed: opts?.seed });
+  const m = mean(diffs);
+  const s = sd(diffs);
+  let lo: number;
+  let hi: number;
+  let method = `t-interval over ${k} cluster differences (df ${k - 1})`;
+  if (s === 0 && opts?.rate) {
+    // Every cluster moved by the same amount (typically 0 at 0/n vs 0/n): the t-interval has zero width, so use
+    // Newcombe's score interval with each cluster counted once (the worst-case design effect).
+    const nc = newcombeDiffInterval(mean(groups.map((g) => g.a)) * k, k, mean(groups.map((g) => g.b)) * k, k, level);
+    lo = nc.lo;
+    hi = nc.hi;
+    method = `Newcombe hybrid score interval on ${k} cluster-level rates (every cluster difference equal)`;
+  } else {
+    const half = (tQuantile(1 - (1 - level) / 2, k - 1) * s) / Math.sqrt(k);
+    lo = m - half;
+    hi = m + half;
+  }
+  if (opts?.rate) {
+    lo = Math.max(-1, lo);
+    hi = Math.min(1, hi);
+  }
+  const valid = k >= MIN_LABEL_CLUSTERS;
+  return { estimate, n, clusters: k, lo, hi, method, p, test, valid, dropped, ...(valid ? {} : { reason: tooFewClusters(k) }) };
+}
+
+/**
+ * Pairs two sets of observations keyed by (cluster, sample) on the intersection of their keys and compares them
+ * with pairedClusterComparison; `dropped` counts the observations of either side without a partner.
+ */
+export function pairOnIntersection(a: Map<string, { cluster: string; value: number }>, b: Map<string, { cluster: string; value: number }>, opts?: { rate?: boolean; seed?: number; level?: number }): PairedComparison {
+  const pairs: { cluster: string; a: number; b: number }[] = [];
+  for (const [key, x] of a) {
+    const y = b.get(key);
+    if (y) pairs.push({ cluster: x.cluster, a: x.value, b: y.value });
+  }
+  const dropped = a.size - pairs.length + (b.size - pairs.length);
+  return pairedClusterComparison(pairs, { ...opts, dropped });
+}
+
+/** Spearman's rho with its interval and p, or the reason either is missing. */
+export interface SpearmanEstimate extends Estimate {
+  p: number | null;
+  test: string;
+}
+
+function permutations(n: number, visit: (perm: Int32Array) => void): void {
+  // Heap's algorithm: every ordering of 0..n−1 exactly once.
+  const a = Int32Array.from({ length: n }, (_, i) => i);
+  const c = new Int32Array(n);
+  visit(a);
+  let i = 0;
+  while (i < n) {
+    if (c[i] < i) {
+      const j = i % 2 === 0 ? 0 : c[i];
+      const t = a[j];
+      a[j] = a[i];
+      a[i] = t;
+      visit(a);
+      c[i]++;
+      i = 0;
+    } else {
+      c[i] = 0;
+      i++;
+    }
+  }
+}
+
+/**
+ * Spearman's rho with an exact permutation p for n <= SPEARMAN_EXACT_MAX_N (all n! orderings of y against x, as
+ * scipy.stats.permutation_test with permutation_type="pairings"), the t approximation above it (scipy.stats.spearmanr),
+ * and a Fisher-z interval (SE sqrt(1.06/(n − 3))) that does not collapse at |ρ| = 1: there ρ is replaced by the
+ * midpoint between 1 and the largest attainable |ρ| below 1 (1 − 12/(n(n² − 1)), one adjacent swap) before the
+ * transform, and the far bound is ±1. Fewer than 3 pairs: no p; fewer than 4: no interval.
+ */
+export function spearmanTest(x: ArrayLike<number>, y: ArrayLike<number>, level: number = DEFAULT_CONFIDENCE): SpearmanEstimate {
+  assertConfidence(level);
+  const n = x.length;
+  const rho = n >= 2 ? spearman(x, y) : NaN;
+  const base = { n, clusters: n };
+  if (Number.isNaN(rho)) return { ...base, estimate: null, lo: null, hi: null, p: null, method: "none", test: "none", reason: n < 2 ? `n too small (${n})` : "a variable is constant" };
+  let p: number | null = null;
+  let test = "none";
+  if (n >= SPEARMAN_MIN_N_TEST && n <= SPEARMAN_EXACT_MAX_N) {
+    // Permuting y leaves both rank vectors' means and spreads unchanged, so rho is a linear function of
+    // S = sum rx_i * ry_perm(i): compare |S - n mx my| instead of recomputing ranks for each ordering.
+    const rx = averageRanks(x);
+    const ry = averageRanks(y);
+    const centre = (n * (n + 1) * (n + 1)) / 4;
+    let sObs = 0;
+    for (let i = 0; i < n; i++) sObs += rx[i] * ry[i];
+    const threshold = Math.abs(sObs - centre) * (1 - TIE_TOLERANCE);
+    let extreme = 0;
+    let total = 0;
+    permutations(n, (perm) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += rx[i] * ry[perm[i]];
+      total++;
+      if (Math.abs(s - centre) >= threshold) extreme++;
+    });
+    p = Math.min(1, extreme / total);
+    test = `exact permutation test (all ${total} orderings)`;
+  } else if (n > SPEARMAN_EXACT_MAX_N) {
+    const t = Math.abs(rho) === 1 ? Infinity : rho * Math.sqrt((n - 2) / (1 - rho * rho));
+    p = Math.min(1, 2 * tSf(Math.abs(t), n - 2));
+    test = `t approximation, df ${n - 2}`;
+  }
+  if (n < SPEARMAN_MIN_N_INTERVAL) return { ...base, estimate: rho, lo: null, hi: null, p, test, method: "none", reason: `n too small for an interval (${n} < ${SPEARMAN_MIN_N_INTERVAL})` };
+  const zc = zCritical(level);
+  const se = Math.sqrt(SPEARMAN_FISHER_Z_VARIANCE / (n - 3));
+  const nextBelowOne = 1 - 12 / (n * (n * n - 1));
+  const capped = Math.abs(rho) === 1 ? Math.sign(rho) * (1 + nextBelowOne) / 2 : rho;
+  const z = Math.atanh(capped);
+  let lo = Math.tanh(z - zc * se);
+  let hi = Math.tanh(z + zc * se);
+  if (rho === 1) hi = 1;
+  if (rho === -1) lo = -1;
+  return { ...base, estimate: rho, lo, hi, p, test, method: `Fisher z, SE sqrt(1.06/(n-3))${Math.abs(rho) === 1 ? "; |rho| = 1 moved to the midpoint of the last rank step" : ""}` };
+}
+
+/** Holm over the available p-values only: null (unavailable) tests leave the family and stay null. */
+export function holmAvailable(ps: (number | null | undefined)[]): (number | null)[] {
+  const idx = ps.map((p, i) => ({ p, i })).filter((e): e is { p: number; i: number } => typeof e.p === "number" && Number.isFinite(e.p));
+  const order = [...idx].sort((x, y) => x.p - y.p);
+  const m = order.length;
+  const out: (number | null)[] = ps.map(() => null);
+  let running = 0;
+  order.forEach((e, rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * e.p));
+    out[e.i] = running;
+  });
+  return out;
+}
