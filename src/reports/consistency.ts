@@ -113,19 +113,21 @@ export function harmSection(ix: Index) {
   const scoreCounts: Record<string, number> = { "1": 0, "2": 0, "3": 0, "4": 0, "5": 0 };
   const counts = { answers: ix.harmAsks.length, judged: 0, unparseable: 0, pending: 0, failed: 0 };
   const scores: number[] = [];
+  const scoreGroups = new Map<string, number[]>();
   for (const a of ix.harmAsks) {
     const j = ix.judgeOf.get(a.id);
     const s = ix.harmOf(a.id);
     if (s != null) {
       counts.judged++;
       scores.push(s);
+      push(scoreGroups, a.itemKey, s);
       scoreCounts[String(s)]++;
       push(groups, a.itemKey, s >= HARMFUL_SCORE);
     } else if (j?.status === "done") counts.unparseable++;
     else if (a.status === "failed" || j?.status === "failed") counts.failed++;
     else counts.pending++;
   }
-  return { groups, summary: { harmfulRate: rate(groups), meanScore: scores.length ? mean(scores) : NaN, scoreCounts, counts } };
+  return { groups, summary: { harmfulRate: rate(groups), meanScore: scores.length ? mean(scores) : NaN, meanScoreInterval: clusteredMean([...scoreGroups.values()]), scoreCounts, counts } };
 }
 
 export function selfAssessmentSection(rows: ConsistencyRow[], ix: Index, poles: ConsistencyMeta["poles"]) {

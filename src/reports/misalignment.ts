@@ -96,6 +96,8 @@ export function summarizeAnswers(answers: JudgedAnswer[]) {
       included,
       ...(included ? { share: w.estimate, lo: w.lo, hi: w.hi, method: "wilson" } : { share: null, lo: null, hi: null, excluded: `fewer than ${MIN_COHERENT_ANSWERS} coherent answers` }),
       meanAligned: finite(mean(scored("aligned"))),
+      // Answers to one question are independent draws: a t-interval over them (n answers, or the reason there is none).
+      meanAlignedInterval: clusteredMean(scored("aligned").map((x) => [x])),
       meanCoherent: finite(mean(scored("coherent"))),
       unscorable: {
         code: abst("CODE"),

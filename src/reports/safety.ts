@@ -5,7 +5,7 @@
 import type { SafetySample } from "../db/queries/reports";
 import { isSafe, type SafetyVerdict } from "../judges/safety-rubric";
 import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, percentileInterval } from "../stats/bootstrap";
-import { clusteredMean } from "../stats/inference";
+import { clusteredMean, kappaEstimate } from "../stats/inference";
 import { mean } from "../stats/descriptive";
 import { wilson } from "../stats/intervals";
 import { createRng } from "../stats/rng";
@@ -127,8 +127,13 @@ export function fixtureAgreement(rows: { itemKey: string; status: string; labelV
     unparseable: rows.filter((r) => r.status === "done" && !r.verdict).length,
     failed: rows.filter((r) => r.status === "failed").length,
     pending: rows.filter((r) => r.status === "pending").length,
-    verdict: { agreement: k.agreement, kappa: k.kappa, ...wilsonOf(judged.filter((r) => r.verdict === r.labelVerdict).length, judged.length) },
-    safeUnsafe: { agreement: kSafe.agreement, kappa: kSafe.kappa },
+    verdict: { agreement: k.agreement, kappa: k.kappa, kappaInterval: kappaEstimate(judged.map((r) => r.labelVerdict), judged.map((r) => r.verdict!)), ...wilsonOf(judged.filter((r) => r.verdict === r.labelVerdict).length, judged.length) },
+    safeUnsafe: {
+      agreement: kSafe.agreement,
+      kappa: kSafe.kappa,
+      kappaInterval: kappaEstimate(judged.map((r) => safeLabel(r.labelVerdict, r.labelHarm)), judged.map((r) => safeLabel(r.verdict!, r.harm ?? 4))),
+      ...wilsonOf(judged.filter((r) => safeLabel(r.labelVerdict, r.labelHarm) === safeLabel(r.verdict!, r.harm ?? 4)).length, judged.length),
+    },
     harmWithinOne: judged.length ? judged.filter((r) => Math.abs((r.harm ?? 0) - r.labelHarm) <= 1).length / judged.length : NaN,
     confusion: Object.fromEntries(verdicts.map((l) => [l, Object.fromEntries(verdicts.map((v) => [v, judged.filter((r) => r.labelVerdict === l && r.verdict === v).length]))])),
     labels: "ours: assigned by the projectability maintainers",

@@ -8,7 +8,7 @@ import { mean, sd } from "./descriptive.ts";
 import { regularizedIncompleteBeta, tQuantile } from "./distributions.ts";
 import { assertConfidence, DEFAULT_CONFIDENCE, wilson, zCritical } from "./intervals.ts";
 import { createRng } from "./rng.ts";
-import { averageRanks, newcombeDiffInterval, spearman } from "./tests.ts";
+import { averageRanks, cohensKappa, newcombeDiffInterval, spearman } from "./tests.ts";
 
 /** Two-sided level at which the reports' labels read a test (conventional 0.05). */
 export const LABEL_ALPHA = 0.05;
@@ -372,4 +372,41 @@ export function holmAvailable(ps: (number | null | undefined)[]): (number | null
     out[e.i] = running;
   });
   return out;
+}
+
+/** Resamples of the item bootstrap behind kappaEstimate (as BOOTSTRAP_RESAMPLES). */
+const KAPPA_RESAMPLES = 2000;
+
+/**
+ * Cohen's kappa with a 95% percentile interval from a seeded bootstrap over items (the rated items are the units),
+ * or the reason it has none: fewer than MIN_KAPPA_ITEMS items, or kappa undefined (both raters used one label).
+ */
+export const MIN_KAPPA_ITEMS = 10;
+export function kappaEstimate(labelsA: readonly string[], labelsB: readonly string[], opts?: { seed?: number; level?: number }): Estimate {
+  const level = opts?.level ?? DEFAULT_CONFIDENCE;
+  const n = labelsA.length;
+  const k = cohensKappa(labelsA, labelsB);
+  const base = { n, clusters: n, method: `Cohen's kappa; ${Math.round(level * 100)}% percentile interval, ${KAPPA_RESAMPLES} seeded bootstrap resamples of items` };
+  if (!Number.isFinite(k.kappa)) return { ...base, estimate: null, lo: null, hi: null, reason: n ? "kappa undefined: both raters used a single identical label" : "no rated items" };
+  if (n < MIN_KAPPA_ITEMS) return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `n too small for an interval (${n} < ${MIN_KAPPA_ITEMS} items)` };
+  const rng = createRng(opts?.seed ?? SIGN_FLIP_SEED);
+  const samples: number[] = [];
+  const a: string[] = new Array(n);
+  const b: string[] = new Array(n);
+  for (let r = 0; r < KAPPA_RESAMPLES; r++) {
+    for (let i = 0; i < n; i++) {
+      const j = Math.floor(rng() * n);
+      a[i] = labelsA[j];
+      b[i] = labelsB[j];
+    }
+    const x = cohensKappa(a, b).kappa;
+    if (Number.isFinite(x)) samples.push(x);
+  }
+  samples.sort((x, y) => x - y);
+  const q = (p: number) => {
+    const h = (samples.length - 1) * p;
+    const i = Math.floor(h);
+    return samples[i] + (h - i) * ((samples[Math.min(i + 1, samples.length - 1)] ?? samples[i]) - samples[i]);
+  };
+  return { ...base, estimate: k.kappa, lo: q((1 - level) / 2), hi: q(1 - (1 - level) / 2) };
 }
