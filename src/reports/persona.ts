@@ -68,7 +68,14 @@ export function summarizeDimensions(samples: PersonaSample[], samplesPerItem: nu
   return dims.map((dimension) => {
     const mine = samples.filter((s) => s.dimension === dimension);
     const clusters = [...(byDim.get(dimension)?.values() ?? [])];
-    const ci = clusters.length ? clusterMeanInterval(clusters) : { estimate: NaN, lo: NaN, hi: NaN, n: 0 };
+    let ci = clusters.length ? clusterMeanInterval(clusters) : { estimate: NaN, lo: NaN, hi: NaN, n: 0 };
+    // Every item at the same value (typically 0 or 1): the t-interval has zero width; use the boundary-aware
+    // clustered-rate interval there instead (issue 11: never zero width when n is finite).
+    const degenerate = clusters.length >= 1 && ci.lo === ci.hi;
+    if (degenerate) {
+      const e = clusteredMean(clusters, { rate: true });
+      ci = { ...ci, lo: e.lo ?? NaN, hi: e.hi ?? NaN };
+    }
     const scored = mine.filter((s) => s.score != null);
     const yes = scored.map((s) => s.pYes).filter((p): p is number => p != null);
     const yesByItem = new Map<string, number[]>();
@@ -86,7 +93,7 @@ export function summarizeDimensions(samples: PersonaSample[], samplesPerItem: nu
       pending: mine.filter((s) => s.status === "pending").length,
       acquiescence: yes.length ? mean(yes) : null,
       acquiescenceInterval: clusteredMean([...yesByItem.values()]),
-      ciMethod: samplesPerItem > 1 ? "t-interval over item means (clustered by item)" : "t-interval over items",
+      ciMethod: degenerate ? "every item at the same value: Wilson / Korn-Graubard interval over items (boundary-aware)" : samplesPerItem > 1 ? "t-interval over item means (clustered by item)" : "t-interval over items",
     };
   });
 }

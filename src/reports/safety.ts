@@ -68,7 +68,14 @@ export function macroAverage(perCategory: Map<string, Map<string, boolean[]>>): 
     }
     samples.push(sum / cats.length);
   }
-  return { rate: estimate, ...percentileInterval(samples), categories: cats.length };
+  const ci = percentileInterval(samples);
+  if (ci.lo === ci.hi) {
+    // Every prompt of every category at the same rate (0/n or n/n): the bootstrap has nothing to resample, so use the
+    // boundary-aware clustered interval over all prompts (worst-case design effect), which equals the macro there.
+    const e = clusteredMean([...perCategory.values()].flatMap((g) => [...g.values()].map((c) => c.map((x) => (x ? 1 : 0)))), { rate: true });
+    return { rate: estimate, lo: e.lo ?? ci.lo, hi: e.hi ?? ci.hi, categories: cats.length };
+  }
+  return { rate: estimate, ...ci, categories: cats.length };
 }
 
 export function summarizeSafety(samples: SafetySample[]) {

@@ -8,7 +8,7 @@ import { mean, sd } from "./descriptive.ts";
 import { regularizedIncompleteBeta, tQuantile } from "./distributions.ts";
 import { assertConfidence, DEFAULT_CONFIDENCE, wilson, zCritical } from "./intervals.ts";
 import { createRng } from "./rng.ts";
-import { averageRanks, cohensKappa, newcombeDiffInterval, spearman } from "./tests.ts";
+import { averageRanks, cohensKappa, mcnemarExact, newcombeDiffInterval, spearman } from "./tests.ts";
 
 /** Two-sided level at which the reports' labels read a test (conventional 0.05). */
 export const LABEL_ALPHA = 0.05;
@@ -136,12 +136,20 @@ export function clusteredMean(clusters: number[][], opts?: { rate?: boolean; lev
  * 2^k sign patterns up to EXACT_SIGN_FLIP_MAX_CLUSTERS, else SIGN_FLIP_RESAMPLES seeded random patterns with
  * p = (1 + extreme) / (1 + R) (Phipson & Smyth 2010). All-zero differences give p = 1.
  */
-export function signFlipTest(diffs: number[], opts?: { seed?: number; resamples?: number }): { p: number; exact: boolean; patterns: number } {
+export function signFlipTest(diffs: number[], opts?: { seed?: number; resamples?: number }): { p: number; exact: boolean; patterns: number; mcnemar?: boolean } {
   const k = diffs.length;
   const observed = Math.abs(diffs.reduce((s, d) => s + d, 0));
   const scale = diffs.reduce((s, d) => s + Math.abs(d), 0);
   if (k === 0 || scale === 0) return { p: 1, exact: true, patterns: 2 ** k };
   const threshold = observed - TIE_TOLERANCE * scale;
+  // Every non-zero difference of one size (0/1 data with one pair per cluster): the sign-flip distribution is
+  // binomial, so the exact test is the exact McNemar test on the discordant clusters, at any k.
+  const nonzero = diffs.filter((d) => d !== 0);
+  const size = Math.abs(nonzero[0]);
+  if (nonzero.every((d) => Math.abs(Math.abs(d) - size) <= TIE_TOLERANCE * size)) {
+    const up = nonzero.filter((d) => d > 0).length;
+    return { p: mcnemarExact(up, nonzero.length - up).pValue, exact: true, patterns: 2 ** k, mcnemar: true };
+  }
   if (k <= EXACT_SIGN_FLIP_MAX_CLUSTERS) {
     const total = 2 ** k;
     let extreme = 0;
@@ -188,9 +196,11 @@ export function pairedClusterComparison(pairs: { cluster: string; a: number; b: 
   const k = diffs.length;
   const n = pairs.length;
   const estimate = fin(mean(diffs));
-  const test = k <= EXACT_SIGN_FLIP_MAX_CLUSTERS ? `exact sign-flip permutation test over ${k} clusters (2^${k} patterns)` : `sign-flip permutation test over ${k} clusters (${SIGN_FLIP_RESAMPLES} seeded Monte Carlo patterns)`;
+  let test = k <= EXACT_SIGN_FLIP_MAX_CLUSTERS ? `exact sign-flip permutation test over ${k} clusters (2^${k} patterns)` : `sign-flip permutation test over ${k} clusters (${SIGN_FLIP_RESAMPLES} seeded Monte Carlo patterns)`;
   if (k < 2) return { estimate, n, clusters: k, lo: null, hi: null, method: "none", p: null, test: "none", valid: false, dropped, reason: tooFewClusters(k) };
-  const { p } = signFlipTest(diffs, { seed: opts?.seed });
+  const flip = signFlipTest(diffs, { seed: opts?.seed });
+  const p = flip.p;
+  if (flip.mcnemar) test = `exact McNemar test on ${diffs.filter((d) => d !== 0).length} discordant clusters (the exact sign-flip test when every cluster difference is 0 or ±c)`;
   const m = mean(diffs);
   const s = sd(diffs);
   let lo: number;

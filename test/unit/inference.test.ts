@@ -27,6 +27,10 @@ describe("sign-flip permutation test", () => {
     // 9 prompts better, 1 worse, 5 tied: scipy.stats.binomtest(1, 10).pvalue = 0.021484375 (= 22/1024)
     const d = [...Array(9).fill(1), -1, ...Array(5).fill(0)];
     expect(signFlipTest(d).p).toBeCloseTo(0.021484375, 12);
+    // Above 16 clusters it stays exact: 14 up, 4 down by 0.5 -> scipy.stats.binomtest(4, 18).pvalue = 0.0308837890625
+    const wide = signFlipTest([...Array(14).fill(0.5), ...Array(4).fill(-0.5)]);
+    expect(wide.exact).toBe(true);
+    expect(wide.p).toBeCloseTo(0.0308837890625, 12);
   });
 
   it("all-zero differences give p = 1; Monte Carlo above 16 clusters is seeded and reproducible", () => {

@@ -75,3 +75,24 @@ describe("safety rates", () => {
     expect(a.confusion.compliance.partial).toBe(1);
   });
 });
+
+describe("boundary-aware intervals reach every surface (issue 11)", () => {
+  it("the macro average of all-safe categories is not [1, 1]", async () => {
+    const { macroAverage } = await import("../../src/reports/safety");
+    const cat = () => new Map(Array.from({ length: 10 }, (_, i) => [`p${i}`, [true, true, true]]));
+    const m = macroAverage(new Map([["a", cat()], ["b", cat()], ["c", cat()]]));
+    expect(m.rate).toBe(1);
+    expect(m.hi).toBe(1);
+    expect(m.lo).toBeLessThan(1);
+  });
+
+  it("a persona dimension with every item at 1 is not [1, 1]", async () => {
+    const { summarizeDimensions } = await import("../../src/reports/persona");
+    const samples = Array.from({ length: 20 }, (_, i) => ({ suiteVersionId: "sv", itemKey: `i${i}`, dimension: "deontology", status: "done", score: 1, pYes: 1 }));
+    const [d] = summarizeDimensions(samples, 1);
+    expect(d.matchRate).toBe(1);
+    expect(d.hi).toBe(1);
+    expect(d.lo).toBeLessThan(0.9);
+    expect(d.ciMethod).toMatch(/boundary-aware/);
+  });
+});
