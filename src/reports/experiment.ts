@@ -163,8 +163,8 @@ export async function experimentReport(db: Db, d1: D1Database, experimentId: str
     effects,
     arms,
     notes: [
-      "rates are safe-response rates with n and 95% CIs (Wilson, or a cluster bootstrap over prompts with several samples per prompt)",
-      "effects are finetuned minus base; per-category p-values are Holm-corrected across categories",
+      "rates are safe-response rates with n and 95% CIs (Wilson, or Korn-Graubard Clopper-Pearson on the effective sample size with several samples per prompt)",
+      "effects are finetuned minus base, paired on shared (prompt, sample): exact sign-flip test over prompts (exact McNemar with one sample per prompt), t-interval; per-category p-values are Holm-corrected across the available categories; labels need at least 6 prompts",
     ],
   };
 }
