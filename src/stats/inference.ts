@@ -67,7 +67,7 @@ export function tooFewClusters(k: number): string {
  * independent cluster means in [0, 1] has variance at most p(1 − p)/k, and clustering never adds information. At 0/n
  * and n/n v̂ = 0 says nothing about the design effect, so the worst case n_eff = k is used: never zero width.
  */
-export function effectiveWilson(clusterMeans: number[], n: number, confidence: number): { lo: number; hi: number; nEffective: number } {
+export function kornGraubardInterval(clusterMeans: number[], n: number, confidence: number): { lo: number; hi: number; nEffective: number } {
   const k = clusterMeans.length;
   const p = mean(clusterMeans);
   const v = k >= 2 ? (sd(clusterMeans) ** 2) / k : NaN;
@@ -122,7 +122,7 @@ export function clusteredMean(clusters: number[][], opts?: { rate?: boolean; lev
       if (means.every((x) => x === 0 || x === 1)) return { estimate, n, clusters: k, lo: w.lo, hi: w.hi, method: "wilson" };
     }
     if (k < 2) return { estimate, n, clusters: k, lo: null, hi: null, method: "none", reason: "one cluster: the spread between clusters is unknown" };
-    const e = effectiveWilson(means, n, level);
+    const e = kornGraubardInterval(means, n, level);
     return { estimate, n, clusters: k, lo: e.lo, hi: e.hi, method: `Clopper-Pearson on the effective sample size (design effect, Korn-Graubard df ${k - 1})` };
   }
   if (k < 2) return { estimate, n, clusters: k, lo: null, hi: null, method: "none", reason: "one cluster: the spread between clusters is unknown" };

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { SafetySample } from "../../src/db/queries/reports";
 import { safetyEffect } from "../../src/reports/experiment";
-import { clusteredMean, holmAvailable, MIN_LABEL_CLUSTERS, pairedClusterComparison, signFlipTest, spearmanTest } from "../../src/stats/inference";
+import { clusteredMean, holmAvailable, kornGraubardInterval, MIN_LABEL_CLUSTERS, pairedClusterComparison, signFlipTest, spearmanTest } from "../../src/stats/inference";
 
 const pairsOf = (a: number[], b: number[]) => a.map((x, i) => ({ cluster: `c${i}`, a: x, b: b[i] }));
 
@@ -100,6 +100,16 @@ describe("clusteredMean", () => {
     const few = clusteredMean([[0, 0], [0, 0, 0], [0]], { rate: true });
     expect(few.lo).toBe(0);
     expect(few.hi!).toBeGreaterThan(0.3);
+  });
+
+  it("Korn-Graubard interval matches its definition computed with scipy", () => {
+    // m = [0.2, 0.5, 0.1, 0.4, 0.3], n = 40: n_eff = min(40, max(5, p(1-p)/(var(m, ddof=1)/5))) = 40;
+    // n* = 40 * (norm.ppf(0.975) / t.ppf(0.975, 4))^2 = 19.9332; Clopper-Pearson via scipy.stats.beta.ppf:
+    // (beta.ppf(0.025, x, n*-x+1), beta.ppf(0.975, x+1, n*-x)) with x = 0.3 n* -> (0.11868651946603281, 0.5432367632867059)
+    const e = kornGraubardInterval([0.2, 0.5, 0.1, 0.4, 0.3], 40, 0.95);
+    expect(e.nEffective).toBeCloseTo(19.933244369914977, 8);
+    expect(e.lo).toBeCloseTo(0.11868651946603281, 8);
+    expect(e.hi).toBeCloseTo(0.5432367632867059, 8);
   });
 
   it("continuous data: t-interval over cluster means; one cluster gives a reason, not an interval", () => {
