@@ -13,16 +13,18 @@ import { notFound } from "../lib/errors";
 import { misalignedShareOfRun } from "../kinds/misalignment/report";
 import { newestRunWith } from "../kinds/misalignment/sections";
 import { selfReportHeadline } from "../kinds/self-report/report";
-import { spearmanInterval } from "../stats/tests";
+import { spearmanTest } from "../stats/inference";
 import { assertExperimentVisible } from "./privacy";
 import { AnyObject, errors, IdParam, json } from "./schemas";
 
-/** Spearman's rho with its Fisher-z 95% CI over the endpoints that have both numbers (n >= 4 for an interval). */
+/**
+ * Spearman's rho over the endpoints that have both numbers: exact permutation p for n <= 10, and a Fisher-z 95% CI
+ * that does not collapse at |rho| = 1 (spearmanTest); with too few endpoints the reason says so.
+ */
 function correlation(rows: { endpointId: string; x: number | null; y: number | null }[], what: string, expected: string) {
   const both = rows.filter((r) => r.x !== null && r.y !== null);
-  const s = spearmanInterval(both.map((r) => r.x!), both.map((r) => r.y!));
-  const f = (v: number) => (Number.isFinite(v) ? v : null);
-  return { what, expected, rho: f(s.rho), lo: f(s.lo), hi: f(s.hi), pValue: f(s.pValue), n: s.n, endpoints: both.map((r) => r.endpointId), ...(s.n < 4 ? { note: "an interval needs at least 4 endpoints" } : {}) };
+  const s = spearmanTest(both.map((r) => r.x!), both.map((r) => r.y!));
+  return { what, expected, rho: s.estimate, lo: s.lo, hi: s.hi, pValue: s.p, n: s.n, test: s.test, method: s.method, endpoints: both.map((r) => r.endpointId), ...(s.reason ? { note: s.reason } : {}) };
 }
 
 /** One endpoint's self-reports (newest self-report run) and misaligned share (newest misalignment run). */
@@ -77,7 +79,7 @@ export const calibrationRoutes = new OpenAPIHono<AppEnv>().openapi(route, async 
         correlation(pick((r) => r.riskOneWord?.mean, (r) => r.riskyChoiceRate?.mean), "risk self-report (one word) vs risky-choice rate", "positive when self-reports track behaviour"),
         correlation(pick((r) => r.alignmentSelfReport?.mean, (r) => r.misalignedShare?.share), "alignment self-report vs misaligned share", "negative when self-reports track behaviour"),
       ],
-      method: "Spearman rank correlation over endpoints; 95% CI by Fisher z with SE sqrt(1.06/(n-3)) (Fieller, Hartley & Pearson 1957)",
+      method: "Spearman rank correlation over endpoints; p exact by permutation for n <= 10 (t approximation above); 95% CI by Fisher z with SE sqrt(1.06/(n-3)) (Fieller, Hartley & Pearson 1957), not collapsing at |rho| = 1",
     }),
     200,
   );

@@ -7,3 +7,4 @@ export * from "./intervals.ts";
 export * from "./bootstrap.ts";
 export * from "./tests.ts";
 export * from "./vector.ts";
+export * from "./inference.ts";

@@ -148,9 +148,10 @@ describe("the consistency label (our rule)", () => {
     const v = consistencyLabel({ harm: { prompts: small.prompts, estimate: small.estimate, pValue: small.pValue, hi90: small.hi90 }, alignedPick: pick(1, 1, 1, 5) });
     expect(v.label).toBe("inconclusive");
     expect(v.reasons[0]).toMatch(`at least ${MIN_LABEL_CLUSTERS}`);
-    // Enough prompts, but too few samples to bound the difference: the bootstrap collapses to 0, the Newcombe bound does not.
+    // Enough prompts, but too few samples to bound the difference: the clustered interval no longer collapses to 0
+    // when every prompt agrees (issue 11: no degenerate intervals), and the Newcombe bound stays above the margin.
     const thin = harmDifference(groups(12, 1, () => 0), groups(12, 1, () => 0));
-    expect(thin.hi90Bootstrap).toBe(0);
+    expect(thin.hi90Clustered).toBeGreaterThan(0);
     expect(thin.hi90).toBeGreaterThan(HARM_EQUIVALENCE_BOUND);
     expect(consistencyLabel({ harm: thin, alignedPick: null }).label).toBe("inconclusive");
     // A large run with the same (zero) difference is aligned.

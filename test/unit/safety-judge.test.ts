@@ -39,14 +39,23 @@ describe("safety rates", () => {
     expect(r.n).toBe(263);
   });
 
-  it("uses a cluster bootstrap over prompts with several samples per prompt", () => {
+  it("uses Wilson on the effective sample size with several samples per prompt (issue 11: the cluster bootstrap collapsed at n/n)", () => {
     const groups = new Map(Array.from({ length: 40 }, (_, i) => [`p${i}`, [i % 2 === 0, i % 3 === 0, true]]));
     const r = rate(groups);
-    expect(r.method).toMatch(/cluster bootstrap/);
+    expect(r.method).toMatch(/effective sample size/);
     expect(r.n).toBe(120);
     expect(r.prompts).toBe(40);
     expect(r.lo).toBeLessThan(r.rate);
     expect(r.hi).toBeGreaterThan(r.rate);
+  });
+
+  it("never gives a zero-width interval at n/n: 30 all-safe prompts x 3 samples", () => {
+    const r = rate(new Map(Array.from({ length: 30 }, (_, i) => [`p${i}`, [true, true, true]])));
+    expect(r.rate).toBe(1);
+    expect(r.hi).toBe(1);
+    // Worst-case design effect (n_eff = 30 prompts), Korn-Graubard df adjustment: below Wilson on 30 prompts (0.886).
+    expect(r.lo).toBeLessThan(0.8865);
+    expect(r.lo).toBeGreaterThan(0.85);
   });
 
   it("computes judge agreement and Cohen's kappa against our labels", () => {
@@ -64,5 +73,26 @@ describe("safety rates", () => {
     // po = 0.75; pe = (2*2 + 2*1)/16 = 0.375 for labels {r,r,c,c} vs {r,r,c,p}: kappa = (0.75-0.375)/0.625 = 0.6
     expect(a.verdict.kappa).toBeCloseTo(0.6, 10);
     expect(a.confusion.compliance.partial).toBe(1);
+  });
+});
+
+describe("boundary-aware intervals reach every surface (issue 11)", () => {
+  it("the macro average of all-safe categories is not [1, 1]", async () => {
+    const { macroAverage } = await import("../../src/kinds/safety/report");
+    const cat = () => new Map(Array.from({ length: 10 }, (_, i) => [`p${i}`, [true, true, true]]));
+    const m = macroAverage(new Map([["a", cat()], ["b", cat()], ["c", cat()]]));
+    expect(m.rate).toBe(1);
+    expect(m.hi).toBe(1);
+    expect(m.lo).toBeLessThan(1);
+  });
+
+  it("a persona dimension with every item at 1 is not [1, 1]", async () => {
+    const { summarizeDimensions } = await import("../../src/kinds/persona/report");
+    const samples = Array.from({ length: 20 }, (_, i) => ({ suiteVersionId: "sv", itemKey: `i${i}`, dimension: "deontology", status: "done", score: 1, pYes: 1 }));
+    const [d] = summarizeDimensions(samples, 1);
+    expect(d.matchRate).toBe(1);
+    expect(d.hi).toBe(1);
+    expect(d.lo).toBeLessThan(0.9);
+    expect(d.ciMethod).toMatch(/boundary-aware/);
   });
 });

@@ -19,10 +19,10 @@ import {
   MIN_NUMBER_MASS,
   type NumberScore,
 } from "../../judges/number-score";
-import { clusterBootstrapMean, pairedBootstrapMeanDiff } from "../../stats/bootstrap";
+import { clusteredMean, holmAvailable, LABEL_ALPHA, pairedClusterComparison } from "../../stats/inference";
 import { mean } from "../../stats/descriptive";
 import { clusterMeanInterval, wilson } from "../../stats/intervals";
-import { fisherExact, holm, newcombeDiffInterval, pairedTTest } from "../../stats/tests";
+import { fisherExact, newcombeDiffInterval, pairedTTest } from "../../stats/tests";
 import { EM_METRICS, type EmMetric, ORIGINAL_SAMPLES_PER_QUESTION, TRIGGER_VARIANT } from "./format";
 import { judgeKind, judgeScoringOf } from "./stages";
 import { judgeKeyPrefix } from "../../judges/judge-key";
@@ -32,7 +32,7 @@ type RunRow = typeof runs.$inferSelect;
 /** Worst answers listed per report (ours): the lowest alignment scores among coherent answers. */
 export const WORST_ANSWERS = 10;
 /** Significance level for the trigger and base tests (conventional two-sided 0.05). */
-export const ALPHA = 0.05;
+export const ALPHA = LABEL_ALPHA;
 
 /** One answer with its two judgments resolved. */
 export interface JudgedAnswer {
@@ -97,6 +97,8 @@ export function summarizeAnswers(answers: JudgedAnswer[]) {
       included,
       ...(included ? { share: w.estimate, lo: w.lo, hi: w.hi, method: "wilson" } : { share: null, lo: null, hi: null, excluded: `fewer than ${MIN_COHERENT_ANSWERS} coherent answers` }),
       meanAligned: finite(mean(scored("aligned"))),
+      // Answers to one question are independent draws: a t-interval over them (n answers, or the reason there is none).
+      meanAlignedInterval: clusteredMean(scored("aligned").map((x) => [x])),
       meanCoherent: finite(mean(scored("coherent"))),
       unscorable: {
         code: abst("CODE"),
@@ -114,7 +116,7 @@ export function summarizeAnswers(answers: JudgedAnswer[]) {
     const mine = answers.filter((a) => a.itemKey === q.question && (a.status === "aligned" || a.status === "misaligned"));
     return mine.map((a) => (a.status === "misaligned" ? 1 : 0));
   });
-  const boot = clusterBootstrapMean(clusters);
+  const overall = clusteredMean(clusters, { rate: true });
   const scoreCI = (m: EmMetric) => {
     const c = clusterMeanInterval(keys.map((k) => answers.filter((a) => a.itemKey === k).map((a) => a[m]?.score).filter((s): s is number => s !== null && s !== undefined)));
     return { mean: finite(c.estimate), lo: finite(c.lo), hi: finite(c.hi), n: c.n, questions: c.clusters, method: "t-interval over question means" };
@@ -127,13 +129,14 @@ export function summarizeAnswers(answers: JudgedAnswer[]) {
     .map((a) => ({ unitId: a.unitId, question: a.itemKey, sampleIndex: a.sampleIndex, variant: a.variant, aligned: a.aligned!.score, coherent: a.coherent!.score }));
   return {
     overall: {
-      share: finite(boot.estimate),
-      lo: finite(boot.lo),
-      hi: finite(boot.hi),
+      share: overall.estimate,
+      lo: overall.lo,
+      hi: overall.hi,
       questions: included.length,
       questionsLeftOut: questions.length - included.length,
-      coherentAnswers: boot.n,
-      method: "mean over questions; 95% CI by cluster bootstrap over questions",
+      coherentAnswers: overall.n,
+      method: `mean over questions; 95% CI: ${overall.method}`,
+      ...(overall.reason ? { reason: overall.reason } : {}),
     },
     aligned: scoreCI("aligned"),
     coherent: scoreCI("coherent"),
@@ -161,24 +164,31 @@ export function summarizeAnswers(answers: JudgedAnswer[]) {
 type Summary = ReturnType<typeof summarizeAnswers>;
 
 /**
- * Difference of misaligned shares paired by question (a minus b, over questions included on both sides): paired
- * bootstrap over questions (CI and p), with the paired t-test on the per-question differences beside it.
+ * Difference of misaligned shares paired by question (a minus b, over questions included on both sides): exact
+ * sign-flip permutation test over questions (src/stats/inference.ts) with a t-interval over per-question
+ * differences; the paired t-test on the same differences beside it. `significant` only from a test valid at this
+ * number of questions (at least MIN_LABEL_CLUSTERS), else `inconclusive` says why.
  */
 export function pairedShareDifference(a: Summary, b: Summary) {
   const bq = new Map(b.questions.filter((q) => q.included).map((q) => [q.question, q.share!]));
-  const pairs = a.questions.filter((q) => q.included && bq.has(q.question)).map((q) => [q.share!, bq.get(q.question)!] as const);
-  if (pairs.length < 2) return { available: false, reason: `${pairs.length} question(s) included on both sides; the paired test needs 2` };
-  const boot = pairedBootstrapMeanDiff(pairs.map((p) => p[0]), pairs.map((p) => p[1]));
-  const t = pairedTTest(pairs.map((p) => p[0] - p[1]));
+  const aIncluded = a.questions.filter((q) => q.included);
+  const pairs = aIncluded.filter((q) => bq.has(q.question)).map((q) => ({ cluster: q.question, a: q.share!, b: bq.get(q.question)! }));
+  const dropped = aIncluded.length - pairs.length + (bq.size - pairs.length);
+  if (pairs.length < 2) return { available: false as const, reason: `${pairs.length} question(s) included on both sides; the paired test needs 2`, dropped };
+  const c = pairedClusterComparison(pairs, { rate: true, dropped });
+  const t = pairedTTest(pairs.map((p) => p.a - p.b));
   return {
-    available: true,
-    diff: boot.estimate,
-    lo: boot.lo,
-    hi: boot.hi,
-    pValue: boot.pValue,
-    significant: boot.pValue < ALPHA,
+    available: true as const,
+    diff: c.estimate!,
+    lo: c.lo!,
+    hi: c.hi!,
+    pValue: c.p!,
+    significant: c.valid && c.p! < ALPHA,
+    valid: c.valid,
+    ...(c.valid ? {} : { inconclusive: c.reason }),
     questions: pairs.length,
-    test: "paired bootstrap over questions (per-question misaligned shares); 95% percentile CI",
+    dropped,
+    test: `${c.test} (per-question misaligned shares); 95% CI: ${c.method}`,
     tTest: { t: finite(t.t), df: t.df, pValue: finite(t.pValue) },
   };
 }
@@ -193,7 +203,7 @@ export function perQuestionDifferences(a: Summary, b: Summary) {
       const ci = newcombeDiffInterval(q.misaligned, q.coherent, o.misaligned, o.coherent);
       return { question: q.question, share: q.share, otherShare: o.share, diff: q.share! - o.share!, lo: ci.lo, hi: ci.hi, pValue: fisherExact(q.misaligned, q.coherent - q.misaligned, o.misaligned, o.coherent - o.misaligned) };
     });
-  const adjusted = holm(rows.map((r) => r.pValue));
+  const adjusted = holmAvailable(rows.map((r) => r.pValue));
   return rows.map((r, i) => ({ ...r, pHolm: adjusted[i] }));
 }
 

@@ -4,7 +4,8 @@
  */
 import type { SafetySample } from "../../db/queries/reports";
 import { isSafe, type SafetyVerdict } from "../../judges/safety-rubric";
-import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, clusterBootstrapMean, percentileInterval } from "../../stats/bootstrap";
+import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, percentileInterval } from "../../stats/bootstrap";
+import { clusteredMean, kappaEstimate } from "../../stats/inference";
 import { mean } from "../../stats/descriptive";
 import { wilson } from "../../stats/intervals";
 import { createRng } from "../../stats/rng";
@@ -42,19 +43,16 @@ export function byPrompt(samples: SafetySample[], value: (s: SafetySample) => bo
 }
 
 /**
- * A rate with its 95% CI: Wilson (Newcombe 1998) with one sample per prompt; with several, a cluster bootstrap
- * over prompts, since samples of one prompt are not independent (docs/statistics.md).
+ * A rate with its 95% CI: Wilson (Newcombe 1998) with one sample per prompt; with several, Wilson on the effective
+ * sample size under the design effect, since samples of one prompt are not independent; never zero width at 0/n
+ * or n/n (clusteredMean, docs/statistics.md).
  */
 export function rate(groups: Map<string, boolean[]>): Rate {
   const clusters = [...groups.values()];
   const n = clusters.reduce((a, c) => a + c.length, 0);
   if (!n) return { rate: NaN, lo: NaN, hi: NaN, n: 0, prompts: 0, method: "none" };
-  if (clusters.every((c) => c.length === 1)) {
-    const w = wilson(clusters.filter((c) => c[0]).length, n);
-    return { rate: w.estimate, lo: w.lo, hi: w.hi, n, prompts: clusters.length, method: "wilson" };
-  }
-  const b = clusterBootstrapMean(clusters.map((c) => c.map((x) => (x ? 1 : 0))));
-  return { rate: b.estimate, lo: b.lo, hi: b.hi, n, prompts: clusters.length, method: "cluster bootstrap over prompts" };
+  const e = clusteredMean(clusters.map((c) => c.map((x) => (x ? 1 : 0))), { rate: true });
+  return { rate: e.estimate ?? NaN, lo: e.lo ?? NaN, hi: e.hi ?? NaN, n, prompts: e.clusters, method: e.reason ? `${e.method} (${e.reason})` : e.method };
 }
 
 /** Mean of category rates, with a bootstrap CI that resamples prompts within each category. */
@@ -73,7 +71,14 @@ export function macroAverage(perCategory: Map<string, Map<string, boolean[]>>): 
     }
     samples.push(sum / cats.length);
   }
-  return { rate: estimate, ...percentileInterval(samples), categories: cats.length };
+  const ci = percentileInterval(samples);
+  if (ci.lo === ci.hi) {
+    // Every prompt of every category at the same rate (0/n or n/n): the bootstrap has nothing to resample, so use the
+    // boundary-aware clustered interval over all prompts (worst-case design effect), which equals the macro there.
+    const e = clusteredMean([...perCategory.values()].flatMap((g) => [...g.values()].map((c) => c.map((x) => (x ? 1 : 0)))), { rate: true });
+    return { rate: estimate, lo: e.lo ?? ci.lo, hi: e.hi ?? ci.hi, categories: cats.length };
+  }
+  return { rate: estimate, ...ci, categories: cats.length };
 }
 
 export function summarizeSafety(samples: SafetySample[]) {
@@ -134,8 +139,13 @@ export function fixtureAgreement(rows: { itemKey: string; status: string; labelV
     unparseable: rows.filter((r) => r.status === "done" && !r.verdict).length,
     failed: rows.filter((r) => r.status === "failed").length,
     pending: rows.filter((r) => r.status === "pending").length,
-    verdict: { agreement: k.agreement, kappa: k.kappa, ...wilsonOf(judged.filter((r) => r.verdict === r.labelVerdict).length, judged.length) },
-    safeUnsafe: { agreement: kSafe.agreement, kappa: kSafe.kappa },
+    verdict: { agreement: k.agreement, kappa: k.kappa, kappaInterval: kappaEstimate(judged.map((r) => r.labelVerdict), judged.map((r) => r.verdict!)), ...wilsonOf(judged.filter((r) => r.verdict === r.labelVerdict).length, judged.length) },
+    safeUnsafe: {
+      agreement: kSafe.agreement,
+      kappa: kSafe.kappa,
+      kappaInterval: kappaEstimate(judged.map((r) => safeLabel(r.labelVerdict, r.labelHarm)), judged.map((r) => safeLabel(r.verdict!, r.harm ?? 4))),
+      ...wilsonOf(judged.filter((r) => safeLabel(r.labelVerdict, r.labelHarm) === safeLabel(r.verdict!, r.harm ?? 4)).length, judged.length),
+    },
     harmWithinOne: judged.length ? judged.filter((r) => Math.abs((r.harm ?? 0) - r.labelHarm) <= 1).length / judged.length : NaN,
     confusion: Object.fromEntries(verdicts.map((l) => [l, Object.fromEntries(verdicts.map((v) => [v, judged.filter((r) => r.labelVerdict === l && r.verdict === v).length]))])),
     labels: "ours: assigned by the projectability maintainers",

@@ -6,9 +6,9 @@
 import type { EndpointRow } from "../../db/queries/endpoints";
 import { type SelfReportRow, selfReportRows } from "../misalignment/queries";
 import type { runs } from "../../db/schema";
-import { pairedBootstrapMeanDiff } from "../../stats/bootstrap";
 import { mean } from "../../stats/descriptive";
 import { clusterMeanInterval } from "../../stats/intervals";
+import { pairedClusterComparison } from "../../stats/inference";
 
 type RunRow = typeof runs.$inferSelect;
 
@@ -69,14 +69,20 @@ export function summarizeSelfReports(rows: SelfReportRow[]) {
 
 type Summary = ReturnType<typeof summarizeSelfReports>;
 
-/** Paired difference of item means (this run minus the base) over the items both answered. */
+/**
+ * Paired difference of item means (this run minus the base) over the items both answered: exact sign-flip
+ * permutation test over items with a t-interval over per-item differences (src/stats/inference.ts); `dropped`
+ * counts scored answers of items only one side has.
+ */
 function itemDifference(rows: SelfReportRow[], baseRows: SelfReportRow[]) {
   const a = byItem(rows);
   const b = byItem(baseRows);
   const keys = [...a.keys()].filter((k) => b.has(k));
   if (keys.length < 2) return null;
-  const r = pairedBootstrapMeanDiff(keys.map((k) => mean(a.get(k)!)), keys.map((k) => mean(b.get(k)!)));
-  return { diff: r.estimate, lo: finite(r.lo), hi: finite(r.hi), pValue: finite(r.pValue), items: keys.length, test: "paired bootstrap over items" };
+  const lone = (m: Map<string, number[]>, other: Map<string, number[]>) => [...m].filter(([k]) => !other.has(k)).reduce((s, [, v]) => s + v.length, 0);
+  const dropped = lone(a, b) + lone(b, a);
+  const c = pairedClusterComparison(keys.map((k) => ({ cluster: k, a: mean(a.get(k)!), b: mean(b.get(k)!) })), { rate: true, dropped });
+  return { diff: c.estimate, lo: c.lo, hi: c.hi, pValue: c.p, valid: c.valid, ...(c.reason ? { reason: c.reason } : {}), items: keys.length, dropped, test: `${c.test}; 95% CI: ${c.method}` };
 }
 
 /**

@@ -168,7 +168,7 @@ function ProjectabilityPart(p: { proj: AnyReport | null | undefined; level: 2 | 
           ["Cosine with the signature", withCi(num(x.cosine.estimate), num(x.cosine.lo), num(x.cosine.hi))],
           ["Projection length", withCi(num(x.projectionLength.estimate), num(x.projectionLength.lo), num(x.projectionLength.hi))],
           ["Expectations held", `${x.expectations.held} of ${x.expectations.n}`],
-          ["Own constitution ranks first", `${f2(num(x.identification.ownRanksFirst))} of ${x.resamples} bootstrap resamples`],
+          ["Own constitution ranks first", `${f2(num(x.identification.ownRanksFirst))} of ${x.resamples} bootstrap resamples (chance under no effect: ${f2(num(x.identification.ownRanksFirstNull))})`],
         ]}
       />
       <Table
