@@ -5,7 +5,7 @@
  */
 import type { Db } from "../db/client";
 import { getSuiteVersion } from "../db/queries/suites";
-import { holm } from "../stats/tests";
+import { holmAvailable } from "../stats/inference";
 import { clusteredMean, type Estimate, pairedClusterComparison, type PairedComparison } from "./estimators";
 import { SUITE_KINDS } from "../suites/kinds";
 import { OBSERVATION_SOURCES } from "./registry";
@@ -94,6 +94,6 @@ export function compareRuns(a: { runId: string; data: KindObservations }, b: { r
 
 /** Holm-adjusts the p-values of one family (null p-values stay null and do not count). */
 export function withHolm<T extends { p: number | null }>(family: T[]): (T & { pHolm: number | null })[] {
-  const adjusted = holm(family.map((c) => (c.p == null ? NaN : c.p)));
-  return family.map((c, i) => ({ ...c, pHolm: Number.isFinite(adjusted[i]) ? adjusted[i] : null }));
+  const adjusted = holmAvailable(family.map((c) => c.p));
+  return family.map((c, i) => ({ ...c, pHolm: adjusted[i] }));
 }
