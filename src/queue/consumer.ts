@@ -4,6 +4,7 @@
  * batch, then ack, retry with backoff, or hand back units the gate could not fit in yet.
  */
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { callCounts, countingEnv } from "../db/call-counts";
 import { chunk, insertIgnoringConflicts, type Db, getDb, runBatch } from "../db/client";
 import { type EndpointRow, getEndpointsByIds } from "../db/queries/endpoints";
 import { completeIfFinished } from "../db/queries/runs";
@@ -12,7 +13,7 @@ import { responses, runs, units } from "../db/schema";
 import type { Env } from "../env";
 import { decryptSecret } from "../lib/crypto";
 import { unitId } from "../lib/ids";
-import type { GateGrant } from "../providers/gate";
+import { GatePool } from "../providers/gate-pool";
 import { callChat, DEFAULT_MODEL_TIMEOUT_MS } from "../providers/openai";
 import { type Stage, type StageContext, SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
@@ -104,6 +105,8 @@ export function sampleSeed(runSeed: number, sampleIndex: number): number {
 }
 
 export async function handleWorkQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  // Profiling (LOG_BATCH_TIMING=1): count this batch's D1 and queue calls for its timing line.
+  if (env.LOG_BATCH_TIMING === "1") env = countingEnv(env);
   const db = getDb(env.DB);
   const work: { msg: Message<unknown>; body: WorkMessage }[] = [];
   for (const msg of batch.messages) {
@@ -123,6 +126,8 @@ export async function handleWorkQueue(batch: MessageBatch<unknown>, env: Env): P
     } else work.push({ msg, body: parsed.data });
   }
   if (work.length) await processWork(env, db, work);
+  const counts = callCounts(env);
+  if (counts) console.log(JSON.stringify({ event: "batch.counts", messages: batch.messages.length, workMessages: work.length, ...counts }));
 }
 
 function retryBase(env: Env): number {
@@ -179,6 +184,11 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   const calls = Number(env.MAX_CALLS_PER_INVOCATION);
   const slot = semaphore(Number.isInteger(calls) && calls > 0 ? calls : DEFAULT_CALLS_PER_INVOCATION);
   const results = new Map<string, UnitResult>();
+  // Gate slots for the whole batch: one Durable Object call asks for many, a slot passes straight to the next unit (issue 15).
+  const demand = new Map<string, number>();
+  for (const t of targets.values()) if (t) demand.set(t, (demand.get(t) ?? 0) + 1);
+  const gates = new GatePool(env, timeoutMs + LEASE_MARGIN_MS, GATE_MAX_WAIT_MS, demand);
+  const callsStarted = Date.now();
   await Promise.all(
     todo.map(async (u) => {
       const run = runRows.get(u.runId)!;
@@ -225,11 +235,12 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
         await slot(() =>
           Date.now() - batchStarted > BATCH_TIME_BUDGET_MS
             ? Promise.resolve<UnitResult>({ unitId: u.id, status: "deferred", waitMs: 0 })
-            : runUnit(env, ctx, stage!, ep!, keys.get(ep!.id)!, timeoutMs, stillRunning),
+            : runUnit(gates, ctx, stage!, ep!, keys.get(ep!.id)!, timeoutMs, stillRunning),
         ),
       );
     }),
-  );
+  ).finally(() => gates.close());
+  const callsEnded = Date.now();
 
   const next = [...results.values()].flatMap((r) => (r.status === "done" ? r.next : []));
   // Responses and the units that follow them are written together, so a crash cannot lose a follow-up.
@@ -239,6 +250,11 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   const completed: string[] = [];
   for (const runId of new Set([...results.values()].map((r) => unitRows.get(r.unitId)!.runId))) if (await completeIfFinished(db, runId)) completed.push(runId);
   await afterRunsCompleted(env, db, completed);
+  if (env.LOG_BATCH_TIMING === "1") {
+    // Timing marks for profiling (`npm run bench` turns them on): where a batch's wall time goes.
+    const at = Date.now();
+    console.log(JSON.stringify({ event: "batch.timing", units: ids.length, calls: todo.length, loadMs: callsStarted - batchStarted, callsMs: callsEnded - callsStarted, storeMs: at - callsEnded, gateRpcs: gates.rpcs }));
+  }
 }
 
 async function loadParents(db: Db, ids: string[]): Promise<Map<string, { answer: string | null; parsed: Record<string, unknown> }>> {
@@ -270,7 +286,7 @@ function workMessagesByRun(list: { id: string; runId: string }[]): QueueMessage[
 }
 
 async function runUnit(
-  env: Env,
+  gates: GatePool,
   ctx: StageContext,
   stage: Stage,
   ep: EndpointRow,
@@ -280,12 +296,7 @@ async function runUnit(
 ): Promise<UnitResult> {
   const u = ctx.unit;
   const request = stage.buildRequest(ctx);
-  const gate = env.ENDPOINT_GATE.get(env.ENDPOINT_GATE.idFromName(ep.id));
-  const grant = (await gate.acquire(
-    { maxConcurrency: ep.maxConcurrency, requestsPerMinute: ep.requestsPerMinute },
-    timeoutMs + LEASE_MARGIN_MS,
-    GATE_MAX_WAIT_MS,
-  )) as GateGrant;
+  const grant = await gates.acquire(ep.id, { maxConcurrency: ep.maxConcurrency, requestsPerMinute: ep.requestsPerMinute });
   if (!grant.granted) return { unitId: u.id, status: "deferred", waitMs: grant.waitMs };
   let outcome;
   try {
@@ -293,7 +304,7 @@ async function runUnit(
     if (!(await stillRunning(u.runId))) return { unitId: u.id, status: "skipped" };
     outcome = await callChat({ baseUrl: ep.baseUrl, model: ep.model, apiKey }, request, u.id, timeoutMs);
   } finally {
-    await gate.release(grant.leaseId);
+    gates.release(ep.id, grant.leaseId);
   }
   if (!outcome.ok) {
     return outcome.transient
