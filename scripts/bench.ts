@@ -131,6 +131,9 @@ interface BatchTiming {
   callsMs: number;
   storeMs: number;
   gateRpcs: number;
+  avgSlotMs?: number;
+  peakInUse?: number;
+  leases?: number;
 }
 
 /** The worker's per-batch log lines written since `offset` (LOG_BATCH_TIMING=1). */
@@ -232,7 +235,7 @@ await withLocalStack(
           const c = counts.filter((x) => x.workMessages > 0)[b];
           if (c) perInvocation.push({ subrequests: timings[b].calls + timings[b].gateRpcs + c.d1Calls + c.queueSends, units: timings[b].units });
         }
-        const phases = timings.map((t) => `${t.units}u load ${t.loadMs} calls ${t.callsMs} store ${t.storeMs} ms, ${t.gateRpcs} gate RPCs`).join("; ");
+        const phases = timings.map((t) => `${t.units}u load ${t.loadMs} calls ${t.callsMs} store ${t.storeMs} ms, slot held ${t.avgSlotMs} ms/call, peak ${t.peakInUse} in flight on ${t.leases} leases, ${t.gateRpcs} gate RPCs`).join("; ");
         note(`  run ${i + 1}: ${round(wall, 3)} s (${round(wall / bound, 2)}x bound), ${run.counts.done} done ${run.counts.failed} failed, ${timings.length} batches [${phases}]`);
       }
       const pf = promptfooBench(w, sim.url, "sim-local-key");

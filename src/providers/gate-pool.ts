@@ -47,6 +47,19 @@ export class GatePool {
   private renewTimer: ReturnType<typeof setInterval> | undefined;
   /** Durable Object calls made, for the batch's timing log and the bench. */
   rpcs = 0;
+  /** Calls granted and the total time their slots were held (grant to release), for the timing log. */
+  grants = 0;
+  heldMs = 0;
+  /** Most calls this batch had in flight at once, and leases the gate granted it. */
+  peakInUse = 0;
+  leasesGranted = 0;
+  /** When each call's slot came back (ms since epoch), to see a batch's tail. */
+  releasedAt: number[] = [];
+  /** When the first call got a slot, and when the batch first held its endpoint's whole concurrency. */
+  firstGrantAt = 0;
+  fullAt = 0;
+
+  private grantedAt = new Map<string, number>();
   private closed = false;
 
   /** `demand`: how many units of this batch will ask for each endpoint (it sizes the start permits asked for). */
@@ -94,8 +107,26 @@ export class GatePool {
   release(endpointId: string, leaseId: string): void {
     const s = this.slots.get(endpointId);
     if (!s || !s.inUse.delete(leaseId)) return;
+    this.heldMs += Date.now() - (this.grantedAt.get(leaseId) ?? Date.now());
+    this.releasedAt.push(Date.now());
     s.idle.push({ id: leaseId, fresh: false });
     this.pump(endpointId, s);
+  }
+
+  /** Where the batch's call time went, for its timing log (ms relative to `since`, when its calls began). */
+  timing(since: number) {
+    const done = [...this.releasedAt].sort((a, b) => a - b);
+    const at = (q: number) => (done.length ? done[Math.min(done.length - 1, Math.floor(done.length * q))] - since : null);
+    return {
+      gateRpcs: this.rpcs,
+      leases: this.leasesGranted,
+      peakInUse: this.peakInUse,
+      avgSlotMs: Math.round(this.heldMs / Math.max(1, this.grants)),
+      firstGrantMs: this.firstGrantAt ? this.firstGrantAt - since : null,
+      fullMs: this.fullAt ? this.fullAt - since : null,
+      p50DoneMs: at(0.5),
+      p95DoneMs: at(0.95),
+    };
   }
 
   /** Gives every held slot and unspent start permit back (one call per endpoint); call once the batch's calls are over. */
@@ -142,6 +173,11 @@ export class GatePool {
       const w = s.waiting.shift()!;
       clearTimeout(w.timer);
       s.inUse.add(lease.id);
+      this.grants++;
+      this.peakInUse = Math.max(this.peakInUse, s.inUse.size);
+      if (!this.firstGrantAt) this.firstGrantAt = Date.now();
+      if (!this.fullAt && s.inUse.size >= s.limits.maxConcurrency) this.fullAt = Date.now();
+      this.grantedAt.set(lease.id, Date.now());
       w.resolve({ granted: true, leaseId: lease.id });
     }
     // Re-used leases without permits are no use here; the rest go back if nobody asks for them shortly.
@@ -192,6 +228,7 @@ export class GatePool {
           }
           if (g.granted) {
             s.idle.push(...g.leaseIds.map((id) => ({ id, fresh: true })));
+            this.leasesGranted += g.leaseIds.length;
             if (g.starts > 0) s.permits.push({ at: g.startsAt, left: g.starts });
             this.startRenewing();
           } else if (s.inUse.size === 0 || this.permitsLeft(s) === 0) {

@@ -253,7 +253,7 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   if (env.LOG_BATCH_TIMING === "1") {
     // Timing marks for profiling (`npm run bench` turns them on): where a batch's wall time goes.
     const at = Date.now();
-    console.log(JSON.stringify({ event: "batch.timing", units: ids.length, calls: todo.length, loadMs: callsStarted - batchStarted, callsMs: callsEnded - callsStarted, storeMs: at - callsEnded, gateRpcs: gates.rpcs }));
+    console.log(JSON.stringify({ event: "batch.timing", units: ids.length, calls: todo.length, loadMs: callsStarted - batchStarted, callsMs: callsEnded - callsStarted, storeMs: at - callsEnded, ...gates.timing(callsStarted) }));
   }
 }
 
