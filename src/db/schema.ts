@@ -177,7 +177,8 @@ export const responses = sqliteTable(
     completionTokens: integer("completion_tokens"),
     createdAt: text("created_at").notNull().default(now),
   },
-  (t) => [index("responses_run").on(t.runId)],
+  // (run_id, unit_id, score) covers the reports' score reads without touching the wide rows (migration 0010).
+  (t) => [index("responses_run_scores").on(t.runId, t.unitId, t.score)],
 );
 
 /** A comparison: a base endpoint and the finetuned endpoints trained from it. */
