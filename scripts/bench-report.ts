@@ -78,7 +78,9 @@ function seed(templateRunId: string, units: number): string {
       const cols = Object.keys(row);
       return db.prepare(`INSERT INTO ${table} (${cols.join(",")}) VALUES (${cols.map(() => "?").join(",")})`);
     };
-    const newRun = { ...run, id: runId, samples_per_item: samples, item_limit: null, expected_units: units, status: "completed", completed_at: new Date().toISOString() };
+    // Newer than the template, so the endpoint report and the leaderboard pick this run.
+    const at = new Date().toISOString();
+    const newRun = { ...run, id: runId, samples_per_item: samples, item_limit: null, expected_units: units, status: "completed", created_at: at, updated_at: at, completed_at: at };
     const unitCols = Object.keys(tUnit);
     const respCols = Object.keys(tResp);
     const insUnit = ins("units", tUnit);
