@@ -154,7 +154,8 @@ export const units = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },
-  (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId)],
+  // units_parent is partial: first-stage units (no parent) write no entry, one D1 row less each (migration 0010).
+  (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId).where(sql`${t.parentId} IS NOT NULL`)],
 );
 
 /** The stored model call behind a finished unit: raw response, parsed answer, latency and usage. */

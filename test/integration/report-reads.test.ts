@@ -36,3 +36,14 @@ describe("persona report reads", () => {
     expect(plan.results.map((p) => p.detail).join("\n")).toMatch(/COVERING INDEX responses_run_scores/);
   });
 });
+
+describe("unit indexes", () => {
+  it("a follow-up lookup by parent uses units_parent, which holds no entry for first-stage units", async () => {
+    const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT id FROM units WHERE parent_id IN (?, ?) AND status = 'pending'").bind("a", "b").all<{ detail: string }>();
+    expect(plan.results.map((p) => p.detail).join("\n")).toMatch(/units_parent/);
+    const judged = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT j.id FROM units a LEFT JOIN units j ON j.parent_id = a.id AND j.kind = 'judge' WHERE a.run_id = ?").bind("r").all<{ detail: string }>();
+    expect(judged.results.map((p) => p.detail).join("\n")).toMatch(/units_parent/);
+    const def = await env.DB.prepare("SELECT sql FROM sqlite_master WHERE name = 'units_parent'").first<{ sql: string }>();
+    expect(def?.sql).toMatch(/WHERE\s+`?parent_id`?\s+IS NOT NULL/i);
+  });
+});
