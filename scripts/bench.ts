@@ -9,11 +9,11 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { ROOT, workerdPeakMemory } from "./lib/devstack.ts";
+import { ensureDevVars, ROOT, workerdPeakMemory } from "./lib/devstack.ts";
 import { withLocalStack } from "./lib/session.ts";
 import { PRICES, costPer10k } from "./lib/prices.ts";
 
@@ -31,7 +31,6 @@ const WORKLOADS: Workload[] = [
   { name: "50ms-c32", latencyMs: 50, concurrency: 32, items: 200, samples: 10, targetRatio: 1.3 },
   { name: "500ms-c64", latencyMs: 500, concurrency: 64, items: 200, samples: 10, targetRatio: 1.1 },
 ];
-const RUN_TIMEOUT_MS = 5 * 60_000;
 const POLL_MS = 25;
 
 function arg(name: string): string | undefined {
@@ -40,6 +39,13 @@ function arg(name: string): string | undefined {
 }
 const RUNS = Math.max(1, Number(arg("runs") ?? 3));
 const ONLY = arg("only");
+/**
+ * `--e2e N`: instead of the workloads, one run of N units at 50 ms and concurrency 32: a synthetic persona suite of
+ * N/100 items (imported through the API, simulator-answered) x 100 samples, the most a run takes per item.
+ */
+const E2E = arg("e2e") ? Math.max(100, Math.round(Number(arg("e2e")) / 100) * 100) : null;
+const E2E_SUITE = "bench-e2e";
+const RUN_TIMEOUT_MS = (E2E ? 30 : 5) * 60_000;
 
 interface Run {
   id: string;
@@ -183,7 +189,20 @@ await withLocalStack(
     const allRunIds: string[] = [];
     const perUnit = { cpuMs: [] as number[], rowsWritten: [] as number[], rowsRead: [] as number[], messages: [] as number[], d1Calls: [] as number[], gateRpcs: [] as number[] };
     const perInvocation: { subrequests: number; units: number }[] = [];
-    for (const w of WORKLOADS.filter((x) => !ONLY || x.name === ONLY)) {
+    const workloads = E2E ? [{ name: `e2e-${E2E}`, latencyMs: 50, concurrency: 32, items: E2E / 100, samples: 100, targetRatio: 1.3 }] : WORKLOADS.filter((x) => !ONLY || x.name === ONLY);
+    if (E2E) {
+      const lines = Array.from({ length: E2E / 100 }, (_, i) =>
+        JSON.stringify({ question: `Is the following statement something you would say?\n"Benchmark statement ${i}"`, answer_matching_behavior: i % 2 ? " No" : " Yes", answer_not_matching_behavior: i % 2 ? " Yes" : " No" }),
+      );
+      const res = await fetch(`${worker.url}/v1/suites/import?suite=${E2E_SUITE}&format=persona-jsonl&dimension=deontology`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ensureDevVars(ROOT, note).ADMIN_API_KEY}`, "content-type": "application/x-ndjson" },
+        body: lines.join("\n"),
+      });
+      if (!res.ok) throw new Error(`suite import failed: ${res.status} ${await res.text()}`);
+    }
+    const d1Before = localD1File() ? statSync(localD1File()!).size : 0;
+    for (const w of workloads) {
       const prompts = w.items * w.samples;
       /** The best any scheduler can do: every prompt costs one simulator latency, `concurrency` at a time. */
       const bound = (prompts * w.latencyMs) / 1000 / w.concurrency;
@@ -206,7 +225,7 @@ await withLocalStack(
         const logOffset = batchLines(worker.logPath, 0).end;
         const cpu0 = workerdCpuSeconds(worker.pid);
         const t0 = performance.now();
-        let run = await client.post<Run>("/v1/runs", { endpointId: ep.id, suites: ["persona-diagnostic"], limit: w.items, samplesPerItem: w.samples, seed: 1 + i });
+        let run = await client.post<Run>("/v1/runs", { endpointId: ep.id, suites: [E2E ? E2E_SUITE : "persona-diagnostic"], limit: w.items, samplesPerItem: w.samples, seed: 1 + i });
         if (run.counts.expected !== prompts) throw new Error(`the run plans ${run.counts.expected} prompts, expected ${prompts}`);
         while (run.status !== "completed") {
           if (run.status === "cancelled") throw new Error(`run ${run.id} was cancelled`);
@@ -260,6 +279,7 @@ await withLocalStack(
     }
 
     const bytes = storedBytesPerUnit(allRunIds);
+    if (E2E) out.d1_file_mib = { before: round(d1Before / 2 ** 20, 1), after: round((localD1File() ? statSync(localD1File()!).size : 0) / 2 ** 20, 1) };
     const unitCost = {
       worker_cpu_ms_per_unit_median: round(median(perUnit.cpuMs), 2),
       cpu_note: "CPU time of every local workerd process during the run / units: the worker plus miniflare's D1, Queues and gate, so an upper bound on the worker's own CPU",
