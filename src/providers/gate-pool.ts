@@ -147,8 +147,14 @@ export class GatePool {
         if (!leases.length && !refunds.length) return;
         const gate = this.gate(id);
         this.rpcs += Math.max(1, refunds.length);
-        await gate.releaseMany(leases, refunds[0]?.left ?? 0, refunds[0]?.at ?? 0);
-        for (const p of refunds.slice(1)) await gate.releaseMany([], p.left, p.at);
+        try {
+          await gate.releaseMany(leases, refunds[0]?.left ?? 0, refunds[0]?.at ?? 0);
+          for (const p of refunds.slice(1)) await gate.releaseMany([], p.left, p.at);
+        } catch (err) {
+          // Never fail a batch whose calls are made over this: its results must still be stored. Leases expire on
+          // their own within leaseMs, and an unrefunded permit only lowers the rate for the rest of the minute.
+          console.error(JSON.stringify({ event: "gate.release_failed", endpointId: id, leases: leases.length, error: String(err) }));
+        }
       }),
     );
   }

@@ -1,7 +1,8 @@
 /**
  * @module providers/gate: one Durable Object per endpoint that holds `maxConcurrency` and `requestsPerMinute`
- * across every concurrent queue consumer. Callers wait in a FIFO inside the object, so a slot costs two RPCs
- * (acquire, release) instead of polling.
+ * across every concurrent queue consumer. Callers wait in a FIFO inside the object instead of polling. A consumer
+ * batch takes and returns slots in bulk (`acquireMany`, `releaseMany`, `renew`; providers/gate-pool.ts), so the
+ * gate costs a few RPCs per batch, not two per call.
  */
 import { DurableObject } from "cloudflare:workers";
 
