@@ -27,6 +27,8 @@ export interface Env {
   RETRY_BASE_SECONDS?: string;
   /** Model calls in flight per consumer invocation (default 6, Cloudflare's connection cap). */
   MAX_CALLS_PER_INVOCATION?: string;
+  /** "1": each consumer batch logs a `batch.timing` line (load, calls, store ms; gate RPCs), for profiling. */
+  LOG_BATCH_TIMING?: string;
   /** Seconds a recognition unit waits before looking again for the base run's answer (default 30); tests set 1. */
   BASE_ANSWER_WAIT_SECONDS?: string;
   /** Seconds a pending unit may go unchanged (with no live lease) before the cron's sweep re-enqueues it (default 600). */

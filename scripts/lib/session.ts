@@ -20,7 +20,7 @@ export interface LocalStack {
 export async function withLocalStack(
   label: string,
   body: (stack: LocalStack) => Promise<void>,
-  opts: { simLatencyMs?: number; log?: (line: string) => void } = {},
+  opts: { simLatencyMs?: number; log?: (line: string) => void; workerVars?: Record<string, string> } = {},
 ): Promise<void> {
   const log = opts.log ?? console.log;
   let sim: SimulatorHandle | null = null;
@@ -39,7 +39,7 @@ export async function withLocalStack(
     if (!vars.ADMIN_API_KEY) throw new Error("ADMIN_API_KEY is empty in .dev.vars");
     await applyLocalMigrations(ROOT);
     sim = await startSimulator({ port: await findFreePort(8788), latencyMs: opts.simLatencyMs ?? 2 });
-    worker = await startWorker({ port: await findFreePort(8787) });
+    worker = await startWorker({ port: await findFreePort(8787), vars: opts.workerVars });
     log(`simulator: ${sim.url} (a stand-in for model APIs)   worker: ${worker.url}`);
     await body({ client: api(worker.url, vars.ADMIN_API_KEY), worker, sim, simBaseUrl: `${sim.url}/v1` });
     await stopAll();

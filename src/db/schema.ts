@@ -189,7 +189,8 @@ export const units = sqliteTable(
     leaseId: text("lease_id"),
     leaseUntil: text("lease_until"),
   },
-  (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId), index("units_status_updated").on(t.status, t.updatedAt)],
+  // units_parent is partial: first-stage units (no parent) write no entry, one D1 row less each (migration 0010).
+  (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId).where(sql`${t.parentId} IS NOT NULL`), index("units_status_updated").on(t.status, t.updatedAt)],
 );
 
 /** The stored model call behind a finished unit: raw response, parsed answer, latency and usage. */
@@ -212,7 +213,8 @@ export const responses = sqliteTable(
     completionTokens: integer("completion_tokens"),
     createdAt: text("created_at").notNull().default(now),
   },
-  (t) => [index("responses_run").on(t.runId)],
+  // (run_id, unit_id, score) covers the reports' score reads without touching the wide rows (migration 0010).
+  (t) => [index("responses_run_scores").on(t.runId, t.unitId, t.score)],
 );
 
 /** A comparison: a base endpoint and the finetuned endpoints trained from it. */

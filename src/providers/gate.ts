@@ -1,8 +1,9 @@
 /**
  * @module providers/gate: one Durable Object per endpoint that holds `maxConcurrency` and `requestsPerMinute`
- * across every concurrent queue consumer. Callers wait in a FIFO inside the object, so a slot costs two RPCs
- * (acquire, release) instead of polling. The rate window and the open leases are kept in the object's SQLite storage
- * as well as in memory, so a restart (eviction, deploy) keeps them: the waiting line is the only state lost.
+ * across every concurrent queue consumer. Callers wait in a FIFO inside the object instead of polling. A consumer
+ * batch takes and returns slots in bulk (`acquireMany`, `releaseMany`, `renew`; providers/gate-pool.ts), so the
+ * gate costs a few RPCs per batch, not two per call. The rate window and the open leases are kept in the object's
+ * SQLite storage as well as in memory, so a restart (eviction, deploy) keeps them: the waiting line is the only state lost.
  */
 import { DurableObject } from "cloudflare:workers";
 
@@ -12,6 +13,12 @@ export interface GateLimits {
 }
 
 export type GateGrant = { granted: true; leaseId: string } | { granted: false; waitMs: number };
+
+/**
+ * Several slots from one call (`acquireMany`): the leases, and `starts` extra start permits the holder may
+ * spend re-using a lease for another call without asking again (each already counted in the rate window).
+ */
+export type GateGrants = { granted: true; leaseIds: string[]; starts: number; startsAt: number } | { granted: false; waitMs: number };
 
 const WINDOW_MS = 60_000;
 
@@ -82,6 +89,60 @@ export class EndpointGate extends DurableObject {
   async release(leaseId: string): Promise<void> {
     if (this.leases.delete(leaseId)) this.sql.exec("DELETE FROM gate_leases WHERE id = ?", leaseId);
     this.drain();
+  }
+
+  /**
+   * Up to `want` slots in one RPC (a consumer batch asks once instead of once per unit): waits in line for the
+   * first as `acquire` does, then takes whatever else is free now without jumping anyone waiting. `extraStarts`
+   * asks for start permits beyond the leases' own first calls; they are counted in the rate window now (a start
+   * counted early can only make the rate lower), and `releaseMany` refunds the ones not spent.
+   */
+  async acquireMany(limits: GateLimits, want: number, leaseMs: number, maxWaitMs: number, extraStarts = 0): Promise<GateGrants> {
+    const first = await this.acquire(limits, leaseMs, maxWaitMs);
+    if (!first.granted) return first;
+    const leaseIds = [first.leaseId];
+    const now = Date.now();
+    while (leaseIds.length < want && this.waiters.length === 0 && this.canStart(now)) {
+      const g = this.grant(now, leaseMs);
+      if (g.granted) leaseIds.push(g.leaseId);
+    }
+    const starts = Math.max(0, Math.min(Math.floor(extraStarts), this.limits.requestsPerMinute - this.starts.length));
+    for (let i = 0; i < starts; i++) {
+      this.starts.push(now);
+      this.sql.exec("INSERT INTO gate_starts (at) VALUES (?)", now);
+    }
+    return { granted: true, leaseIds, starts, startsAt: now };
+  }
+
+  /** Releases several leases in one RPC and refunds start permits that were granted but never used. */
+  async releaseMany(leaseIds: string[], unusedStarts = 0, startsAt = 0): Promise<void> {
+    for (const id of leaseIds) if (this.leases.delete(id)) this.sql.exec("DELETE FROM gate_leases WHERE id = ?", id);
+    // The refunded starts were counted at `startsAt` (the grant) and never happened: drop that many entries of that time.
+    let refund = Math.max(0, Math.floor(unusedStarts));
+    let refunded = 0;
+    for (let i = this.starts.length - 1; i >= 0 && refund > 0 && this.starts[i] >= startsAt; i--) {
+      if (this.starts[i] === startsAt) {
+        this.starts.splice(i, 1);
+        refund--;
+        refunded++;
+      }
+    }
+    if (refunded) this.sql.exec("DELETE FROM gate_starts WHERE rowid IN (SELECT rowid FROM gate_starts WHERE at = ? LIMIT ?)", startsAt, refunded);
+    this.drain();
+  }
+
+  /** Extends live leases to `leaseMs` from now (a lease re-used for another call); answers the ids that had expired. */
+  async renew(leaseIds: string[], leaseMs: number): Promise<string[]> {
+    const now = Date.now();
+    this.expire(now);
+    const lost: string[] = [];
+    for (const id of leaseIds) {
+      if (this.leases.has(id)) {
+        this.leases.set(id, now + leaseMs);
+        this.sql.exec("UPDATE gate_leases SET until = ? WHERE id = ?", now + leaseMs, id);
+      } else lost.push(id);
+    }
+    return lost;
   }
 
   /** Current state, for tests and debugging. */

@@ -4,6 +4,7 @@
  * batch, then ack, retry with backoff, or hand back units the gate could not fit in yet.
  */
 import { and, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
+import { callCounts, countingEnv } from "../db/call-counts";
 import { chunk, insertIgnoringConflicts, type Db, getDb, runBatch } from "../db/client";
 import { type EndpointRow, getEndpointsByIds } from "../db/queries/endpoints";
 import { completeIfFinished } from "../db/queries/runs";
@@ -12,7 +13,7 @@ import { responses, runs, units } from "../db/schema";
 import type { Env } from "../env";
 import { decryptSecret } from "../lib/crypto";
 import { unitId } from "../lib/ids";
-import type { GateGrant } from "../providers/gate";
+import { GatePool } from "../providers/gate-pool";
 import { decryptHeaders } from "../providers/headers";
 import { callChat } from "../providers/openai";
 import { type Stage, type StageContext, SUITE_KINDS } from "../suites/kinds";
@@ -108,6 +109,8 @@ export function sampleSeed(runSeed: number, sampleIndex: number): number {
 }
 
 export async function handleWorkQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  // Profiling (LOG_BATCH_TIMING=1): count this batch's D1 and queue calls for its timing line.
+  if (env.LOG_BATCH_TIMING === "1") env = countingEnv(env);
   const db = getDb(env.DB);
   const work: { msg: Message<unknown>; body: WorkMessage }[] = [];
   for (const msg of batch.messages) {
@@ -127,6 +130,8 @@ export async function handleWorkQueue(batch: MessageBatch<unknown>, env: Env): P
     } else work.push({ msg, body: parsed.data });
   }
   if (work.length) await processWork(env, db, work);
+  const counts = callCounts(env);
+  if (counts) console.log(JSON.stringify({ event: "batch.counts", messages: batch.messages.length, workMessages: work.length, ...counts }));
 }
 
 function retryBase(env: Env): number {
@@ -215,6 +220,11 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
     results.set(r.unitId, r);
     writer.add(r);
   };
+  // Gate slots for the whole batch: one Durable Object call asks for many, a slot passes straight to the next unit (issue 15).
+  const demand = new Map<string, number>();
+  for (const t of targets.values()) if (t) demand.set(t, (demand.get(t) ?? 0) + 1);
+  const gates = new GatePool(env, timeoutMs + LEASE_MARGIN_MS, GATE_MAX_WAIT_MS, demand);
+  const callsStarted = Date.now();
   await Promise.all(
     todo.map(async (u) => {
       const leaseId = crypto.randomUUID();
@@ -233,11 +243,13 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
             ? "the run has no judge configured"
             : !ep || ep.deletedAt
               ? `endpoint ${target} was deleted`
-              : !item
-                ? "suite item missing"
-                : u.parentId && !parent
-                  ? "the answer to follow up on is missing"
-                  : null;
+              : !ep.callable
+                ? `endpoint ${target} is record-only (callable: false) and is never called`
+                : !item
+                  ? "suite item missing"
+                  : u.parentId && !parent
+                    ? "the answer to follow up on is missing"
+                    : null;
         if (problem) return settle({ unitId: u.id, status: "failed", error: problem });
         const ctx: StageContext = {
           unit: u,
@@ -265,7 +277,7 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
           if (!lease.taken) return lease.settled ? { unitId: u.id, status: "skipped" } : { unitId: u.id, status: "deferred", waitMs: lease.waitMs };
           leased = true;
           writer.leased(u.id, leaseId);
-          return runUnit(env, ctx, stage!, ep!, request, credentials, timeoutMs, stillRunning);
+          return runUnit(gates, ctx, stage!, ep!, request, credentials, timeoutMs, stillRunning);
         });
         settle(r);
       } catch (err) {
@@ -278,7 +290,8 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
         if (leased && r && (r.status === "deferred" || r.status === "skipped")) writer.release(u.id, leaseId);
       }
     }),
-  );
+  ).finally(() => gates.close());
+  const callsEnded = Date.now();
 
   // The last flush; a flush that failed earlier is tried again here, and its units are retried if it fails again.
   const unstored = await writer.close();
@@ -294,6 +307,11 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   } catch (err) {
     // Every message is settled; the cron's sweep completes the run later.
     console.error(JSON.stringify({ event: "complete.error", error: String(err) }));
+  }
+  if (env.LOG_BATCH_TIMING === "1") {
+    // Timing marks for profiling (`npm run bench` turns them on): where a batch's wall time goes.
+    const at = Date.now();
+    console.log(JSON.stringify({ event: "batch.timing", units: ids.length, calls: todo.length, loadMs: callsStarted - batchStarted, callsMs: callsEnded - callsStarted, storeMs: at - callsEnded, ...gates.timing(callsStarted) }));
   }
 }
 
@@ -428,7 +446,7 @@ function workMessagesByRun(list: { id: string; runId: string }[]): QueueMessage[
 }
 
 async function runUnit(
-  env: Env,
+  gates: GatePool,
   ctx: StageContext,
   stage: Stage,
   ep: EndpointRow,
@@ -438,12 +456,7 @@ async function runUnit(
   stillRunning: (runId: string) => Promise<boolean>,
 ): Promise<UnitResult> {
   const u = ctx.unit;
-  const gate = env.ENDPOINT_GATE.get(env.ENDPOINT_GATE.idFromName(ep.id));
-  const grant = await guard(
-    "gate",
-    true,
-    async () => (await gate.acquire({ maxConcurrency: ep.maxConcurrency, requestsPerMinute: ep.requestsPerMinute }, timeoutMs + LEASE_MARGIN_MS, GATE_MAX_WAIT_MS)) as GateGrant,
-  );
+  const grant = await guard("gate", true, () => gates.acquire(ep.id, { maxConcurrency: ep.maxConcurrency, requestsPerMinute: ep.requestsPerMinute }));
   if (!grant.granted) return { unitId: u.id, status: "deferred", waitMs: grant.waitMs };
   let outcome;
   try {
@@ -451,8 +464,8 @@ async function runUnit(
     if (!(await guard("run status", true, () => stillRunning(u.runId)))) return { unitId: u.id, status: "skipped" };
     outcome = await callChat({ baseUrl: ep.baseUrl, model: ep.model, ...credentials }, request, u.id, timeoutMs);
   } finally {
-    // A release that fails is harmless: the gate's own lease expires.
-    await gate.release(grant.leaseId).catch((err: unknown) => console.error(JSON.stringify({ event: "gate.release_error", error: String(err) })));
+    // The slot passes to the batch's next unit for this endpoint, or goes back to the gate when the batch closes.
+    gates.release(ep.id, grant.leaseId);
   }
   if (!outcome.ok) {
     return outcome.transient

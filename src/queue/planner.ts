@@ -60,23 +60,48 @@ export function stratifiedSample<T extends Stratum>(items: T[], limit: number | 
   return chosen.sort((a, b) => a.position - b.position);
 }
 
-/** The run's full plan in order: selected items of each suite version, times samplesPerItem. */
-export async function planList(
-  db: Db,
-  run: { seed: number; itemLimit: number | null; samplesPerItem: number; suiteVersionIds: string[]; config?: RunConfig },
-): Promise<PlannedUnit[]> {
-  const out: PlannedUnit[] = [];
+type PlanRun = { seed: number; itemLimit: number | null; samplesPerItem: number; suiteVersionIds: string[]; config?: RunConfig };
+
+/**
+ * The plan's blocks in order: one per selected item and first-stage kind, each holding variants x samples units.
+ * Items are at most a suite's size, so this stays small even when the run has a million units.
+ */
+async function planBlocks(db: Db, run: PlanRun) {
+  const blocks: { suiteVersionId: string; itemKey: string; kind: string }[] = [];
   const variants = run.config?.variants?.length ? run.config.variants : [""];
   for (const svId of run.suiteVersionIds) {
     const items = stratifiedSample(await loadItemStrata(db, svId), run.itemLimit, run.seed, svId);
     const firstUnits = SUITE_KINDS[String(((await getSuiteVersion(db, svId))?.meta as Record<string, unknown> | undefined)?.kind)]?.firstUnits;
-    for (const it of items) {
-      for (const kind of firstUnits?.(it) ?? ["ask"]) {
-        for (const variant of variants) for (let s = 0; s < run.samplesPerItem; s++) out.push({ suiteVersionId: svId, itemKey: it.key, sampleIndex: s, variant, kind });
-      }
-    }
+    for (const it of items) for (const kind of firstUnits?.(it) ?? ["ask"]) blocks.push({ suiteVersionId: svId, itemKey: it.key, kind });
+  }
+  return { blocks, variants, perBlock: variants.length * run.samplesPerItem };
+}
+
+/** How many first-stage units the run's plan holds, without listing them. */
+export async function planCount(db: Db, run: PlanRun): Promise<number> {
+  const { blocks, perBlock } = await planBlocks(db, run);
+  return blocks.length * perBlock;
+}
+
+/**
+ * Units [offset, offset + count) of the plan, computed directly from their positions (issue 15: each plan message
+ * used to list the whole plan to take its slice, quadratic in the run's size). Same order as `planList`.
+ */
+export async function planRange(db: Db, run: PlanRun, offset: number, count: number): Promise<PlannedUnit[]> {
+  const { blocks, variants, perBlock } = await planBlocks(db, run);
+  const out: PlannedUnit[] = [];
+  const end = Math.min(offset + count, blocks.length * perBlock);
+  for (let i = Math.max(0, offset); i < end; i++) {
+    const b = blocks[Math.floor(i / perBlock)];
+    const within = i % perBlock;
+    out.push({ suiteVersionId: b.suiteVersionId, itemKey: b.itemKey, sampleIndex: within % run.samplesPerItem, variant: variants[Math.floor(within / run.samplesPerItem)], kind: b.kind });
   }
   return out;
+}
+
+/** The run's full plan in order: selected items of each suite version, times samplesPerItem. */
+export async function planList(db: Db, run: PlanRun): Promise<PlannedUnit[]> {
+  return planRange(db, run, 0, Number.MAX_SAFE_INTEGER);
 }
 
 /** Plan messages covering `total` units. */
@@ -90,7 +115,7 @@ export function planMessages(runId: string, total: number): PlanMessage[] {
 export async function planSlice(env: Env, db: Db, msg: PlanMessage): Promise<number> {
   const run = await db.select().from(runs).where(eq(runs.id, msg.runId)).get();
   if (!run || run.status === "cancelled") return 0;
-  const slice = (await planList(db, run)).slice(msg.offset, msg.offset + msg.count);
+  const slice = await planRange(db, run, msg.offset, msg.count);
   const rows = await Promise.all(
     slice.map(async (p) => ({
       id: await unitId({ runId: run.id, kind: p.kind, suiteVersionId: p.suiteVersionId, itemKey: p.itemKey, sampleIndex: p.sampleIndex, stage: 0, variant: p.variant }),

@@ -15,10 +15,15 @@ import { priceOf } from "../lib/prices";
 import { SUITE_KINDS } from "../suites/kinds";
 import { misalignmentRunConfig, type MisalignmentRunOptions } from "../kinds/misalignment/run-options";
 import { sendAll } from "./messages";
-import { planList, planMessages } from "./planner";
+import { planCount, planMessages } from "./planner";
 
-/** Largest run we accept (first-stage units = items x variants x first units x samples). Planning is chunked, so this bounds D1 size per run, not memory. */
-export const MAX_RUN_UNITS = 100_000;
+/**
+ * Largest run we accept (first-stage units = items x variants x first units x samples). Planning is chunked and each
+ * slice is computed from its offset, so this bounds D1 size per run, not memory or planning time: measured 4.5 KB of
+ * D1 per persona unit (docs/capacity.md), and a judged unit adds a judge unit and its answer, so 500,000 keeps even a
+ * judged run near half of D1's 10 GB database limit (ours). Raw answers in R2 would let 10^6 fit (design, not built).
+ */
+export const MAX_RUN_UNITS = 500_000;
 
 export interface RunRequest {
   endpointId: string;
@@ -69,7 +74,7 @@ export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env,
   const samplesPerItem = body.samplesPerItem ?? kindDefault(versions, "samplesPerItem");
   const temperature = body.temperature ?? kindDefault(versions, "temperature");
   const draft = { seed, itemLimit: body.limit ?? null, samplesPerItem, suiteVersionIds: versions.map((v) => v.id), config };
-  const expected = (await planList(db, draft)).length;
+  const expected = await planCount(db, draft);
   if (expected === 0) throw new ApiError("invalid_request", "the run has no units");
   if (expected > MAX_RUN_UNITS) throw new ApiError("invalid_request", `the run would have ${expected} units; the most is ${MAX_RUN_UNITS}`);
   return {

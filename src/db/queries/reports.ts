@@ -11,16 +11,21 @@ export interface PersonaSample {
   pYes: number | null;
 }
 
-/** Every ask-unit of a run with its score and the item's dimension (one query; D1 returns up to 100k rows fine). */
+/**
+ * Every ask-unit of a run with its score and the item's dimension (one query). The score comes from the covering
+ * index `responses_run_scores` (the join names run_id so it is used), never from the wide response row, and pYes is
+ * derived from it: the persona scorer stores score = pMatch = (keying "yes" ? pYes : 1 - pYes) (scorers/persona.ts,
+ * suites/kinds.ts), so reading `parsed` for it would cost a ~4 KB row read per sample for no new information.
+ */
 export async function personaSamples(d1: D1Database, runId: string): Promise<PersonaSample[]> {
   const { results } = await d1
     .prepare(
       `SELECT u.suite_version_id AS suiteVersionId, u.item_key AS itemKey, u.sample_index AS sampleIndex, si.dimension AS dimension, u.status AS status,
-              r.score AS score, json_extract(r.parsed, '$.pYes') AS pYes
+               r.score AS score, CASE WHEN r.score IS NULL THEN NULL WHEN si.keying = 'yes' THEN r.score ELSE 1 - r.score END AS pYes
          FROM units u
          JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
          JOIN suite_versions sv ON sv.id = u.suite_version_id
-         LEFT JOIN responses r ON r.unit_id = u.id
+         LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id
         WHERE u.run_id = ?1 AND u.kind = 'ask' AND json_extract(sv.meta, '$.kind') = 'persona'`,
     )
     .bind(runId)
