@@ -74,12 +74,12 @@ export const endpoints = sqliteTable(
     rescoreSuites: text("rescore_suites", { mode: "json" }).$type<string[]>(),
     /** False for a record-only endpoint (no URL or key): its answers are imported, it is never called. */
     callable: integer("callable", { mode: "boolean" }).notNull().default(true),
-    /** Prices in USD per million prompt / completion tokens (optional): dry-run estimates and run costs (0006). */
+    /** Prices in USD per million prompt / completion tokens (optional): dry-run estimates and run costs (0005). */
     pricePerMillionInputTokens: real("price_per_million_input_tokens"),
     pricePerMillionOutputTokens: real("price_per_million_output_tokens"),
-    /** AES-GCM ciphertext of extra static request headers (JSON object), like the API key; never returned (0006). */
+    /** AES-GCM ciphertext of extra static request headers (JSON object), like the API key; never returned (0005). */
     headersEnc: text("headers_enc"),
-    /** Names of those headers (the values stay encrypted), shown to admins (0006). */
+    /** Names of those headers (the values stay encrypted), shown to admins (0005). */
     headerNames: text("header_names", { mode: "json" }).$type<string[]>().notNull().default([]),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
@@ -189,7 +189,7 @@ export const units = sqliteTable(
     leaseId: text("lease_id"),
     leaseUntil: text("lease_until"),
   },
-  // units_parent is partial: first-stage units (no parent) write no entry, one D1 row less each (migration 0010).
+  // units_parent is partial: first-stage units (no parent) write no entry, one D1 row less each (migration 0008).
   (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId).where(sql`${t.parentId} IS NOT NULL`), index("units_status_updated").on(t.status, t.updatedAt)],
 );
 
@@ -213,7 +213,7 @@ export const responses = sqliteTable(
     completionTokens: integer("completion_tokens"),
     createdAt: text("created_at").notNull().default(now),
   },
-  // (run_id, unit_id, score) covers the reports' score reads without touching the wide rows (migration 0010).
+  // (run_id, unit_id, score) covers the reports' score reads without touching the wide rows (migration 0008).
   (t) => [index("responses_run_scores").on(t.runId, t.unitId, t.score)],
 );
 
@@ -382,7 +382,7 @@ export const rubrics = sqliteTable("rubrics", {
   definition: text("definition", { mode: "json" }).notNull(),
   createdAt: text("created_at").notNull().default(now),
 });
-/** Custom constitutions added through the API (migration 0008); the built-in four stay files in constitutions/. */
+/** Custom constitutions added through the API (migration 0007); the built-in four stay files in constitutions/. */
 export const customConstitutions = sqliteTable(
   "custom_constitutions",
   {
