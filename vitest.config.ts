@@ -68,6 +68,8 @@ export default defineConfig({
         },
       },
       {
+        // Node tests import worker modules too (e.g. the consistency format, whose rubrics read the built-in YAML).
+        plugins: [yamlAsText],
         test: {
           name: "node",
           environment: "node",

@@ -226,7 +226,7 @@ await withLocalStack(
         const cpu0 = workerdCpuSeconds(worker.pid);
         const t0 = performance.now();
         let run = await client.post<Run>("/v1/runs", { endpointId: ep.id, suites: [E2E ? E2E_SUITE : "persona-diagnostic"], limit: w.items, samplesPerItem: w.samples, seed: 1 + i });
-        if (run.counts.expected !== prompts) throw new Error(`the run plans ${run.counts.expected} prompts, expected ${prompts}`);
+        if (run.counts.expectedFirstStage !== prompts) throw new Error(`the run plans ${run.counts.expectedFirstStage} prompts, expected ${prompts}`);
         while (run.status !== "completed") {
           if (run.status === "cancelled") throw new Error(`run ${run.id} was cancelled`);
           if (!worker.isAlive()) throw new Error(`wrangler dev exited during the bench; log ${worker.logPath}:\n${worker.logTail()}`);

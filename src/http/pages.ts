@@ -11,7 +11,7 @@ import { runProgress } from "../db/queries/runs";
 import { endpoints, experimentMembers, experiments, runs } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import { describeMetric, latestRunsByKind, metricsByKind, reportForMetrics } from "../reports/metrics";
+import { describeMetric, endpointMetrics, latestRunsByKind } from "../reports/metrics";
 import { experimentReport } from "../reports/experiment";
 import { buildLeaderboard } from "../reports/leaderboard";
 import { PrivacyView } from "../reports/privacy";
@@ -130,9 +130,6 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
               problems.set(r.id, `This run's report cannot be shown: ${err.message}`);
             }
           }
-          // Badges still show a run's own rates when its base comparison cannot be made.
-          const metricReports = new Map(reports);
-          for (const id of problems.keys()) metricReports.set(id, await reportForMetrics(db, c.env.DB, [...byKind.values()].find((r) => r.id === id)!));
           const runRows = await db.select().from(runs).where(eq(runs.endpointId, ep.id)).orderBy(desc(runs.createdAt)).limit(50).all();
           return endpointPage({
             endpoint: ep,
@@ -140,7 +137,8 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
             constitution: ep.constitution ? await findConstitution(db, ep.constitution) : undefined,
             latest: [...byKind].map(([kind, r]) => ({ kind, runId: r.id, report: reports.get(r.id) ?? null, problem: problems.get(r.id) })),
             runs: await Promise.all(runRows.map(async (r) => ({ ...r, counts: await runProgress(db, r) }))),
-            metrics: metricsByKind(byKind, metricReports),
+            // The list GET /v1/endpoints/{id}/metrics answers: every metric of every kind, badges included.
+            metrics: await endpointMetrics(db, c.env.DB, ep.id),
             origin: origin(c),
           });
         });
@@ -194,11 +192,8 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
           const db = getDb(c.env.DB);
           const { id, metric } = c.req.valid("param");
           const ep = await visibleEndpoint(c, db, id);
-          const byKind = await latestRunsByKind(db, ep);
-          const reports = new Map<string, Record<string, any>>();
-          for (const r of new Set(byKind.values())) reports.set(r.id, await reportForMetrics(db, c.env.DB, r));
-          // Same list, same order as GET /v1/endpoints/{id}/metrics, which the widget names as its source.
-          const list = metricsByKind(byKind, reports);
+          // The very list GET /v1/endpoints/{id}/metrics answers (same function, same order), which the widget names as its source.
+          const list = await endpointMetrics(db, c.env.DB, ep.id);
           const i = list.findIndex((x) => x.id === metric);
           const ref = i < 0 ? undefined : { source: `/v1/endpoints/${ep.id}/metrics`, pointer: `/metrics/${i}`, field: "value" };
           return widgetPage({ endpoint: ep, metricId: metric, label: describeMetric(metric)?.label ?? metric, metric: i < 0 ? null : list[i], ref, origin: origin(c) });

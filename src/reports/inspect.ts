@@ -8,7 +8,7 @@ import type { Db } from "../db/client";
 import type { EndpointRow } from "../db/queries/endpoints";
 import { displayStatus, runProgress, type RunRow } from "../db/queries/runs";
 import { getSuiteVersion } from "../db/queries/suites";
-import { metricsFromReport, reportForMetrics } from "./metrics";
+import { runMetrics } from "./metrics";
 import { publicParsed } from "./export";
 import { runUsage, type UsageRow } from "./usage";
 
@@ -50,7 +50,8 @@ export async function inspectHeader(db: Db, d1: D1Database, run: RunRow, endpoin
   }
   const suiteName = (svId: string) => svId.split("@")[0];
   const stageZero = await d1.prepare("SELECT count(*) AS n, sum(status = 'done') AS done FROM units WHERE run_id = ?1 AND stage = 0").bind(run.id).first<{ n: number; done: number | null }>();
-  const metrics = metricsFromReport(await reportForMetrics(db, d1, run));
+  // The list GET /v1/runs/{id}/metrics answers: every named metric of every kind (report-derived and metric layer).
+  const metrics = await runMetrics(db, d1, run.id);
   const usage = await runUsage(d1, run.id, run.config);
   const generate = { temperature: run.temperature, seed: run.seed };
   return {

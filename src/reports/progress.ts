@@ -46,7 +46,7 @@ export async function progressSnapshot(db: Db, d1: D1Database, run: RunRow, admi
     byStage.set(key, s);
   }
   const rate = (recent?.n ?? 0) / RATE_WINDOW_SECONDS;
-  const remaining = counts.pending + Math.max(0, counts.expected - counts.plannedFirstStage);
+  const remaining = counts.pending + Math.max(0, counts.expectedFirstStage - counts.plannedFirstStage);
   const status = displayStatus(run, counts);
   return {
     runId: run.id,

@@ -71,7 +71,7 @@ describe("imported answers", () => {
     expect(res.json.rubrics[0]).toMatchObject({ id: "safety-v1" });
     expect(res.json.rubrics[0].promptHash).toMatch(/^[0-9a-f]{64}$/);
     const done = await waitForRun(res.json.id);
-    expect(done).toMatchObject({ status: "completed", imported: true, counts: { expected: 12, planned: 24, done: 24, failed: 0 } });
+    expect(done).toMatchObject({ status: "completed", imported: true, counts: { expectedFirstStage: 12, expected: 24, planned: 24, done: 24, failed: 0 } });
     expect((await simStats(`judge:tag=${tag}`)).requests).toBeGreaterThanOrEqual(12);
     const stored = await env.DB.prepare(
       "SELECT r.model, r.answer, json_extract(r.raw, '$.imported') AS imported FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'ask' ORDER BY u.item_key, u.sample_index",

@@ -50,7 +50,7 @@ describe("Inspect eval log export", () => {
     expect(log.eval.model_generate_config).toMatchObject({ temperature: 1, seed: 3 });
     expect(log.eval.config.epochs).toBe(1);
     // One sample per stage-0 unit; the safety samples carry their judge's score.
-    const stageZero = (await api("GET", `/v1/runs/${runId}`)).json.counts.expected;
+    const stageZero = (await api("GET", `/v1/runs/${runId}`)).json.counts.expectedFirstStage;
     expect(log.samples).toHaveLength(stageZero);
     expect(log.results.total_samples).toBe(stageZero);
     const judged = log.samples.filter((s: any) => Object.keys(s.scores).some((k) => k.includes(judgeId)));
@@ -96,7 +96,7 @@ describe("Inspect eval log export", () => {
     const jsonl = await api("GET", `/v1/runs/${runId}/answers.jsonl`);
     expect(jsonl.status, jsonl.text).toBe(200);
     const rows = jsonl.text.trim().split("\n").map((l) => JSON.parse(l));
-    expect(rows).toHaveLength(counts.expected);
+    expect(rows).toHaveLength(counts.expectedFirstStage);
     const slot = `judge@1|${judgeId}@r1|safety-v1`;
     const safety = rows.filter((r) => r.suiteVersionId.startsWith("safety@"));
     expect(safety).toHaveLength(16);
@@ -114,13 +114,13 @@ describe("Inspect eval log export", () => {
     expect(csv.status).toBe(200);
     const lines = csv.text.trim().split("\r\n");
     expect(lines[0]).toContain(`${slot}:score,${slot}:label,${slot}:status,${slot}:answer`);
-    expect(lines.length).toBe(1 + counts.expected);
+    expect(lines.length).toBe(1 + counts.expectedFirstStage);
     expect((await api("GET", `/v1/runs/${runId}/answers.csv`, undefined, { admin: false })).status).toBe(401);
   });
 
   it("anonymously, a run with nothing public yet answers 404; the admin log is there from the start", async () => {
     const tag2 = uniqueTag("inspn");
-    const ep = await registerSim(`slow-${tag2}`, `base:latency=1500,tag=${tag2}`);
+    const ep = await registerSim(`slow-${tag2}`, `base:latency=1000,tag=${tag2}`);
     const run = await startRun({ endpointId: ep.id, seed: 1, limit: 8 });
     const anon = await api("GET", `/v1/runs/${run.id}/export?format=inspect`, undefined, { admin: false });
     expect(anon.status).toBe(404);
