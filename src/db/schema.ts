@@ -190,7 +190,7 @@ export const units = sqliteTable(
     leaseUntil: text("lease_until"),
   },
   // units_parent is partial: first-stage units (no parent) write no entry, one D1 row less each (migration 0008).
-  (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId).where(sql`${t.parentId} IS NOT NULL`), index("units_status_updated").on(t.status, t.updatedAt)],
+  (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId).where(sql`${t.parentId} IS NOT NULL`)],
 );
 
 /** The stored model call behind a finished unit: raw response, parsed answer, latency and usage. */

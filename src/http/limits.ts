@@ -14,7 +14,7 @@ import { MAX_IMPORT_BYTES } from "../kinds/persona/format";
 
 /** JSON writes (endpoints, runs, experiments, datasets, training jobs...): ours; the largest field (a system prompt) is 20,000 characters. */
 export const JSON_BODY_LIMIT_BYTES = 256 * 1024;
-/** Imports (routes ending in /import: suites, training pools): the importers' own file limit (suites/persona.ts). */
+/** Imports (routes ending in /import: suites, training pools): the importers' own file limit (kinds/persona/format.ts). */
 export const IMPORT_BODY_LIMIT_BYTES = MAX_IMPORT_BYTES;
 /** Signed webhooks: provider status events are a few KB (ours, as the issue asks). */
 export const WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;

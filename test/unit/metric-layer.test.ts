@@ -14,7 +14,7 @@ describe("metric layer", () => {
     expect(e).toMatchObject({ n: 5, clusters: 2 });
     expect(e.lo).toBeGreaterThanOrEqual(0);
     expect(e.hi).toBeLessThanOrEqual(1);
-    expect(clusteredMean([[0.4]])).toMatchObject({ estimate: 0.4, lo: null, hi: null, reason: expect.stringMatching(/two/) });
+    expect(clusteredMean([[0.4]])).toMatchObject({ estimate: 0.4, lo: null, hi: null, reason: expect.stringMatching(/one cluster/) });
     expect(clusteredMean([])).toMatchObject({ estimate: null, n: 0 });
   });
 
@@ -22,7 +22,8 @@ describe("metric layer", () => {
     const a = [obs("i1", "0", 1), obs("i2", "0", 1), obs("i3", "0", 1), obs("i4", "0", 0), obs("i5", "0", 1)];
     const b = [obs("i1", "0", 0), obs("i2", "0", 0), obs("i3", "0", 0), obs("i4", "0", 0), obs("i6", "0", 1)];
     const c = pairedDifference(a, b, true);
-    expect(c).toMatchObject({ n: 4, clusters: 4, dropped: 2, valid: true });
+    // Four items are below MIN_LABEL_CLUSTERS (6): the exact p is reported, but no label may rest on it (issue 11).
+    expect(c).toMatchObject({ n: 4, clusters: 4, dropped: 2, valid: false });
     expect(c.estimate).toBeCloseTo(0.75, 12);
     expect(c.test).toMatch(/McNemar/);
     expect(c.p).toBeCloseTo(0.25, 12);
