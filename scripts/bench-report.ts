@@ -10,6 +10,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { mulberry32 } from "./simulator/random.ts";
 import { startSimulator } from "./simulator/server.ts";
 import type { SimulatorHandle } from "./simulator/server.ts";
 import { api, applyLocalMigrations, ensureDevVars, findFreePort, ROOT, startWorker, workerdPeakMemory } from "./lib/devstack.ts";
@@ -48,18 +49,6 @@ function d1File(): string {
   return f;
 }
 
-/** A deterministic stream of numbers in [0, 1) (mulberry32), so every seeding writes the same scores. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Copies a small real run into a run of `units` judged units: same suite version, endpoint and response shape
  * (request, raw completion, parsed), with seeded scores. Inserts in one transaction with prepared statements.
@@ -86,7 +75,8 @@ function seed(templateRunId: string, units: number): string {
     const insUnit = ins("units", tUnit);
     const insResp = ins("responses", tResp);
     const parsed = JSON.parse(String(tResp.parsed)) as Record<string, unknown>;
-    const r = rng(1);
+    // A deterministic stream in [0, 1), so every seeding writes the same scores.
+    const r = mulberry32(1);
     db.exec("BEGIN");
     ins("runs", newRun).run(...Object.values(newRun).map((v) => v as never));
     for (let i = 0; i < units; i++) {
