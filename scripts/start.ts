@@ -26,7 +26,7 @@ interface Report {
     reason?: string;
     projectability?:
       | { unavailable: string }
-      | { cosine: Interval; expectations: { held: number; n: number }; identification: { ownRanksFirst: number; ranking: { constitution: string; cosine: number }[] } };
+      | { cosine: Interval; projectionLength: Interval; expectations: { held: number; n: number }; identification: { ownRanksFirst: number; ownRanksFirstNull?: number; ranking: { constitution: string; cosine: number }[] } };
   };
 }
 
@@ -55,7 +55,8 @@ function table(header: string[], rows: string[][]): string {
 function summaryTable(endpoints: Endpoint[], reports: Map<string, Report>): string {
   const dims: string[] = [];
   for (const r of reports.values()) for (const d of r.persona.dimensions) if (!dims.includes(d.dimension)) dims.push(d.dimension);
-  const header = ["endpoint", ...dims, "unparseable", "projectability cos", "held", "own first"];
+  // The projection length (signed change along the signature) is the headline; the cosine is a description (docs/projectability.md).
+  const header = ["endpoint", ...dims, "unparseable", "projection", "cosine", "held", "own first (null)"];
   const rows = endpoints.map((ep) => {
     const rep = reports.get(ep.id)!;
     const byDim = new Map(rep.persona.dimensions.map((d) => [d.dimension, d]));
@@ -70,9 +71,10 @@ function summaryTable(endpoints: Endpoint[], reports: Map<string, Report>): stri
       ep.name,
       ...dimCells,
       String(unparseable),
-      proj ? ci(proj.cosine.estimate, proj.cosine.lo, proj.cosine.hi) : "—",
+      proj ? ci(proj.projectionLength.estimate, proj.projectionLength.lo, proj.projectionLength.hi) : "—",
+      proj ? f2(proj.cosine.estimate) : "—",
       proj ? `${proj.expectations.held}/${proj.expectations.n}` : "—",
-      proj ? f2(proj.identification.ownRanksFirst) : "—",
+      proj ? `${f2(proj.identification.ownRanksFirst)} (${proj.identification.ownRanksFirstNull == null ? "—" : f2(proj.identification.ownRanksFirstNull)})` : "—",
     ];
   });
   return table(header, rows);
