@@ -115,6 +115,12 @@ export function planMessages(runId: string, total: number): PlanMessage[] {
 export async function planSlice(env: Env, db: Db, msg: PlanMessage): Promise<number> {
   const run = await db.select().from(runs).where(eq(runs.id, msg.runId)).get();
   if (!run || run.status === "cancelled") return 0;
+  // An imported run's first-stage units are exactly its imported lines (queue/import-answers.ts): the suite's own
+  // plan would ask the model for answers nobody imported, so a re-plan (resume, the cron's sweep) creates nothing.
+  if (run.imported) {
+    console.log(JSON.stringify({ event: "plan.skipped_imported", runId: run.id }));
+    return 0;
+  }
   const slice = await planRange(db, run, msg.offset, msg.count);
   const rows = await Promise.all(
     slice.map(async (p) => ({
