@@ -4,6 +4,7 @@ import { heatmap } from "../svg/heatmap";
 import { pNote, pointer } from "../svg/text";
 import { Page, renderHtml } from "./layout";
 import { StudySection } from "./study-section";
+import type { ExperimentReport } from "../schemas/experiment";
 import { Facts, Figure, Note, pFmt, pretty, rateText, Table, withCi } from "./parts";
 
 type Json = Record<string, any>;
@@ -16,7 +17,7 @@ const SETS = [
   ["heldOut", "(c) held-out subcategories"],
 ] as const;
 
-export function experimentPage(report: Json): string {
+export function experimentPage(report: ExperimentReport): string {
   const exp = report.experiment;
   const source = `/v1/experiments/${exp.id}/report`;
   const cats: string[] = report.categories ?? [];

@@ -3,12 +3,13 @@ import { forestPlot } from "../svg/forest";
 import { heatmap } from "../svg/heatmap";
 import { pNote, pointer } from "../svg/text";
 import { Figure, Note, pFmt, pretty, Table, withCi } from "./parts";
+import type { StudyReport } from "../schemas/experiment";
 
 type Json = Record<string, any>;
 
 const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 
-export function StudySection(p: { study: Json; source: string; name: string }) {
+export function StudySection(p: { study: StudyReport; source: string; name: string }) {
   const s = p.study;
   const models: Json[] = s.models ?? [];
   const metrics: Json[] = s.metrics ?? [];
@@ -96,16 +97,20 @@ export function StudySection(p: { study: Json; source: string; name: string }) {
         numeric={[2, 3, 4, 6, 7]}
         rows={vsBase.map((c) => [models.find((x) => x.endpointId === c.endpointId)?.name ?? c.endpointId, c.label, c.estimate == null ? (c.reason ?? "—") : withCi(num(c.estimate), num(c.lo), num(c.hi), true), pFmt(num(c.p)), pFmt(num(c.pHolm)), c.test, String(c.n), String(c.dropped)])}
       />
-      {s.compare?.pairs ? (
+      {s.compare && "pairs" in s.compare ? (
         <>
           <h3 id="study-compare">Members against each other: {s.compare.metric}</h3>
           <Table
             label={`Member pairs on ${s.compare.metric} (Holm across pairs)`}
             head={["Model", "Against", "Difference [95% CI]", "Holm p", "Pairs"]}
             numeric={[2, 3, 4]}
-            rows={s.compare.pairs.map((c: Json) => [models.find((x) => x.endpointId === c.endpointId)?.name, models.find((x) => x.endpointId === c.baseEndpointId)?.name, c.estimate == null ? (c.reason ?? "—") : withCi(num(c.estimate), num(c.lo), num(c.hi), true), pFmt(num(c.pHolm)), String(c.n)])}
+            rows={s.compare.pairs.map((c) => [models.find((x) => x.endpointId === c.endpointId)?.name, models.find((x) => x.endpointId === c.baseEndpointId)?.name, c.estimate == null ? (c.reason ?? "—") : withCi(num(c.estimate), num(c.lo), num(c.hi), true), pFmt(num(c.pHolm)), String(c.n)])}
           />
         </>
+      ) : s.compare ? (
+        <Note>
+          No member pairs on {s.compare.metric}: {s.compare.reason}.
+        </Note>
       ) : null}
       <h3 id="study-arms">Arms</h3>
       <Table
