@@ -138,7 +138,7 @@ export const PersonaComparison = z
 export const JudgeDescriptor = z
   .strictObject({
     key: z.string(),
-    endpointId: z.string(),
+    endpointId: z.string().nullable().openapi({ description: "null for a private judge (its key keeps only the rubric)" }),
     revision: z.string().nullable(),
     rubricVersion: z.string(),
     model: z.string().nullable(),
