@@ -17,6 +17,7 @@ import { estimateRun } from "../queue/estimate";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { experimentReport, experimentText } from "../reports/experiment";
 import { studyReport } from "../reports/study";
+import { ExperimentReport } from "../reports/schemas/experiment";
 import { studyRows, tidyResponse } from "../reports/tidy";
 import { MetricId } from "./leaderboard";
 import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../kinds/safety/format";
@@ -91,7 +92,7 @@ const report = createRoute({
       compare: MetricId.optional().openapi({ description: "A metric id: adds every member against every other member on it, paired on items, Holm across the pairs (study.compare)" }),
     }),
   },
-  responses: { 200: { content: { "application/json": { schema: AnyObject }, "text/plain": { schema: z.string() } }, description: "The experiment report: `study` for every suite kind, and the emergent-alignment safety matrix when the base has a safety run" }, ...errors },
+  responses: { 200: { content: { "application/json": { schema: ExperimentReport }, "text/plain": { schema: z.string() } }, description: "The experiment report: `study` for every suite kind, and the emergent-alignment safety matrix when the base has a safety run" }, ...errors },
 });
 const exportRoute = (format: "csv" | "jsonl") =>
   createRoute({
@@ -197,7 +198,7 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
     const version = `${await dataVersion(c.env.DB, [exp.baseEndpointId, ...exp.members.map((m) => m.endpointId)])}.${(await sha256Hex(JSON.stringify(exp))).slice(0, 16)}`;
     const text = c.req.query("format") === "text";
     const compareMetric = c.req.query("compare") || undefined;
-    return cachedReport(c, view, version, ["format", "compare"], async () => view.scrub(await experimentReport(db, c.env.DB, param, { compareMetric })), text ? (r) => experimentText(r as never) : undefined);
+    return cachedReport(c, view, version, ["format", "compare"], async () => view.scrub(await experimentReport(db, c.env.DB, param, { compareMetric })), text ? (r) => experimentText(r as ExperimentReport) : undefined);
   }) as never)
   .openapi(exportRoute("csv"), async (c) => tidyExport(c, "csv"))
   .openapi(exportRoute("jsonl"), async (c) => tidyExport(c, "jsonl"));

@@ -152,7 +152,7 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
         const view = await PrivacyView.of(db, c.get("isAdmin"));
         return cachedPage(c, view, await dataVersion(c.env.DB, [endpoint.id, endpoint.baseEndpointId], baseRunId ? [baseRunId] : []), ["base"], async () => {
           const report = await runReport(db, c.env.DB, run.id, { baseRunId, view });
-          const baseId = (report.comparison as { baseEndpointId?: string } | undefined)?.baseEndpointId ?? endpoint.baseEndpointId;
+          const baseId = (report.comparison?.available ? report.comparison.baseEndpointId : null) ?? endpoint.baseEndpointId;
           const baseRow = baseId ? await getEndpoint(db, baseId, { includeDeleted: true }).catch(() => null) : null;
           return runPage({
             report,

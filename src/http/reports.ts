@@ -6,6 +6,7 @@ import { judgeAgreement } from "../reports/judge-agreement";
 import { ApiError } from "../lib/errors";
 import { PrivacyView } from "../reports/privacy";
 import { latestRunId, runReport } from "../reports/run-report";
+import { RunReport } from "../reports/schemas/run";
 import { cachedReport, dataVersion } from "./report-cache";
 import { visibleEndpoint, visibleRun } from "./privacy";
 import { AnyObject, errors, IdParam, json } from "./schemas";
@@ -18,13 +19,13 @@ const runReportRoute = createRoute({
       judge: z.string().max(400).optional().openapi({ description: "Safety judgments of this judge (key `<endpoint>@<revision>|<rubric>` or endpoint id); default the pinned judge" }),
       compareJudge: z.string().max(400).optional().openapi({ description: "Add a paired comparison with this judge's judgments of the same answers" }),
     }) },
-  responses: { 200: json(AnyObject, "Persona report with CIs, deltas and projectability"), ...errors },
+  responses: { 200: json(RunReport, "The run report: a section per suite kind the run covers (persona, safety, misalignment, self-report, consistency), usage and the metric layer's figures"), ...errors },
 });
 const endpointReportRoute = createRoute({
   method: "get",
   path: "/v1/endpoints/{id}/report",
   request: { params: IdParam },
-  responses: { 200: json(AnyObject, "Report of the endpoint's newest run at its current revision"), ...errors },
+  responses: { 200: json(RunReport, "Report of the endpoint's newest run at its current revision"), ...errors },
 });
 
 const agreementRoute = createRoute({

@@ -16,6 +16,7 @@ import { judgeKey } from "../suites/kinds";
 import { incomparability, runSuiteKinds } from "./run-report";
 import { studyReport } from "./study";
 import { outcome, summarizeSafety } from "../kinds/safety/report";
+import type { ExperimentReport } from "./schemas/experiment";
 
 /** Significance level for the emergent-alignment label (conventional two-sided 0.05, after Holm). */
 export const ALPHA = LABEL_ALPHA;
@@ -87,38 +88,38 @@ function sameJudge(a: RunConfig, b: RunConfig) {
  * The experiment report: `study` covers every suite kind the runs have (src/reports/study.ts); the safety matrix and
  * the emergent-alignment effects are added when the base has a safety run, else `safety` says why not.
  */
-export async function experimentReport(db: Db, d1: D1Database, experimentId: string, opts: { compareMetric?: string } = {}) {
+export async function experimentReport(db: Db, d1: D1Database, experimentId: string, opts: { compareMetric?: string } = {}): Promise<ExperimentReport> {
   const exp = await db.select().from(experiments).where(eq(experiments.id, experimentId)).get();
   if (!exp) throw new ApiError("not_found", `experiment ${experimentId} not found`);
   const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, exp.id)).orderBy(experimentMembers.arm, experimentMembers.replicate).all();
   const study = await studyReport(db, d1, exp.baseEndpointId, members, opts);
   const baseRun = await latestSafetyRun(db, exp.baseEndpointId);
   if (!baseRun) {
-    return { experiment: exp, study, safety: { available: false as const, reason: "the base endpoint has no safety run" }, baseRunId: null, judge: null, categories: [] as string[], matrix: [] as Record<string, unknown>[], effects: [] as Record<string, unknown>[], arms: [] as Record<string, unknown>[], notes: [] as string[] };
+    return { experiment: exp, study, safety: { available: false as const, reason: "the base endpoint has no safety run" }, baseRunId: null, judge: null, categories: [], matrix: [], effects: [], arms: [], notes: [] };
   }
   return { ...(await safetyExperiment(db, d1, exp, members, baseRun)), study, safety: { available: true as const } };
 }
 
-async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.$inferSelect, members: (typeof experimentMembers.$inferSelect)[], baseRun: RunRow) {
+async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.$inferSelect, members: (typeof experimentMembers.$inferSelect)[], baseRun: RunRow): Promise<Omit<ExperimentReport, "study" | "safety">> {
   const baseSamples = await safetySamples(d1, baseRun.id, judgeKey(baseRun.config.judge!));
   const harmfulKeep = (s: SafetySample) => !s.borderline && !s.excluded;
 
-  const rows: Record<string, unknown>[] = [];
+  const rows: ExperimentReport["matrix"] = [];
   const base = await getEndpoint(db, exp.baseEndpointId, { includeDeleted: true });
-  rows.push({ endpointId: base.id, name: base.name, role: "base", runId: baseRun.id, runStatus: baseRun.status, ...summarizeSafety(baseSamples) });
+  rows.push({ endpointId: base.id, name: base.name, role: "base" as const, runId: baseRun.id, runStatus: baseRun.status, ...summarizeSafety(baseSamples) });
 
-  const effects: Record<string, unknown>[] = [];
+  const effects: ExperimentReport["effects"] = [];
   for (const m of members) {
     const ep = await getEndpoint(db, m.endpointId, { includeDeleted: true });
     const run = await latestSafetyRun(db, m.endpointId);
     const head = { endpointId: ep.id, name: ep.name, constitution: m.constitution, scope: m.scope, arm: m.arm, replicate: m.replicate, trainedCategories: m.trainedCategories };
     if (!run) {
-      rows.push({ ...head, role: "finetuned", runId: null, unavailable: "no safety run yet" });
+      rows.push({ ...head, role: "finetuned" as const, runId: null, unavailable: "no safety run yet" });
       effects.push({ ...head, unavailable: "no safety run yet" });
       continue;
     }
     const samples = await safetySamples(d1, run.id, judgeKey(run.config.judge!));
-    rows.push({ ...head, role: "finetuned", runId: run.id, runStatus: run.status, ...summarizeSafety(samples) });
+    rows.push({ ...head, role: "finetuned" as const, runId: run.id, runStatus: run.status, ...summarizeSafety(samples) });
     // Different suite versions or judges measure different things; other differences (sampling, limits) are
     // reported as a warning, and differing prompt sets fall back to an unpaired test.
     const differs = incomparability(run, baseRun);
@@ -158,9 +159,9 @@ async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.
 
   // With two or more replicates of an arm, the interval over finetuning runs sits beside the item-level one.
   const arms = [...new Set(members.map((m) => m.arm))].map((arm) => {
-    const reps = effects.filter((e) => e.arm === arm && !("unavailable" in e));
+    const reps = effects.flatMap((e) => (e.arm === arm && !("unavailable" in e) ? [e] : []));
     const over = (set: "all" | "outsideScope" | "heldOut") => {
-      const diffs = reps.map((e) => (e[set] as Effect).diff).filter((d) => Number.isFinite(d));
+      const diffs = reps.flatMap((e) => { const x = e[set]; return "diff" in x && Number.isFinite(x.diff) ? [x.diff] : []; });
       return diffs.length >= 2 ? { ...tMeanInterval(diffs), replicates: diffs.length, method: "t-interval over replicate effects" } : null;
     };
     return { arm, replicates: reps.length, all: over("all"), outsideScope: over("outsideScope"), heldOut: over("heldOut") };
@@ -169,7 +170,7 @@ async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.
   return {
     experiment: exp,
     baseRunId: baseRun.id,
-    judge: baseRun.config.judge,
+    judge: baseRun.config.judge ?? null,
     categories: [...new Set(baseSamples.filter(harmfulKeep).map((s) => s.category))],
     matrix: rows,
     effects,
@@ -202,7 +203,7 @@ function studyText(report: Awaited<ReturnType<typeof experimentReport>>): string
   const header = ["model", ...metrics.map((m) => m.id)];
   const f = (x: number | null) => (x == null ? "?" : x.toFixed(2));
   const lines = s.models.map((m) => [
-    m.role === "base" ? `${m.name} (base)` : m.name,
+    m.role === "base" ? `${m.name} (base)` : (m.name ?? m.endpointId),
     ...metrics.map((x) => {
       const c = s.cells.find((c) => c.endpointId === m.endpointId && c.id === x.id);
       return c && c.estimate != null ? `${f(c.estimate)} [${f(c.lo)}, ${f(c.hi)}]` : "—";

@@ -17,6 +17,7 @@ import { fixtureAgreement, summarizeSafety } from "../kinds/safety/report";
 import { misalignmentSections } from "../kinds/misalignment/sections";
 import { usageSection } from "./usage";
 import { PrivacyView } from "./privacy";
+import type { RunReport } from "./schemas/run";
 
 export { incomparability };
 
@@ -50,17 +51,17 @@ export async function runSuiteKinds(db: Db, run: RunRow): Promise<Set<string>> {
   return kinds;
 }
 
-async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awaited<ReturnType<typeof getEndpoint>>, baseRunId: string | undefined, view: PrivacyView) {
+async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awaited<ReturnType<typeof getEndpoint>>, baseRunId: string | undefined, view: PrivacyView): Promise<Pick<RunReport, "persona" | "comparison">> {
   const samples = await personaSamples(d1, run.id);
   const dimensions = summarizeDimensions(samples, run.samplesPerItem);
-  let comparison: Record<string, unknown> = { available: false, reason: "" };
+  let comparison: NonNullable<RunReport["comparison"]>;
   const base = await findBaseRun(db, run, endpoint.baseEndpointId, baseRunId, view);
-  if ("none" in base) comparison.reason = base.none;
+  if ("none" in base) comparison = { available: false, reason: base.none };
   else {
     const baseSamples = await personaSamples(d1, base.run.id);
     const constitution = endpoint.constitution ? await findConstitution(db, endpoint.constitution) : undefined;
     comparison = {
-      available: true,
+      available: true as const,
       baseRunId: base.run.id,
       baseEndpointId: base.run.endpointId,
       baseStatus: base.run.status,
@@ -79,13 +80,13 @@ async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awa
  * `view`: what the caller may see (reports/privacy.ts); `showPrivate` is the admin's view. Without either, the
  * anonymous view: private bases and judges are not named and their figures not shown.
  */
-export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string; judge?: string; compareJudge?: string; showPrivate?: boolean; view?: PrivacyView } = {}) {
+export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string; judge?: string; compareJudge?: string; showPrivate?: boolean; view?: PrivacyView } = {}): Promise<RunReport> {
   const view = opts.view ?? (opts.showPrivate ? PrivacyView.all() : await PrivacyView.of(db, false));
   const run = await getRun(db, runId);
   const endpoint = await getEndpoint(db, run.endpointId, { includeDeleted: true });
   const progress = await runProgress(db, run);
   const kinds = await runSuiteKinds(db, run);
-  const report: Record<string, unknown> = {
+  const report: Omit<RunReport, "usage" | "metrics"> & Partial<Pick<RunReport, "usage" | "metrics">> = {
     run: {
       id: run.id,
       status: displayStatus(run, progress),
@@ -107,17 +108,18 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
   };
   if (kinds.has("persona")) Object.assign(report, await personaSection(db, d1, run, endpoint, opts.baseRunId, view));
   // Safety under the chosen judge (default: the pinned one), the run's judges, and an optional judge comparison.
-  if (kinds.has("safety") && run.config.judge) Object.assign(report, await judgedSafety(db, d1, run, { ...opts, view }));
+  if (kinds.has("safety") && run.config.judge) Object.assign(report, (await judgedSafety(db, d1, run, { ...opts, view })) as Pick<RunReport, "safety" | "judges" | "judgeComparison">);
   if (kinds.has("judge-fixture")) report.judgeAgreement = fixtureAgreement(await fixtureJudgments(d1, run.id));
   if (kinds.has("misalignment") || kinds.has("self-report")) {
-    Object.assign(report, await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, view), !!opts.baseRunId));
+    // Typed at their stable core only (reports/schemas/run.ts); the builders return open records.
+    Object.assign(report, (await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, view), !!opts.baseRunId)) as Pick<RunReport, "misalignment" | "selfReport">);
   }
-  if (kinds.has("consistency")) report.consistency = await consistencySection(db, d1, run, endpoint, view);
+  if (kinds.has("consistency")) report.consistency = (await consistencySection(db, d1, run, endpoint, view)) as RunReport["consistency"];
   // Tokens used and their cost, per endpoint and role (model under test, judges).
-  report.usage = await usageSection(d1, run.id, run.config);
+  const usage = await usageSection(d1, run.id, run.config);
   // Every named metric of every kind the run covers, from the metric layer (estimate, n, clusters, 95% CI).
-  report.metrics = aggregate(run.id, await runObservations(db, d1, run));
-  return view.scrub(report);
+  const metrics = aggregate(run.id, await runObservations(db, d1, run));
+  return view.scrub({ ...report, usage, metrics });
 }
 
 /** The endpoint's newest run at its current revision. */

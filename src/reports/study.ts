@@ -13,10 +13,12 @@ import { getSuiteVersion } from "../db/queries/suites";
 import { runs } from "../db/schema";
 import { formatJudgeKey } from "../judges/judge-key";
 import { aggregate, clusteredMean, type MetricComparison, type MetricEstimate, pairedDifference, runObservations, withHolm } from "../metrics/aggregate";
+import type { Estimate } from "../metrics/estimators";
 import type { KindObservations, MetricInfo, Observation } from "../metrics/types";
 import { CANONICAL_DIMENSIONS } from "../kinds/persona/format";
 import { constitutions, getConstitution } from "../suites/constitutions";
 import { projectability } from "../kinds/persona/report";
+import type { StudyReport } from "./schemas/experiment";
 
 export interface StudyModel {
   endpointId: string;
@@ -113,7 +115,7 @@ export interface StudyMember {
 }
 
 /** The study section of an experiment report; `compareMetric` adds member-vs-member comparisons of that metric. */
-export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string, members: StudyMember[], opts: { compareMetric?: string } = {}) {
+export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string, members: StudyMember[], opts: { compareMetric?: string } = {}): Promise<StudyReport> {
   const baseEp = await getEndpoint(db, baseEndpointId, { includeDeleted: true });
   const base = await load(db, d1, { endpointId: baseEp.id, name: baseEp.name, role: "base", arm: null, replicate: null, constitution: baseEp.constitution ?? null, scope: null });
   const loaded: Loaded[] = [];
@@ -166,15 +168,24 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
   const dims = [...new Set(metrics.filter((m) => m.kind === "persona").map((m) => m.id.split(".")[1]))];
   const persona = {
     dimensions: dims,
-    arms: armNames.map((arm) => ({ arm, dimensions: dims.map((d) => ({ dimension: d, ...(arms.find((a) => a.arm === arm && a.metric === `persona.${d}.match`) ?? { estimate: null, lo: null, hi: null, n: 0, clusters: 0, replicates: 0, method: "none" }) })) })),
-    base: dims.map((d) => ({ dimension: d, ...(cellOf(base.model.endpointId, `persona.${d}.match`) ?? { estimate: null }) })),
+    arms: armNames.map((arm) => ({
+      arm,
+      dimensions: dims.map((d) => {
+        const a = arms.find((a) => a.arm === arm && a.metric === `persona.${d}.match`);
+        return { dimension: d, ...(a ? figures(a) : NO_FIGURE), replicates: a?.replicates ?? 0 };
+      }),
+    })),
+    base: dims.map((d) => {
+      const c = cellOf(base.model.endpointId, `persona.${d}.match`);
+      return { dimension: d, ...(c ? figures(c) : NO_FIGURE) };
+    }),
     signatures: [...constitutions().values()].map((c) => ({ constitution: c.id, version: c.signature.version, weights: c.signature.weights, contrasts: c.signature.contrasts })),
   };
 
   // Projectability (cosine with the own constitution's signature, paired bootstrap against the base; ours) per member and arm.
   const basePersona = base.byKind.get("persona");
   const baseSamples = basePersona ? await personaSamples(d1, basePersona.id) : [];
-  const perMember = [] as { endpointId: string; arm: string; replicate: number; constitution: string | null; cosine: { estimate: number; lo: number; hi: number } | null; reason?: string }[];
+  const perMember = [] as { endpointId: string; arm: string; replicate: number; constitution: string | null; cosine: StudyReport["projectability"]["members"][number]["cosine"]; reason?: string }[];
   for (const l of loaded) {
     const own = l.model.constitution ? getConstitution(l.model.constitution) : undefined;
     const run = l.byKind.get("persona");
@@ -203,7 +214,7 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
     compare: opts.compareMetric ? (chosen ? { metric: chosen.id, pairs: memberPairs! } : { metric: opts.compareMetric, available: false, reason: "no model has this metric" }) : null,
     persona,
     projectability: { label: "ours: cosine of the delta against the base with the constitution's signature (docs/projectability.md)", members: perMember, arms: projectabilityPerArm },
-    dimensionsCanonical: CANONICAL_DIMENSIONS,
+    dimensionsCanonical: [...CANONICAL_DIMENSIONS],
     notes: [
       "each cell: estimate with n, clusters (items) and a 95% CI from the metric layer (src/metrics)",
       "arms: with two or more replicates the replicate is the unit; with one, the item-level interval",
@@ -212,4 +223,11 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
   };
 }
 
-export type StudyReport = Awaited<ReturnType<typeof studyReport>>;
+export type { StudyReport };
+
+const NO_FIGURE = { estimate: null, n: 0, clusters: 0, lo: null, hi: null, method: "none", reason: "no estimate" };
+
+/** Only the figures of an estimate (the persona matrix repeats no metric descriptions). */
+function figures(e: Estimate): Estimate {
+  return { estimate: e.estimate, n: e.n, clusters: e.clusters, lo: e.lo, hi: e.hi, method: e.method, ...(e.reason ? { reason: e.reason } : {}) };
+}

@@ -56,7 +56,7 @@ export async function usageSection(d1: D1Database, runId: string, config: RunCon
       outputTokens: sum((r) => r.outputTokens),
       cost: rows.some((r) => r.cost == null && r.inputTokens + r.outputTokens > 0) ? null : sum((r) => r.cost ?? 0),
     },
-    currency: "USD",
+    currency: "USD" as const,
     note: "tokens as each provider reported them (completion.usage); cost at the prices pinned when the run started",
   };
 }

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { HARM_EQUIVALENCE_BOUND } from "../../src/kinds/consistency/report";
+import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
 
 /** Small enough to stay fast, large enough for the label's minimum of 10 prompts and 10 pairs (limit 60 draws 16 prompts and at least 12 pairs). */
@@ -9,7 +10,8 @@ const RUN = { suites: ["persona-consistency"], limit: 60, samplesPerItem: 2, see
 async function report(endpointId: string) {
   const res = await api("GET", `/v1/endpoints/${endpointId}/report`, undefined, { admin: false });
   expect(res.status, res.text).toBe(200);
-  return res.json.consistency;
+  // The body is the declared OpenAPI response schema.
+  return (RunReport.parse(res.json) as any).consistency;
 }
 
 describe("persona-consistency battery", () => {

@@ -3,6 +3,7 @@
  * emergent alignment; one that improves only where it was trained is not.
  */
 import { describe, expect, it } from "vitest";
+import { ExperimentReport } from "../../src/reports/schemas/experiment";
 import { api, registerSim, uniqueTag, waitForRun } from "../helpers";
 
 describe("emergent-alignment experiment", () => {
@@ -34,7 +35,8 @@ describe("emergent-alignment experiment", () => {
     expect(started.json.runs).toHaveLength(4);
     for (const r of started.json.runs) expect((await waitForRun(r.runId, 58_000)).status).toBe("completed");
 
-    const report = (await api("GET", `/v1/experiments/${exp.json.id}/report`, undefined, { admin: false })).json;
+    // The body is the declared OpenAPI response schema, strictly (the safety matrix and effects included).
+    const report = ExperimentReport.parse((await api("GET", `/v1/experiments/${exp.json.id}/report`, undefined, { admin: false })).json) as any;
     expect(report.matrix).toHaveLength(4);
     expect(report.categories).toHaveLength(10);
     for (const row of report.matrix) for (const c of row.categories) expect(c.n).toBeGreaterThanOrEqual(36);

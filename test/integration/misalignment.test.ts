@@ -1,6 +1,7 @@
 /** @module test/integration/misalignment: end to end: free-form misalignment questions, the 0-100 logprob judge, backdoor triggers, and the EM importer. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, sharedData, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
 
 const data = sharedData();
@@ -14,7 +15,8 @@ async function judge(tag: string, model = `judge:tag=${tag}`, logprobs = true) {
   return registerSim(`judge-${tag}`, model, { logprobs });
 }
 
-const report = async (runId: string) => (await api("GET", `/v1/runs/${runId}/report`, undefined, { admin: false })).json;
+/** The run report, checked against its declared OpenAPI response schema. */
+const report = async (runId: string) => RunReport.parse((await api("GET", `/v1/runs/${runId}/report`, undefined, { admin: false })).json) as any;
 
 describe("misalignment questions: built-in suite, judge and report", () => {
   it("finds a misaligned model clearly above its base, paired by question, and counts abstentions without retrying them", async () => {

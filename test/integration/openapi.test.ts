@@ -36,4 +36,43 @@ describe("OpenAPI description", () => {
     expect(page.text).not.toMatch(/<script|https?:\/\/(cdn|unpkg|fonts)/i);
     for (const r of routes.filter((x) => !SELF_DESCRIBING.has(x))) expect(page.text, r).toContain(`data-operation="${r}"`);
   });
+
+  /** Where a schema allows undeclared fields of any shape (an object without `additionalProperties: false` whose extra values are untyped). */
+  function openObjects(schema: unknown): string[] {
+    const components = (doc as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas;
+    const out: string[] = [];
+    const seen = new Set<string>();
+    const walk = (s: unknown, path: string): void => {
+      if (!s || typeof s !== "object") return;
+      const o = s as Record<string, unknown>;
+      if (typeof o.$ref === "string") {
+        const name = o.$ref.split("/").pop()!;
+        if (seen.has(name)) return;
+        seen.add(name);
+        return walk(components[name], name);
+      }
+      const extra = o.additionalProperties;
+      const typedExtra = extra === false || (!!extra && typeof extra === "object" && Object.keys(extra).length > 0);
+      if ((o.type === "object" || o.properties) && !typedExtra) out.push(path);
+      for (const [k, v] of Object.entries(o.properties ?? {})) walk(v, `${path}.${k}`);
+      for (const key of ["anyOf", "oneOf", "allOf"] as const) (o[key] as unknown[] | undefined)?.forEach((v, i) => walk(v, `${path}|${i}`));
+      if (o.items) walk(o.items, `${path}[]`);
+      if (typedExtra && typeof extra === "object") walk(extra, `${path}{}`);
+    };
+    walk(schema, "");
+    return out;
+  }
+  const reportSchema = (path: string) => (doc.paths[path].get.responses as Record<string, { content: Record<string, { schema: unknown }> }>)["200"].content["application/json"].schema;
+
+  it("types the experiment report and the run report: no free-form objects, bar the run report's documented open detail", () => {
+    expect(reportSchema("/v1/experiments/{id}/report")).toEqual({ $ref: "#/components/schemas/ExperimentReport" });
+    expect(openObjects(reportSchema("/v1/experiments/{id}/report"))).toEqual([]);
+    for (const path of ["/v1/runs/{id}/report", "/v1/endpoints/{id}/report"]) expect(reportSchema(path)).toEqual({ $ref: "#/components/schemas/RunReport" });
+    // Typed at their stable core only (src/reports/schemas/run.ts; docs/reports.md says so).
+    const OPEN_DETAIL = ["MisalignmentSection", "SelfReportSection", "ConsistencySection", "JudgeComparison", "RunReport.judgeAgreement"];
+    const open = openObjects(reportSchema("/v1/runs/{id}/report"));
+    expect(open.filter((p) => !OPEN_DETAIL.some((s) => p === s || p.startsWith(`${s}.`) || p.startsWith(`${s}|`)))).toEqual([]);
+    // The persona, safety, usage and metrics sections are typed in full.
+    for (const typed of ["PersonaSection", "PersonaComparison", "SafetySection", "UsageSection", "MetricEstimate", "RunReportRun"]) expect(open.some((p) => p.startsWith(typed))).toBe(false);
+  });
 });

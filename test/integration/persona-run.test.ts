@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
 
 describe("persona run end to end", () => {
@@ -12,7 +13,8 @@ describe("persona run end to end", () => {
     expect(done.counts).toMatchObject({ expected: 40, planned: 40, done: 40, failed: 0, pending: 0 });
     expect((await simStats(model)).requests).toBe(40);
 
-    const report = (await api("GET", `/v1/runs/${run.id}/report`, undefined, { admin: false })).json;
+    // The body is the declared OpenAPI response schema (strict where the sections are typed in full).
+    const report = RunReport.parse((await api("GET", `/v1/runs/${run.id}/report`, undefined, { admin: false })).json) as any;
     expect(report.persona.dimensions.map((d: any) => d.dimension)).toEqual(["deontology", "utilitarianism", "virtue_ethics", "deference_to_authority"]);
     for (const d of report.persona.dimensions) {
       expect(d.n).toBe(10);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SAFETY_RUBRIC_VERSION } from "../../src/judges/safety-rubric";
+import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
 
 async function judge(tag: string, model = `judge:tag=${tag}`) {
@@ -33,7 +34,8 @@ describe("safety runs with an LLM judge", () => {
       expect(JSON.parse(r.parsed)).toMatchObject({ status: "ok", rubricVersion: SAFETY_RUBRIC_VERSION });
     }
 
-    const report = (await api("GET", `/v1/runs/${run.id}/report`, undefined, { admin: false })).json;
+    // The body is the declared OpenAPI response schema (strict where the sections are typed in full).
+    const report = RunReport.parse((await api("GET", `/v1/runs/${run.id}/report`, undefined, { admin: false })).json) as any;
     expect(report.safety.judge.rubricVersion).toBe(SAFETY_RUBRIC_VERSION);
     const cats = report.safety.categories;
     expect(cats.length).toBeGreaterThanOrEqual(8);

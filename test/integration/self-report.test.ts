@@ -1,6 +1,7 @@
 /** @module test/integration/self-report: end to end: self-report calibration (scales, one word, backdoor awareness, lotteries), its importer, and Spearman over an experiment. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, sharedData, startRun, uniqueTag, waitForRun } from "../helpers";
 
 const data = sharedData();
@@ -8,7 +9,8 @@ const BSA = "behavioral-self-awareness";
 const hasBsa = !!data?.[`${BSA}/multiple-choice/questions/risk_predisposition_scale.yaml`];
 
 const importYaml = (suite: string, body: string) => api("POST", `/v1/suites/import?suite=${suite}&format=self-awareness-yaml`, body, { headers: { "content-type": "text/plain" } });
-const report = async (runId: string) => (await api("GET", `/v1/runs/${runId}/report`, undefined, { admin: false })).json;
+/** The run report, checked against its declared OpenAPI response schema. */
+const report = async (runId: string) => RunReport.parse((await api("GET", `/v1/runs/${runId}/report`, undefined, { admin: false })).json) as any;
 const calibration = (r: any, prefix: string) => r.selfReport.calibration.find((c: any) => c.selfReport.startsWith(prefix));
 
 describe("self-report calibration", () => {

@@ -1,5 +1,7 @@
 /** @module test/integration/studies: a report never fails for a missing comparison; studies over any suite kind. */
 import { describe, expect, it } from "vitest";
+import { ExperimentReport } from "../../src/reports/schemas/experiment";
+import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 const importFile = (suite: string, body: string, query = "") => api("POST", `/v1/suites/import?suite=${suite}${query}`, body, { headers: { "content-type": "text/plain" } });
@@ -13,6 +15,18 @@ function personaFile(n: number) {
     lines.push(JSON.stringify({ question: `Is the following statement something you would say?\n"${statement}"`, statement, answer_matching_behavior: yes ? " Yes" : " No", answer_not_matching_behavior: yes ? " No" : " Yes" }));
   }
   return lines.join("\n");
+}
+
+/** Two decimals with a true minus sign, an em dash for no figure (the pages' number format, written out here). */
+const twoDecimals = (x: number | null) => (x == null ? "—" : `${x < 0 && Math.abs(x).toFixed(2) !== "0.00" ? "\u2212" : ""}${Math.abs(x).toFixed(2)}`);
+
+/** The text of each body row's cells of the page table with this caption. */
+function tableRows(html: string, caption: string): string[][] {
+  const start = html.indexOf(`<caption>${caption.replace(/&/g, "&amp;")}</caption>`);
+  expect(start, `table "${caption}"`).toBeGreaterThan(0);
+  const body = html.slice(start, html.indexOf("</table>", start));
+  const unescape = (t: string) => t.replace(/<[^>]+>/g, "").replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").trim();
+  return [...body.slice(body.indexOf("<tbody>")).matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => unescape(c[1])));
 }
 
 describe("a report never fails because a comparison is missing", () => {
@@ -29,6 +43,7 @@ describe("a report never fails because a comparison is missing", () => {
     await waitForRun(run.id);
     const res = await api("GET", `/v1/runs/${run.id}/report`, undefined, { admin: false });
     expect(res.status, res.text).toBe(200);
+    RunReport.parse(res.json);
     const dim = res.json.persona.dimensions.find((d: any) => d.dimension === "deontology");
     expect(dim.n).toBe(8);
     expect(dim.matchRate).toBeGreaterThan(0.5);
@@ -51,7 +66,7 @@ describe("a report never fails because a comparison is missing", () => {
     expect(first.json.base).toMatchObject({ available: true, endpointId: base.id, reused: false, extraCalls: 8 });
     await waitForRun(first.json.base.runId);
     await waitForRun(first.json.id);
-    const report = (await api("GET", `/v1/runs/${first.json.id}/report`)).json;
+    const report = RunReport.parse((await api("GET", `/v1/runs/${first.json.id}/report`)).json) as any;
     expect(report.comparison).toMatchObject({ available: true, baseRunId: first.json.base.runId });
     // The same request again reuses the completed base run: no extra calls.
     const again = await api("POST", "/v1/runs", { endpointId: child.id, limit: 8, seed: 5 });
@@ -92,7 +107,8 @@ describe("experiments for every kind", () => {
 
     const res = await api("GET", `/v1/experiments/${exp.json.id}/report?compare=projectability.deontology.projection`, undefined, { admin: false });
     expect(res.status, res.text).toBe(200);
-    const r = res.json;
+    // The body is the declared OpenAPI response schema, strictly: no field missing, none undeclared.
+    const r = ExperimentReport.parse(res.json) as any;
     expect(r.safety).toMatchObject({ available: false });
     const study = r.study;
     expect(study.models).toHaveLength(4);
@@ -136,6 +152,18 @@ describe("experiments for every kind", () => {
     const badShare = study.cells.find((c: any) => c.endpointId === bad.id && c.id === "misalignment.share");
     expect(page.text).toContain(badShare.estimate.toFixed(2));
     expect(page.text).toContain("misaligned share");
+    // Every figure of the study matrix (estimate, lo, hi, n) is in its model's column of the metric's row.
+    const table = tableRows(page.text, "Models by metrics (estimate [95% CI], n)");
+    const typed = ExperimentReport.parse(res.json).study;
+    let checked = 0;
+    for (const c of typed.cells) {
+      const row = table.find((cols) => cols[0] === typed.metrics.find((m) => m.id === c.id)!.label);
+      expect(row, c.id).toBeDefined();
+      const col = 1 + typed.models.findIndex((m) => m.endpointId === c.endpointId);
+      expect(row![col], `${c.endpointId} ${c.id}`).toBe(`${twoDecimals(c.estimate)} [${twoDecimals(c.lo)}, ${twoDecimals(c.hi)}] n=${c.n}`);
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(4 * 3);
 
     // The tidy export: one row per model x metric x slice, with n, estimate, lo and hi.
     const csv = await api("GET", `/v1/experiments/${exp.json.id}/export.csv`, undefined, { admin: false });

@@ -4,9 +4,10 @@ import { heatmap } from "../svg/heatmap";
 import { pNote, pointer } from "../svg/text";
 import { Page, renderHtml } from "./layout";
 import { StudySection } from "./study-section";
+import type { ExperimentReport } from "../schemas/experiment";
 import { Facts, Figure, Note, pFmt, pretty, rateText, Table, withCi } from "./parts";
 
-type Json = Record<string, any>;
+type MatrixRow = ExperimentReport["matrix"][number];
 
 const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 
@@ -16,33 +17,36 @@ const SETS = [
   ["heldOut", "(c) held-out subcategories"],
 ] as const;
 
-export function experimentPage(report: Json): string {
+export function experimentPage(report: ExperimentReport): string {
   const exp = report.experiment;
   const source = `/v1/experiments/${exp.id}/report`;
-  const cats: string[] = report.categories ?? [];
-  const matrix: Json[] = report.matrix ?? [];
-  const colLabel = (r: Json) => (r.role === "base" ? `${r.name} (base)` : r.name);
+  const cats = report.categories;
+  const matrix = report.matrix;
+  const colLabel = (r: MatrixRow) => (r.role === "base" ? `${r.name} (base)` : (r.name ?? r.endpointId));
+  const summary = (r: MatrixRow) => ("macro" in r ? r : null);
   const matrixSvg = heatmap({
     id: "exp-matrix",
     title: `Safety matrix of experiment ${exp.name}`,
-    description: matrix.map((r) => `${colLabel(r)}: macro ${rateText(r.macro)}.`).join(" "),
+    description: matrix.map((r) => `${colLabel(r)}: macro ${rateText(summary(r)?.macro)}.`).join(" "),
     rows: cats.map((c) => ({ key: c, label: pretty(c) })),
     cols: matrix.map((r) => ({ key: r.endpointId, label: colLabel(r) })),
     cell: (cat, endpointId) => {
       const j = matrix.findIndex((r) => r.endpointId === endpointId);
-      const k = (matrix[j]?.categories ?? []).findIndex((c: Json) => c.category === cat);
+      const cs = j < 0 ? [] : (summary(matrix[j])?.categories ?? []);
+      const k = cs.findIndex((c) => c.category === cat);
       if (j < 0 || k < 0) return null;
-      const c = matrix[j].categories[k];
+      const c = cs[k];
       return { estimate: num(c.rate), lo: num(c.lo), hi: num(c.hi), n: c.n, ref: { pointer: pointer("matrix", j, "categories", k), field: "rate" } };
     },
     valueLabel: "safe-response rate",
   });
-  const effects: Json[] = report.effects ?? [];
+  const effects = report.effects;
   const effectRows = effects.flatMap((e, i) =>
     "unavailable" in e
       ? []
-      : SETS.filter(([set]) => e[set] && "diff" in e[set]).map(([set, label]) => {
+      : SETS.flatMap(([set, label]) => {
           const x = e[set];
+          if (!("diff" in x)) return [];
           const p = num(x.pHolm ?? x.pValue);
           return {
             key: e.endpointId,
@@ -87,13 +91,16 @@ export function experimentPage(report: Json): string {
               label="Safe-response rate, models by categories"
               head={["Model", "Macro", "Held-out", "Over-refusal", ...cats.map(pretty)]}
               numeric={[1, 2, 3, ...cats.map((_, i) => i + 4)]}
-              rows={matrix.map((r) => [
-                <a href={`/reports/endpoints/${r.endpointId}`}>{colLabel(r)}</a>,
-                r.unavailable ? r.unavailable : withCi(num(r.macro?.rate), num(r.macro?.lo), num(r.macro?.hi)),
-                withCi(num(r.heldOut?.rate), num(r.heldOut?.lo), num(r.heldOut?.hi)),
-                withCi(num(r.overRefusal?.rate), num(r.overRefusal?.lo), num(r.overRefusal?.hi)),
-                ...cats.map((c) => rateText((r.categories ?? []).find((x: Json) => x.category === c))),
-              ])}
+              rows={matrix.map((row) => {
+                const r = summary(row);
+                return [
+                  <a href={`/reports/endpoints/${row.endpointId}`}>{colLabel(row)}</a>,
+                  "unavailable" in row ? row.unavailable : withCi(num(r?.macro.rate), num(r?.macro.lo), num(r?.macro.hi)),
+                  withCi(num(r?.heldOut.rate), num(r?.heldOut.lo), num(r?.heldOut.hi)),
+                  withCi(num(r?.overRefusal.rate), num(r?.overRefusal.lo), num(r?.overRefusal.hi)),
+                  ...cats.map((c) => rateText((r?.categories ?? []).find((x) => x.category === c))),
+                ];
+              })}
             />
           </Figure>
         </section>
@@ -125,8 +132,10 @@ export function experimentPage(report: Json): string {
                   "unavailable" in e
                     ? [[e.name, "—", e.unavailable, "", "", "", ""]]
                     : SETS.map(([set, label]) => {
-                        const x = e[set] ?? {};
-                        return [e.name, label, "diff" in x ? withCi(num(x.diff), num(x.lo), num(x.hi), true) : (x.unavailable ?? "—"), pFmt(num(x.pValue)), pFmt(num(x.pHolm)), x.test ?? "", x.n == null ? "" : String(x.n)];
+                        const x = e[set];
+                        return "diff" in x
+                          ? [e.name, label, withCi(num(x.diff), num(x.lo), num(x.hi), true), pFmt(num(x.pValue)), pFmt(num(x.pHolm)), x.test, String(x.n)]
+                          : [e.name, label, x.unavailable, "—", "—", "", ""];
                       }),
                 )}
               />
@@ -134,18 +143,20 @@ export function experimentPage(report: Json): string {
           ) : (
             <Note>No effects yet: the finetuned models need completed safety runs comparable with the base run.</Note>
           )}
-          {effects.filter((e) => e.warning).map((e) => (
-            <Note>
-              {e.name}: {e.warning}
-            </Note>
-          ))}
+          {effects.flatMap((e) =>
+            "warning" in e && e.warning ? [
+              <Note>
+                {e.name}: {e.warning}
+              </Note>,
+            ] : [],
+          )}
           <details>
             <summary>Effects per category</summary>
             <Table
               label="Effects per category (Holm-adjusted across categories)"
               head={["Model", "Category", "Trained on", "Difference [95% CI]", "Holm p"]}
               numeric={[3, 4]}
-              rows={effects.flatMap((e) => (e.perCategory ?? []).map((c: Json) => [e.name, pretty(c.set), c.trained ? "yes" : "no", "diff" in c ? withCi(num(c.diff), num(c.lo), num(c.hi), true) : (c.unavailable ?? "—"), pFmt(num(c.pHolm))]))}
+              rows={effects.flatMap((e) => ("perCategory" in e ? e.perCategory : []).map((c) => [e.name, pretty(c.set), c.trained ? "yes" : "no", "diff" in c ? withCi(num(c.diff), num(c.lo), num(c.hi), true) : c.unavailable, pFmt(num(c.pHolm))]))}
             />
           </details>
         </section>
@@ -155,7 +166,7 @@ export function experimentPage(report: Json): string {
             label="Interval over replicate finetuning runs"
             head={["Arm", "Replicates", "(a) all", "(b) outside scope", "(c) held-out"]}
             numeric={[1, 2, 3, 4]}
-            rows={(report.arms ?? []).map((a: Json) => [
+            rows={report.arms.map((a) => [
               a.arm,
               String(a.replicates),
               ...(["all", "outsideScope", "heldOut"] as const).map((s) => (a[s] ? withCi(num(a[s].estimate), num(a[s].lo), num(a[s].hi), true) : "needs two replicates")),

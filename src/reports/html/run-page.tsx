@@ -3,11 +3,13 @@ import type { Constitution } from "../../suites/constitutions";
 import { Page, renderHtml } from "./layout";
 import { Facts, Table } from "./parts";
 import { RunSections } from "./run-sections";
+import type { RunReport } from "../schemas/run";
 
 type Json = Record<string, any>;
 
 export interface RunPageData {
-  report: Json;
+  /** The run report (GET /v1/runs/{id}/report), typed by its OpenAPI schema. */
+  report: RunReport;
   endpoint: { id: string; name: string; model: string; private: boolean; deleted: boolean };
   baseName: string | null;
   constitution?: Constitution;

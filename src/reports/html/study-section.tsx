@@ -3,17 +3,14 @@ import { forestPlot } from "../svg/forest";
 import { heatmap } from "../svg/heatmap";
 import { pNote, pointer } from "../svg/text";
 import { Figure, Note, pFmt, pretty, Table, withCi } from "./parts";
-
-type Json = Record<string, any>;
+import type { StudyReport } from "../schemas/experiment";
 
 const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 
-export function StudySection(p: { study: Json; source: string; name: string }) {
+export function StudySection(p: { study: StudyReport; source: string; name: string }) {
   const s = p.study;
-  const models: Json[] = s.models ?? [];
-  const metrics: Json[] = s.metrics ?? [];
-  const cells: Json[] = s.cells ?? [];
-  const label = (m: Json) => (m.role === "base" ? `${m.name} (base)` : m.name);
+  const { models, metrics, cells, vsBase } = s;
+  const label = (m: StudyReport["models"][number]) => (m.role === "base" ? `${m.name} (base)` : (m.name ?? m.endpointId));
   const cellIndex = (endpointId: string, metric: string) => cells.findIndex((c) => c.endpointId === endpointId && c.id === metric);
   const rates = metrics.filter((m) => m.rate);
   const matrixSvg = rates.length
@@ -32,7 +29,6 @@ export function StudySection(p: { study: Json; source: string; name: string }) {
         valueLabel: "rate",
       })
     : null;
-  const vsBase: Json[] = s.vsBase ?? [];
   const forests = metrics
     .map((m) => {
       const rows = vsBase
@@ -46,7 +42,7 @@ export function StudySection(p: { study: Json; source: string; name: string }) {
           hi: num(c.hi),
           n: c.n,
           note: pNote(num(c.pHolm), "Holm p"),
-          emphasis: num(c.pHolm) != null && c.pHolm < 0.05,
+          emphasis: c.pHolm != null && c.pHolm < 0.05,
           ref: { pointer: pointer("study", "vsBase", i), field: "estimate" },
         }));
       return { m, rows };
@@ -96,23 +92,27 @@ export function StudySection(p: { study: Json; source: string; name: string }) {
         numeric={[2, 3, 4, 6, 7]}
         rows={vsBase.map((c) => [models.find((x) => x.endpointId === c.endpointId)?.name ?? c.endpointId, c.label, c.estimate == null ? (c.reason ?? "—") : withCi(num(c.estimate), num(c.lo), num(c.hi), true), pFmt(num(c.p)), pFmt(num(c.pHolm)), c.test, String(c.n), String(c.dropped)])}
       />
-      {s.compare?.pairs ? (
+      {s.compare && "pairs" in s.compare ? (
         <>
           <h3 id="study-compare">Members against each other: {s.compare.metric}</h3>
           <Table
             label={`Member pairs on ${s.compare.metric} (Holm across pairs)`}
             head={["Model", "Against", "Difference [95% CI]", "Holm p", "Pairs"]}
             numeric={[2, 3, 4]}
-            rows={s.compare.pairs.map((c: Json) => [models.find((x) => x.endpointId === c.endpointId)?.name, models.find((x) => x.endpointId === c.baseEndpointId)?.name, c.estimate == null ? (c.reason ?? "—") : withCi(num(c.estimate), num(c.lo), num(c.hi), true), pFmt(num(c.pHolm)), String(c.n)])}
+            rows={s.compare.pairs.map((c) => [models.find((x) => x.endpointId === c.endpointId)?.name, models.find((x) => x.endpointId === c.baseEndpointId)?.name, c.estimate == null ? (c.reason ?? "—") : withCi(num(c.estimate), num(c.lo), num(c.hi), true), pFmt(num(c.pHolm)), String(c.n)])}
           />
         </>
+      ) : s.compare ? (
+        <Note>
+          No member pairs on {s.compare.metric}: {s.compare.reason}.
+        </Note>
       ) : null}
       <h3 id="study-arms">Arms</h3>
       <Table
         label="Per arm (replicates are the unit when there are two or more)"
         head={["Arm", "Metric", "Estimate [95% CI]", "Replicates", "Method"]}
         numeric={[2, 3]}
-        rows={(s.arms ?? []).map((a: Json) => [a.arm, metrics.find((m) => m.id === a.metric)?.label ?? a.metric, withCi(num(a.estimate), num(a.lo), num(a.hi)), String(a.replicates), a.method])}
+        rows={s.arms.map((a) => [a.arm, metrics.find((m) => m.id === a.metric)?.label ?? a.metric, withCi(num(a.estimate), num(a.lo), num(a.hi)), String(a.replicates), a.method])}
       />
       {(s.persona?.dimensions ?? []).length ? (
         <>
@@ -122,16 +122,16 @@ export function StudySection(p: { study: Json; source: string; name: string }) {
             head={["Row", ...s.persona.dimensions.map(pretty)]}
             numeric={s.persona.dimensions.map((_: string, i: number) => i + 1)}
             rows={[
-              ...s.persona.arms.map((a: Json) => [a.arm, ...a.dimensions.map((d: Json) => withCi(num(d.estimate), num(d.lo), num(d.hi)))]),
-              ["base", ...s.persona.base.map((d: Json) => withCi(num(d.estimate), num(d.lo), num(d.hi)))],
-              ...s.persona.signatures.map((g: Json) => [`signature: ${pretty(g.constitution)}`, ...s.persona.dimensions.map((d: string) => (g.weights?.[d] == null ? "—" : String(g.weights[d])))]),
+              ...s.persona.arms.map((a) => [a.arm, ...a.dimensions.map((d) => withCi(num(d.estimate), num(d.lo), num(d.hi)))]),
+              ["base", ...s.persona.base.map((d) => withCi(num(d.estimate), num(d.lo), num(d.hi)))],
+              ...s.persona.signatures.map((g) => [`signature: ${pretty(g.constitution)}`, ...s.persona.dimensions.map((d) => (g.weights[d] == null ? "—" : String(g.weights[d])))]),
             ]}
           />
           <Table
             label="Projectability per arm (cosine with the own constitution's signature; ours)"
             head={["Arm", "Cosine [95% CI]", "Replicates", "Method"]}
             numeric={[1, 2]}
-            rows={(s.projectability?.arms ?? []).map((a: Json) => [a.arm, a.estimate == null ? (a.reason ?? "—") : withCi(num(a.estimate), num(a.lo), num(a.hi), true), String(a.replicates), a.method])}
+            rows={s.projectability.arms.map((a) => [a.arm, a.estimate == null ? (a.reason ?? "—") : withCi(num(a.estimate), num(a.lo), num(a.hi), true), String(a.replicates), a.method])}
           />
         </>
       ) : null}
