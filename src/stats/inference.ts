@@ -390,24 +390,34 @@ const KAPPA_RESAMPLES = 2000;
 /**
  * Cohen's kappa with a 95% percentile interval from a seeded bootstrap over items (the rated items are the units),
  * or the reason it has none: fewer than MIN_KAPPA_ITEMS items, or kappa undefined (both raters used one label).
+ * With `clusters` (one cluster id per rated item, e.g. the prompt of each sampled answer) the bootstrap resamples
+ * whole clusters, since answers to one prompt are not independent; then the minimum counts clusters.
  */
 export const MIN_KAPPA_ITEMS = 10;
-export function kappaEstimate(labelsA: readonly string[], labelsB: readonly string[], opts?: { seed?: number; level?: number }): Estimate {
+export function kappaEstimate(labelsA: readonly string[], labelsB: readonly string[], opts?: { seed?: number; level?: number; clusters?: readonly string[] }): Estimate {
   const level = opts?.level ?? DEFAULT_CONFIDENCE;
   const n = labelsA.length;
   const k = cohensKappa(labelsA, labelsB);
-  const base = { n, clusters: n, method: `Cohen's kappa; ${Math.round(level * 100)}% percentile interval, ${KAPPA_RESAMPLES} seeded bootstrap resamples of items` };
+  const groups = new Map<string, number[]>();
+  (opts?.clusters ?? labelsA.map((_, i) => String(i))).forEach((c, i) => groups.set(c, [...(groups.get(c) ?? []), i]));
+  const units = [...groups.values()];
+  const clustered = units.length < n;
+  const unitName = clustered ? "clusters" : "items";
+  const base = { n, clusters: units.length, method: `Cohen's kappa; ${Math.round(level * 100)}% percentile interval, ${KAPPA_RESAMPLES} seeded bootstrap resamples of ${clustered ? `${units.length} clusters (all rated items of a cluster together)` : "items"}` };
   if (!Number.isFinite(k.kappa)) return { ...base, estimate: null, lo: null, hi: null, reason: n ? "kappa undefined: both raters used a single identical label" : "no rated items" };
-  if (n < MIN_KAPPA_ITEMS) return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `n too small for an interval (${n} < ${MIN_KAPPA_ITEMS} items)` };
+  if (units.length < MIN_KAPPA_ITEMS) return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `n too small for an interval (${units.length} < ${MIN_KAPPA_ITEMS} ${unitName})` };
   const rng = createRng(opts?.seed ?? SIGN_FLIP_SEED);
   const samples: number[] = [];
-  const a: string[] = new Array(n);
-  const b: string[] = new Array(n);
+  const a: string[] = [];
+  const b: string[] = [];
   for (let r = 0; r < KAPPA_RESAMPLES; r++) {
-    for (let i = 0; i < n; i++) {
-      const j = Math.floor(rng() * n);
-      a[i] = labelsA[j];
-      b[i] = labelsB[j];
+    a.length = 0;
+    b.length = 0;
+    for (let i = 0; i < units.length; i++) {
+      for (const j of units[Math.floor(rng() * units.length)]) {
+        a.push(labelsA[j]);
+        b.push(labelsB[j]);
+      }
     }
     const x = cohensKappa(a, b).kappa;
     if (Number.isFinite(x)) samples.push(x);
