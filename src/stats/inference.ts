@@ -431,8 +431,12 @@ export function kappaEstimate(labelsA: readonly string[], labelsB: readonly stri
   return { ...base, estimate: k.kappa, lo: q((1 - level) / 2), hi: q(1 - (1 - level) / 2) };
 }
 
-/** Largest number of distinct values the exact within-cluster permutation distribution may hold before Monte Carlo takes over. */
-export const STRATIFIED_EXACT_MAX_SUPPORT = 200_000;
+/**
+ * Work budget of the exact within-cluster permutation distribution, in (support value × cluster value) combinations
+ * summed over the convolution; above it Monte Carlo takes over, so a report never spends more than about a second
+ * on one test (ours; 40 prompts of 10 binary answers exceed it, 12 prompts of 6 stay well inside).
+ */
+export const STRATIFIED_EXACT_MAX_WORK = 1_000_000;
 
 /** Distribution of mean(chosen) − mean(rest) over all ways to choose h of the values (as value → count), or null above `cap` subsets. */
 function relabelDistribution(values: number[], h: number, cap: number): Map<number, number> | null {
@@ -459,11 +463,11 @@ function relabelDistribution(values: number[], h: number, cap: number): Map<numb
  * Stratified (within-cluster) permutation test of "the group label does not matter inside a cluster": the statistic
  * is the sum over clusters of mean(a) − mean(b); its null distribution comes from reassigning the a / b labels within
  * each cluster, keeping each cluster's group sizes (exact when the convolved support stays within
- * STRATIFIED_EXACT_MAX_SUPPORT, else SIGN_FLIP_RESAMPLES seeded relabelings with p = (1 + extreme) / (1 + R)).
+ * STRATIFIED_EXACT_MAX_WORK, else SIGN_FLIP_RESAMPLES seeded relabelings with p = (1 + extreme) / (1 + R)).
  * With one a and one b per cluster it is the sign-flip test. Unlike the sign-flip test it stays exact when the
  * groups inside a cluster differ in size (then mean(a) − mean(b) is not symmetric about 0 under the null).
  */
-export function stratifiedPermutationTest(clusters: { a: number[]; b: number[] }[], opts?: { seed?: number; resamples?: number; exactMaxSupport?: number }): { p: number; exact: boolean; patterns: number } {
+export function stratifiedPermutationTest(clusters: { a: number[]; b: number[] }[], opts?: { seed?: number; resamples?: number; exactMaxWork?: number }): { p: number; exact: boolean; patterns: number } {
   const kept = clusters.filter((c) => c.a.length > 0 && c.b.length > 0);
   const stat = (c: { a: number[]; b: number[] }) => mean(c.a) - mean(c.b);
   const observed = Math.abs(kept.reduce((s, c) => s + stat(c), 0));
@@ -471,12 +475,15 @@ export function stratifiedPermutationTest(clusters: { a: number[]; b: number[] }
   if (kept.length === 0 || scale === 0) return { p: 1, exact: true, patterns: 1 };
   const threshold = observed - TIE_TOLERANCE * Math.max(1, scale);
   // Exact: convolve the per-cluster relabeling distributions (binary claims keep the support small).
-  const maxSupport = opts?.exactMaxSupport ?? STRATIFIED_EXACT_MAX_SUPPORT;
+  const maxWork = opts?.exactMaxWork ?? STRATIFIED_EXACT_MAX_WORK;
   let dist: Map<number, number> | null = new Map([[0, 1]]);
   let patterns = 1;
+  let work = 0;
   for (const c of kept) {
-    const d = relabelDistribution([...c.a, ...c.b], c.a.length, maxSupport);
-    if (!d) {
+    const d = relabelDistribution([...c.a, ...c.b], c.a.length, maxWork - work);
+    const subsets = d ? [...d.values()].reduce((s, v) => s + v, 0) : 0;
+    work += subsets + dist.size * (d?.size ?? Infinity);
+    if (!d || work > maxWork) {
       dist = null;
       break;
     }
@@ -485,11 +492,7 @@ export function stratifiedPermutationTest(clusters: { a: number[]; b: number[] }
       const key = Math.round((s + x) * 1e9) / 1e9;
       next.set(key, (next.get(key) ?? 0) + n * k);
     }
-    patterns *= [...d.values()].reduce((s, v) => s + v, 0);
-    if (next.size > maxSupport) {
-      dist = null;
-      break;
-    }
+    patterns *= subsets;
     dist = next;
   }
   if (dist) {

@@ -206,7 +206,7 @@ describe("within-cluster comparison of unpaired groups (issue 11)", () => {
     expect(exact.exact).toBe(true);
     // Reference: brute-force enumeration of all 72,000 relabelings (Python itertools): 6084 / 72000.
     expect(exact.p).toBeCloseTo(0.0845, 12);
-    const mc = stratifiedPermutationTest(clusters, { exactMaxSupport: 0 });
+    const mc = stratifiedPermutationTest(clusters, { exactMaxWork: 0 });
     expect(mc.exact).toBe(false);
     // Monte Carlo SE of p at 20,000 seeded relabelings: sqrt(0.0845 * 0.9155 / 20000) = 0.002.
     expect(Math.abs(mc.p - 0.0845)).toBeLessThan(0.008);
