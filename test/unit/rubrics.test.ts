@@ -177,4 +177,18 @@ describe("judge agreement statistics", () => {
     expect(c.safeAgreement.kappaInterval.lo!).toBeLessThan(c.safeAgreement.kappa);
     expect(c.verdictAgreement.kappaInterval.method).toMatch(/12 clusters/);
   });
+
+  it("mean absolute difference over several samples per prompt: mean over prompts, t over prompt means", () => {
+    // 4 prompts x 2 samples; per-prompt mean |a - b| = 1, 3, 2, 6 -> estimate 3, t(3) interval over those 4 means.
+    const a = [10, 12, 20, 20, 30, 31, 40, 44];
+    const b = [11, 11, 23, 23, 32, 33, 46, 50];
+    const clusters = ["q1", "q1", "q2", "q2", "q3", "q3", "q4", "q4"];
+    const s = scoreAgreement(a, b, 0.95, clusters);
+    expect(s.meanAbsoluteDifference.estimate).toBeCloseTo(3, 12);
+    // Reference: scipy.stats.t.interval(0.95, 3, loc=3, scale=stats.sem([1, 3, 2, 6])) = (-0.43743488, 6.43743488).
+    expect(s.meanAbsoluteDifference.lo!).toBeCloseTo(-0.43743488, 6);
+    expect(s.meanAbsoluteDifference.hi!).toBeCloseTo(6.43743488, 6);
+    expect(s.meanAbsoluteDifference).toMatchObject({ clusters: 4 });
+    expect(scoreAgreement(a, b).meanAbsoluteDifference.method).toBe("t interval");
+  });
 });
