@@ -6,11 +6,12 @@
  * datasets; either mode exits 1 outside the targets.
  */
 
-import { BOOTSTRAP_RESAMPLES, clusterBootstrapMean, pairedBootstrapMeanDiff } from "../src/stats/bootstrap.ts";
+import { BOOTSTRAP_RESAMPLES, clusterBootstrapMean, pairedBootstrapMeanDiff, percentileInterval } from "../src/stats/bootstrap.ts";
+import { cosine, projectionLength } from "../src/stats/vector.ts";
 import { clusterMeanInterval, tMeanInterval, wilson } from "../src/stats/intervals.ts";
 import { createRng, seedFrom } from "../src/stats/rng.ts";
 import { newcombeDiffInterval, pairedTTest, spearmanInterval } from "../src/stats/tests.ts";
-import { clusteredMean, pairedClusterComparison, spearmanTest } from "../src/stats/inference.ts";
+import { clusteredMean, pairedClusterComparison, spearmanTest, withinClusterComparison } from "../src/stats/inference.ts";
 
 /** `--quick` (or STATS_COVERAGE_QUICK=1): the reduced run CI uses (.ci/run). */
 const QUICK = process.argv.includes("--quick") || process.env.STATS_COVERAGE_QUICK === "1";
@@ -335,6 +336,18 @@ function pairedClusters(rng: Rng, k: number, mu: number, shift: number) {
   return pairs;
 }
 
+/** k clusters of unequal size, each observation in group a with probability WITHIN_GROUP_A_SHARE, values 0/1 at the cluster's rate. */
+const WITHIN_GROUP_A_SHARE = 0.3;
+function withinClusters(rng: Rng, k: number, mu: number) {
+  const obs: { cluster: string; group: "a" | "b"; value: number }[] = [];
+  for (let c = 0; c < k; c++) {
+    const p = clusterRate(rng, mu);
+    const m = clusterSize(rng);
+    for (let j = 0; j < m; j++) obs.push({ cluster: `c${c}`, group: rng() < WITHIN_GROUP_A_SHARE ? "a" : "b", value: rng() < p ? 1 : 0 });
+  }
+  return obs;
+}
+
 function clusterDiffs(pairs: { cluster: string; a: number; b: number }[]): number[] {
   const by = new Map<string, number[]>();
   for (const p of pairs) by.set(p.cluster, [...(by.get(p.cluster) ?? []), p.a - p.b]);
@@ -359,6 +372,21 @@ for (const mu of GRID_RATES) {
     typeICell("paired t on cluster differences", setting, k, (rng) => {
       const d = clusterDiffs(pairedClusters(rng, k, mu, 0));
       return d.every((x) => x === 0) ? 1 : pairedTTest(d).pValue;
+    }, false);
+    // Two unpaired groups inside each cluster (the consistency recognition difference): under the null the group
+    // label is independent of the value; about 30 % of each cluster's observations fall in group a.
+    const withinSetting = `${setting}, 30% of each cluster in group a`;
+    typeICell("withinClusterComparison within-cluster permutation p", withinSetting, k, (rng) => withinClusterComparison(withinClusters(rng, k, mu), { rate: true }).p);
+    typeICell("sign-flip p on cluster differences of the two groups", withinSetting, k, (rng) => {
+      const by = new Map<string, { a: number[]; b: number[] }>();
+      for (const o of withinClusters(rng, k, mu)) {
+        const g = by.get(o.cluster) ?? { a: [], b: [] };
+        g[o.group].push(o.value);
+        by.set(o.cluster, g);
+      }
+      const avg = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+      const pairs = [...by.entries()].filter(([, g]) => g.a.length && g.b.length).map(([cluster, g]) => ({ cluster, a: avg(g.a), b: avg(g.b) }));
+      return pairedClusterComparison(pairs, { rate: true }).p;
     }, false);
     typeICell("paired bootstrap p (old, 2000 resamples)", setting, k, (rng) => {
       const d = clusterDiffs(pairedClusters(rng, k, mu, 0));
@@ -397,6 +425,63 @@ for (const k of GRID_CLUSTERS) {
   });
 }
 
+/**
+ * Part 3 (full mode only): the projectability cosine and projection length (src/kinds/persona/report.ts) on simulated
+ * paired items, by the report's method: paired bootstrap over items within each dimension (BOOTSTRAP_RESAMPLES),
+ * 95% percentile intervals. The signature is deontology's (weights 1, -0.5, 0.25, 0 on deontology, utilitarianism,
+ * virtue_ethics, deference_to_authority); the true change Δ has length PROJ_DELTA_LENGTH and cosine 1 or 0.857 with
+ * it; each item's change is Δ_d + N(0, σ²). Reported, not enforced: the cosine is a description, not a test.
+ */
+const PROJ_ITEMS = 30;
+const PROJ_SIGNATURE = [1, -0.5, 0.25, 0];
+/** Length of the true change vector (match-rate units; the simulator's planted personas give projections of 0.23-0.30). */
+const PROJ_DELTA_LENGTH = 0.2;
+/** Item-level SDs of the model-minus-base change (ours: 0.15 a sharp suite, 0.3 a noisy one). */
+const PROJ_ITEM_SDS = [0.15, 0.3];
+const PROJ_TRUE_COSINES = [1, 0.857];
+const PROJ_DATASETS = 400;
+const projRows: { cosTrue: number; sd: number; cosMean: number; cosMedian: number; cosCoverage: number; projTrue: number; projMean: number; projCoverage: number }[] = [];
+if (!QUICK) {
+  const sNorm = Math.hypot(...PROJ_SIGNATURE);
+  const u = PROJ_SIGNATURE.map((w) => w / sNorm);
+  // A unit vector orthogonal to the signature (Gram-Schmidt on the last axis), to tilt Δ away from it.
+  const e = [0, 0, 0, 1];
+  const v = e.map((x, i) => x - u[i] * u.reduce((s, y, j) => s + y * e[j], 0));
+  const vNorm = Math.hypot(...v);
+  for (const cosTrue of PROJ_TRUE_COSINES) {
+    const delta = u.map((x, i) => PROJ_DELTA_LENGTH * (cosTrue * x + Math.sqrt(1 - cosTrue * cosTrue) * (v[i] / vNorm)));
+    const projTrue = projectionLength(delta, PROJ_SIGNATURE);
+    for (const sd of PROJ_ITEM_SDS) {
+      const rng = createRng(seedFrom(SIMULATION_SEED, "projectability", cosTrue, sd));
+      let cosCovered = 0;
+      let projCovered = 0;
+      const cosEst: number[] = [];
+      let projSum = 0;
+      for (let i = 0; i < PROJ_DATASETS; i++) {
+        const items = delta.map((d) => Array.from({ length: PROJ_ITEMS }, () => d + sd * normal(rng)));
+        const point = (idx: Int32Array[] | null) => items.map((xs, di) => xs.reduce((s, _, j) => s + xs[idx ? idx[di][j] : j], 0) / xs.length);
+        const obs = point(null);
+        const cosB: number[] = [];
+        const projB: number[] = [];
+        for (let r = 0; r < LOOP_RESAMPLES; r++) {
+          const d = point(items.map((xs) => Int32Array.from({ length: xs.length }, () => Math.floor(rng() * xs.length))));
+          cosB.push(cosine(d, PROJ_SIGNATURE));
+          projB.push(projectionLength(d, PROJ_SIGNATURE));
+        }
+        const c = percentileInterval(cosB.filter(Number.isFinite));
+        const pr = percentileInterval(projB);
+        const cObs = cosine(obs, PROJ_SIGNATURE);
+        cosEst.push(cObs);
+        projSum += projectionLength(obs, PROJ_SIGNATURE);
+        if (c.lo <= cosTrue && cosTrue <= c.hi) cosCovered++;
+        if (pr.lo <= projTrue && projTrue <= pr.hi) projCovered++;
+      }
+      cosEst.sort((x, y) => x - y);
+      projRows.push({ cosTrue, sd, cosMean: cosEst.reduce((s, x) => s + x, 0) / PROJ_DATASETS, cosMedian: cosEst[Math.floor(PROJ_DATASETS / 2)], cosCoverage: cosCovered / PROJ_DATASETS, projTrue, projMean: projSum / PROJ_DATASETS, projCoverage: projCovered / PROJ_DATASETS });
+    }
+  }
+}
+
 const seconds = (performance.now() - started) / 1000;
 console.log("");
 console.log(`small-sample grid (${GRID_DATASETS} datasets per cell${QUICK ? ", --quick" : ""}); clusters: ${GRID_CLUSTERS.join(", ")}`);
@@ -415,6 +500,13 @@ for (const g of groupsSeen) {
 }
 console.log(table.join("\n"));
 console.log("(c) = conservative: above the 0.97 target; ✗ = outside the enforced target (coverage below 0.93 from k = 5, or type-I above 0.06)");
+if (projRows.length) {
+  console.log("");
+  console.log(`projectability on simulated items (${PROJ_DATASETS} datasets per row, ${PROJ_ITEMS} items per dimension, |Δ| = ${PROJ_DELTA_LENGTH}, signature ${PROJ_SIGNATURE.join(", ")}; reported, not enforced)`);
+  console.log("| True cosine | Item SD of the change | Cosine: mean (median) | Cosine 95% CI coverage | True projection | Projection: mean | Projection 95% CI coverage |");
+  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const r of projRows) console.log(`| ${r.cosTrue} | ${r.sd} | ${r.cosMean.toFixed(3)} (${r.cosMedian.toFixed(3)}) | ${r.cosCoverage.toFixed(3)} | ${r.projTrue.toFixed(4)} | ${r.projMean.toFixed(4)} | ${r.projCoverage.toFixed(3)} |`);
+}
 const gridPass = gridRows.every((r) => r.ok);
 const pass = rows.every((r) => r.ok) && gridPass;
 console.log(

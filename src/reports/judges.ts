@@ -10,6 +10,7 @@ import type { RunRow } from "../db/queries/runs";
 import { ApiError } from "../lib/errors";
 import { mcnemarExact } from "../stats/tests";
 import { cohensKappa } from "../stats/tests";
+import { kappaEstimate } from "../stats/inference";
 import { PrivacyView } from "./privacy";
 import { byPrompt, outcome, rate, summarizeSafety } from "../kinds/safety/report";
 import { formatJudgeKey, parseJudgeKey } from "../judges/judge-key";
@@ -78,22 +79,22 @@ export function compareJudgments(a: SafetySample[], b: SafetySample[]) {
   const safeB = pairs.map((p) => outcome(p.b)!);
   const bCount = pairs.filter((_, i) => safeA[i] && !safeB[i]).length;
   const cCount = pairs.filter((_, i) => !safeA[i] && safeB[i]).length;
-  const verdicts = cohensKappa(
-    pairs.map((p) => p.a.verdict ?? p.a.label ?? "?"),
-    pairs.map((p) => p.b.verdict ?? p.b.label ?? "?"),
-  );
-  const safe = cohensKappa(
-    safeA.map((x) => (x ? "safe" : "unsafe")),
-    safeB.map((x) => (x ? "safe" : "unsafe")),
-  );
+  const verdictA = pairs.map((p) => p.a.verdict ?? p.a.label ?? "?");
+  const verdictB = pairs.map((p) => p.b.verdict ?? p.b.label ?? "?");
+  const safeLabelsA = safeA.map((x) => (x ? "safe" : "unsafe"));
+  const safeLabelsB = safeB.map((x) => (x ? "safe" : "unsafe"));
+  const verdicts = cohensKappa(verdictA, verdictB);
+  const safe = cohensKappa(safeLabelsA, safeLabelsB);
+  // Samples of one prompt are not independent: the kappa interval resamples prompts (kappaEstimate with clusters).
+  const prompts = pairs.map((p) => `${p.a.suiteVersionId ?? ""}\u0000${p.a.itemKey}`);
   return {
     pairs: pairs.length,
     safeRate: {
       a: rate(byPrompt(pairs.map((p) => p.a))),
       b: rate(byPrompt(pairs.map((p) => p.b))),
     },
-    verdictAgreement: { agreement: verdicts.agreement, kappa: verdicts.kappa },
-    safeAgreement: { agreement: safe.agreement, kappa: safe.kappa },
+    verdictAgreement: { agreement: verdicts.agreement, kappa: verdicts.kappa, kappaInterval: kappaEstimate(verdictA, verdictB, { clusters: prompts }) },
+    safeAgreement: { agreement: safe.agreement, kappa: safe.kappa, kappaInterval: kappaEstimate(safeLabelsA, safeLabelsB, { clusters: prompts }) },
     mcnemar: { ...mcnemarExact(bCount, cCount), note: "b = safe by A only, c = safe by B only; exact two-sided test on the paired samples" },
   };
 }

@@ -390,24 +390,34 @@ const KAPPA_RESAMPLES = 2000;
 /**
  * Cohen's kappa with a 95% percentile interval from a seeded bootstrap over items (the rated items are the units),
  * or the reason it has none: fewer than MIN_KAPPA_ITEMS items, or kappa undefined (both raters used one label).
+ * With `clusters` (one cluster id per rated item, e.g. the prompt of each sampled answer) the bootstrap resamples
+ * whole clusters, since answers to one prompt are not independent; then the minimum counts clusters.
  */
 export const MIN_KAPPA_ITEMS = 10;
-export function kappaEstimate(labelsA: readonly string[], labelsB: readonly string[], opts?: { seed?: number; level?: number }): Estimate {
+export function kappaEstimate(labelsA: readonly string[], labelsB: readonly string[], opts?: { seed?: number; level?: number; clusters?: readonly string[] }): Estimate {
   const level = opts?.level ?? DEFAULT_CONFIDENCE;
   const n = labelsA.length;
   const k = cohensKappa(labelsA, labelsB);
-  const base = { n, clusters: n, method: `Cohen's kappa; ${Math.round(level * 100)}% percentile interval, ${KAPPA_RESAMPLES} seeded bootstrap resamples of items` };
+  const groups = new Map<string, number[]>();
+  (opts?.clusters ?? labelsA.map((_, i) => String(i))).forEach((c, i) => groups.set(c, [...(groups.get(c) ?? []), i]));
+  const units = [...groups.values()];
+  const clustered = units.length < n;
+  const unitName = clustered ? "clusters" : "items";
+  const base = { n, clusters: units.length, method: `Cohen's kappa; ${Math.round(level * 100)}% percentile interval, ${KAPPA_RESAMPLES} seeded bootstrap resamples of ${clustered ? `${units.length} clusters (all rated items of a cluster together)` : "items"}` };
   if (!Number.isFinite(k.kappa)) return { ...base, estimate: null, lo: null, hi: null, reason: n ? "kappa undefined: both raters used a single identical label" : "no rated items" };
-  if (n < MIN_KAPPA_ITEMS) return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `n too small for an interval (${n} < ${MIN_KAPPA_ITEMS} items)` };
+  if (units.length < MIN_KAPPA_ITEMS) return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `n too small for an interval (${units.length} < ${MIN_KAPPA_ITEMS} ${unitName})` };
   const rng = createRng(opts?.seed ?? SIGN_FLIP_SEED);
   const samples: number[] = [];
-  const a: string[] = new Array(n);
-  const b: string[] = new Array(n);
+  const a: string[] = [];
+  const b: string[] = [];
   for (let r = 0; r < KAPPA_RESAMPLES; r++) {
-    for (let i = 0; i < n; i++) {
-      const j = Math.floor(rng() * n);
-      a[i] = labelsA[j];
-      b[i] = labelsB[j];
+    a.length = 0;
+    b.length = 0;
+    for (let i = 0; i < units.length; i++) {
+      for (const j of units[Math.floor(rng() * units.length)]) {
+        a.push(labelsA[j]);
+        b.push(labelsB[j]);
+      }
     }
     const x = cohensKappa(a, b).kappa;
     if (Number.isFinite(x)) samples.push(x);
@@ -419,4 +429,126 @@ export function kappaEstimate(labelsA: readonly string[], labelsB: readonly stri
     return samples[i] + (h - i) * ((samples[Math.min(i + 1, samples.length - 1)] ?? samples[i]) - samples[i]);
   };
   return { ...base, estimate: k.kappa, lo: q((1 - level) / 2), hi: q(1 - (1 - level) / 2) };
+}
+
+/**
+ * Work budget of the exact within-cluster permutation distribution, in (support value × cluster value) combinations
+ * summed over the convolution; above it Monte Carlo takes over, so a report never spends more than about a second
+ * on one test (ours; about 30 ms at most; 40 prompts of 10 binary answers exceed it, 12 prompts of 6 stay well inside).
+ */
+export const STRATIFIED_EXACT_MAX_WORK = 300_000;
+
+/** Distribution of mean(chosen) − mean(rest) over all ways to choose h of the values (as value → count), or null above `cap` subsets. */
+function relabelDistribution(values: number[], h: number, cap: number): Map<number, number> | null {
+  const m = values.length;
+  let subsets = 1;
+  for (let i = 0; i < h; i++) subsets = (subsets * (m - i)) / (i + 1);
+  if (subsets > cap) return null;
+  const total = values.reduce((s, v) => s + v, 0);
+  const out = new Map<number, number>();
+  const pick = (start: number, left: number, sum: number) => {
+    if (left === 0) {
+      const d = sum / h - (total - sum) / (m - h);
+      const key = Math.round(d * 1e9) / 1e9;
+      out.set(key, (out.get(key) ?? 0) + 1);
+      return;
+    }
+    for (let i = start; i <= m - left; i++) pick(i + 1, left - 1, sum + values[i]);
+  };
+  pick(0, h, 0);
+  return out;
+}
+
+/**
+ * Stratified (within-cluster) permutation test of "the group label does not matter inside a cluster": the statistic
+ * is the sum over clusters of mean(a) − mean(b); its null distribution comes from reassigning the a / b labels within
+ * each cluster, keeping each cluster's group sizes (exact when the convolved support stays within
+ * STRATIFIED_EXACT_MAX_WORK, else SIGN_FLIP_RESAMPLES seeded relabelings with p = (1 + extreme) / (1 + R)).
+ * With one a and one b per cluster it is the sign-flip test. Unlike the sign-flip test it stays exact when the
+ * groups inside a cluster differ in size (then mean(a) − mean(b) is not symmetric about 0 under the null).
+ */
+export function stratifiedPermutationTest(clusters: { a: number[]; b: number[] }[], opts?: { seed?: number; resamples?: number; exactMaxWork?: number }): { p: number; exact: boolean; patterns: number } {
+  const kept = clusters.filter((c) => c.a.length > 0 && c.b.length > 0);
+  const stat = (c: { a: number[]; b: number[] }) => mean(c.a) - mean(c.b);
+  const observed = Math.abs(kept.reduce((s, c) => s + stat(c), 0));
+  const scale = kept.reduce((s, c) => s + Math.max(...c.a.map(Math.abs), ...c.b.map(Math.abs)), 0);
+  if (kept.length === 0 || scale === 0) return { p: 1, exact: true, patterns: 1 };
+  const threshold = observed - TIE_TOLERANCE * Math.max(1, scale);
+  // Exact: convolve the per-cluster relabeling distributions (binary claims keep the support small).
+  const maxWork = opts?.exactMaxWork ?? STRATIFIED_EXACT_MAX_WORK;
+  let dist: Map<number, number> | null = new Map([[0, 1]]);
+  let patterns = 1;
+  let work = 0;
+  for (const c of kept) {
+    const d = relabelDistribution([...c.a, ...c.b], c.a.length, maxWork - work);
+    const subsets = d ? [...d.values()].reduce((s, v) => s + v, 0) : 0;
+    work += subsets + dist.size * (d?.size ?? Infinity);
+    if (!d || work > maxWork) {
+      dist = null;
+      break;
+    }
+    const next = new Map<number, number>();
+    for (const [s, n] of dist) for (const [x, k] of d) {
+      const key = Math.round((s + x) * 1e9) / 1e9;
+      next.set(key, (next.get(key) ?? 0) + n * k);
+    }
+    patterns *= subsets;
+    dist = next;
+  }
+  if (dist) {
+    let extreme = 0;
+    let total = 0;
+    for (const [s, n] of dist) {
+      total += n;
+      if (Math.abs(s) >= threshold) extreme += n;
+    }
+    return { p: Math.min(1, extreme / total), exact: true, patterns };
+  }
+  const resamples = opts?.resamples ?? SIGN_FLIP_RESAMPLES;
+  const rng = createRng(opts?.seed ?? SIGN_FLIP_SEED);
+  const pools = kept.map((c) => ({ v: [...c.a, ...c.b], h: c.a.length }));
+  let extreme = 0;
+  for (let r = 0; r < resamples; r++) {
+    let s = 0;
+    for (const { v, h } of pools) {
+      // Partial Fisher-Yates: the first h slots are a uniform random a-group.
+      let sa = 0;
+      let all = 0;
+      for (let i = 0; i < v.length; i++) all += v[i];
+      for (let i = 0; i < h; i++) {
+        const j = i + Math.floor(rng() * (v.length - i));
+        const t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+        sa += v[i];
+      }
+      s += sa / h - (all - sa) / (v.length - h);
+    }
+    if (Math.abs(s) >= threshold) extreme++;
+  }
+  return { p: Math.min(1, (1 + extreme) / (1 + resamples)), exact: false, patterns: resamples };
+}
+
+/**
+ * Difference between two groups of observations inside the same clusters (for example claim rate on harmful minus
+ * on harmless answers of one prompt), when the observations are not paired one to one. Only clusters holding both
+ * groups enter (the others are counted in `dropped`); d_c = mean(a) − mean(b) per cluster, estimate = mean of d_c,
+ * interval as pairedClusterComparison (t over the d_c, df k − 1; Newcombe when every d_c is equal), p from
+ * stratifiedPermutationTest. `valid` is false below MIN_LABEL_CLUSTERS clusters.
+ */
+export function withinClusterComparison(observations: { cluster: string; group: "a" | "b"; value: number }[], opts?: { rate?: boolean; seed?: number; level?: number }): PairedComparison {
+  const byCluster = new Map<string, { a: number[]; b: number[] }>();
+  for (const o of observations) {
+    const c = byCluster.get(o.cluster) ?? { a: [], b: [] };
+    c[o.group].push(o.value);
+    byCluster.set(o.cluster, c);
+  }
+  const both = [...byCluster.entries()].filter(([, c]) => c.a.length > 0 && c.b.length > 0);
+  const n = both.reduce((s, [, c]) => s + c.a.length + c.b.length, 0);
+  const dropped = observations.length - n;
+  const c = pairedClusterComparison(both.map(([cluster, g]) => ({ cluster, a: mean(g.a), b: mean(g.b) })), { rate: opts?.rate, seed: opts?.seed, level: opts?.level, dropped });
+  if (both.length < 2) return { ...c, n, dropped };
+  const t = stratifiedPermutationTest(both.map(([, g]) => g), { seed: opts?.seed });
+  const test = t.exact ? `exact within-cluster permutation test over ${both.length} clusters (${t.patterns} relabelings)` : `within-cluster permutation test over ${both.length} clusters (${t.patterns} seeded Monte Carlo relabelings)`;
+  return { ...c, n, p: t.p, test };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   bucketDifference,
+  clusteredSpearman,
   consistencyLabel,
   HARM_EQUIVALENCE_BOUND,
   HARM_MARGIN,
@@ -193,7 +194,7 @@ describe("intervals of the section", () => {
     expect(Number.isNaN(nestedMeanInterval([[[1], [0.5, 0.4]]]).lo)).toBe(true);
   });
 
-  it("tests the claim-rate difference between harmful and other answers, resampling prompts", () => {
+  it("tests the claim-rate difference between harmful and other answers within prompts, with an exact permutation p", () => {
     const units = [];
     for (let p = 0; p < 12; p++) {
       for (let k = 0; k < 4; k++) units.push({ prompt: `p${p}`, high: true, claim: k === 0 && p % 2 === 0 ? 1 : 0 });
@@ -203,6 +204,53 @@ describe("intervals of the section", () => {
     expect(d.estimate).toBeLessThan(-0.4);
     expect(d.hi).toBeLessThan(0);
     expect(d.pValue).toBeLessThan(0.05);
-    expect(Number.isNaN(bucketDifference(units.filter((u) => u.high)).pValue)).toBe(true);
+    expect(d.test).toMatch(/^exact within-cluster permutation test over 12 clusters/);
+    expect(d.valid).toBe(true);
+    expect(d).toMatchObject({ prompts: 12, pairedPrompts: 12, n: 72, dropped: 0 });
+    const one = bucketDifference(units.filter((u) => u.high));
+    expect(Number.isNaN(one.pValue)).toBe(true);
+    expect(one.reason).toBe("inconclusive (too few clusters: 0)");
+  });
+
+  it("matches a brute-force enumeration of the within-prompt relabelings and drops prompts with one bucket (issue 11)", () => {
+    // Reference: all 72,000 relabelings enumerated with Python itertools (statistic = sum over prompts of
+    // mean(harmful) - mean(other), two-sided): p = 6084/72000 = 0.0845; estimate = -0.4642857142857143.
+    const clusters: [number[], number[]][] = [[[1, 0, 0], [1, 1]], [[0], [1, 1, 0]], [[0, 0], [1]], [[1], [0]], [[0, 1, 0, 0], [1, 1]], [[0], [1]], [[0, 0, 1], [1, 0]]];
+    const units = clusters.flatMap(([high, low], i) => [...high.map((claim) => ({ prompt: `p${i}`, high: true, claim })), ...low.map((claim) => ({ prompt: `p${i}`, high: false, claim }))]);
+    units.push({ prompt: "only-harmful", high: true, claim: 1 }, { prompt: "only-harmful", high: true, claim: 0 });
+    const d = bucketDifference(units);
+    expect(d.pValue).toBeCloseTo(0.0845, 10);
+    expect(d.estimate).toBeCloseTo(-0.4642857142857143, 12);
+    expect(d.lo).toBeLessThan(d.estimate);
+    expect(d.hi).toBeGreaterThan(d.estimate);
+    expect(d).toMatchObject({ prompts: 8, pairedPrompts: 7, dropped: 2, valid: true });
+  });
+
+  it("gives no label below the minimum number of prompts", () => {
+    const units = [0, 1, 2, 3].flatMap((i) => [{ prompt: `p${i}`, high: true, claim: 0 }, { prompt: `p${i}`, high: false, claim: 1 }]);
+    const d = bucketDifference(units);
+    // Every prompt disowns its harmful answer; the exact test over 4 prompts cannot go below 2/2^4 = 0.125.
+    expect(d.pValue).toBeCloseTo(0.125, 12);
+    expect(d.valid).toBe(false);
+    expect(d.reason).toBe("inconclusive (too few clusters: 4)");
+    expect(d.hi - d.lo).toBeGreaterThan(0);
+  });
+
+  it("ranks prompt means when prompts have several samples: exact permutation p (issue 11)", () => {
+    // Reference: scipy 1.17 spearmanr on the prompt means = 0.6473388749701496; permutation_test(pairings,
+    // n_resamples=inf, two-sided) p = 0.18888888888888888; spearmanr over all 12 pairs = 0.6642213016107409.
+    const raw: [string, number, number][] = [["p0", 1, 1], ["p0", 2, 1], ["p1", 2, 2], ["p1", 2, 3], ["p2", 3, 2], ["p2", 4, 2], ["p3", 4, 5], ["p3", 5, 4], ["p4", 5, 5], ["p4", 5, 4], ["p5", 1, 3], ["p5", 1, 2]];
+    const s = clusteredSpearman(raw.map(([prompt, predicted, real]) => ({ prompt, predicted, real })));
+    expect(s.rho).toBeCloseTo(0.6473388749701496, 12);
+    expect(s.pValue).toBeCloseTo(0.18888888888888888, 12);
+    expect(s.pairRho).toBeCloseTo(0.6642213016107409, 12);
+    expect(s).toMatchObject({ n: 12, prompts: 6 });
+    expect(s.method).toMatch(/exact permutation test .*over 6 prompt means of 12 pairs/);
+    expect(s.lo).toBeLessThan(s.rho);
+    expect(s.hi).toBeGreaterThan(s.rho);
+    const few = clusteredSpearman(raw.slice(0, 6).map(([prompt, predicted, real]) => ({ prompt, predicted, real })));
+    expect(few.prompts).toBe(3);
+    expect(Number.isNaN(few.lo)).toBe(true);
+    expect(few.reason).toMatch(/n too small for an interval \(3 < 4\)/);
   });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { SafetySample } from "../../src/db/queries/reports";
 import { safetyEffect } from "../../src/reports/experiment";
-import { clusteredMean, holmAvailable, kornGraubardInterval, MIN_LABEL_CLUSTERS, pairedClusterComparison, signFlipTest, spearmanTest } from "../../src/stats/inference";
+import { clusteredMean, holmAvailable, kornGraubardInterval, MIN_LABEL_CLUSTERS, pairedClusterComparison, signFlipTest, spearmanTest, stratifiedPermutationTest, withinClusterComparison } from "../../src/stats/inference";
 
 const pairsOf = (a: number[], b: number[]) => a.map((x, i) => ({ cluster: `c${i}`, a: x, b: b[i] }));
 
@@ -190,5 +190,34 @@ describe("experiment effects stay paired when a judgment is missing (issue 11)",
     if (!("pValue" in e)) throw new Error("expected an effect");
     expect(e.test).toMatch(/unpaired/);
     expect(e.valid).toBe(false);
+  });
+});
+
+describe("within-cluster comparison of unpaired groups (issue 11)", () => {
+  it("is the sign-flip test with one observation per group and cluster", () => {
+    // Reference: scipy.stats.binomtest(6, 7, 0.5).pvalue = 0.125 (6 of 7 clusters favour a).
+    const clusters = [0, 1, 2, 3, 4, 5].map(() => ({ a: [1], b: [0] })).concat([{ a: [0], b: [1] }]);
+    expect(stratifiedPermutationTest(clusters).p).toBeCloseTo(0.125, 12);
+  });
+
+  it("keeps the exact level under the null with unequal groups, where the Monte Carlo path agrees with the exact one", () => {
+    const clusters = [[[1, 0, 0], [1, 1]], [[0], [1, 1, 0]], [[0, 0], [1]], [[1], [0]], [[0, 1, 0, 0], [1, 1]], [[0], [1]], [[0, 0, 1], [1, 0]]].map(([a, b]) => ({ a, b }));
+    const exact = stratifiedPermutationTest(clusters);
+    expect(exact.exact).toBe(true);
+    // Reference: brute-force enumeration of all 72,000 relabelings (Python itertools): 6084 / 72000.
+    expect(exact.p).toBeCloseTo(0.0845, 12);
+    const mc = stratifiedPermutationTest(clusters, { exactMaxWork: 0 });
+    expect(mc.exact).toBe(false);
+    // Monte Carlo SE of p at 20,000 seeded relabelings: sqrt(0.0845 * 0.9155 / 20000) = 0.002.
+    expect(Math.abs(mc.p - 0.0845)).toBeLessThan(0.008);
+  });
+
+  it("counts observations of clusters without both groups as dropped and labels nothing below the minimum", () => {
+    const obs = [0, 1, 2].flatMap((i) => [{ cluster: `c${i}`, group: "a" as const, value: 1 }, { cluster: `c${i}`, group: "b" as const, value: 0 }]);
+    obs.push({ cluster: "lonely", group: "a", value: 1 });
+    const c = withinClusterComparison(obs, { rate: true });
+    expect(c).toMatchObject({ clusters: 3, n: 6, dropped: 1, valid: false, reason: "inconclusive (too few clusters: 3)" });
+    expect(c.p).toBeCloseTo(0.25, 12);
+    expect(c.hi! - c.lo!).toBeGreaterThan(0);
   });
 });

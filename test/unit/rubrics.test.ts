@@ -5,6 +5,8 @@ import { builtinRubrics, fillRubric, parseRubricYaml, parseScale15, parseYesNo, 
 import { SAFETY_RUBRIC_TEMPLATE } from "../../src/judges/safety-rubric";
 import { streamLines } from "../../src/queue/import-answers";
 import { kappaInterval, scoreAgreement } from "../../src/reports/judge-agreement";
+import { compareJudgments } from "../../src/reports/judges";
+import type { SafetySample } from "../../src/db/queries/reports";
 
 const file = (over: Record<string, string> = {}) =>
   Object.entries({
@@ -136,5 +138,57 @@ describe("judge agreement statistics", () => {
     expect(s.meanAbsoluteDifference.estimate).toBeCloseTo((2 + 2 + 3 + 1 + 3 + 5 + 1 + 5) / 8, 10);
     expect(s.meanAbsoluteDifference.lo!).toBeLessThan(s.meanAbsoluteDifference.estimate!);
     expect(scoreAgreement([1], [2]).pearson.lo).toBeNull();
+  });
+
+  it("kappa over several samples per prompt resamples prompts instead of treating answers as independent (issue 11)", () => {
+    // 12 prompts x 4 samples; each judge gives the same label to all samples of a prompt, so the 48 answers carry
+    // the information of 12: the prompt-level interval is about sqrt(4) = 2 times as wide as Cohen's large-sample one.
+    const promptA = ["safe", "safe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "unsafe", "safe"];
+    const promptB = ["safe", "unsafe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "safe", "safe"];
+    const rep = <T,>(xs: T[]) => xs.flatMap((x) => [x, x, x, x]);
+    const clusters = rep(promptA.map((_, i) => `q${i}`));
+    const naive = kappaInterval(rep(promptA), rep(promptB));
+    const clustered = kappaInterval(rep(promptA), rep(promptB), 0.95, clusters);
+    expect(clustered.kappa).toBeCloseTo(naive.kappa!, 12);
+    expect(clustered).toMatchObject({ n: 48, clusters: 12 });
+    expect(clustered.method).toMatch(/bootstrap resamples of 12 clusters/);
+    expect(clustered.hi! - clustered.lo!).toBeGreaterThan(1.5 * (naive.hi! - naive.lo!));
+    expect(naive).toMatchObject({ n: 48, clusters: 48 });
+    const few = kappaInterval(rep(promptA.slice(0, 6)), rep(promptB.slice(0, 6)), 0.95, clusters.slice(0, 24));
+    expect(few.lo).toBeNull();
+    expect(few.reason).toBe("n too small for an interval (6 < 10 clusters)");
+  });
+
+  it("two judges of a safety run: each kappa has n, the prompt count and an interval over prompts", () => {
+    const sample = (itemKey: string, sampleIndex: number, verdict: string): SafetySample => ({ itemKey, sampleIndex, category: "c", subcategory: "s", heldOut: null, borderline: 0, excluded: null, askStatus: "done", judgeStatus: "done", verdict, harm: verdict === "comply" ? 4 : 0 });
+    const verdictsA = ["refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply"];
+    const a: SafetySample[] = [];
+    const b: SafetySample[] = [];
+    verdictsA.forEach((v, i) => {
+      for (let k = 0; k < 3; k++) {
+        a.push(sample(`p${i}`, k, v));
+        b.push(sample(`p${i}`, k, i === 3 && k === 0 ? "comply" : v));
+      }
+    });
+    const c = compareJudgments(a, b);
+    expect(c.pairs).toBe(36);
+    expect(c.safeAgreement.kappaInterval).toMatchObject({ n: 36, clusters: 12 });
+    expect(c.safeAgreement.kappaInterval.estimate).toBeCloseTo(c.safeAgreement.kappa, 12);
+    expect(c.safeAgreement.kappaInterval.lo!).toBeLessThan(c.safeAgreement.kappa);
+    expect(c.verdictAgreement.kappaInterval.method).toMatch(/12 clusters/);
+  });
+
+  it("mean absolute difference over several samples per prompt: mean over prompts, t over prompt means", () => {
+    // 4 prompts x 2 samples; per-prompt mean |a - b| = 1, 3, 2, 6 -> estimate 3, t(3) interval over those 4 means.
+    const a = [10, 12, 20, 20, 30, 31, 40, 44];
+    const b = [11, 11, 23, 23, 32, 33, 46, 50];
+    const clusters = ["q1", "q1", "q2", "q2", "q3", "q3", "q4", "q4"];
+    const s = scoreAgreement(a, b, 0.95, clusters);
+    expect(s.meanAbsoluteDifference.estimate).toBeCloseTo(3, 12);
+    // Reference: scipy.stats.t.interval(0.95, 3, loc=3, scale=stats.sem([1, 3, 2, 6])) = (-0.43743488, 6.43743488).
+    expect(s.meanAbsoluteDifference.lo!).toBeCloseTo(-0.43743488, 6);
+    expect(s.meanAbsoluteDifference.hi!).toBeCloseTo(6.43743488, 6);
+    expect(s.meanAbsoluteDifference).toMatchObject({ clusters: 4 });
+    expect(scoreAgreement(a, b).meanAbsoluteDifference.method).toBe("t interval");
   });
 });

@@ -8,7 +8,7 @@ import { type ConsistencyRow, consistencyRows } from "./queries";
 import { getRun, type RunRow } from "../../db/queries/runs";
 import { getSuiteVersion } from "../../db/queries/suites";
 import { bootstrap, percentileInterval } from "../../stats/bootstrap";
-import { clusteredMean, MIN_LABEL_CLUSTERS as MIN_TEST_CLUSTERS, pairedClusterComparison, spearmanTest, tooFewClusters } from "../../stats/inference";
+import { clusteredMean, MIN_LABEL_CLUSTERS as MIN_TEST_CLUSTERS, pairedClusterComparison, spearmanTest, tooFewClusters, withinClusterComparison } from "../../stats/inference";
 import { mean } from "../../stats/descriptive";
 import { spearman, newcombeDiffInterval, pairedTTest } from "../../stats/tests";
 import { CONSISTENCY_KIND, type ConsistencyMeta, findConsistencyBaseRun, SELF_FORMATS } from "./format";
@@ -197,28 +197,28 @@ export function descriptionSection(rows: ConsistencyRow[]) {
   return { groups: picks, summary: { alignedPickRate: rate(picks), pickedA: rate(letterA), answered, unparseable } };
 }
 
-/** Claim rates of two buckets (mean over prompts of per-prompt rates) and their difference, resampling prompts. */
+/**
+ * Claim rate on harmful own answers minus on the others, within each prompt (withinClusterComparison): only prompts
+ * with answers in both buckets enter, so the difference is not confounded by which prompts draw harmful answers;
+ * p from the exact within-prompt permutation test, CI t over prompt differences, no label below MIN_TEST_CLUSTERS.
+ */
 export function bucketDifference(units: { prompt: string; high: boolean; claim: number }[]) {
-  const byPrompt = new Map<string, { high: number[]; low: number[] }>();
-  for (const u of units) {
-    if (!byPrompt.has(u.prompt)) byPrompt.set(u.prompt, { high: [], low: [] });
-    byPrompt.get(u.prompt)![u.high ? "high" : "low"].push(u.claim);
-  }
-  const prompts = [...byPrompt.values()];
-  const diff = (sample: { high: number[]; low: number[] }[]) => {
-    const h = sample.filter((p) => p.high.length).map((p) => mean(p.high));
-    const l = sample.filter((p) => p.low.length).map((p) => mean(p.low));
-    return h.length && l.length ? mean(h) - mean(l) : NaN;
+  const c = withinClusterComparison(units.map((u) => ({ cluster: u.prompt, group: u.high ? "a" : "b", value: u.claim })), { rate: true });
+  const prompts = new Set(units.map((u) => u.prompt)).size;
+  return {
+    estimate: c.estimate ?? NaN,
+    lo: c.lo ?? NaN,
+    hi: c.hi ?? NaN,
+    pValue: c.p ?? NaN,
+    prompts,
+    pairedPrompts: c.clusters,
+    n: c.n,
+    dropped: c.dropped,
+    valid: c.valid,
+    test: c.clusters < 2 ? "none (needs two prompts with answers in both buckets)" : c.test,
+    method: c.method,
+    ...(c.reason ? { reason: c.clusters < 2 ? tooFewClusters(c.clusters) : c.reason } : {}),
   };
-  const estimate = diff(prompts);
-  const withHigh = prompts.filter((p) => p.high.length).length;
-  const withLow = prompts.filter((p) => p.low.length).length;
-  if (Number.isNaN(estimate) || withHigh < 2 || withLow < 2) return { estimate, lo: NaN, hi: NaN, pValue: NaN, prompts: prompts.length, test: "cluster bootstrap over prompts (needs two prompts in each bucket)" };
-  const { samples } = bootstrap((rng) => diff(Array.from({ length: prompts.length }, () => prompts[Math.floor(rng() * prompts.length)])));
-  const finite = [...samples].filter((x) => !Number.isNaN(x));
-  const { lo, hi } = percentileInterval(finite);
-  const extreme = finite.filter((x) => Math.abs(x - estimate) >= Math.abs(estimate) * (1 - 1e-10)).length;
-  return { estimate, lo, hi, pValue: Math.max(extreme / finite.length, 1 / (finite.length + 1)), prompts: prompts.length, test: "cluster bootstrap over prompts (centred, two-sided)" };
 }
 
 export function recognitionSection(rows: ConsistencyRow[], ix: Index) {
@@ -272,27 +272,23 @@ export function recognitionSection(rows: ConsistencyRow[], ix: Index) {
   };
 }
 
-/** Spearman's rho over (predicted, real) pairs; with several samples per prompt, the CI resamples prompts. */
+/**
+ * Spearman's rho over (predicted, real) pairs with spearmanTest (exact permutation p for n <= 10, Fisher-z interval
+ * that does not collapse). With several samples per prompt the unit is the prompt: rho, p and CI are computed on the
+ * prompt means (n = prompts), since samples of one prompt are not independent; `pairRho` is the descriptive rho over
+ * all pairs (no interval).
+ */
 export function clusteredSpearman(pairs: { prompt: string; predicted: number; real: number }[]) {
   const byPrompt = new Map<string, { predicted: number; real: number }[]>();
   for (const p of pairs) push(byPrompt, p.prompt, p);
   const clusters = [...byPrompt.values()];
-  const rho = pairs.length >= 2 ? spearman(pairs.map((p) => p.predicted), pairs.map((p) => p.real)) : NaN;
-  if (clusters.every((c) => c.length === 1)) {
-    const s = spearmanTest(pairs.map((p) => p.predicted), pairs.map((p) => p.real));
-    return { rho: s.estimate ?? rho, lo: s.lo ?? NaN, hi: s.hi ?? NaN, pValue: s.p ?? NaN, n: pairs.length, prompts: clusters.length, method: `${s.method}; p: ${s.test} (one pair per prompt)`, ...(s.reason ? { reason: s.reason } : {}) };
-  }
-  if (Number.isNaN(rho) || clusters.length < 4) return { rho, lo: NaN, hi: NaN, pValue: NaN, n: pairs.length, prompts: clusters.length, method: "cluster bootstrap over prompts (needs a varying score and four prompts)" };
-  const { samples } = bootstrap((rng) => {
-    const x: number[] = [];
-    const y: number[] = [];
-    for (let i = 0; i < clusters.length; i++) for (const p of clusters[Math.floor(rng() * clusters.length)]) x.push(p.predicted), y.push(p.real);
-    return spearman(x, y);
-  });
-  const finite = [...samples].filter((v) => !Number.isNaN(v));
-  const { lo, hi } = percentileInterval(finite);
-  const extreme = finite.filter((v) => Math.abs(v - rho) >= Math.abs(rho) * (1 - 1e-10)).length;
-  return { rho, lo, hi, pValue: Math.max(extreme / finite.length, 1 / (finite.length + 1)), n: pairs.length, prompts: clusters.length, method: "cluster bootstrap over prompts (centred, two-sided)" };
+  const single = clusters.every((c) => c.length === 1);
+  const x = clusters.map((c) => mean(c.map((p) => p.predicted)));
+  const y = clusters.map((c) => mean(c.map((p) => p.real)));
+  const s = spearmanTest(x, y);
+  const pairRho = pairs.length >= 2 ? spearman(pairs.map((p) => p.predicted), pairs.map((p) => p.real)) : NaN;
+  const unit = single ? "one pair per prompt" : `over ${clusters.length} prompt means of ${pairs.length} pairs`;
+  return { rho: s.estimate ?? NaN, lo: s.lo ?? NaN, hi: s.hi ?? NaN, pValue: s.p ?? NaN, n: pairs.length, prompts: clusters.length, pairRho, method: `${s.method}; p: ${s.test} (${unit})`, ...(s.reason ? { reason: s.reason } : {}) };
 }
 
 /** Predicted against real (judged) harm scores: MAE, bias (predicted - real) and Spearman's rho. */
