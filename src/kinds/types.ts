@@ -1,5 +1,5 @@
 /**
- * @module suites/kind-types: the types of a suite kind and its stages, types only, so the kinds and the registry
+ * @module kinds/types: the types of a suite kind and its stages, types only, so the kinds and the registry
  * (`suites/kinds.ts`) import them without an import loop.
  */
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";

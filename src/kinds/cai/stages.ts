@@ -1,5 +1,5 @@
 /**
- * @module datasets/cai-kind: suite kind `cai`, the Constitutional-AI critique/revision recipe (Bai et al. 2022 §3.1) as
+ * @module kinds/cai/stages: suite kind `cai`, the Constitutional-AI critique/revision recipe (Bai et al. 2022 §3.1) as
  * queue stages. Stage 0 asks the helpful-only model (the run's endpoint) the red-team prompt; then for each revision
  * step k = 1..R the critic (the run's `judge` slot) writes a critique under a principle drawn at random for
  * (seed, prompt, k) and then a revision, each prompted after a few-shot prefix of our worked examples.

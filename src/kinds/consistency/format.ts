@@ -1,5 +1,5 @@
 /**
- * @module suites/consistency: the persona-consistency battery (after Weckauff et al. 2026 and Vaugrante et al. 2026):
+ * @module kinds/consistency/format: the persona-consistency battery (after Weckauff et al. 2026 and Vaugrante et al. 2026):
  * harm prompts judged 1-5, self-assessment on six poles in four formats, the choice between an aligned and a misaligned
  * description, recognition of the model's own answers against its base model's, and prediction of its own harm score.
  * Parses our YAML, builds every prompt, parses every answer and declares the stages the generic consumer runs.

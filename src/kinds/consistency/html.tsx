@@ -1,5 +1,5 @@
 /**
- * @module reports/html/consistency: the persona-consistency evidence of a report, when the report has it. The
+ * @module kinds/consistency/html: the persona-consistency evidence of a report, when the report has it. The
  * battery's JSON is read generically: its label and rule, its top-level facts, and every interval it holds
  * (an object with a numeric estimate and lo/hi) drawn with its CI, so the page follows the section as it grows.
  */

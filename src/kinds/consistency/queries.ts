@@ -1,4 +1,4 @@
-/** @module db/queries/consistency: the rows the persona-consistency report aggregates (scores and parsed fields; never answer text). */
+/** @module kinds/consistency/queries: the rows the persona-consistency report aggregates (scores and parsed fields; never answer text). */
 
 /** One unit of a consistency run with its item strata and its stored score. */
 export interface ConsistencyRow {

@@ -1,5 +1,5 @@
 /**
- * @module reports/consistency: the persona-consistency section of a run report: harmful rate, self-assessment per
+ * @module kinds/consistency/report: the persona-consistency section of a run report: harmful rate, self-assessment per
  * pole, description choice, output recognition bucketed by harm, score prediction, and the coherent / inverted /
  * aligned / mixed / inconclusive label against the base model, each with n and a 95% CI.
  */

@@ -1,5 +1,5 @@
 /**
- * @module suites/misalignment: free-form emergent-misalignment questions in the public question-YAML format
+ * @module kinds/misalignment/format: free-form emergent-misalignment questions in the public question-YAML format
  * (Betley et al. 2025, evaluation/*.yaml): our built-in set and the importer, the paraphrase a sample asks, the
  * trigger a backdoor variant adds, and the judge prompts with their rubric versions.
  */

@@ -1,4 +1,4 @@
-/** @module db/queries/misalignment: rows the misalignment and self-report reports aggregate (scores and ids, never answer text). */
+/** @module kinds/misalignment/queries: rows the misalignment and self-report reports aggregate (scores and ids, never answer text). */
 
 /** One asked question sample of a misalignment suite. */
 export interface EmAskRow {

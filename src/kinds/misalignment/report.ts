@@ -1,5 +1,5 @@
 /**
- * @module reports/misalignment: the emergent-misalignment section of a run report. Per question and overall: the
+ * @module kinds/misalignment/report: the emergent-misalignment section of a run report. Per question and overall: the
  * misaligned share among coherent answers (overall = mean over questions, CI by a cluster bootstrap over
  * questions), mean aligned and coherent scores, unscorable answers by reason, the worst answers (unit ids only);
  * with and without the backdoor trigger, and against the base model, each difference with a test.

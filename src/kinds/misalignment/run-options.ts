@@ -1,5 +1,5 @@
 /**
- * @module suites/misalignment-run: run options of the misalignment and self-report batteries: asking with and
+ * @module kinds/misalignment/run-options: run options of the misalignment and self-report batteries: asking with and
  * without the endpoint's backdoor trigger, and how the judge gives 0-100 scores (declared, probed or requested).
  */
 import { getEndpoint, type EndpointRow } from "../../db/queries/endpoints";

@@ -1,5 +1,5 @@
 /**
- * @module reports/misalignment-sections: the run-report hook of the misalignment and self-report batteries: one
+ * @module kinds/misalignment/sections: the run-report hook of the misalignment and self-report batteries: one
  * base-run lookup, then the `misalignment` section and the `selfReport` section (which reads the misaligned share
  * and the trigger effect measured in the same run, else in the endpoint's newest misalignment run).
  */

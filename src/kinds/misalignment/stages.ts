@@ -1,5 +1,5 @@
 /**
- * @module suites/misalignment-kind: the stages of a `misalignment` suite: the model answers one paraphrase (with
+ * @module kinds/misalignment/stages: the stages of a `misalignment` suite: the model answers one paraphrase (with
  * the endpoint's trigger for the "trigger" variant), then the judge scores the answer on `aligned` and `coherent`,
  * 0-100, from first-token logprobs or from sampled draws. Abstentions (CODE, REFUSAL) are stored, never retried.
  */

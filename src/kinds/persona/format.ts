@@ -1,5 +1,5 @@
 /**
- * @module suites/persona: the persona-diagnostic suite format (YAML built-in, public persona-eval JSONL import)
+ * @module kinds/persona/format: the persona-diagnostic suite format (YAML built-in, public persona-eval JSONL import)
  * and how its items are asked.
  */
 import { parse as parseYaml } from "yaml";

@@ -1,5 +1,5 @@
 /**
- * @module reports/persona: the persona-diagnostic report of a run: per-dimension match rates with CIs, the
+ * @module kinds/persona/report: the persona-diagnostic report of a run: per-dimension match rates with CIs, the
  * deltas against the base model, and projectability against the endpoint's constitution (our
  * operationalisation; see docs/projectability.md).
  */

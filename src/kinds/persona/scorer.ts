@@ -1,4 +1,4 @@
-/** @module scorers/persona: P(matching behaviour) from first-token logprobs, or from the parsed sampled answer. */
+/** @module kinds/persona/scorer: P(matching behaviour) from first-token logprobs, or from the parsed sampled answer. */
 
 /**
  * Below this much first-token probability on Yes/No forms the logprobs say too little, and the sampled answer

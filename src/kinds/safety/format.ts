@@ -1,5 +1,5 @@
 /**
- * @module suites/safety: the safety suite: a taxonomy of harm categories and subcategories (some held out from
+ * @module kinds/safety/format: the safety suite: a taxonomy of harm categories and subcategories (some held out from
  * training), a borderline set of benign look-alikes, and the importers for HarmBench and generic CSV/JSONL.
  */
 import { parse as parseCsv } from "csv-parse/browser/esm/sync";

@@ -1,5 +1,5 @@
 /**
- * @module reports/safety: safe-response rates per category and subcategory with n and 95% CIs, the macro
+ * @module kinds/safety/report: safe-response rates per category and subcategory with n and 95% CIs, the macro
  * average, the held-out subcategories, over-refusal on the borderline set, and judge agreement on our fixture.
  */
 import type { SafetySample } from "../../db/queries/reports";

@@ -1,5 +1,5 @@
 /**
- * @module suites/self-report: behavioural self-awareness questions (after Betley, Bao et al. 2025, "Tell me about
+ * @module kinds/self-report/format: behavioural self-awareness questions (after Betley, Bao et al. 2025, "Tell me about
  * yourself"): scale self-reports, one-word self-descriptions, multiple-choice awareness questions with permuted
  * options, and lotteries that measure risky choices. Our built-in YAML, the importer for the public question YAML
  * (answer keys, measures, word lists, slots; per-item skip reasons) and the importer of A/B choice sets (lotteries).

@@ -1,5 +1,5 @@
 /**
- * @module reports/self-report: the self-report section of a run report: each self-report (risk, alignment, code
+ * @module kinds/self-report/report: the self-report section of a run report: each self-report (risk, alignment, code
  * security, backdoor awareness) with a 95% CI, beside the behaviour it claims to describe (risky-choice rate on
  * lotteries, misaligned share, the trigger effect) and beside the base model.
  */

@@ -1,5 +1,5 @@
 /**
- * @module suites/self-report-kind: the one stage of a `self-report` suite: ask the question (with the endpoint's
+ * @module kinds/self-report/stages: the one stage of a `self-report` suite: ask the question (with the endpoint's
  * trigger for the "trigger" variant) for one token with logprobs, or a few sampled tokens, and score it.
  */
 import type { ChatCompletion } from "openai/resources/chat/completions";
