@@ -10,6 +10,7 @@ import { clusteredMean, type Estimate, pairedClusterComparison, type PairedCompa
 import { SUITE_KINDS } from "../suites/kinds";
 import { OBSERVATION_SOURCES } from "./registry";
 import type { KindObservations, MetricInfo, Observation } from "./types";
+import { appendAll } from "../lib/arrays";
 
 export interface MetricEstimate extends MetricInfo, Estimate {
   runId: string;
@@ -33,7 +34,7 @@ export async function runObservations(db: Db, d1: D1Database, run: { id: string;
     if (!source) continue;
     const got = await source(d1, run);
     out.metrics.push(...got.metrics.filter((m) => !out.metrics.some((x) => x.id === m.id)));
-    out.observations.push(...got.observations);
+    appendAll(out.observations, got.observations);
   }
   return out;
 }

@@ -19,6 +19,7 @@ import type { SuiteItem } from "../suites/types";
 import { sampleSeed } from "./consumer";
 import { sendAll, workMessages } from "./messages";
 import { MAX_RUN_UNITS, prepareRun, type RunRequestWithOptions } from "./start-run";
+import { appendAll, maxOf } from "../lib/arrays";
 
 /**
  * Largest answer file accepted, in bytes (ours): the lines are parsed as they stream in, but the scored rows of one
@@ -174,7 +175,7 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
   }
   if (!parsed.length) throw new ApiError("invalid_request", "the answer file has no lines");
 
-  const samplesPerItem = Math.max(...parsed.map((p) => p.sample)) + 1;
+  const samplesPerItem = maxOf(parsed.map((p) => p.sample)) + 1;
   const logprobs = parsed.some((p) => p.line.logprobs);
   // One sample per item for the plan check: the run's size is the lines it holds, not items x the largest sample index.
   const prepared = await prepareRun(db, { ...req, suites: [version.suiteId], samplesPerItem: 1, triggerVariants: false, seed: req.seed ?? 0 }, env, { imported: true });
@@ -226,7 +227,7 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
       ...insertIgnoringConflicts(db, responses, responseRows),
     ]);
     first = false;
-    followUps.push(...nextRows);
+    appendAll(followUps, nextRows);
   }
   if (followUps.length) await sendAll(env.WORK_QUEUE, workMessages(run.id!, followUps.map((u) => u.id!)));
   else await completeIfFinished(db, run.id!);

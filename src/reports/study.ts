@@ -19,6 +19,7 @@ import { CANONICAL_DIMENSIONS } from "../kinds/persona/format";
 import { constitutions, getConstitution } from "../suites/constitutions";
 import { projectability } from "../kinds/persona/report";
 import type { StudyReport } from "./schemas/experiment";
+import { appendAll } from "../lib/arrays";
 
 export interface StudyModel {
   endpointId: string;
@@ -77,7 +78,7 @@ async function load(db: Db, d1: D1Database, model: Omit<StudyModel, "runs">): Pr
     for (const m of got.metrics) {
       if (byKind.get(suiteKindOf(m))?.id !== run.id || data.metrics.some((x) => x.id === m.id)) continue;
       data.metrics.push(m);
-      data.observations.push(...got.observations.filter((o) => o.metric === m.id));
+      appendAll(data.observations, got.observations.filter((o) => o.metric === m.id));
     }
   }
   return { model: { ...model, runs: Object.fromEntries([...byKind].map(([k, r]) => [k, r.id])) }, byKind, data };
