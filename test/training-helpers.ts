@@ -69,3 +69,20 @@ export async function caiEndpoints(tag: string) {
   const critic = await registerSim(`critic-${tag}`, `base:tag=critic-${tag}`, { logprobs: false });
   return { helpful, critic };
 }
+
+/** Relays every new simulator delivery for the account until the job reaches one of the states. */
+export async function relayUntil(jobId: string, apiKey: string, states: string[], timeout = 50_000) {
+  const sent = new Set<string>();
+  let last: any;
+  await vi.waitUntil(
+    async () => {
+      const fresh = (await simOutbox(apiKey)).filter((d) => !sent.has(d.id));
+      for (const d of fresh) sent.add(d.id);
+      if (fresh.length) for (const r of await relay(fresh)) expect(r.status, r.text).toBe(200);
+      last = (await api("GET", `/v1/training-jobs/${jobId}`)).json;
+      return states.includes(last.status);
+    },
+    { timeout, interval: 150 },
+  );
+  return last;
+}

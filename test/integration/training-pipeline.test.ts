@@ -2,26 +2,10 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { runScheduled } from "../../src/cron";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
-import { caiEndpoints, configureSimWebhooks, relay, simOutbox, waitForJob } from "../training-helpers";
+import { caiEndpoints, configureSimWebhooks, relay, relayUntil, simOutbox, waitForJob } from "../training-helpers";
 
 const SIM_V1 = () => `${env.SIM_URL}/v1`;
 
-/** Relays every new simulator delivery for the account until the job reaches one of the states. */
-async function relayUntil(jobId: string, apiKey: string, states: string[], timeout = 50_000) {
-  const sent = new Set<string>();
-  let last: any;
-  await vi.waitUntil(
-    async () => {
-      const fresh = (await simOutbox(apiKey)).filter((d) => !sent.has(d.id));
-      for (const d of fresh) sent.add(d.id);
-      if (fresh.length) for (const r of await relay(fresh)) expect(r.status, r.text).toBe(200);
-      last = (await api("GET", `/v1/training-jobs/${jobId}`)).json;
-      return states.includes(last.status);
-    },
-    { timeout, interval: 150 },
-  );
-  return last;
-}
 
 async function rows(sql: string, ...binds: unknown[]) {
   return (await env.DB.prepare(sql).bind(...binds).all<any>()).results;

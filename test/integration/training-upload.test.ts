@@ -1,8 +1,8 @@
 /** @module test/integration/training-upload: training on any chat JSONL: upload checks (format, leakage), storage, a training job on it, trained categories derived from it. */
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { api, registerSim, uniqueTag } from "../helpers";
-import { configureSimWebhooks, relay, simOutbox } from "../training-helpers";
+import { configureSimWebhooks, relayUntil } from "../training-helpers";
 
 const EVALUATE = { suites: ["persona-diagnostic"], limit: 8, seed: 11, samplesPerItem: 1, temperature: 1 };
 
@@ -18,21 +18,6 @@ const file = (n: number, from = 0) => `${Array.from({ length: n }, (_, i) => exa
 const uploadFile = (body: string, query = "") => api("POST", `/v1/datasets/upload?filename=risky.jsonl${query}`, body, { headers: { "content-type": "application/x-ndjson" } });
 const datasetCount = async () => (await env.DB.prepare("SELECT count(*) AS n FROM datasets").first<{ n: number }>())!.n;
 
-async function relayUntil(jobId: string, apiKey: string, states: string[], timeout = 50_000) {
-  const sent = new Set<string>();
-  let last: any;
-  await vi.waitUntil(
-    async () => {
-      const fresh = (await simOutbox(apiKey)).filter((d) => !sent.has(d.id));
-      for (const d of fresh) sent.add(d.id);
-      if (fresh.length) for (const r of await relay(fresh)) expect(r.status, r.text).toBe(200);
-      last = (await api("GET", `/v1/training-jobs/${jobId}`)).json;
-      return states.includes(last.status);
-    },
-    { timeout, interval: 150 },
-  );
-  return last;
-}
 
 describe("training on an uploaded chat JSONL", () => {
   it("refuses a file that breaks the format or leaks an evaluation prompt, with nothing stored", async () => {
