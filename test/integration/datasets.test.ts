@@ -109,10 +109,15 @@ describe("Constitutional-AI datasets", () => {
     const t = await api("GET", `${tampered.pathname}${tampered.search}`, undefined, { admin: false });
     expect(t.status).toBe(403);
     expect(t.json.error.code).toBe("forbidden");
-    const otherDataset = await api("GET", path.replace(ds.id, `${ds.id.slice(0, -1)}0`), undefined, { admin: false });
+    // Another dataset id (its last character changed: never to itself, which made this test flaky).
+    const otherId = `${ds.id.slice(0, -1)}${ds.id.endsWith("0") ? "1" : "0"}`;
+    const otherDataset = await api("GET", path.replace(ds.id, otherId), undefined, { admin: false });
     expect(otherDataset.status).toBe(403);
     const badSig = new URL(url);
-    badSig.searchParams.set("sig", `${url.searchParams.get("sig")!.slice(0, -2)}AA`);
+    // Change the first character: every bit of it is significant (the last one of base64url carries padding bits,
+    // so a new last character could decode to the same signature).
+    const sig = url.searchParams.get("sig")!;
+    badSig.searchParams.set("sig", `${sig.startsWith("A") ? "B" : "A"}${sig.slice(1)}`);
     expect((await api("GET", `${badSig.pathname}${badSig.search}`, undefined, { admin: false })).status).toBe(403);
     expect((await api("GET", `/v1/datasets/${ds.id}/file`, undefined, { admin: false })).status).toBe(403);
 
