@@ -14,7 +14,7 @@ import { cachedReport, dataVersion } from "./report-cache";
 import { PrivacyView } from "../reports/privacy";
 import { MetricId, publicCors } from "./leaderboard";
 import { visibleEndpoint, visibleRun } from "./privacy";
-import { errors, IdParam, json } from "./schemas";
+import { errors, IdParam, json, metricFigureFields } from "./schemas";
 
 /** Seconds badges and metrics may be cached (ours; shields.io asks for at least 300 s of cacheSeconds). */
 export const BADGE_MAX_AGE_SECONDS = 300;
@@ -25,13 +25,7 @@ const Metric = z
     label: z.string(),
     kind: z.string().openapi({ description: "persona, projectability, safety, misalignment, consistency, self_report, or an added kind's name" }),
     better: z.enum(["higher", "lower"]).nullable(),
-    value: z.number().nullable(),
-    lo: z.number().nullable(),
-    hi: z.number().nullable(),
-    n: z.number().int(),
-    clusters: z.number().int().nullable(),
-    ciMethod: z.string(),
-    runId: z.string(),
+    ...metricFigureFields,
     completedAt: z.string().nullable(),
     reason: z.string().optional().openapi({ description: "Why there is no value or no interval" }),
     headline: z.boolean().optional().openapi({ description: "A headline metric of its kind (shown in the leaderboard's overview)" }),

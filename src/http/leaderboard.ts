@@ -9,7 +9,7 @@ import { PrivacyView } from "../reports/privacy";
 import type { AppEnv } from "../env";
 import { buildLeaderboard, LEADERBOARD_SCHEMA, LEADERBOARD_SCHEMA_VERSION } from "../reports/leaderboard";
 import { METRIC_ID_PATTERN } from "../reports/metrics";
-import { errors, json } from "./schemas";
+import { errors, json, metricFigureFields } from "./schemas";
 import { cachedResponse } from "./http-cache";
 
 /** Seconds a leaderboard may be served from caches (ours: new runs show within a minute). */
@@ -76,13 +76,7 @@ export const LeaderboardSchema = z
           z.object({
             endpointId: z.string(),
             metric: z.string(),
-            value: z.number().nullable(),
-            lo: z.number().nullable(),
-            hi: z.number().nullable(),
-            n: z.number().int(),
-            clusters: z.number().int().nullable(),
-            ciMethod: z.string(),
-            runId: z.string(),
+            ...metricFigureFields,
             tieGroup: z.number().int().nullable(),
           }),
         ),

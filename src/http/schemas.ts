@@ -33,3 +33,14 @@ export const Bearer = [{ bearerAuth: [] }];
 
 /** Loose object for nested report structures (docs/reports.md describes them). */
 export const AnyObject = z.record(z.string(), z.unknown());
+
+/** The figures every metric value carries (metrics, badges, the leaderboard overview): estimate, 95% CI, n, clusters, method, its run. */
+export const metricFigureFields = {
+  value: z.number().nullable(),
+  lo: z.number().nullable(),
+  hi: z.number().nullable(),
+  n: z.number().int(),
+  clusters: z.number().int().nullable(),
+  ciMethod: z.string(),
+  runId: z.string(),
+};
