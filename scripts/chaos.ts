@@ -136,8 +136,9 @@ async function main(): Promise<void> {
       >;
     };
     const s = stats.models[model];
-    // Two answers for one unit with a kill between them: the first died in the killed worker's memory before its flush
-    // (a re-ask). Two answers with no kill between them, or two calls open at once: a double call.
+    // Two answered calls for one unit with a kill between their arrivals: the first was sent by the killed worker and
+    // its answer died in that worker's memory before its flush (a re-ask). Two answered calls with no kill between
+    // their arrivals, or two calls open at once: a double call.
     const killBetween = (a: number, b: number) => killTimes.some((k) => a <= k && k < b);
     let reasked = 0;
     let doubleCalls = s.overlappingIds;

@@ -104,7 +104,7 @@ function statsView(s: ModelStats) {
     // The double-call log: request ids answered more than once, and ids with two calls open at once.
     answeredTwice: [...s.answered.values()].filter((at) => at.length > 1).length,
     overlappingIds: s.overlapping.size,
-    // When each twice-answered id was answered (epoch ms), so a caller can tell a re-ask after a crash from a double call.
+    // When each answered call of a twice-answered id arrived (epoch ms), so a caller can tell a re-ask after a crash from a double call.
     answeredTwiceAt: Object.fromEntries([...s.answered].filter(([, at]) => at.length > 1).slice(0, 1000)),
   };
 }
@@ -327,7 +327,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       sendJson(res, 400, errorBody(`Could not handle request: ${(err as Error).message}`, "invalid_request_error", null));
       return;
     }
-    res.once("finish", () => s.answered.set(requestId, [...(s.answered.get(requestId) ?? []), Date.now()]));
+    // Logged with the time the call arrived, not when its answer went out: a call the chaos script's killed worker
+    // sent just before the kill is answered after it, and still belongs to the killed worker.
+    const arrivedAt = Date.now();
+    res.once("finish", () => s.answered.set(requestId, [...(s.answered.get(requestId) ?? []), arrivedAt]));
     later(res, options.latency ?? defaultLatency, () => {
       res.writeHead(200, { "content-type": "application/json", ...requestHeader });
       res.end(completion);
