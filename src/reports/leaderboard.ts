@@ -11,7 +11,7 @@ import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED } from "../stats/bootstrap";
 import { mean } from "../stats/descriptive";
 import { DEFAULT_CONFIDENCE } from "../stats/intervals";
 import { createRng, seedFrom } from "../stats/rng";
-import { judgeKey } from "../suites/kinds";
+import { formatJudgeKey } from "../judges/judge-key";
 import { PrivacyView } from "./privacy";
 import { type Better, describeMetric } from "./metrics";
 import { leaderboardOverview } from "./overview";
@@ -305,7 +305,7 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
       candidates.push(...personaCandidates(samples, run, base, { suite, suiteVersionId: versionId, scoringMode: run.scoringMode, judge: null, temperature: run.temperature }).filter((c) => wantMetric(c.metric)));
     } else if (kind === "safety" && run.config.judge) {
       if (filters.metric && !filters.metric.startsWith("safety.")) continue;
-      const samples = (await safetySamples(d1, run.id, judgeKey(run.config.judge))).filter((s) => s.suiteVersionId === versionId);
+      const samples = (await safetySamples(d1, run.id, formatJudgeKey(run.config.judge))).filter((s) => s.suiteVersionId === versionId);
       candidates.push(...safetyCandidates(samples, base, { suite, suiteVersionId: versionId, scoringMode: null, judge: run.config.judge, temperature: run.temperature }).filter((c) => wantMetric(c.metric)));
     }
   }
@@ -313,7 +313,7 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
   const groups = new Map<string, Candidate[]>();
   for (const c of candidates) {
     const j = c.comparability.judge;
-    const key = [c.metric, c.comparability.suiteVersionId, c.comparability.scoringMode ?? "-", j ? judgeKey(j) : "-", `t=${c.comparability.temperature}`].join("|");
+    const key = [c.metric, c.comparability.suiteVersionId, c.comparability.scoringMode ?? "-", j ? formatJudgeKey(j) : "-", `t=${c.comparability.temperature}`].join("|");
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)!.push(c);
   }

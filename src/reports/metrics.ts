@@ -15,7 +15,7 @@ import { runs } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { aggregate, type MetricEstimate, runObservations } from "../metrics/aggregate";
 import type { MetricInfo } from "../metrics/types";
-import { judgeKey } from "../suites/kinds";
+import { formatJudgeKey } from "../judges/judge-key";
 import { summarizeDimensions } from "../kinds/persona/report";
 import { runReport, runSuiteKinds } from "./run-report";
 import { summarizeSafety } from "../kinds/safety/report";
@@ -129,7 +129,7 @@ export async function reportForMetrics(db: Db, d1: D1Database, run: RunRow): Pro
     const kinds = await runSuiteKinds(db, run);
     const report: AnyReport = { run: { id: run.id, completedAt: run.completedAt } };
     if (kinds.has("persona")) report.persona = { dimensions: summarizeDimensions(await personaSamples(d1, run.id), run.samplesPerItem) };
-    if (kinds.has("safety") && run.config.judge) report.safety = summarizeSafety(await safetySamples(d1, run.id, judgeKey(run.config.judge)));
+    if (kinds.has("safety") && run.config.judge) report.safety = summarizeSafety(await safetySamples(d1, run.id, formatJudgeKey(run.config.judge)));
     return report;
   }
 }
