@@ -9,11 +9,10 @@ import { getEndpointsByIds } from "../db/queries/endpoints";
 import { getSuiteVersion, loadItems } from "../db/queries/suites";
 import type { RunConfig } from "../db/schema";
 import { costOf, type Price, priceOf } from "../lib/prices";
-import { seedFrom } from "../stats/rng";
 import type { ChatParams, NextUnit, StageContext } from "../kinds/types";
 import { SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
-import { planList } from "./planner";
+import { planList, sampleSeed } from "./planner";
 import type { PreparedRun } from "./start-run";
 
 /** Characters per token for English text: OpenAI's rule of thumb ("one token is about 4 characters"). */
@@ -131,7 +130,7 @@ export async function estimateRun(db: Db, prepared: PreparedRun) {
       run,
       endpoint: { systemPrompt: ep?.systemPrompt ?? null, trigger: ep?.trigger, triggerFormat: ep?.triggerFormat },
       parent: u.parentTokens !== undefined ? { answer: standInAnswer(u.parentTokens), parsed: {} } : undefined,
-      seed: seedFrom(prepared.seed, u.sampleIndex) & 0x7fffffff,
+      seed: sampleSeed(prepared.seed, u.sampleIndex),
       // What a `prepare` hook would load (another run's answer) is stood in for by an answer of typical length.
       extra: new Proxy({}, { get: (_t, k) => (typeof k === "string" ? standInAnswer(64) : undefined) }),
     };

@@ -17,7 +17,7 @@ import { unitId } from "../lib/ids";
 import type { StageContext } from "../kinds/types";
 import { SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
-import { sampleSeed } from "./consumer";
+import { sampleSeed } from "./planner";
 import { sendAll, workMessages } from "./messages";
 import { MAX_RUN_UNITS, prepareRun, type RunRequestWithOptions } from "./start-run";
 import { appendAll, maxOf } from "../lib/arrays";

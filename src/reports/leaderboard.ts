@@ -16,7 +16,8 @@ import { PrivacyView } from "./privacy";
 import { type Better, describeMetric } from "./metrics";
 import { leaderboardOverview } from "./overview";
 import { type PersonaSample, summarizeDimensions } from "../kinds/persona/report";
-import { byPrompt, outcome, summarizeSafety } from "../kinds/safety/report";
+import { outcome } from "../kinds/safety/classify";
+import { byPrompt, summarizeSafety } from "../kinds/safety/report";
 
 /** The response's schema name and version; a breaking change to the shape bumps the version (docs/leaderboard.md). */
 export const LEADERBOARD_SCHEMA = "projectability.leaderboard";
