@@ -8,12 +8,11 @@ import { RUBRIC_ID } from "../judges/rubrics";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import { estimateRun } from "../queue/estimate";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
 import { importAnswers, MAX_ANSWER_IMPORT_BYTES } from "../queue/import-answers";
 import { rejudgeRun } from "../rescore/rescore";
 import { PrivacyView } from "../reports/privacy";
-import { ensureBaseRun } from "../queue/base-run";
+import { ensureBaseRun, estimateRunWithBase } from "../queue/base-run";
 import { resumeRun } from "../queue/run-lifecycle";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
@@ -221,7 +220,7 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
     const db = getDb(c.env.DB);
     const { dryRun, compareWithBase, ...body } = c.req.valid("json");
     const prepared = await prepareRun(db, body, c.env);
-    if (dryRun) return c.json(await estimateRun(db, prepared), 200);
+    if (dryRun) return c.json(await estimateRunWithBase(c.env, db, body, prepared, compareWithBase), 200);
     // The base run goes first, so kinds that read the base run when they launch (consistency) find it.
     const base = compareWithBase ? await ensureBaseRun(c.env, db, body, prepared) : undefined;
     const id = await launchRun(c.env, db, prepared);

@@ -190,3 +190,15 @@ export async function estimateRun(db: Db, prepared: PreparedRun) {
 }
 
 export type RunEstimate = Awaited<ReturnType<typeof estimateRun>>;
+
+/** Calls, tokens and cost of several dry runs together (a run and its base run, an experiment's runs); cost null when any is. */
+export function totalOf(estimates: RunEstimate[]) {
+  const sum = (f: (r: RunEstimate) => number) => estimates.reduce((a, r) => a + f(r), 0);
+  const costs = estimates.map((r) => r.cost.total);
+  return {
+    calls: sum((r) => r.calls.total),
+    inputTokens: sum((r) => r.tokens.input),
+    outputTokensMax: sum((r) => r.tokens.outputMax),
+    cost: costs.some((c) => c == null) ? null : sum((r) => r.cost.total ?? 0),
+  };
+}
