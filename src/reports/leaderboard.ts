@@ -14,7 +14,7 @@ import { createRng, seedFrom } from "../stats/rng";
 import { formatJudgeKey } from "../judges/judge-key";
 import { PrivacyView } from "./privacy";
 import { type Better, describeMetric } from "./metrics";
-import { leaderboardOverview } from "./overview";
+import { leaderboardOverview, type OverviewVersions } from "./overview";
 import { type PersonaSample, summarizeDimensions } from "../kinds/persona/report";
 import { outcome } from "../kinds/safety/classify";
 import { byPrompt, summarizeSafety } from "../kinds/safety/report";
@@ -161,6 +161,8 @@ export interface LeaderboardFilters {
   suite?: string;
   metric?: string;
   tag?: string;
+  /** The overview's suite versions: the latest of each suite (default) or all. */
+  overviewVersions?: OverviewVersions;
 }
 
 export interface LeaderboardRow {
@@ -356,7 +358,7 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
     },
     tieRule: "rows whose rank intervals overlap are tied (tiedWith); tiers: best first, a row joins the current tier when its rank interval overlaps the tier leader's",
     // Models x headline metrics of every kind (metric layer); left out when a suite or metric filter narrows the board.
-    overview: filters.suite || filters.metric ? null : await leaderboardOverview(db, d1, eps),
+    overview: filters.suite || filters.metric ? null : await leaderboardOverview(db, d1, eps, filters.overviewVersions),
     groups: out,
   });
 }
