@@ -6,9 +6,10 @@
  */
 import type { Db } from "../db/client";
 import type { EndpointRow } from "../db/queries/endpoints";
-import { displayStatus, runProgress, type RunRow } from "../db/queries/runs";
+import type { RunRow } from "../db/queries/runs";
 import { getSuiteVersion } from "../db/queries/suites";
 import { runMetrics } from "./metrics";
+import { runView } from "./run-view";
 import { publicParsed } from "./export";
 import { UNIT_COLUMNS, UNIT_RAW_COLUMNS, type UnitRow } from "./unit-rows";
 import { runUsage, type UsageRow } from "./usage";
@@ -43,7 +44,6 @@ function logStatus(run: RunRow): "started" | "success" | "cancelled" {
 
 /** The log without its samples: spec, plan, results (one EvalScore per named metric) and token usage. */
 export async function inspectHeader(db: Db, d1: D1Database, run: RunRow, endpoint: EndpointRow, admin: boolean): Promise<Json> {
-  const progress = await runProgress(db, run);
   const suites: { id: string; kind: string; itemCount: number }[] = [];
   for (const svId of run.suiteVersionIds) {
     const sv = await getSuiteVersion(db, svId);
@@ -76,22 +76,8 @@ export async function inspectHeader(db: Db, d1: D1Database, run: RunRow, endpoin
       model_args: {},
       config: { epochs: run.samplesPerItem, limit: run.itemLimit },
       packages: { projectability: "0.1.0" },
-      metadata: {
-        endpointId: endpoint.id,
-        endpointName: endpoint.name,
-        endpointRevision: run.endpointRevision,
-        suiteVersionIds: run.suiteVersionIds,
-        suiteKinds: suites.map((s) => s.kind),
-        samplesPerItem: run.samplesPerItem,
-        temperature: run.temperature,
-        seed: run.seed,
-        itemLimit: run.itemLimit,
-        scoringMode: run.scoringMode,
-        judge: run.config.judge ?? null,
-        variants: run.config.variants?.length ? run.config.variants : [""],
-        counts: progress,
-        runStatus: displayStatus(run, progress),
-      },
+      // The run as GET /v1/runs/{id} shows it, with the endpoint's name and each suite's kind.
+      metadata: { ...(await runView(db, run)), endpointName: endpoint.name, suiteKinds: suites.map((s) => s.kind) },
     },
     plan: {
       name: "plan",
