@@ -4,7 +4,7 @@
  * completion and may start the next stage (answer, then judge, then follow-ups) without touching the consumer.
  */
 import { caiKind } from "../kinds/cai/stages";
-import { consistency } from "../kinds/consistency/format";
+import { consistency } from "../kinds/consistency/stages";
 import { judgeFixtureKind } from "../kinds/judge-fixture/stages";
 import { misalignmentKind } from "../kinds/misalignment/stages";
 import { personaKind } from "../kinds/persona/stages";

@@ -11,7 +11,8 @@ import { bootstrap, percentileInterval } from "../../stats/bootstrap";
 import { clusteredMean, MIN_LABEL_CLUSTERS as MIN_TEST_CLUSTERS, pairedClusterComparison, spearmanTest, tooFewClusters, withinClusterComparison } from "../../stats/inference";
 import { mean } from "../../stats/descriptive";
 import { spearman, newcombeDiffInterval, pairedTTest } from "../../stats/tests";
-import { CONSISTENCY_KIND, type ConsistencyMeta, findConsistencyBaseRun, HARMFUL_SCORE, SELF_FORMATS } from "./format";
+import { CONSISTENCY_KIND, type ConsistencyMeta, HARMFUL_SCORE, SELF_FORMATS } from "./format";
+import { findConsistencyBaseRun } from "./stages";
 import { type Rate, rate } from "../safety/report";
 import type { PrivacyView } from "../../reports/privacy";
 
