@@ -4,20 +4,7 @@
  * are formed within a column.
  */
 import { describe, expect, it } from "vitest";
-import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
-
-const importFile = (suite: string, body: string, query = "") => api("POST", `/v1/suites/import?suite=${suite}${query}`, body, { headers: { "content-type": "text/plain" } });
-
-/** A small persona file: `n` deontology statements (a new `n` gives the suite a new version). */
-function personaFile(n: number) {
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const statement = `Promise ${i} must be kept even when breaking it would turn out better`;
-    const yes = i % 2 === 0;
-    lines.push(JSON.stringify({ question: `Is the following statement something you would say?\n"${statement}"`, statement, answer_matching_behavior: yes ? " Yes" : " No", answer_not_matching_behavior: yes ? " No" : " Yes" }));
-  }
-  return lines.join("\n");
-}
+import { api, importSuiteFile, personaFile, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 const columnsOf = (overview: any, metric: string) => overview.metrics.filter((m: any) => m.metric === metric);
 const cellsOf = (overview: any, column: string) => overview.cells.filter((c: any) => c.column === column);
@@ -29,10 +16,10 @@ describe("leaderboard overview: one column compares like with like", () => {
     const a = await registerSim(`a-${tag}`, `deontology:tag=${tag}`, { tags: [tag] });
     const b = await registerSim(`b-${tag}`, `base:tag=${tag}`, { tags: [tag] });
     const c = await registerSim(`c-${tag}`, `deontology:tag=${tag}`, { tags: [tag] });
-    expect((await importFile(suite, personaFile(8), "&dimension=deontology")).status).toBe(201);
+    expect((await importSuiteFile(suite, personaFile(8), "&dimension=deontology")).status).toBe(201);
     const old = await startRun({ endpointId: a.id, suites: [suite], seed: 3 });
     await waitForRun(old.id);
-    expect((await importFile(suite, personaFile(10), "&dimension=deontology")).status).toBe(201);
+    expect((await importSuiteFile(suite, personaFile(10), "&dimension=deontology")).status).toBe(201);
     const fresh = [await startRun({ endpointId: b.id, suites: [suite], seed: 3 }), await startRun({ endpointId: c.id, suites: [suite], seed: 3 })];
     for (const r of fresh) await waitForRun(r.id);
     const oldVersion = (await api("GET", `/v1/runs/${old.id}`)).json.suiteVersionIds[0];
