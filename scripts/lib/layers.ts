@@ -22,7 +22,7 @@ export const LAYERS: { name: string; why: string; paths: string[] }[] = [
   {
     name: "definitions",
     why: "what is asked and how an answer is scored: suite formats, judges and rubrics, built-in suites, the kind and metric types (types only)",
-    paths: ["judges/", "suites/types.ts", "suites/constitutions.ts", "suites/builtin.ts", "kinds/types.ts", "kinds/*/format.ts", "kinds/*/scorer.ts", "datasets/pool.ts", "metrics/types.ts"],
+    paths: ["judges/", "suites/types.ts", "suites/constitutions.ts", "suites/builtin.ts", "kinds/types.ts", "kinds/chat.ts", "kinds/*/format.ts", "kinds/*/scorer.ts", "datasets/pool.ts", "metrics/types.ts"],
   },
   { name: "store", why: "reads and writes of stored rows", paths: ["db/queries/", "kinds/*/queries.ts"] },
   { name: "kinds", why: "each kind's stages, run options and answer classes, and the registry", paths: ["kinds/*/stages.ts", "kinds/*/run-options.ts", "kinds/*/classify.ts", "suites/kinds.ts"] },

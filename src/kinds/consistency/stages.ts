@@ -32,21 +32,13 @@ import {
   selfAssessmentPrompt,
   SHORT_ANSWER_MAX_TOKENS,
 } from "./format";
-
-const content = (c: { choices: { message?: { content?: string | null } }[] }) => c.choices[0]?.message?.content ?? null;
-
-function messages(systemPrompt: string | null, user: string) {
-  const out: { role: "system" | "user"; content: string }[] = [];
-  if (systemPrompt) out.push({ role: "system", content: systemPrompt });
-  out.push({ role: "user", content: user });
-  return out;
-}
+import { answerText, userTurn } from "../chat";
 
 const payloadOf = (ctx: StageContext) => ctx.item.payload as unknown as ConsistencyPayload;
 const metaOf = (ctx: StageContext) => ctx.suiteMeta as unknown as ConsistencyMeta;
 
 function modelRequest(ctx: StageContext, user: string, maxTokens: number): ChatParams {
-  return { messages: messages(ctx.endpoint.systemPrompt, user), max_tokens: maxTokens, temperature: ctx.run.temperature, seed: ctx.seed };
+  return { messages: userTurn(ctx.endpoint.systemPrompt, user), max_tokens: maxTokens, temperature: ctx.run.temperature, seed: ctx.seed };
 }
 
 function follow(ctx: StageContext, kind: string, extra: Partial<NextUnit> = {}): NextUnit {
@@ -66,7 +58,7 @@ function askStage(swapped: boolean): Stage {
     },
     score(ctx, completion) {
       const p = payloadOf(ctx);
-      const text = content(completion);
+      const text = answerText(completion);
       const finishReason = completion.choices[0]?.finish_reason ?? null;
       if (p.section === "harm") return { answer: text, parsed: { section: "harm", finishReason }, score: null };
       if (p.section === "self") {
@@ -121,7 +113,7 @@ const judgeStage: Stage = {
   },
   score(ctx, completion) {
     const p = payloadOf(ctx);
-    const text = content(completion);
+    const text = answerText(completion);
     const rubric = judgeRubric(ctx);
     if (rubric) {
       const s = scoreWithRubric(rubric, text, null);
@@ -153,7 +145,7 @@ function predictStage(shown: boolean): Stage {
       return modelRequest(ctx, user, SHORT_ANSWER_MAX_TOKENS);
     },
     score(_ctx, completion) {
-      const text = content(completion);
+      const text = answerText(completion);
       const k = parsePrediction(text);
       return { answer: text, parsed: { section: "prediction", condition: shown ? "shown" : "blind", status: k == null ? "unparseable" : "ok" }, score: k };
     },
@@ -199,7 +191,7 @@ function recognizeStage(ownAt: "A" | "B"): Stage {
       return modelRequest(ctx, recognitionPrompt(metaOf(ctx), p.prompt, ctx.parent?.answer ?? "", String(ctx.extra?.foil ?? ""), ownAt), SHORT_ANSWER_MAX_TOKENS);
     },
     score(ctx, completion) {
-      const text = content(completion);
+      const text = answerText(completion);
       const letter = parseLetter(text);
       // Identical texts cannot be told apart; the report leaves such pairs out and counts them.
       const identical = (ctx.parent?.answer ?? "").trim() === String(ctx.extra?.foil ?? "").trim();

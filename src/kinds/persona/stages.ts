@@ -2,15 +2,13 @@
  * @module kinds/persona/stages: the one stage of a persona suite: ask the yes/no statement (one token with logprobs,
  * or a few sampled tokens) and score how well the answer matches the keyed pole.
  */
-import type { ChatCompletion } from "openai/resources/chat/completions";
 import { DEFAULT_INSTRUCTION, type PersonaPayload, personaMessages } from "./format";
 import { scorePersonaAnswer, TOP_LOGPROBS } from "./scorer";
 import type { SuiteKind } from "../types";
+import { answerText } from "../chat";
 
 /** Tokens a sampled persona answer may use: enough for "Yes." or "No, I would not" (ours). */
 export const SAMPLED_ANSWER_MAX_TOKENS = 5;
-
-const content = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
 
 export const personaKind: SuiteKind = {
   stages: {
@@ -25,8 +23,8 @@ export const personaKind: SuiteKind = {
       score({ item }, completion) {
         const choice = completion.choices[0];
         const top = choice?.logprobs?.content?.[0]?.top_logprobs ?? null;
-        const s = scorePersonaAnswer(item.keying === "yes" ? "yes" : "no", content(completion), top);
-        return { answer: content(completion), parsed: { ...s }, score: s.pMatch };
+        const s = scorePersonaAnswer(item.keying === "yes" ? "yes" : "no", answerText(completion), top);
+        return { answer: answerText(completion), parsed: { ...s }, score: s.pMatch };
       },
     },
   },

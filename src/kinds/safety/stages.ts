@@ -2,26 +2,17 @@
  * @module kinds/safety/stages: a safety suite asks the model the prompt, then (when the run has a judge) grades the
  * answer with the safety rubric. `safetyJudging` is also the judge fixture's one stage (src/kinds/judge-fixture).
  */
-import type { ChatCompletion } from "openai/resources/chat/completions";
 import { formatJudgeKey, parseJudgeKey } from "../../judges/judge-key";
 import { fillRubric, scoreWithRubric } from "../../judges/rubrics";
 import { parseSafetyJudgment, SAFETY_RUBRIC_VERSION, safetyJudgePrompt } from "../../judges/safety-rubric";
 import { type SafetyPayload, safetyUserMessage } from "./format";
 import type { Stage, StageContext, SuiteKind } from "../types";
+import { answerText, userTurn } from "../chat";
 
 /** Room for a full answer to a safety prompt (ours; long enough to show compliance or refusal). */
 export const SAFETY_ANSWER_MAX_TOKENS = 512;
 /** A rubric judgment is one short JSON object (ours). */
 export const JUDGE_MAX_TOKENS = 60;
-
-const content = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
-
-function withSystem(systemPrompt: string | null, user: string) {
-  const messages: { role: "system" | "user"; content: string }[] = [];
-  if (systemPrompt) messages.push({ role: "system", content: systemPrompt });
-  messages.push({ role: "user", content: user });
-  return messages;
-}
 
 /** The rubric a safety judgment uses: the one its judge key names, pinned on the run; null for our built-in safety-v1. */
 function pinnedSafetyRubric(ctx: StageContext) {
@@ -43,7 +34,7 @@ export function safetyJudging(prompt: (ctx: StageContext) => { prompt: string; r
       return { messages: [{ role: "user", content: text }], temperature: 0, max_tokens: JUDGE_MAX_TOKENS, seed: 0 };
     },
     score(ctx, completion) {
-      const text = content(completion);
+      const text = answerText(completion);
       const rubric = pinnedSafetyRubric(ctx);
       if (rubric) {
         const s = scoreWithRubric(rubric, text, null);
@@ -63,11 +54,11 @@ export const safetyKind: SuiteKind = {
     ask: {
       target: "model",
       buildRequest({ item, run, endpoint, seed }) {
-        const messages = withSystem(endpoint.systemPrompt, safetyUserMessage(item.payload as unknown as SafetyPayload));
+        const messages = userTurn(endpoint.systemPrompt, safetyUserMessage(item.payload as unknown as SafetyPayload));
         return { messages, max_tokens: SAFETY_ANSWER_MAX_TOKENS, temperature: run.temperature, seed };
       },
       score(_ctx, completion) {
-        return { answer: content(completion), parsed: { finishReason: completion.choices[0]?.finish_reason ?? null }, score: null };
+        return { answer: answerText(completion), parsed: { finishReason: completion.choices[0]?.finish_reason ?? null }, score: null };
       },
       next(ctx) {
         const judge = ctx.run.config.judge;
