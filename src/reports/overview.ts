@@ -5,15 +5,15 @@
  * kinds) or with the same scoring mode (unjudged kinds), at the same temperature. A metric measured under several of
  * these gets one column each.
  */
-import { and, desc, eq } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { getSuiteVersion } from "../db/queries/suites";
 import type { RunRow } from "../db/queries/runs";
-import { runs, suiteVersions } from "../db/schema";
+import { suiteVersions } from "../db/schema";
 import { formatJudgeKey } from "../judges/judge-key";
 import type { MetricInfo } from "../metrics/types";
 import { SUITE_KINDS } from "../suites/kinds";
-import { layerMetrics, type MetricValue } from "./metrics";
+import { completedRuns, layerMetrics, type MetricValue } from "./metrics";
 
 export interface OverviewCell extends Pick<MetricValue, "value" | "lo" | "hi" | "n" | "clusters" | "ciMethod" | "runId"> {
   endpointId: string;
@@ -90,12 +90,7 @@ export async function leaderboardOverview(db: Db, d1: D1Database, eps: { id: str
   const cells: OverviewCell[] = [];
   for (const ep of eps) {
     // Newest first: each (kind, comparability) takes the endpoint's newest completed run at its current revision.
-    const rows = await db
-      .select()
-      .from(runs)
-      .where(and(eq(runs.endpointId, ep.id), eq(runs.endpointRevision, ep.revision), eq(runs.status, "completed")))
-      .orderBy(desc(runs.createdAt), desc(runs.id))
-      .all();
+    const rows = await completedRuns(db, ep);
     const taken = new Set<string>();
     const picked: { run: RunRow; kinds: Map<string, { key: string; comparability: OverviewComparability }> }[] = [];
     for (const run of rows) {
