@@ -47,10 +47,10 @@ describe("leaderboard overview: one column compares like with like", () => {
     for (const x of cellsOf(all.overview, both.find((y: any) => y !== oldColumn).id)) expect(x.n).toBe(10);
   });
 
-  it("a judged metric graded by two judges: one column per judge, tie groups within a column", async () => {
+  it("a judged metric graded by two judges: one column per judge, tie groups within a column; a private judge is not named", async () => {
     const tag = uniqueTag("ovj");
     const j1 = await registerSim(`j1-${tag}`, `judge:tag=${tag}`, { logprobs: false });
-    const j2 = await registerSim(`j2-${tag}`, `judge:tag=${tag}-2`, { logprobs: false });
+    const j2 = await registerSim(`j2-${tag}`, `judge:tag=${tag}-2`, { logprobs: false, private: true });
     const x = await registerSim(`x-${tag}`, `deontology:tag=${tag}`, { tags: [tag] });
     const y = await registerSim(`y-${tag}`, `base:tag=${tag}`, { tags: [tag] });
     const z = await registerSim(`z-${tag}`, `deontology:tag=${tag}`, { tags: [tag] });
@@ -62,7 +62,7 @@ describe("leaderboard overview: one column compares like with like", () => {
     ];
     for (const r of runs) await waitForRun(r.id);
 
-    const lb = (await api("GET", `/v1/leaderboard?tag=${tag}`, undefined, { admin: false })).json;
+    const lb = (await api("GET", `/v1/leaderboard?tag=${tag}`)).json;
     const cols = columnsOf(lb.overview, "safety.macro");
     expect(cols).toHaveLength(2);
     const byJudge = (id: string) => cols.find((col: any) => col.comparability.judge?.startsWith(`${id}@`));
@@ -74,8 +74,15 @@ describe("leaderboard overview: one column compares like with like", () => {
     expect(alone[0].tieGroup).toBe(1);
     expect(byJudge(j1.id).label).not.toBe(byJudge(j2.id).label);
     expect(lb.overview.note).toMatch(/like with like/);
+    // Without the key the private judge's column stays, under its rubric only.
+    const anonymous = await api("GET", `/v1/leaderboard?tag=${tag}`, undefined, { admin: false });
+    expect(anonymous.text).not.toContain(j2.id);
+    const hidden = columnsOf(anonymous.json.overview, "safety.macro").find((col: any) => !col.comparability.judge.startsWith(`${j1.id}@`));
+    expect(hidden.comparability.judge).toBe("private|safety-v1");
+    expect(cellsOf(anonymous.json.overview, hidden.id).map((c: any) => c.endpointId)).toEqual([z.id]);
     const page = await api("GET", `/leaderboard?tag=${tag}`, undefined, { admin: false });
     expect(page.status).toBe(200);
-    for (const col of cols) expect(page.text).toContain(col.label.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"));
+    expect(page.text).not.toContain(j2.id);
+    for (const col of columnsOf(anonymous.json.overview, "safety.macro")) expect(page.text).toContain(col.label.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"));
   });
 });
