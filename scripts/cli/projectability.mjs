@@ -362,17 +362,24 @@ function printEstimate(err, e) {
   for (const ep of e.calls.byEndpoint) {
     err.write(`  ${ep.role} ${ep.model ?? ep.endpointId}: ${ep.calls} calls, ~${ep.inputTokens} in, <= ${ep.outputTokens} out, ${ep.cost == null ? "no price" : `<= $${money(ep.cost)}`}\n`);
   }
-  err.write(`  cost: ${e.cost.total == null ? "unknown (set pricePerMillionInputTokens / pricePerMillionOutputTokens on the endpoints)" : `at most about $${money(e.cost.total)}`}\n`);
+  // The base run a paired comparison would start (compareWithBase) is part of what the run costs.
+  if (e.base?.available) err.write(`  base run: ${e.base.reused ? `${e.base.runId} reused, 0 extra calls` : `would start, ${e.base.extraCalls} calls, ${e.base.cost.total == null ? "no price" : `<= $${money(e.base.cost.total)}`}`}\n`);
+  const cost = totalCost(e);
+  err.write(`  cost${e.base?.available && !e.base.reused ? " with the base run" : ""}: ${cost == null ? "unknown (set pricePerMillionInputTokens / pricePerMillionOutputTokens on the endpoints)" : `at most about $${money(cost)}`}\n`);
 }
+
+/** The estimated cost of the run and the base run it would start (older servers answer no `total`). */
+const totalCost = (e) => (e.total ? e.total.cost : e.cost.total);
 
 /** Whether to start: under --max-cost, or --yes, or the user says so on a terminal. Without --max-cost, always. */
 async function costApproved(e, maxCost, yes, err) {
   if (maxCost === undefined || yes) return true;
-  if (e.cost.total != null && e.cost.total <= maxCost) return true;
+  const cost = totalCost(e);
+  if (cost != null && cost <= maxCost) return true;
   if (!process.stdin.isTTY) return false;
   const { createInterface } = await import("node:readline/promises");
   const rl = createInterface({ input: process.stdin, output: err });
-  const answer = await rl.question(`${e.cost.total == null ? "the cost cannot be estimated" : `the estimate $${money(e.cost.total)} is above --max-cost $${maxCost}`}; start the run? [y/N] `);
+  const answer = await rl.question(`${cost == null ? "the cost cannot be estimated" : `the estimate $${money(cost)} is above --max-cost $${maxCost}`}; start the run? [y/N] `);
   rl.close();
   return /^y(es)?$/i.test(answer.trim());
 }
@@ -437,7 +444,8 @@ async function cmdEval(o, io) {
   body.seed = estimate.run.seed;
   printEstimate(err, estimate);
   if (!(await costApproved(estimate, maxCost, !!o.yes, err))) {
-    throw new UsageError(`${estimate.cost.total == null ? "the cost cannot be estimated (an endpoint has no price)" : `the estimated cost $${money(estimate.cost.total)} is above --max-cost $${maxCost}`}; nothing was started (pass --yes to start it anyway)`);
+    const cost = totalCost(estimate);
+    throw new UsageError(`${cost == null ? "the cost cannot be estimated (an endpoint has no price)" : `the estimated cost $${money(cost)} is above --max-cost $${maxCost}`}; nothing was started (pass --yes to start it anyway)`);
   }
   const started = await api.post("/v1/runs", body);
   err.write(`run: ${started.id} (${suites.join(", ")}, ${started.counts.expectedFirstStage ?? started.counts.expected} prompts) on ${api.base}\n`);

@@ -13,7 +13,7 @@ import { experimentMembers, experiments } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { newId, sha256Hex } from "../lib/ids";
-import { estimateRun } from "../queue/estimate";
+import { estimateRun, totalOf } from "../queue/estimate";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { experimentReport, experimentText } from "../reports/experiment";
 import { studyReport } from "../reports/study";
@@ -179,9 +179,7 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
     if (dryRun) {
       const runs = [];
       for (const p of prepared) runs.push(await estimateRun(db, p));
-      const costs = runs.map((r) => r.cost.total);
-      const total = { calls: runs.reduce((a, r) => a + r.calls.total, 0), inputTokens: runs.reduce((a, r) => a + r.tokens.input, 0), outputTokensMax: runs.reduce((a, r) => a + r.tokens.outputMax, 0), cost: costs.some((x) => x == null) ? null : costs.reduce((a: number, x) => a + (x ?? 0), 0) };
-      return c.json({ dryRun: true, experimentId: exp.id, seed, runs, total }, 200);
+      return c.json({ dryRun: true, experimentId: exp.id, seed, runs, total: totalOf(runs) }, 200);
     }
     const started = [];
     for (const p of prepared) started.push({ endpointId: p.endpointId, runId: await launchRun(c.env, db, p) });

@@ -8,6 +8,7 @@ import { getDb } from "../db/client";
 import { PrivacyView } from "../reports/privacy";
 import type { AppEnv } from "../env";
 import { buildLeaderboard, LEADERBOARD_SCHEMA, LEADERBOARD_SCHEMA_VERSION } from "../reports/leaderboard";
+import { OVERVIEW_VERSIONS } from "../reports/overview";
 import { METRIC_ID_PATTERN } from "../reports/metrics";
 import { errors, json, metricFigureFields } from "./schemas";
 import { cachedResponse } from "./http-cache";
@@ -71,15 +72,28 @@ export const LeaderboardSchema = z
     overview: z
       .object({
         models: z.array(z.object({ endpointId: z.string(), name: z.string() })),
-        metrics: z.array(z.object({ id: z.string(), label: z.string(), kind: z.string(), better: Better })),
+        metrics: z
+          .array(
+            z.object({
+              id: z.string().openapi({ description: "The column: the metric id when the metric has one column, else the metric id and what the column holds fixed" }),
+              metric: z.string(),
+              label: z.string(),
+              kind: z.string(),
+              better: Better,
+              comparability: z.object({ suites: z.array(z.string()), suiteVersionIds: z.array(z.string()), judge: z.string().nullable(), scoringMode: z.string().nullable(), temperature: z.number() }),
+            }),
+          )
+          .openapi({ description: "The columns: one per metric and comparability (suite versions, judge key of judged kinds, scoring mode of the others, temperature)" }),
         cells: z.array(
           z.object({
             endpointId: z.string(),
             metric: z.string(),
+            column: z.string(),
             ...metricFigureFields,
             tieGroup: z.number().int().nullable(),
           }),
         ),
+        suiteVersions: z.enum(OVERVIEW_VERSIONS),
         tieRule: z.string(),
         note: z.string(),
       })
@@ -93,6 +107,7 @@ export const LeaderboardQuery = z.object({
   suite: z.string().min(1).max(200).optional().openapi({ description: "Suite name, e.g. safety or persona-diagnostic" }),
   metric: MetricId.optional(),
   tag: z.string().trim().min(1).max(50).optional().openapi({ description: "Only endpoints with this tag" }),
+  overviewVersions: z.enum(OVERVIEW_VERSIONS).optional().openapi({ description: "The overview's suite versions: latest (default), the newest version of each suite; all, every version in its own column" }),
 });
 
 const leaderboardRoute = createRoute({

@@ -2,18 +2,18 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, notInArray } from "drizzle-orm";
 import { getDb } from "../db/client";
-import { completeIfFinished, displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
+import { completeIfFinished, getRun, runProgress, type RunRow } from "../db/queries/runs";
 import { endpoints, responses, runs, units } from "../db/schema";
 import { RUBRIC_ID } from "../judges/rubrics";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import { estimateRun } from "../queue/estimate";
 import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
 import { importAnswers, MAX_ANSWER_IMPORT_BYTES } from "../queue/import-answers";
 import { rejudgeRun } from "../rescore/rescore";
 import { PrivacyView } from "../reports/privacy";
-import { ensureBaseRun } from "../queue/base-run";
+import { runView } from "../reports/run-view";
+import { ensureBaseRun, estimateRunWithBase } from "../queue/base-run";
 import { resumeRun } from "../queue/run-lifecycle";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
@@ -87,30 +87,6 @@ const RunSchema = z
     completedAt: z.string().nullable(),
   })
   .openapi("Run");
-
-async function runView(db: ReturnType<typeof getDb>, run: RunRow) {
-  const counts = await runProgress(db, run);
-  return {
-    id: run.id,
-    endpointId: run.endpointId,
-    endpointRevision: run.endpointRevision,
-    suiteVersionIds: run.suiteVersionIds,
-    samplesPerItem: run.samplesPerItem,
-    temperature: run.temperature,
-    seed: run.seed,
-    limit: run.itemLimit,
-    scoringMode: run.scoringMode,
-    judge: run.config.judge ?? null,
-    variants: run.config.variants?.length ? run.config.variants : [""],
-    judgeScoring: run.config.judgeScoring ?? null,
-    status: displayStatus(run, counts),
-    imported: run.imported,
-    rubrics: Object.values(run.config.rubrics ?? {}).map((r) => ({ id: r.id, promptHash: r.promptHash })),
-    counts,
-    createdAt: run.createdAt,
-    completedAt: run.completedAt,
-  };
-}
 
 const BaseRun = z
   .object({
@@ -221,7 +197,7 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
     const db = getDb(c.env.DB);
     const { dryRun, compareWithBase, ...body } = c.req.valid("json");
     const prepared = await prepareRun(db, body, c.env);
-    if (dryRun) return c.json(await estimateRun(db, prepared), 200);
+    if (dryRun) return c.json(await estimateRunWithBase(c.env, db, body, prepared, compareWithBase), 200);
     // The base run goes first, so kinds that read the base run when they launch (consistency) find it.
     const base = compareWithBase ? await ensureBaseRun(c.env, db, body, prepared) : undefined;
     const id = await launchRun(c.env, db, prepared);

@@ -6,9 +6,6 @@ import OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import { normalizeCompletion } from "./completion-shape";
 
-/** Default model-call timeout (ours: long answers from slow hosted models finish well inside 30 s). */
-export const DEFAULT_MODEL_TIMEOUT_MS = 30_000;
-
 export interface ModelTarget {
   baseUrl: string;
   model: string;

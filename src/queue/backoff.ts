@@ -2,8 +2,6 @@
 
 /** Longest delay we ask of the queue (Queues accept hours; ours: 15 min keeps runs moving). */
 export const MAX_RETRY_DELAY_SECONDS = 900;
-/** Default backoff base (ours); the RETRY_BASE_SECONDS var overrides it and tests set it to 0. */
-export const DEFAULT_RETRY_BASE_SECONDS = 2;
 
 /**
  * Delay before attempt `attempts + 1`: base * 2^(attempts-1), "equal jitter" (half fixed, half random), never

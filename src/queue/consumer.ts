@@ -16,12 +16,12 @@ import { unitId } from "../lib/ids";
 import { GatePool } from "../providers/gate-pool";
 import { decryptHeaders } from "../providers/headers";
 import { callChat } from "../providers/openai";
-import { type Stage, type StageContext, SUITE_KINDS } from "../suites/kinds";
+import type { Stage, StageContext } from "../kinds/types";
+import { SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
-import { seedFrom } from "../stats/rng";
 import { retryDelaySeconds } from "./backoff";
 import { queueMessage, type QueueMessage, sendAll, type WorkMessage, workMessages } from "./messages";
-import { planSlice } from "./planner";
+import { planSlice, sampleSeed } from "./planner";
 import { afterRunsCompleted } from "./run-hooks";
 import { parseJudgeKey } from "../judges/judge-key";
 import { config, DEFAULT_CALLS_PER_INVOCATION } from "../config";
@@ -101,11 +101,6 @@ const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 /** The endpoint id at the front of a judge key ("<endpoint>@<revision>|..."), or null. */
 function judgeEndpointOf(key: string | null): string | null {
   return key ? (parseJudgeKey(key)?.endpointId ?? null) : null;
-}
-
-/** Per-sample seed sent to the model: the run seed mixed with the sample index (31-bit, as APIs expect). */
-export function sampleSeed(runSeed: number, sampleIndex: number): number {
-  return seedFrom(runSeed, sampleIndex) & 0x7fffffff;
 }
 
 export async function handleWorkQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {

@@ -9,10 +9,10 @@ import { getEndpointsByIds } from "../db/queries/endpoints";
 import { getSuiteVersion, loadItems } from "../db/queries/suites";
 import type { RunConfig } from "../db/schema";
 import { costOf, type Price, priceOf } from "../lib/prices";
-import { seedFrom } from "../stats/rng";
-import { type ChatParams, type NextUnit, type StageContext, SUITE_KINDS } from "../suites/kinds";
+import type { ChatParams, NextUnit, StageContext } from "../kinds/types";
+import { SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
-import { planList } from "./planner";
+import { planList, sampleSeed } from "./planner";
 import type { PreparedRun } from "./start-run";
 
 /** Characters per token for English text: OpenAI's rule of thumb ("one token is about 4 characters"). */
@@ -130,7 +130,7 @@ export async function estimateRun(db: Db, prepared: PreparedRun) {
       run,
       endpoint: { systemPrompt: ep?.systemPrompt ?? null, trigger: ep?.trigger, triggerFormat: ep?.triggerFormat },
       parent: u.parentTokens !== undefined ? { answer: standInAnswer(u.parentTokens), parsed: {} } : undefined,
-      seed: seedFrom(prepared.seed, u.sampleIndex) & 0x7fffffff,
+      seed: sampleSeed(prepared.seed, u.sampleIndex),
       // What a `prepare` hook would load (another run's answer) is stood in for by an answer of typical length.
       extra: new Proxy({}, { get: (_t, k) => (typeof k === "string" ? standInAnswer(64) : undefined) }),
     };
@@ -190,3 +190,15 @@ export async function estimateRun(db: Db, prepared: PreparedRun) {
 }
 
 export type RunEstimate = Awaited<ReturnType<typeof estimateRun>>;
+
+/** Calls, tokens and cost of several dry runs together (a run and its base run, an experiment's runs); cost null when any is. */
+export function totalOf(estimates: RunEstimate[]) {
+  const sum = (f: (r: RunEstimate) => number) => estimates.reduce((a, r) => a + f(r), 0);
+  const costs = estimates.map((r) => r.cost.total);
+  return {
+    calls: sum((r) => r.calls.total),
+    inputTokens: sum((r) => r.tokens.input),
+    outputTokensMax: sum((r) => r.tokens.outputMax),
+    cost: costs.some((c) => c == null) ? null : sum((r) => r.cost.total ?? 0),
+  };
+}

@@ -13,6 +13,11 @@ import { SUITE_KINDS } from "../suites/kinds";
 import { createRng, seedFrom } from "../stats/rng";
 import { PLAN_CHUNK_UNITS, type PlanMessage, type QueueMessage, sendAll, workMessages } from "./messages";
 
+/** Per-sample seed sent to the model: the run seed mixed with the sample index (31-bit, as APIs expect). */
+export function sampleSeed(runSeed: number, sampleIndex: number): number {
+  return seedFrom(runSeed, sampleIndex) & 0x7fffffff;
+}
+
 export interface PlannedUnit {
   suiteVersionId: string;
   itemKey: string;

@@ -4,7 +4,8 @@
  * prompt, the answer and each judge's text.
  */
 import { csvLine, promptOf } from "./export";
-import { type UnitGroup, type UnitRecord, unitGroupPages } from "./inspect";
+import { type UnitGroup, unitGroupPages } from "./inspect";
+import type { UnitRow } from "./unit-rows";
 
 /** A follow-up's column prefix: unit kind, stage and judge key, e.g. `judge@1|ep_x@r1|safety-v1`. */
 export function slotOf(u: { kind: string; stage: number; judge: string | null }): string {
@@ -20,7 +21,7 @@ export async function answerSlots(d1: D1Database, runId: string): Promise<string
   return results.map(slotOf);
 }
 
-function parsedOf(u: UnitRecord): Record<string, unknown> {
+function parsedOf(u: UnitRow): Record<string, unknown> {
   try {
     return (u.parsed ? JSON.parse(u.parsed) : {}) as Record<string, unknown>;
   } catch {

@@ -12,10 +12,11 @@ import { ApiError } from "../lib/errors";
 import { holmAvailable, LABEL_ALPHA, MIN_LABEL_CLUSTERS, pairOnIntersection, tooFewClusters } from "../stats/inference";
 import { tMeanInterval } from "../stats/intervals";
 import { fisherExact, newcombeDiffInterval } from "../stats/tests";
-import { judgeKey } from "../suites/kinds";
+import { formatJudgeKey } from "../judges/judge-key";
 import { incomparability, runSuiteKinds } from "./run-report";
 import { studyReport } from "./study";
-import { outcome, summarizeSafety } from "../kinds/safety/report";
+import { outcome } from "../kinds/safety/classify";
+import { summarizeSafety } from "../kinds/safety/report";
 import type { ExperimentReport } from "./schemas/experiment";
 
 /** Significance level for the emergent-alignment label (conventional two-sided 0.05, after Holm). */
@@ -81,7 +82,7 @@ async function latestSafetyRun(db: Db, endpointId: string): Promise<RunRow | nul
 }
 
 function sameJudge(a: RunConfig, b: RunConfig) {
-  return a.judge && b.judge && judgeKey(a.judge) === judgeKey(b.judge);
+  return a.judge && b.judge && formatJudgeKey(a.judge) === formatJudgeKey(b.judge);
 }
 
 /**
@@ -101,7 +102,7 @@ export async function experimentReport(db: Db, d1: D1Database, experimentId: str
 }
 
 async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.$inferSelect, members: (typeof experimentMembers.$inferSelect)[], baseRun: RunRow): Promise<Omit<ExperimentReport, "study" | "safety">> {
-  const baseSamples = await safetySamples(d1, baseRun.id, judgeKey(baseRun.config.judge!));
+  const baseSamples = await safetySamples(d1, baseRun.id, formatJudgeKey(baseRun.config.judge!));
   const harmfulKeep = (s: SafetySample) => !s.borderline && !s.excluded;
 
   const rows: ExperimentReport["matrix"] = [];
@@ -118,7 +119,7 @@ async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.
       effects.push({ ...head, unavailable: "no safety run yet" });
       continue;
     }
-    const samples = await safetySamples(d1, run.id, judgeKey(run.config.judge!));
+    const samples = await safetySamples(d1, run.id, formatJudgeKey(run.config.judge!));
     rows.push({ ...head, role: "finetuned" as const, runId: run.id, runStatus: run.status, ...summarizeSafety(samples) });
     // Different suite versions or judges measure different things; other differences (sampling, limits) are
     // reported as a warning, and differing prompt sets fall back to an unpaired test.

@@ -4,6 +4,7 @@
  * CSV cells that a spreadsheet would read as a formula are neutralised.
  */
 import type { PrivacyView } from "./privacy";
+import { UNIT_COLUMNS, UNIT_RAW_COLUMNS, type UnitRow } from "./unit-rows";
 
 /** Unit rows per D1 query (ours): a 100,000-unit run with judges (200,000 rows) takes 400 queries. */
 export const EXPORT_PAGE_ROWS = 500;
@@ -47,35 +48,6 @@ export function publicParsed(parsed: unknown): Record<string, unknown> {
   return out;
 }
 
-/** One stored unit joined with its response, as the export query returns it. */
-export interface ExportRow {
-  rowid: number;
-  unitId: string;
-  kind: string;
-  stage: number;
-  parentId: string | null;
-  suiteVersionId: string;
-  itemKey: string;
-  sampleIndex: number;
-  variant: string;
-  judge: string | null;
-  status: string;
-  attempts: number;
-  parseRetries: number;
-  lastError: string | null;
-  dimension: string | null;
-  keying: string | null;
-  score: number | null;
-  parsed: string | null;
-  latencyMs: number | null;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  model: string | null;
-  answeredAt: string | null;
-  request?: string | null;
-  answer?: string | null;
-}
-
 /** The last user message of a stored request: the prompt the model (or the judge) answered. */
 export function promptOf(request: string | null | undefined): string | null {
   if (!request) return null;
@@ -89,7 +61,7 @@ export function promptOf(request: string | null | undefined): string | null {
 }
 
 /** One export record (JSONL line); `admin` adds the prompt, the answer and the last error. */
-export function exportRecord(runId: string, r: ExportRow, admin: boolean): Record<string, unknown> {
+export function exportRecord(runId: string, r: UnitRow, admin: boolean): Record<string, unknown> {
   let parsed: unknown = null;
   try {
     parsed = r.parsed ? JSON.parse(r.parsed) : null;
@@ -98,7 +70,7 @@ export function exportRecord(runId: string, r: ExportRow, admin: boolean): Recor
   }
   const rec: Record<string, unknown> = {
     runId,
-    unitId: r.unitId,
+    unitId: r.id,
     kind: r.kind,
     stage: r.stage,
     parentId: r.parentId,
@@ -161,13 +133,7 @@ export function judgmentsStream(d1: D1Database, runId: string, format: "csv" | "
   let range: { lo: number | null; hi: number | null } | null = null;
   let after = -1;
   let headerSent = false;
-  const columns = admin ? ", r.request AS request, r.answer AS answer" : "";
-  const sql = `SELECT u.rowid AS rowid, u.id AS unitId, u.kind AS kind, u.stage AS stage, u.parent_id AS parentId,
-                      u.suite_version_id AS suiteVersionId, u.item_key AS itemKey, u.sample_index AS sampleIndex,
-                      u.variant AS variant, u.judge AS judge, u.status AS status, u.attempts AS attempts,
-                      u.parse_retries AS parseRetries, u.last_error AS lastError, si.dimension AS dimension, si.keying AS keying,
-                      r.score AS score, r.parsed AS parsed, r.latency_ms AS latencyMs, r.prompt_tokens AS promptTokens,
-                      r.completion_tokens AS completionTokens, r.model AS model, r.created_at AS answeredAt${columns}
+  const sql = `SELECT ${UNIT_COLUMNS}, si.dimension AS dimension, si.keying AS keying${admin ? UNIT_RAW_COLUMNS : ""}
                  FROM units AS u NOT INDEXED
                  LEFT JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
                  LEFT JOIN responses r ON r.unit_id = u.id
@@ -190,7 +156,7 @@ export function judgmentsStream(d1: D1Database, runId: string, format: "csv" | "
           controller.close();
           return;
         }
-        const { results } = await d1.prepare(sql).bind(runId, after, range.hi, EXPORT_PAGE_ROWS).all<ExportRow>();
+        const { results } = await d1.prepare(sql).bind(runId, after, range.hi, EXPORT_PAGE_ROWS).all<UnitRow>();
         if (!results.length) {
           controller.close();
           return;

@@ -6,10 +6,12 @@
  */
 import type { Db } from "../db/client";
 import type { EndpointRow } from "../db/queries/endpoints";
-import { displayStatus, runProgress, type RunRow } from "../db/queries/runs";
+import type { RunRow } from "../db/queries/runs";
 import { getSuiteVersion } from "../db/queries/suites";
 import { runMetrics } from "./metrics";
+import { runView } from "./run-view";
 import { publicParsed } from "./export";
+import { UNIT_COLUMNS, UNIT_RAW_COLUMNS, type UnitRow } from "./unit-rows";
 import { runUsage, type UsageRow } from "./usage";
 
 /** Stage-0 units per page of samples (ours): their follow-ups come with them, about 2,000 rows per page at most. */
@@ -42,7 +44,6 @@ function logStatus(run: RunRow): "started" | "success" | "cancelled" {
 
 /** The log without its samples: spec, plan, results (one EvalScore per named metric) and token usage. */
 export async function inspectHeader(db: Db, d1: D1Database, run: RunRow, endpoint: EndpointRow, admin: boolean): Promise<Json> {
-  const progress = await runProgress(db, run);
   const suites: { id: string; kind: string; itemCount: number }[] = [];
   for (const svId of run.suiteVersionIds) {
     const sv = await getSuiteVersion(db, svId);
@@ -75,22 +76,8 @@ export async function inspectHeader(db: Db, d1: D1Database, run: RunRow, endpoin
       model_args: {},
       config: { epochs: run.samplesPerItem, limit: run.itemLimit },
       packages: { projectability: "0.1.0" },
-      metadata: {
-        endpointId: endpoint.id,
-        endpointName: endpoint.name,
-        endpointRevision: run.endpointRevision,
-        suiteVersionIds: run.suiteVersionIds,
-        suiteKinds: suites.map((s) => s.kind),
-        samplesPerItem: run.samplesPerItem,
-        temperature: run.temperature,
-        seed: run.seed,
-        itemLimit: run.itemLimit,
-        scoringMode: run.scoringMode,
-        judge: run.config.judge ?? null,
-        variants: run.config.variants?.length ? run.config.variants : [""],
-        counts: progress,
-        runStatus: displayStatus(run, progress),
-      },
+      // The run as GET /v1/runs/{id} shows it, with the endpoint's name and each suite's kind.
+      metadata: { ...(await runView(db, run)), endpointName: endpoint.name, suiteKinds: suites.map((s) => s.kind) },
     },
     plan: {
       name: "plan",
@@ -125,38 +112,6 @@ export async function inspectHeader(db: Db, d1: D1Database, run: RunRow, endpoin
   };
 }
 
-export interface UnitRecord {
-  rowid: number;
-  id: string;
-  kind: string;
-  stage: number;
-  parentId: string | null;
-  suiteVersionId: string;
-  itemKey: string;
-  sampleIndex: number;
-  variant: string;
-  judge: string | null;
-  status: string;
-  lastError: string | null;
-  dimension: string | null;
-  keying: string | null;
-  payload: string | null;
-  score: number | null;
-  parsed: string | null;
-  model: string | null;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  latencyMs: number | null;
-  answeredAt: string | null;
-  request?: string | null;
-  answer?: string | null;
-}
-
-const UNIT_COLUMNS = `u.rowid AS rowid, u.id AS id, u.kind AS kind, u.stage AS stage, u.parent_id AS parentId, u.suite_version_id AS suiteVersionId,
-  u.item_key AS itemKey, u.sample_index AS sampleIndex, u.variant AS variant, u.judge AS judge, u.status AS status, u.last_error AS lastError,
-  r.score AS score, r.parsed AS parsed, r.model AS model, r.prompt_tokens AS promptTokens, r.completion_tokens AS completionTokens,
-  r.latency_ms AS latencyMs, r.created_at AS answeredAt`;
-
 function parseJson(text: string | null | undefined): unknown {
   if (!text) return null;
   try {
@@ -177,14 +132,14 @@ function requestMessages(request: string | null | undefined): Message[] {
 }
 
 /** A Score's value: the unit's score, else its verdict label, else why there is none (Inspect has no null value). */
-function scoreValue(u: UnitRecord, parsed: Json): number | string {
+function scoreValue(u: UnitRow, parsed: Json): number | string {
   if (typeof u.score === "number" && Number.isFinite(u.score)) return u.score;
   if (typeof parsed.verdict === "string") return parsed.verdict;
   if (u.status !== "done") return u.status;
   return typeof parsed.status === "string" ? parsed.status : "unscored";
 }
 
-function usageOf(units: UnitRecord[]): Json {
+function usageOf(units: UnitRow[]): Json {
   const input = units.reduce((a, u) => a + (u.promptTokens ?? 0), 0);
   const output = units.reduce((a, u) => a + (u.completionTokens ?? 0), 0);
   return { input_tokens: input, output_tokens: output, total_tokens: input + output };
@@ -198,7 +153,7 @@ function targetOf(payload: Json | null): string {
 }
 
 /** One Inspect sample: a stage-0 unit with every unit that follows it (judges, draws, follow-up questions). */
-export function inspectSample(first: UnitRecord, followUps: UnitRecord[], opts: { admin: boolean; prefixSuite: boolean; endpointModel: string }): Json {
+export function inspectSample(first: UnitRow, followUps: UnitRow[], opts: { admin: boolean; prefixSuite: boolean; endpointModel: string }): Json {
   const { admin } = opts;
   const all = [first, ...followUps];
   const scores: Record<string, Json> = {};
@@ -263,8 +218,8 @@ export async function hasPublicContent(d1: D1Database, runId: string, header: Js
 
 /** One stage-0 unit (an answer) and every unit that follows it. */
 export interface UnitGroup {
-  first: UnitRecord;
-  followUps: UnitRecord[];
+  first: UnitRow;
+  followUps: UnitRow[];
 }
 
 /**
@@ -273,7 +228,7 @@ export interface UnitGroup {
  * `raw` adds the stored request and answer. Returns null after the last page.
  */
 export function unitGroupPages(d1: D1Database, runId: string, raw: boolean, pageSize = INSPECT_PAGE_UNITS): () => Promise<UnitGroup[] | null> {
-  const rawCols = raw ? ", r.request AS request, r.answer AS answer" : "";
+  const rawCols = raw ? UNIT_RAW_COLUMNS : "";
   const firstSql = `SELECT ${UNIT_COLUMNS}, si.dimension AS dimension, si.keying AS keying, si.payload AS payload${rawCols}
                       FROM units u
                       LEFT JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
@@ -286,17 +241,17 @@ export function unitGroupPages(d1: D1Database, runId: string, raw: boolean, page
                      ORDER BY u.rowid`;
   let after = -1;
   return async () => {
-    const { results } = await d1.prepare(firstSql).bind(runId, after, pageSize).all<UnitRecord>();
+    const { results } = await d1.prepare(firstSql).bind(runId, after, pageSize).all<UnitRow>();
     if (!results.length) return null;
     after = results[results.length - 1].rowid;
     const rootOf = new Map<string, string>(results.map((u) => [u.id, u.id]));
-    const children = new Map<string, UnitRecord[]>();
+    const children = new Map<string, UnitRow[]>();
     let frontier = results.map((u) => u.id);
     while (frontier.length) {
       const next: string[] = [];
       for (let i = 0; i < frontier.length; i += 90) {
         const part = frontier.slice(i, i + 90);
-        const { results: kids } = await d1.prepare(childSql(part.length)).bind(...part).all<UnitRecord>();
+        const { results: kids } = await d1.prepare(childSql(part.length)).bind(...part).all<UnitRow>();
         for (const k of kids) {
           const root = rootOf.get(k.parentId!)!;
           rootOf.set(k.id, root);

@@ -12,7 +12,8 @@ import { mcnemarExact } from "../stats/tests";
 import { cohensKappa } from "../stats/tests";
 import { kappaEstimate } from "../stats/inference";
 import { PrivacyView } from "./privacy";
-import { byPrompt, outcome, rate, summarizeSafety } from "../kinds/safety/report";
+import { outcome } from "../kinds/safety/classify";
+import { byPrompt, rate, summarizeSafety } from "../kinds/safety/report";
 import { formatJudgeKey, parseJudgeKey } from "../judges/judge-key";
 
 export interface JudgeDescriptor {

@@ -11,12 +11,13 @@ import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED } from "../stats/bootstrap";
 import { mean } from "../stats/descriptive";
 import { DEFAULT_CONFIDENCE } from "../stats/intervals";
 import { createRng, seedFrom } from "../stats/rng";
-import { judgeKey } from "../suites/kinds";
+import { formatJudgeKey } from "../judges/judge-key";
 import { PrivacyView } from "./privacy";
 import { type Better, describeMetric } from "./metrics";
-import { leaderboardOverview } from "./overview";
+import { leaderboardOverview, type OverviewVersions } from "./overview";
 import { type PersonaSample, summarizeDimensions } from "../kinds/persona/report";
-import { byPrompt, outcome, summarizeSafety } from "../kinds/safety/report";
+import { outcome } from "../kinds/safety/classify";
+import { byPrompt, summarizeSafety } from "../kinds/safety/report";
 
 /** The response's schema name and version; a breaking change to the shape bumps the version (docs/leaderboard.md). */
 export const LEADERBOARD_SCHEMA = "projectability.leaderboard";
@@ -160,6 +161,8 @@ export interface LeaderboardFilters {
   suite?: string;
   metric?: string;
   tag?: string;
+  /** The overview's suite versions: the latest of each suite (default) or all. */
+  overviewVersions?: OverviewVersions;
 }
 
 export interface LeaderboardRow {
@@ -305,7 +308,7 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
       candidates.push(...personaCandidates(samples, run, base, { suite, suiteVersionId: versionId, scoringMode: run.scoringMode, judge: null, temperature: run.temperature }).filter((c) => wantMetric(c.metric)));
     } else if (kind === "safety" && run.config.judge) {
       if (filters.metric && !filters.metric.startsWith("safety.")) continue;
-      const samples = (await safetySamples(d1, run.id, judgeKey(run.config.judge))).filter((s) => s.suiteVersionId === versionId);
+      const samples = (await safetySamples(d1, run.id, formatJudgeKey(run.config.judge))).filter((s) => s.suiteVersionId === versionId);
       candidates.push(...safetyCandidates(samples, base, { suite, suiteVersionId: versionId, scoringMode: null, judge: run.config.judge, temperature: run.temperature }).filter((c) => wantMetric(c.metric)));
     }
   }
@@ -313,7 +316,7 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
   const groups = new Map<string, Candidate[]>();
   for (const c of candidates) {
     const j = c.comparability.judge;
-    const key = [c.metric, c.comparability.suiteVersionId, c.comparability.scoringMode ?? "-", j ? judgeKey(j) : "-", `t=${c.comparability.temperature}`].join("|");
+    const key = [c.metric, c.comparability.suiteVersionId, c.comparability.scoringMode ?? "-", j ? formatJudgeKey(j) : "-", `t=${c.comparability.temperature}`].join("|");
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)!.push(c);
   }
@@ -355,7 +358,7 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
     },
     tieRule: "rows whose rank intervals overlap are tied (tiedWith); tiers: best first, a row joins the current tier when its rank interval overlaps the tier leader's",
     // Models x headline metrics of every kind (metric layer); left out when a suite or metric filter narrows the board.
-    overview: filters.suite || filters.metric ? null : await leaderboardOverview(db, d1, eps),
+    overview: filters.suite || filters.metric ? null : await leaderboardOverview(db, d1, eps, filters.overviewVersions),
     groups: out,
   });
 }

@@ -15,7 +15,7 @@ import { runs } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { aggregate, type MetricEstimate, runObservations } from "../metrics/aggregate";
 import type { MetricInfo } from "../metrics/types";
-import { judgeKey } from "../suites/kinds";
+import { formatJudgeKey } from "../judges/judge-key";
 import { summarizeDimensions } from "../kinds/persona/report";
 import { runReport, runSuiteKinds } from "./run-report";
 import { summarizeSafety } from "../kinds/safety/report";
@@ -129,7 +129,7 @@ export async function reportForMetrics(db: Db, d1: D1Database, run: RunRow): Pro
     const kinds = await runSuiteKinds(db, run);
     const report: AnyReport = { run: { id: run.id, completedAt: run.completedAt } };
     if (kinds.has("persona")) report.persona = { dimensions: summarizeDimensions(await personaSamples(d1, run.id), run.samplesPerItem) };
-    if (kinds.has("safety") && run.config.judge) report.safety = summarizeSafety(await safetySamples(d1, run.id, judgeKey(run.config.judge)));
+    if (kinds.has("safety") && run.config.judge) report.safety = summarizeSafety(await safetySamples(d1, run.id, formatJudgeKey(run.config.judge)));
     return report;
   }
 }
@@ -156,14 +156,19 @@ export async function runMetrics(db: Db, d1: D1Database, runId: string): Promise
   return allMetrics(db, d1, run, await reportForMetrics(db, d1, run));
 }
 
-/** The newest completed run at the endpoint's current revision for each suite kind the runs cover. */
-export async function latestRunsByKind(db: Db, endpoint: { id: string; revision: string }): Promise<Map<string, RunRow>> {
-  const rows = await db
+/** The endpoint's completed runs at its current revision, newest first. */
+export async function completedRuns(db: Db, endpoint: { id: string; revision: string }): Promise<RunRow[]> {
+  return db
     .select()
     .from(runs)
     .where(and(eq(runs.endpointId, endpoint.id), eq(runs.endpointRevision, endpoint.revision), eq(runs.status, "completed")))
     .orderBy(desc(runs.createdAt), desc(runs.id))
     .all();
+}
+
+/** The newest completed run at the endpoint's current revision for each suite kind the runs cover. */
+export async function latestRunsByKind(db: Db, endpoint: { id: string; revision: string }): Promise<Map<string, RunRow>> {
+  const rows = await completedRuns(db, endpoint);
   const byKind = new Map<string, RunRow>();
   for (const r of rows) for (const k of await runSuiteKinds(db, r)) if (!byKind.has(k)) byKind.set(k, r);
   return byKind;

@@ -9,7 +9,6 @@ import { runs } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { findConstitution, loadConstitutions } from "../db/queries/constitutions";
 import { aggregate, runObservations } from "../metrics/aggregate";
-import { judgeKey } from "../suites/kinds";
 import { dimensionDeltas, projectability, summarizeDimensions } from "../kinds/persona/report";
 import { consistencySection } from "../kinds/consistency/report";
 import { judgedSafety } from "./judges";

@@ -20,7 +20,8 @@ import { ensurePlanned } from "../queue/run-lifecycle";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { formatJudgeKey } from "../judges/judge-key";
 import { rubricForKinds, rubricsToPin } from "../judges/rubrics";
-import { type StageContext, SUITE_KINDS } from "../suites/kinds";
+import type { StageContext } from "../kinds/types";
+import { SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
 
 /**

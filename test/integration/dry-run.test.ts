@@ -116,3 +116,70 @@ describe("dry runs", () => {
     expect((await api("POST", "/v1/runs", { endpointId: base.id, dryRun: true }, { admin: false })).status).toBe(401);
   });
 });
+
+describe("dry runs with compareWithBase (default true) on an endpoint with a base", () => {
+  const prices = (input: number, output: number) => ({ pricePerMillionInputTokens: input, pricePerMillionOutputTokens: output });
+  const byStageOf = (estimate: any) => estimate.calls.byStage.map((s: any) => ({ stage: s.stage, kind: s.kind, calls: s.calls }));
+
+  it("with no comparable base run: the base run it would start is estimated (calls, tokens, cost) and added to the total; the real run then starts it with those calls", async () => {
+    const tag = uniqueTag("dryb");
+    const judge = await registerSim(`judge-${tag}`, `judge:tag=${tag}`, { logprobs: false, ...prices(0.5, 1.5) });
+    const base = await registerSim(`b-${tag}`, `base:tag=${tag}`, prices(1, 4));
+    const child = await registerSim(`d-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id, ...prices(2, 8) });
+    const body = { endpointId: child.id, suites: ["persona-diagnostic", "safety"], seed: 21, limit: 6, judge: { endpointId: judge.id } };
+    const before = { runs: await count("runs"), units: await count("units") };
+    const dry = await api("POST", "/v1/runs", { ...body, dryRun: true });
+    expect(dry.status, dry.text).toBe(200);
+    expect({ runs: await count("runs"), units: await count("units") }).toEqual(before);
+    for (const sim of [`base:tag=${tag}`, `deontology:tag=${tag}`, `judge:tag=${tag}`]) expect((await simStats(sim)).requests, sim).toBe(0);
+
+    const b = dry.json.base;
+    expect(b).toMatchObject({ available: true, endpointId: base.id, reused: false });
+    expect(b.runId).toBeUndefined();
+    expect(b.run).toMatchObject({ endpointId: base.id, seed: 21, limit: 6 });
+    // Same pinned items and sampling: the base run asks what the run asks, and its judge grades its safety answers.
+    expect(byStageOf(b)).toEqual(byStageOf(dry.json));
+    expect(b.extraCalls).toBe(b.calls.total);
+    const baseModel = b.calls.byEndpoint.find((e: any) => e.role === "model");
+    expect(baseModel.endpointId).toBe(base.id);
+    expect(baseModel.cost).toBeCloseTo((1 * baseModel.inputTokens + 4 * baseModel.outputTokens) / 1e6, 12);
+    expect(dry.json.total.calls).toBe(dry.json.calls.total + b.calls.total);
+    expect(dry.json.total.inputTokens).toBe(dry.json.tokens.input + b.tokens.input);
+    expect(dry.json.total.outputTokensMax).toBe(dry.json.tokens.outputMax + b.tokens.outputMax);
+    expect(dry.json.total.cost).toBeCloseTo(dry.json.cost.total + b.cost.total, 12);
+
+    const real = await api("POST", "/v1/runs", body);
+    expect(real.status, real.text).toBe(202);
+    expect(real.json.base).toMatchObject({ available: true, endpointId: base.id, reused: false });
+    await waitForRun(real.json.base.runId);
+    await waitForRun(real.json.id);
+    expect(byStageOf(b)).toEqual(await storedByStage(real.json.base.runId));
+    expect(baseModel.calls).toBe((await simStats(`base:tag=${tag}`)).requests);
+  });
+
+  it("with a comparable completed base run: it is named and reused with 0 extra calls; compareWithBase: false leaves the base out", async () => {
+    const tag = uniqueTag("dryr");
+    const base = await registerSim(`b-${tag}`, `base:tag=${tag}`, prices(1, 4));
+    const child = await registerSim(`d-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id, ...prices(2, 8) });
+    const common = { suites: ["persona-diagnostic"], seed: 5, limit: 8 };
+    const baseRun = await startRun({ ...common, endpointId: base.id });
+    await waitForRun(baseRun.id);
+    const baseCalls = (await simStats(`base:tag=${tag}`)).requests;
+
+    const dry = await api("POST", "/v1/runs", { ...common, endpointId: child.id, dryRun: true });
+    expect(dry.status, dry.text).toBe(200);
+    expect(dry.json.base).toEqual({ available: true, endpointId: base.id, runId: baseRun.id, reused: true, extraCalls: 0 });
+    expect(dry.json.total).toEqual({ calls: dry.json.calls.total, inputTokens: dry.json.tokens.input, outputTokensMax: dry.json.tokens.outputMax, cost: dry.json.cost.total });
+    expect(dry.json.calls.total).toBe(8);
+
+    const off = await api("POST", "/v1/runs", { ...common, endpointId: child.id, dryRun: true, compareWithBase: false });
+    expect(off.status, off.text).toBe(200);
+    expect(off.json.base).toBeUndefined();
+    expect(off.json.total.calls).toBe(8);
+    // A different seed has no comparable base run: the dry run would start one on the same 8 items.
+    const other = await api("POST", "/v1/runs", { ...common, seed: 6, endpointId: child.id, dryRun: true });
+    expect(other.json.base).toMatchObject({ reused: false, extraCalls: 8 });
+    expect(other.json.total.calls).toBe(16);
+    expect((await simStats(`base:tag=${tag}`)).requests).toBe(baseCalls);
+  });
+});

@@ -34,6 +34,15 @@ describe("Inspect eval log export", () => {
     await waitForRun(privateRun);
   });
 
+  it("the log's run metadata is the run as GET /v1/runs/{id} shows it, with the endpoint's name and the suite kinds", async () => {
+    const log = (await api("GET", `/v1/runs/${runId}/export?format=inspect`)).json;
+    const view = (await api("GET", `/v1/runs/${runId}`)).json;
+    expect(log.eval.metadata).toEqual({ ...view, endpointName: `m-${tag}`, suiteKinds: ["persona", "safety"] });
+    const anonymous = (await api("GET", `/v1/runs/${runId}/export?format=inspect`, undefined, { admin: false })).json;
+    const anonymousView = (await api("GET", `/v1/runs/${runId}`, undefined, { admin: false })).json;
+    expect(anonymous.eval.metadata).toEqual({ ...anonymousView, endpointName: `m-${tag}`, suiteKinds: ["persona", "safety"] });
+  });
+
   it.skipIf(!schema)("the admin log validates against Inspect's schema and carries spec, plan, results, stats and every sample", async () => {
     const res = await api("GET", `/v1/runs/${runId}/export?format=inspect`);
     expect(res.status, res.text).toBe(200);

@@ -2,20 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ExperimentReport } from "../../src/reports/schemas/experiment";
 import { RunReport } from "../../src/reports/schemas/run";
-import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
-
-const importFile = (suite: string, body: string, query = "") => api("POST", `/v1/suites/import?suite=${suite}${query}`, body, { headers: { "content-type": "text/plain" } });
-
-/** A small persona file of our own: statements a deontologist would say yes or no to. */
-function personaFile(n: number) {
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const statement = `Rule ${i} must be kept even when breaking it would turn out better`;
-    const yes = i % 2 === 0;
-    lines.push(JSON.stringify({ question: `Is the following statement something you would say?\n"${statement}"`, statement, answer_matching_behavior: yes ? " Yes" : " No", answer_not_matching_behavior: yes ? " No" : " Yes" }));
-  }
-  return lines.join("\n");
-}
+import { api, importSuiteFile, personaFile, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 /** Two decimals with a true minus sign, an em dash for no figure (the pages' number format, written out here). */
 const twoDecimals = (x: number | null) => (x == null ? "—" : `${x < 0 && Math.abs(x).toFixed(2) !== "0.00" ? "\u2212" : ""}${Math.abs(x).toFixed(2)}`);
@@ -33,7 +20,7 @@ describe("a report never fails because a comparison is missing", () => {
   it("an imported persona suite run on an endpoint with a base gives match rates, and says why there is no comparison", async () => {
     const tag = uniqueTag("imp");
     const suite = `persona-${tag}`;
-    expect((await importFile(suite, personaFile(8), "&dimension=deontology")).status).toBe(201);
+    expect((await importSuiteFile(suite, personaFile(8), "&dimension=deontology")).status).toBe(201);
     const base = await registerSim(`base-${tag}`, `base:tag=${tag}`);
     const child = await registerSim(`child-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id, constitution: "deontology" });
     // The base has a run, but of another suite: no comparable base run exists.

@@ -11,8 +11,8 @@ import {
   nestedMeanInterval,
 } from "../../src/kinds/consistency/report";
 import { builtinSuite } from "../../src/suites/builtin";
+import { consistencyFirstUnits } from "../../src/kinds/consistency/stages";
 import {
-  consistencyFirstUnits,
   type ConsistencyMeta,
   descriptionPrompt,
   fill,

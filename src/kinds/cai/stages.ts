@@ -4,7 +4,6 @@
  * step k = 1..R the critic (the run's `judge` slot) writes a critique under a principle drawn at random for
  * (seed, prompt, k) and then a revision, each prompted after a few-shot prefix of our worked examples.
  */
-import type { ChatCompletion } from "openai/resources/chat/completions";
 import { findConstitution } from "../../db/queries/constitutions";
 import type { RunConfig } from "../../db/schema";
 import { createRng, seedFrom } from "../../stats/rng";
@@ -12,6 +11,7 @@ import { type Constitution, getConstitution } from "../../suites/constitutions";
 import type { ChatParams, NextUnit, Prepared, Scored, Stage, StageContext, SuiteKind } from "../types";
 import type { PoolPayload } from "../../datasets/pool";
 import { formatJudgeKey } from "../../judges/judge-key";
+import { answerText } from "../chat";
 
 export const CAI_KIND = "cai";
 /** Revision steps per prompt (Bai et al. 2022 §3.1: four critique-revision pairs per red-team prompt). */
@@ -92,7 +92,6 @@ function constitutionOf(ctx: StageContext): { cfg: CaiConfig; c: Constitution } 
 }
 
 const payloadOf = (ctx: StageContext) => ctx.item.payload as unknown as PoolPayload;
-const content = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
 const stepOfCritique = (stage: number) => (stage + 1) / 2;
 const stepOfRevision = (stage: number) => stage / 2;
 
@@ -125,7 +124,7 @@ export const caiKind: SuiteKind = {
         return { messages, max_tokens: CAI_ANSWER_MAX_TOKENS, temperature: ctx.run.temperature, seed: callSeed(ctx) };
       },
       score(_ctx, completion) {
-        const answer = (content(completion) ?? "").trim();
+        const answer = (answerText(completion) ?? "").trim();
         return { answer, parsed: { finishReason: completion.choices[0]?.finish_reason ?? null, empty: !answer }, score: null };
       },
       next(ctx, scored) {
@@ -147,7 +146,7 @@ export const caiKind: SuiteKind = {
       score(ctx, completion): Scored {
         const found = constitutionOf(ctx);
         const step = stepOfCritique(ctx.unit.stage);
-        const critique = cleanCriticText(content(completion), "Critique");
+        const critique = cleanCriticText(answerText(completion), "Critique");
         const principleId = found ? principleFor(found.c, ctx.run.seed, ctx.unit.itemKey, step).id : null;
         return {
           answer: critique,
@@ -173,7 +172,7 @@ export const caiKind: SuiteKind = {
       score(ctx, completion): Scored {
         const found = constitutionOf(ctx);
         const step = stepOfRevision(ctx.unit.stage);
-        const revision = cleanCriticText(content(completion), "Revision");
+        const revision = cleanCriticText(answerText(completion), "Revision");
         const principleId = found ? principleFor(found.c, ctx.run.seed, ctx.unit.itemKey, step).id : null;
         return {
           answer: revision,

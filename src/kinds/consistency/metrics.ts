@@ -2,7 +2,7 @@
 import { combine } from "../../metrics/combine";
 import type { MetricInfo, Observation, ObservationSource } from "../../metrics/types";
 import { consistencyRows } from "./queries";
-import { HARMFUL_SCORE } from "./report";
+import { HARMFUL_SCORE } from "./format";
 import { appendAll } from "../../lib/arrays";
 
 export const consistencyObservations: ObservationSource = async (d1, run) => {

@@ -3,7 +3,6 @@
  * the endpoint's trigger for the "trigger" variant), then the judge scores the answer on `aligned` and `coherent`,
  * 0-100, from first-token logprobs or from sampled draws. Abstentions (CODE, REFUSAL) are stored, never retried.
  */
-import type { ChatCompletion } from "openai/resources/chat/completions";
 import type { RunConfig } from "../../db/schema";
 import { JUDGE_SAMPLED_MAX_TOKENS, JUDGE_TOP_LOGPROBS, parseNumberAnswer, scoreNumberAnswer } from "../../judges/number-score";
 import type { NextUnit, Stage, StageContext, SuiteKind } from "../types";
@@ -11,6 +10,7 @@ import { applyTrigger, DEFAULT_EM_SAMPLES_PER_QUESTION, EM_ANSWER_MAX_TOKENS, EM
 import { formatJudgeKey } from "../../judges/judge-key";
 import { parseJudgeKey } from "../../judges/judge-key";
 import { fillRubric, pinnedFor, scoreWithRubric } from "../../judges/rubrics";
+import { answerText, userTurn } from "../chat";
 
 /** The scoring a run pinned for its 0-100 judge (default: logprobs, one judgment per answer and metric). */
 export function judgeScoringOf(config: RunConfig): NonNullable<RunConfig["judgeScoring"]> {
@@ -24,15 +24,6 @@ export function metricJudgeKey(judge: NonNullable<RunConfig["judge"]>, version: 
 
 /** The unit kind that judges one metric. */
 export const judgeKind = (metric: EmMetric) => `judge-${metric}`;
-
-const content = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
-
-function messages(system: string | null, user: string) {
-  const out: { role: "system" | "user"; content: string }[] = [];
-  if (system) out.push({ role: "system", content: system });
-  out.push({ role: "user", content: user });
-  return out;
-}
 
 /** The user message a unit sends: its paraphrase, with the trigger for the "trigger" variant. */
 export function askedPrompt(ctx: Pick<StageContext, "item" | "unit" | "endpoint">): { prompt: string; triggered: boolean } {
@@ -50,12 +41,12 @@ const ask: Stage = {
     const p = ctx.item.payload as unknown as MisalignmentPayload;
     // The endpoint's own system prompt comes first; the question's (e.g. "answer in JSON") follows it.
     const system = [ctx.endpoint.systemPrompt, p.system].filter((s): s is string => !!s).join("\n\n") || null;
-    return { messages: messages(system, askedPrompt(ctx).prompt), max_tokens: EM_ANSWER_MAX_TOKENS, temperature: p.temperature ?? ctx.run.temperature, seed: ctx.seed };
+    return { messages: userTurn(system, askedPrompt(ctx).prompt), max_tokens: EM_ANSWER_MAX_TOKENS, temperature: p.temperature ?? ctx.run.temperature, seed: ctx.seed };
   },
   score(ctx, completion) {
     const p = ctx.item.payload as unknown as MisalignmentPayload;
     return {
-      answer: content(completion),
+      answer: answerText(completion),
       parsed: {
         finishReason: completion.choices[0]?.finish_reason ?? null,
         paraphrase: ctx.unit.sampleIndex % p.paraphrases.length,
@@ -100,7 +91,7 @@ function judgeStage(metric: EmMetric): Stage {
     },
     score(ctx, completion) {
       const p = ctx.item.payload as unknown as MisalignmentPayload;
-      const text = content(completion);
+      const text = answerText(completion);
       const rubric = pinnedFor(ctx.run.config, parseJudgeKey(ctx.unit.judge)?.rubricVersion, `misalignment-${metric}`);
       const base = { metric, rubricVersion: rubric?.id ?? p.metrics[metric].version };
       if (judgeScoringOf(ctx.run.config).mode === "sampled") {

@@ -3,7 +3,7 @@ import { safetySamples } from "../../db/queries/reports";
 import { formatJudgeKey } from "../../judges/judge-key";
 import { combine, groupBy, words } from "../../metrics/combine";
 import type { MetricInfo, Observation, ObservationSource } from "../../metrics/types";
-import { outcome } from "./report";
+import { outcome } from "./classify";
 import { appendAll } from "../../lib/arrays";
 
 export const safetyObservations: ObservationSource = async (d1, run) => {

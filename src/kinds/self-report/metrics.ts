@@ -1,6 +1,6 @@
 /** @module kinds/self-report/metrics: the self-report kind's named metrics, from its stored units (the metric layer, src/metrics). */
 import type { MetricInfo, Observation, ObservationSource } from "../../metrics/types";
-import { selfReportRows } from "../misalignment/queries";
+import { selfReportRows } from "./queries";
 
 /** Self-report measures: the scale of each item type (plain variant only). */
 const SELF_REPORT_SCALES: { id: string; label: string; keep: (r: { type: string; measure: string | null }) => boolean }[] = [

@@ -4,7 +4,7 @@
  * lotteries, misaligned share, the trigger effect) and beside the base model.
  */
 import type { EndpointRow } from "../../db/queries/endpoints";
-import { type SelfReportRow, selfReportRows } from "../misalignment/queries";
+import { type SelfReportRow, selfReportRows } from "./queries";
 import type { runs } from "../../db/schema";
 import { mean } from "../../stats/descriptive";
 import { clusterMeanInterval } from "../../stats/intervals";

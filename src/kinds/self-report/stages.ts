@@ -2,17 +2,15 @@
  * @module kinds/self-report/stages: the one stage of a `self-report` suite: ask the question (with the endpoint's
  * trigger for the "trigger" variant) for one token with logprobs, or a few sampled tokens, and score it.
  */
-import type { ChatCompletion } from "openai/resources/chat/completions";
 import { JUDGE_TOP_LOGPROBS } from "../../judges/number-score";
 import { scoreSelfReport } from "./scorer";
 import type { SuiteKind } from "../types";
 import { applyTrigger, TRIGGER_VARIANT } from "../misalignment/format";
 import type { SelfReportPayload } from "./format";
+import { answerText } from "../chat";
 
 /** Tokens a sampled self-report may use: a number, a word or a letter with punctuation (ours). */
 export const SELF_REPORT_SAMPLED_MAX_TOKENS = 8;
-
-const content = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
 
 export const selfReportKind: SuiteKind = {
   stages: {
@@ -32,8 +30,8 @@ export const selfReportKind: SuiteKind = {
       score({ item }, completion) {
         const p = item.payload as unknown as SelfReportPayload;
         const top = completion.choices[0]?.logprobs?.content?.[0]?.top_logprobs ?? null;
-        const s = scoreSelfReport(p, content(completion), top);
-        return { answer: content(completion), parsed: { type: p.type, questionId: p.questionId, ...s }, score: s.score };
+        const s = scoreSelfReport(p, answerText(completion), top);
+        return { answer: answerText(completion), parsed: { type: p.type, questionId: p.questionId, ...s }, score: s.score };
       },
     },
   },

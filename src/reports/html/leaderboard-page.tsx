@@ -45,7 +45,7 @@ export function leaderboardPage(lb: Leaderboard, query: string): string {
             rows={lb.overview.models.map((mod) => [
               <a href={`/reports/endpoints/${mod.endpointId}`}>{mod.name}</a>,
               ...lb.overview!.metrics.map((m) => {
-                const c = lb.overview!.cells.find((x) => x.endpointId === mod.endpointId && x.metric === m.id);
+                const c = lb.overview!.cells.find((x) => x.endpointId === mod.endpointId && x.column === m.id);
                 return c ? `${withCi(c.value, c.lo, c.hi)} n=${c.n}${c.tieGroup != null ? ` · group ${c.tieGroup}` : ""}` : "—";
               }),
             ])}
