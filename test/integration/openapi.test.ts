@@ -37,8 +37,11 @@ describe("OpenAPI description", () => {
     for (const r of routes.filter((x) => !SELF_DESCRIBING.has(x))) expect(page.text, r).toContain(`data-operation="${r}"`);
   });
 
-  /** Where a schema allows undeclared fields of any shape (an object without `additionalProperties: false` whose extra values are untyped). */
-  function openObjects(schema: unknown): string[] {
+  /**
+   * Where a schema allows undeclared fields of any shape (an object without `additionalProperties: false` whose extra
+   * values are untyped). With `freeFormOnly`, only objects that declare no field at all (`AnyObject`, a bare record).
+   */
+  function openObjects(schema: unknown, freeFormOnly = false): string[] {
     const components = (doc as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas;
     const out: string[] = [];
     const seen = new Set<string>();
@@ -53,7 +56,8 @@ describe("OpenAPI description", () => {
       }
       const extra = o.additionalProperties;
       const typedExtra = extra === false || (!!extra && typeof extra === "object" && Object.keys(extra).length > 0);
-      if ((o.type === "object" || o.properties) && !typedExtra) out.push(path);
+      const declaresNone = Object.keys((o.properties as object | undefined) ?? {}).length === 0;
+      if ((o.type === "object" || o.properties) && !typedExtra && (!freeFormOnly || declaresNone)) out.push(path);
       for (const [k, v] of Object.entries(o.properties ?? {})) walk(v, `${path}.${k}`);
       for (const key of ["anyOf", "oneOf", "allOf"] as const) (o[key] as unknown[] | undefined)?.forEach((v, i) => walk(v, `${path}|${i}`));
       if (o.items) walk(o.items, `${path}[]`);
@@ -64,15 +68,65 @@ describe("OpenAPI description", () => {
   }
   const reportSchema = (path: string) => (doc.paths[path].get.responses as Record<string, { content: Record<string, { schema: unknown }> }>)["200"].content["application/json"].schema;
 
-  it("types the experiment report and the run report: no free-form objects, bar the run report's documented open detail", () => {
+  it("types the experiment report and the run report: no free-form objects", () => {
     expect(reportSchema("/v1/experiments/{id}/report")).toEqual({ $ref: "#/components/schemas/ExperimentReport" });
     expect(openObjects(reportSchema("/v1/experiments/{id}/report"))).toEqual([]);
-    for (const path of ["/v1/runs/{id}/report", "/v1/endpoints/{id}/report"]) expect(reportSchema(path)).toEqual({ $ref: "#/components/schemas/RunReport" });
-    // Typed at their stable core only (src/reports/schemas/run.ts; docs/reports.md says so).
-    const OPEN_DETAIL = ["MisalignmentSection", "SelfReportSection", "ConsistencySection", "JudgeComparison", "RunReport.judgeAgreement"];
-    const open = openObjects(reportSchema("/v1/runs/{id}/report"));
-    expect(open.filter((p) => !OPEN_DETAIL.some((s) => p === s || p.startsWith(`${s}.`) || p.startsWith(`${s}|`)))).toEqual([]);
-    // The persona, safety, usage and metrics sections are typed in full.
-    for (const typed of ["PersonaSection", "PersonaComparison", "SafetySection", "UsageSection", "MetricEstimate", "RunReportRun"]) expect(open.some((p) => p.startsWith(typed))).toBe(false);
+    for (const path of ["/v1/runs/{id}/report", "/v1/endpoints/{id}/report"]) {
+      expect(reportSchema(path)).toEqual({ $ref: "#/components/schemas/RunReport" });
+      expect(openObjects(reportSchema(path))).toEqual([]);
+    }
+    // Every section is typed in full (src/reports/schemas/run.ts).
+    const components = (doc as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas;
+    for (const typed of ["PersonaSection", "PersonaComparison", "SafetySection", "JudgeComparison", "FixtureAgreement", "MisalignmentSection", "SelfReportSection", "ConsistencySection", "UsageSection", "MetricEstimate", "RunReportRun"]) {
+      expect(components[typed], typed).toBeDefined();
+      expect(openObjects({ $ref: `#/components/schemas/${typed}` }), typed).toEqual([]);
+    }
+  });
+
+  /** Responses that stay free-form, each with the reason. */
+  const LEFT = "not declared yet (issue 10: left for a next step; docs/api.md describes the body)";
+  const OPEN_RESPONSES: Record<string, string> = {
+    "GET /v1/runs/{id}/export": "an Inspect eval log: its schema is Inspect's own (validated against it in inspect-export.test.ts)",
+    "DELETE /v1/endpoints/{id}": LEFT,
+    "POST /v1/suites/import": LEFT,
+    "GET /v1/suites": LEFT,
+    "GET /v1/suites/{id}": LEFT,
+    "POST /v1/runs": LEFT,
+    "POST /v1/runs/{id}/rejudge": LEFT,
+    "GET /v1/runs/{id}/responses": LEFT,
+    "GET /v1/constitutions": LEFT,
+    "POST /v1/constitutions": LEFT,
+    "GET /v1/constitutions/{id}": LEFT,
+    "POST /v1/experiments": LEFT,
+    "GET /v1/experiments": LEFT,
+    "GET /v1/experiments/{id}": LEFT,
+    "POST /v1/experiments/{id}/runs": LEFT,
+    "POST /v1/datasets": LEFT,
+    "GET /v1/datasets": LEFT,
+    "POST /v1/datasets/upload": LEFT,
+    "GET /v1/datasets/{id}": LEFT,
+    "GET /v1/datasets/{id}/manifest": LEFT,
+    "POST /v1/training-pools/import": LEFT,
+    "POST /v1/training-jobs": LEFT,
+    "GET /v1/training-jobs": LEFT,
+    "GET /v1/training-jobs/{id}": LEFT,
+    "POST /v1/webhooks/training": LEFT,
+    "POST /v1/webhooks/rescore": LEFT,
+    "GET /v1/experiments/{id}/calibration": LEFT,
+  };
+
+  it("declares every JSON response: no free-form object (one that declares no field) outside the documented exceptions", () => {
+    const open: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const route = `${method.toUpperCase()} ${path}`;
+        for (const [status, res] of Object.entries((op.responses ?? {}) as Record<string, { content?: Record<string, { schema?: unknown }> }>)) {
+          const schema = res.content?.["application/json"]?.schema;
+          if (!schema || !status.startsWith("2") || route in OPEN_RESPONSES) continue;
+          for (const p of openObjects(schema, true)) open.push(`${route} ${status}: ${p || "(body)"}`);
+        }
+      }
+    }
+    expect(open).toEqual([]);
   });
 });

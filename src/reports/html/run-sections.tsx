@@ -85,8 +85,8 @@ export function PersonaSection(ctx: SectionContext) {
       >
         <Table
           label={`Persona match rates of ${ctx.modelLabel}`}
-          head={["Dimension", "Match rate [95% CI]", "n", "Items", "Unparseable", "Acquiescence", ...(baseLabel ? ["Base [95% CI]"] : []), ...(ctx.constitution ? ["Expected change"] : [])]}
-          numeric={[1, 2, 3, 4, 5, 6, 7]}
+          head={["Dimension", "Match rate [95% CI]", "n", "Items", "Unparseable", "Acquiescence [95% CI]", ...(baseLabel ? ["Base [95% CI]", "Base n"] : []), ...(ctx.constitution ? ["Expected change"] : [])]}
+          numeric={[1, 2, 3, 4, 5, 6, 7, 8]}
           rows={rows.map((r, i) => {
             const d = dims[i];
             return [
@@ -95,8 +95,8 @@ export function PersonaSection(ctx: SectionContext) {
               String(d.n),
               String(d.items),
               String(d.unparseable),
-              f2(num(d.acquiescence)),
-              ...(baseLabel ? [r.base ? withCi(r.base.estimate, r.base.lo, r.base.hi) : "—"] : []),
+              rateText({ estimate: num(d.acquiescenceInterval.estimate), lo: num(d.acquiescenceInterval.lo), hi: num(d.acquiescenceInterval.hi), n: d.acquiescenceInterval.n }),
+              ...(baseLabel ? [r.base ? withCi(r.base.estimate, r.base.lo, r.base.hi) : "—", r.base ? String(r.base.n) : "—"] : []),
               ...(ctx.constitution ? [r.expected == null ? "—" : r.expected > 0 ? `rise (+${r.expected})` : r.expected < 0 ? `fall (${r.expected})` : "none (0)"] : []),
             ];
           })}
@@ -275,6 +275,34 @@ export function JudgeAgreementSection(ctx: SectionContext) {
   );
 }
 
+/** The metric layer's figures of the run (the report's `metrics`): every named metric of every kind it covers. */
+export function MetricsSection(ctx: SectionContext) {
+  const metrics: AnyReport[] = ctx.report.metrics ?? [];
+  if (!metrics.length) return null;
+  return (
+    <section data-section="metrics" data-source={ctx.source}>
+      <H level={ctx.level ?? 2} id={`${ctx.idPrefix}-metrics`}>
+        Named metrics
+      </H>
+      <p>Every named metric of the kinds this run covers, as the metrics API, the leaderboard and the exports give it: estimate with its 95% CI, n answers and the clusters the interval resamples.</p>
+      <Table
+        label="Named metrics (estimate [95% CI], n, clusters)"
+        head={["Metric", "Estimate [95% CI]", "n", "Clusters", "Method"]}
+        numeric={[1, 2, 3]}
+        rows={metrics.map((m) => [
+          <>
+            {m.label} <code>{m.id}</code>
+          </>,
+          withCi(num(m.estimate), num(m.lo), num(m.hi)),
+          String(m.n),
+          String(m.clusters),
+          m.reason ? `${m.method} (${m.reason})` : m.method,
+        ])}
+      />
+    </section>
+  );
+}
+
 /** Every section a run report has, in order. */
 export function RunSections(ctx: SectionContext & { endpointId: string }) {
   return (
@@ -284,6 +312,7 @@ export function RunSections(ctx: SectionContext & { endpointId: string }) {
       <JudgeAgreementSection {...ctx} />
       <ConsistencySection report={ctx.report} source={ctx.source} idPrefix={ctx.idPrefix} level={ctx.level ?? 2} />
       <MisalignmentSections report={ctx.report} source={ctx.source} idPrefix={ctx.idPrefix} level={ctx.level ?? 2} />
+      <MetricsSection {...ctx} />
     </>
   );
 }
