@@ -32,6 +32,9 @@ function H(p: { level: 2 | 3; id?: string; children?: unknown }) {
   return p.level === 2 ? <h2 id={p.id}>{p.children as never}</h2> : <h3 id={p.id}>{p.children as never}</h3>;
 }
 
+/** The share of "yes" answers with its 95% CI and n (kinds/persona acquiescenceInterval). */
+const acquiescenceText = (d: AnyReport) => rateText({ estimate: num(d.acquiescenceInterval?.estimate), lo: num(d.acquiescenceInterval?.lo), hi: num(d.acquiescenceInterval?.hi), n: d.acquiescenceInterval?.n });
+
 export function PersonaSection(ctx: SectionContext) {
   const dims: AnyReport[] = ctx.report.persona?.dimensions ?? [];
   if (!dims.length) return null;
@@ -85,18 +88,19 @@ export function PersonaSection(ctx: SectionContext) {
       >
         <Table
           label={`Persona match rates of ${ctx.modelLabel}`}
-          head={["Dimension", "Match rate [95% CI]", "n", "Items", "Unparseable", "Acquiescence [95% CI]", ...(baseLabel ? ["Base [95% CI]", "Base n"] : []), ...(ctx.constitution ? ["Expected change"] : [])]}
-          numeric={[1, 2, 3, 4, 5, 6, 7, 8]}
+          head={["Dimension", "Match rate [95% CI]", "n", "Items", "Unparseable", "Acquiescence [95% CI]", ...(baseLabel ? ["Base [95% CI]", "Base n", "Base acquiescence [95% CI]"] : []), ...(ctx.constitution ? ["Expected change"] : [])]}
+          numeric={[1, 2, 3, 4, 5, 6, 7, 8, 9]}
           rows={rows.map((r, i) => {
             const d = dims[i];
+            const b = baseDims.find((x) => x.dimension === d.dimension);
             return [
               pretty(d.dimension),
               withCi(num(d.matchRate), num(d.lo), num(d.hi)),
               String(d.n),
               String(d.items),
               String(d.unparseable),
-              rateText({ estimate: num(d.acquiescenceInterval.estimate), lo: num(d.acquiescenceInterval.lo), hi: num(d.acquiescenceInterval.hi), n: d.acquiescenceInterval.n }),
-              ...(baseLabel ? [r.base ? withCi(r.base.estimate, r.base.lo, r.base.hi) : "—", r.base ? String(r.base.n) : "—"] : []),
+              acquiescenceText(d),
+              ...(baseLabel ? [r.base ? withCi(r.base.estimate, r.base.lo, r.base.hi) : "—", r.base ? String(r.base.n) : "—", b ? acquiescenceText(b) : "—"] : []),
               ...(ctx.constitution ? [r.expected == null ? "—" : r.expected > 0 ? `rise (+${r.expected})` : r.expected < 0 ? `fall (${r.expected})` : "none (0)"] : []),
             ];
           })}
