@@ -66,7 +66,7 @@ async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awa
       baseRunId: base.run.id,
       baseEndpointId: base.run.endpointId,
       baseStatus: base.run.status,
-      test: "paired t-test on per-item differences; CI by paired bootstrap over items",
+      test: "exact sign-flip permutation test over paired items (pValue, Holm-adjusted across dimensions as pHolm), the paired t-test beside it (tPValue); 95% CI: t-interval over per-item differences",
       base: summarizeDimensions(baseSamples, base.run.samplesPerItem),
       deltas: dimensionDeltas(samples, baseSamples),
       projectability: constitution

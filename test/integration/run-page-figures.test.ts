@@ -86,6 +86,24 @@ describe("the run page shows every figure of its JSON report", () => {
     html = page.text;
   }, 300_000);
 
+  it("comparison: each difference's p-values under the test they come from", () => {
+    expect(report.comparison?.available).toBe(true);
+    if (!report.comparison?.available) return;
+    const start = html.indexOf("<caption>Differences against the base</caption>");
+    expect(start).toBeGreaterThan(0);
+    const table = html.slice(start, html.indexOf("</table>", start));
+    const head = [...table.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => unescape(m[1]));
+    const rows = rowsOf(table.slice(table.indexOf("<tbody>")));
+    const p = (x: number | null | undefined) => (x == null ? "—" : x < 0.001 ? "< 0.001" : x.toPrecision(2));
+    for (const d of report.comparison.deltas) {
+      const row = rows.find((r) => r[0] === d.dimension.replace(/_/g, " "))!;
+      expect(row, d.dimension).toBeDefined();
+      expect(row[head.indexOf("p (sign-flip)")], d.dimension).toBe(p(d.pValue));
+      expect(row[head.indexOf("p (Holm)")], d.dimension).toBe(p(d.pHolm));
+      expect(row[head.indexOf("p (paired t)")], d.dimension).toBe(p(d.tPValue));
+    }
+  });
+
   for (const [section, least] of [
     ["persona", 4],
     ["comparison", 4],
