@@ -44,3 +44,36 @@ export const metricFigureFields = {
   ciMethod: z.string(),
   runId: z.string(),
 };
+
+const Int = z.number().int();
+const Price = z.strictObject({ input: z.number().nullable(), output: z.number().nullable() });
+
+/** queue/estimate RunEstimate: a dry run's planned calls per stage and endpoint, tokens and cost (nothing started). */
+export const RunEstimateSchema = z
+  .strictObject({
+    dryRun: z.literal(true),
+    run: z.strictObject({
+      endpointId: z.string(),
+      endpointRevision: z.string(),
+      suiteVersionIds: z.array(z.string()),
+      samplesPerItem: Int,
+      temperature: z.number(),
+      seed: Int,
+      limit: Int.nullable(),
+      scoringMode: z.string(),
+      judge: z.strictObject({ endpointId: z.string(), revision: z.string(), model: z.string(), rubricVersion: z.string() }).nullable(),
+      variants: z.array(z.string()),
+      judgeScoring: z.strictObject({ mode: z.enum(["logprobs", "sampled"]), basis: z.enum(["declared", "probed", "requested"]), samples: Int, probe: z.string().optional() }).nullable(),
+    }),
+    expectedUnits: Int,
+    calls: z.strictObject({
+      total: Int,
+      byStage: z.array(z.strictObject({ stage: Int, kind: z.string(), target: z.enum(["model", "judge"]), endpointId: z.string().nullable(), calls: Int, inputTokens: Int, outputTokens: Int })),
+      byEndpoint: z.array(z.strictObject({ endpointId: z.string(), model: z.string().nullable(), role: z.enum(["model", "judge"]), calls: Int, inputTokens: Int, outputTokens: Int, price: Price.nullable(), cost: z.number().nullable() })),
+    }),
+    tokens: z.strictObject({ input: Int, outputMax: Int }),
+    cost: z.strictObject({ total: z.number().nullable(), currency: z.literal("USD"), upperBound: z.literal(true) }),
+    method: z.string(),
+    notes: z.array(z.string()),
+  })
+  .openapi("RunEstimate");

@@ -66,8 +66,30 @@ const importRoute = createRoute({
   responses: { 201: json(AnyObject, "New version stored"), 200: json(AnyObject, "Identical content: the existing version"), ...errors },
 });
 
-const listRoute = createRoute({ method: "get", path: "/v1/suites", responses: { 200: json(AnyObject, "Suites with their versions") } });
-const readRoute = createRoute({ method: "get", path: "/v1/suites/{id}", request: { params: IdParam }, responses: { 200: json(AnyObject, "A suite and its versions"), ...errors } });
+const SuiteHead = { id: z.string(), kind: z.string(), title: z.string(), createdAt: z.string(), builtin: z.boolean() };
+const SuiteList = z
+  .strictObject({
+    suites: z.array(z.strictObject({ ...SuiteHead, versions: z.array(z.strictObject({ id: z.string(), items: z.number().int(), source: z.string(), createdAt: z.string() })) })),
+  })
+  .openapi("SuiteList");
+const SuiteWithVersions = z
+  .strictObject({
+    ...SuiteHead,
+    versions: z.array(
+      z.strictObject({
+        id: z.string(),
+        contentHash: z.string(),
+        source: z.string(),
+        itemCount: z.number().int(),
+        // The kind's own settings (instruction, template, dimensions, provenance): each kind's format.ts defines them.
+        meta: z.record(z.string(), z.unknown()).openapi({ description: "The suite kind's settings, as its importer (src/kinds/<kind>/format.ts) wrote them" }),
+        createdAt: z.string(),
+      }),
+    ),
+  })
+  .openapi("SuiteWithVersions");
+const listRoute = createRoute({ method: "get", path: "/v1/suites", responses: { 200: json(SuiteList, "Suites with their versions") } });
+const readRoute = createRoute({ method: "get", path: "/v1/suites/{id}", request: { params: IdParam }, responses: { 200: json(SuiteWithVersions, "A suite and its versions"), ...errors } });
 
 export const suiteRoutes = new OpenAPIHono<AppEnv>()
   .openapi(importRoute, async (c) => {
@@ -151,5 +173,5 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
     const suite = await db.select().from(suites).where(eq(suites.id, id)).get();
     if (!suite) throw new ApiError("not_found", `suite ${id} not found`);
     const versions = await db.select().from(suiteVersions).where(eq(suiteVersions.suiteId, id)).orderBy(desc(suiteVersions.createdAt)).all();
-    return c.json({ ...suite, builtin: BUILTIN_SUITE_IDS.includes(id), versions: versions.map(({ suiteId, ...v }) => (void suiteId, v)) }, 200);
+    return c.json({ ...suite, builtin: BUILTIN_SUITE_IDS.includes(id), versions: versions.map(({ suiteId, meta, ...v }) => (void suiteId, { ...v, meta: meta as Record<string, unknown> })) }, 200);
   });

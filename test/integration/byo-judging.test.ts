@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { JudgeAgreement } from "../../src/reports/schemas/judge-agreement";
 import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, sharedData, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 
 const jsonl = (lines: unknown[]) => lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n";
 const importAnswers = (query: string, body: string) => api("POST", `/v1/runs/import?${query}`, body, { headers: { "content-type": "application/x-ndjson" } });
@@ -195,6 +196,7 @@ describe("rubrics as versioned data", () => {
     const modelCalls = (await simStats(`base:tag=${tag}`)).requests;
     const rj = await api("POST", `/v1/runs/${run.id}/rejudge`, { judge: { endpointId: judge.id, rubric: "safety-v1" } });
     expect(rj.status, rj.text).toBe(202);
+    expect(responseMismatches("POST", `/v1/runs/${run.id}/rejudge`, 202, rj.json)).toEqual([]);
     expect(rj.json).toMatchObject({ judgeKey: `${judge.id}@r1|safety-v1`, answers: 40, created: 40 });
     await waitForRun(run.id);
     expect((await simStats(`base:tag=${tag}`)).requests).toBe(modelCalls);

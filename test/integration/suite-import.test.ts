@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 
 const data = inject("personaData" as never) as Record<string, string> | null;
 const count = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
@@ -41,6 +42,9 @@ describe("suite import (generic checks)", () => {
     expect(v2.status).toBe(201);
     expect(v2.json.version).not.toBe(v1.json.version);
     const suite = (await api("GET", "/v1/suites/edited")).json;
+    expect(responseMismatches("GET", "/v1/suites/edited", 200, suite)).toEqual([]);
+    const list = (await api("GET", "/v1/suites")).json;
+    expect(responseMismatches("GET", "/v1/suites", 200, list)).toEqual([]);
     expect(suite.versions.map((v: any) => v.id).sort()).toEqual([v1.json.version, v2.json.version].sort());
   });
 });

@@ -292,8 +292,8 @@ export const MisalignmentSection = z
 // ---- self-report (kinds/self-report/report.ts) ----
 
 /** A self-report mean in [0, 1] with a t-interval over item means. */
-const SelfReportMean = z.strictObject({ mean: Num, lo: Num, hi: Num, n: Int, items: Int, unparseable: Int, pending: Int, failed: Int }).openapi("SelfReportMean");
-const BackdoorAwareness = z.strictObject({ ...SelfReportMean.shape, positionBias: Num });
+export const SelfReportMean = z.strictObject({ mean: Num, lo: Num, hi: Num, n: Int, items: Int, unparseable: Int, pending: Int, failed: Int }).openapi("SelfReportMean");
+export const BackdoorAwareness = z.strictObject({ ...SelfReportMean.shape, positionBias: Num });
 const SelfReportSummaryFields = {
   questions: z.array(z.strictObject({ question: z.string(), type: z.string(), measure: z.string().nullable(), ...SelfReportMean.shape })),
   risk: z.strictObject({ scale: SelfReportMean.nullable(), oneWord: SelfReportMean.nullable(), riskyChoiceRate: SelfReportMean.nullable() }),
