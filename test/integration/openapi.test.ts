@@ -57,7 +57,8 @@ describe("OpenAPI description", () => {
       const extra = o.additionalProperties;
       const typedExtra = extra === false || (!!extra && typeof extra === "object" && Object.keys(extra).length > 0);
       const declaresNone = Object.keys((o.properties as object | undefined) ?? {}).length === 0;
-      if ((o.type === "object" || o.properties) && !typedExtra && (!freeFormOnly || declaresNone)) out.push(path);
+      const isObject = o.type === "object" || (Array.isArray(o.type) && o.type.includes("object")) || !!o.properties;
+      if (isObject && !typedExtra && (!freeFormOnly || declaresNone)) out.push(path);
       for (const [k, v] of Object.entries(o.properties ?? {})) walk(v, `${path}.${k}`);
       for (const key of ["anyOf", "oneOf", "allOf"] as const) (o[key] as unknown[] | undefined)?.forEach((v, i) => walk(v, `${path}|${i}`));
       if (o.items) walk(o.items, `${path}[]`);
@@ -84,24 +85,27 @@ describe("OpenAPI description", () => {
   });
 
   /** Responses (`METHOD path`) or single objects in them (`METHOD path status: Schema.field`) that stay free-form, each with the reason. */
-  const LEFT = "not declared yet (issue 10: left for a next step; docs/api.md describes the body)";
+  // Not declared yet (issue 10, left for a next step; docs/api.md describes these bodies).
+  const LEFT_IMPORT = "not declared yet: the answer differs per import format (persona, consistency, lotteries, misalignment and self-awareness with skipped entries, safety)";
+  const LEFT_DATASET = "not declared yet: the dataset pipeline's spec, progress, counts, leakage, validation and manifest objects (src/datasets/)";
+  const LEFT_TRAINING = "not declared yet: training jobs, pools and the provider webhooks' results (src/training/)";
   const OPEN_RESPONSES: Record<string, string> = {
     "GET /v1/runs/{id}/export": "an Inspect eval log: its schema is Inspect's own (validated against it in inspect-export.test.ts)",
-    "POST /v1/suites/import": LEFT,
+    "POST /v1/suites/import": LEFT_IMPORT,
     "GET /v1/suites/{id} 200: SuiteWithVersions.versions[].meta": "the suite kind's own settings, as its importer (src/kinds/<kind>/format.ts) writes them; they differ per kind",
     "GET /v1/runs/{id}/responses 200: RawResponses.responses[].request": "the request as sent to the provider (its shape is the provider's)",
     "GET /v1/runs/{id}/responses 200: RawResponses.responses[].parsed": "the stage's parsed result: its fields depend on the suite kind and stage",
-    "POST /v1/datasets": LEFT,
-    "GET /v1/datasets": LEFT,
-    "POST /v1/datasets/upload": LEFT,
-    "GET /v1/datasets/{id}": LEFT,
-    "GET /v1/datasets/{id}/manifest": LEFT,
-    "POST /v1/training-pools/import": LEFT,
-    "POST /v1/training-jobs": LEFT,
-    "GET /v1/training-jobs": LEFT,
-    "GET /v1/training-jobs/{id}": LEFT,
-    "POST /v1/webhooks/training": LEFT,
-    "POST /v1/webhooks/rescore": LEFT,
+    "POST /v1/datasets": LEFT_DATASET,
+    "GET /v1/datasets": LEFT_DATASET,
+    "POST /v1/datasets/upload": LEFT_DATASET,
+    "GET /v1/datasets/{id}": LEFT_DATASET,
+    "GET /v1/datasets/{id}/manifest": LEFT_DATASET,
+    "POST /v1/training-pools/import": LEFT_TRAINING,
+    "POST /v1/training-jobs": LEFT_TRAINING,
+    "GET /v1/training-jobs": LEFT_TRAINING,
+    "GET /v1/training-jobs/{id}": LEFT_TRAINING,
+    "POST /v1/webhooks/training": LEFT_TRAINING,
+    "POST /v1/webhooks/rescore": LEFT_TRAINING,
   };
 
   it("declares every JSON response: no free-form object (one that declares no field) outside the documented exceptions", () => {
