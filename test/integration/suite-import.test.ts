@@ -6,8 +6,12 @@ import { responseMismatches } from "../support/declared";
 const data = inject("personaData" as never) as Record<string, string> | null;
 const count = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
 
-const importFile = (suite: string, body: string, query = "") =>
-  api("POST", `/v1/suites/import?suite=${suite}${query}`, body, { headers: { "content-type": "text/plain" } });
+/** Imports a file; a stored version's answer is checked against the declared SuiteImported schema. */
+const importFile = async (suite: string, body: string, query = "") => {
+  const res = await api("POST", `/v1/suites/import?suite=${suite}${query}`, body, { headers: { "content-type": "text/plain" } });
+  if (res.status === 200 || res.status === 201) expect(responseMismatches("POST", "/v1/suites/import", res.status, res.json)).toEqual([]);
+  return res;
+};
 
 describe("suite import (generic checks)", () => {
   it("reports every bad line with its line number and imports nothing", async () => {
