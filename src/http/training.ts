@@ -20,6 +20,29 @@ const JobCreate = TrainingJobRequest;
 const CREATE_DESCRIPTION =
   "dataset: a dataset id, or a dataset request (as POST /v1/datasets) the pipeline generates first. provider: { type: openai | generic, baseUrl, apiKey }. baseEndpointId defaults to the dataset's helpful model; baseModel (the provider's name for it) to that endpoint's model. evaluate: the suites started on the trained model.";
 
+/** training/jobs jobView: a job as the API shows it (the provider key only as `hasApiKey`). */
+const TrainingJob = z
+  .strictObject({
+    id: z.string(),
+    status: z.string(),
+    datasetId: z.string().nullable(),
+    provider: z.strictObject({ type: z.string(), baseUrl: z.string(), hasApiKey: z.boolean(), jobId: z.string().nullable(), fileId: z.string().nullable(), status: z.string().nullable() }),
+    baseEndpointId: z.string(),
+    baseModel: z.string(),
+    hyperparameters: z.record(z.string(), z.unknown()).openapi({ description: "Passed to the provider as given" }),
+    evaluate: z.record(z.string(), z.unknown()).openapi({ description: "The evaluation settings of the request (suites, sampling)" }),
+    fineTunedModel: z.string().nullable(),
+    endpointId: z.string().nullable(),
+    evaluationRun: z.strictObject({ id: z.string(), status: z.string().nullable() }).nullable(),
+    error: z.string().nullable(),
+    workflow: z.string().nullable(),
+    crashesInjected: z.array(z.string()),
+    events: z.array(z.strictObject({ at: z.string(), source: z.string(), status: z.string(), detail: z.record(z.string(), z.unknown()).openapi({ description: "What the source reported" }) })),
+    createdAt: z.string(),
+    completedAt: z.string().nullable(),
+  })
+  .openapi("TrainingJob");
+
 const createJob = createRoute({
   method: "post",
   path: "/v1/training-jobs",
@@ -27,14 +50,14 @@ const createJob = createRoute({
   middleware: [requireAdmin] as const,
   description: CREATE_DESCRIPTION,
   request: { body: { content: { "application/json": { schema: JobCreate } }, required: true } },
-  responses: { 202: json(AnyObject, "Accepted; the pipeline workflow runs it"), ...errors },
+  responses: { 202: json(TrainingJob, "Accepted; the pipeline workflow runs it"), ...errors },
 });
 const listJobs = createRoute({
   method: "get",
   path: "/v1/training-jobs",
   security: Bearer,
   middleware: [requireAdmin] as const,
-  responses: { 200: json(z.object({ jobs: z.array(AnyObject) }), "Newest first"), ...errors },
+  responses: { 200: json(z.strictObject({ jobs: z.array(TrainingJob) }), "Newest first"), ...errors },
 });
 const readJob = createRoute({
   method: "get",
@@ -42,7 +65,7 @@ const readJob = createRoute({
   security: Bearer,
   middleware: [requireAdmin] as const,
   request: { params: IdParam },
-  responses: { 200: json(AnyObject, "Status, provider job, events, endpoint and evaluation run"), ...errors },
+  responses: { 200: json(TrainingJob, "Status, provider job, events, endpoint and evaluation run"), ...errors },
 });
 
 const WebhookAck = z.object({ received: z.literal(true), duplicate: z.boolean(), outcome: z.string().optional(), result: AnyObject.optional() }).openapi("WebhookAck");
