@@ -17,7 +17,7 @@ import { ensureBaseRun } from "../queue/base-run";
 import { resumeRun } from "../queue/run-lifecycle";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
-import { Bearer, errors, IdParam, json, RunEstimateSchema } from "./schemas";
+import { Bearer, errors, IdParam, json, RejudgeResult, RunEstimateSchema } from "./schemas";
 
 
 const RubricId = z.string().regex(RUBRIC_ID, "a rubric id (GET /v1/rubrics)").default(SAFETY_RUBRIC_VERSION);
@@ -196,20 +196,7 @@ const rejudgeRoute = createRoute({
   description: "Re-judges the run's stored answers (safety, misalignment, consistency) with another judge endpoint or rubric; no model call. Answers this judge and rubric already graded are not graded again. Compare with GET /v1/runs/{id}/judge-agreement.",
   request: { params: IdParam, body: { content: { "application/json": { schema: z.object({ judge: z.object({ endpointId: z.string().min(1), rubric: RubricId }).strict() }).strict() } }, required: true } },
   responses: {
-    202: json(
-      z
-        .strictObject({
-          runId: z.string(),
-          judgeKey: z.string(),
-          answers: z.number().int().openapi({ description: "Stored answers the judge grades" }),
-          judgeUnits: z.number().int(),
-          created: z.number().int(),
-          alreadyJudged: z.number().int(),
-          enqueued: z.number().int(),
-        })
-        .openapi("Rejudge"),
-      "Judge units created and enqueued",
-    ),
+    202: json(RejudgeResult, "Judge units created and enqueued"),
     ...errors,
   },
 });

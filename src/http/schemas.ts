@@ -77,3 +77,16 @@ export const RunEstimateSchema = z
     notes: z.array(z.string()),
   })
   .openapi("RunEstimate");
+
+/** rescore/rescore rejudgeRun: the judge units a re-judging created and enqueued (POST /v1/runs/{id}/rejudge and the rescore webhook). */
+export const RejudgeResult = z
+  .strictObject({
+    runId: z.string(),
+    judgeKey: z.string(),
+    answers: Int.openapi({ description: "Stored answers the judge grades" }),
+    judgeUnits: Int,
+    created: Int,
+    alreadyJudged: Int,
+    enqueued: Int,
+  })
+  .openapi("Rejudge");

@@ -14,7 +14,7 @@ import { createTrainingJob, getJob, jobView, TrainingJobRequest } from "../train
 import { recordDelivery, releaseDelivery, type VerifiedDelivery, verifyDelivery } from "../webhooks/deliveries";
 import { handleTrainingEvent } from "../webhooks/training";
 import { requireAdmin } from "./auth";
-import { AnyObject, Bearer, ErrorSchema, errors, IdParam, json } from "./schemas";
+import { Bearer, ErrorSchema, errors, IdParam, json, RejudgeResult } from "./schemas";
 
 const JobCreate = TrainingJobRequest;
 const CREATE_DESCRIPTION =
@@ -68,7 +68,26 @@ const readJob = createRoute({
   responses: { 200: json(TrainingJob, "Status, provider job, events, endpoint and evaluation run"), ...errors },
 });
 
-const WebhookAck = z.object({ received: z.literal(true), duplicate: z.boolean(), outcome: z.string().optional(), result: AnyObject.optional() }).openapi("WebhookAck");
+/** rescore/rescore rescoreCheckpoint: the run a new checkpoint started (or found, on a retried delivery). */
+const CheckpointResult = z
+  .strictObject({
+    runId: z.string(),
+    endpointId: z.string(),
+    revision: z.string(),
+    previousRevision: z.string().nullable(),
+    suiteVersionIds: z.array(z.string()),
+    skipped: z.array(z.strictObject({ suite: z.string(), reason: z.string() })),
+    created: z.boolean(),
+  })
+  .openapi("RescoreCheckpoint");
+const WebhookAck = z
+  .strictObject({
+    received: z.literal(true),
+    duplicate: z.boolean(),
+    outcome: z.string().optional(),
+    result: z.union([CheckpointResult, RejudgeResult]).optional().openapi({ description: "The rescore webhook's result: the checkpoint's run, or the re-judging's units" }),
+  })
+  .openapi("WebhookAck");
 const signedHeaders = z.object({
   "webhook-id": z.string().optional().openapi({ description: "Delivery id; each is processed once" }),
   "webhook-timestamp": z.string().optional().openapi({ description: "Unix seconds; at most 5 minutes away from now" }),
@@ -140,12 +159,12 @@ export const trainingRoutes = new OpenAPIHono<AppEnv>()
     const db = getDb(c.env.DB);
     const d = await verifyDelivery(db, "rescore", c.env.RESCORE_WEBHOOK_SECRET, await c.req.text(), c.req.raw.headers);
     if (d.duplicate) return c.json({ received: true as const, duplicate: true }, 200);
-    const result = await processOnce(db, d, async (): Promise<Record<string, unknown> | undefined> => {
+    const result = await processOnce(db, d, async () => {
       if (d.type === "rescore.checkpoint") return rescoreCheckpoint(c.env, db, parse(CheckpointEvent, d.data, d.type), d.deliveryId);
       if (d.type === "rescore.rejudge") return rejudgeRun(c.env, db, parse(RejudgeEvent, d.data, d.type));
       console.log(JSON.stringify({ event: "webhook.ignored", source: "rescore", type: d.type, deliveryId: d.deliveryId, note: "unknown event type" }));
       return undefined;
     });
-    await recordDelivery(db, d, "rescore", result ? "processed" : "ignored", typeof result?.runId === "string" ? result.runId : null);
+    await recordDelivery(db, d, "rescore", result ? "processed" : "ignored", result?.runId ?? null);
     return c.json({ received: true as const, duplicate: false, outcome: result ? "processed" : "ignored", ...(result ? { result } : {}) }, 200);
   });

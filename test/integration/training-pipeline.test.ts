@@ -44,6 +44,7 @@ describe("training pipeline (workflow) on an OpenAI-compatible provider", () => 
     const [delivery] = (await simOutbox(key)).filter((d) => d.type === "fine_tuning.job.succeeded");
     const first = await relay([delivery]);
     expect(first[0].json).toMatchObject({ received: true, duplicate: false, outcome: "processed" });
+    expect(responseMismatches("POST", "/v1/webhooks/training", 200, first[0].json)).toEqual([]);
     const eventsBefore = (await rows("SELECT count(*) AS n FROM training_events WHERE job_id = ?", jobId))[0].n;
     // A replay of the same delivery answers 200 and changes nothing.
     const replay = await relay([delivery]);
