@@ -66,6 +66,7 @@ function missing(section: unknown, name: string, html: string): { checked: numbe
 describe("the run page shows every figure of its JSON report", () => {
   let report: RunReport;
   let html = "";
+  let endpointHtml = "";
 
   beforeAll(async () => {
     const tag = uniqueTag("fig");
@@ -84,6 +85,10 @@ describe("the run page shows every figure of its JSON report", () => {
     const page = await api("GET", `/reports/runs/${run.id}`, undefined, { admin: false });
     expect(page.status).toBe(200);
     html = page.text;
+    // The endpoint page renders the same sections of the endpoint's newest run.
+    const endpointPage = await api("GET", `/reports/endpoints/${model.id}`, undefined, { admin: false });
+    expect(endpointPage.status).toBe(200);
+    endpointHtml = endpointPage.text;
   }, 300_000);
 
   it("comparison: each difference's p-values under the test they come from", () => {
@@ -120,4 +125,9 @@ describe("the run page shows every figure of its JSON report", () => {
       expect(checked).toBeGreaterThanOrEqual(least);
     });
   }
+
+  it("the endpoint page shows the same figures of its newest run", () => {
+    const absent = (["persona", "comparison", "safety", "misalignment", "selfReport", "consistency", "metrics"] as const).flatMap((section) => missing(report[section], section, endpointHtml).missing);
+    expect(absent).toEqual([]);
+  });
 });
