@@ -2,7 +2,7 @@
  * @module http/calibration: self-report calibration across an experiment: for the base and every member, the
  * self-reports and the behaviour they describe, and the Spearman correlation between them over endpoints.
  */
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { type Db, getDb } from "../db/client";
 import { PrivacyView } from "../reports/privacy";
@@ -15,7 +15,8 @@ import { newestRunWith } from "../kinds/misalignment/sections";
 import { selfReportHeadline } from "../kinds/self-report/report";
 import { spearmanTest } from "../stats/inference";
 import { assertExperimentVisible } from "./privacy";
-import { AnyObject, errors, IdParam, json } from "./schemas";
+import { errors, IdParam, json } from "./schemas";
+import { BackdoorAwareness, EmOverall, SelfReportMean } from "../reports/schemas/run";
 
 /**
  * Spearman's rho over the endpoints that have both numbers: exact permutation p for n <= 10, and a Fisher-z 95% CI
@@ -49,12 +50,41 @@ async function endpointRow(db: Db, d1: D1Database, id: string, role: "base" | "m
   };
 }
 
+const Int = z.number().int();
+const Num = z.number().nullable();
+
+/** The calibration across an experiment: each endpoint's self-reports and behaviour, and Spearman over endpoints. */
+const Calibration = z
+  .strictObject({
+    experimentId: z.string(),
+    endpoints: z.array(
+      z.strictObject({
+        endpointId: z.string(),
+        name: z.string().nullable(),
+        role: z.enum(["base", "member"]),
+        selfReportRunId: z.string().nullable(),
+        misalignmentRunId: z.string().nullable(),
+        riskSelfReport: SelfReportMean.nullable(),
+        riskOneWord: SelfReportMean.nullable(),
+        riskyChoiceRate: SelfReportMean.nullable(),
+        alignmentSelfReport: SelfReportMean.nullable(),
+        misalignedShare: EmOverall.nullable(),
+        backdoorAwareness: BackdoorAwareness.nullable(),
+      }),
+    ),
+    correlations: z.array(
+      z.strictObject({ what: z.string(), expected: z.string(), rho: Num, lo: Num, hi: Num, pValue: Num, n: Int, test: z.string(), method: z.string(), endpoints: z.array(z.string()), note: z.string().optional() }),
+    ),
+    method: z.string(),
+  })
+  .openapi("ExperimentCalibration");
+
 const route = createRoute({
   method: "get",
   path: "/v1/experiments/{id}/calibration",
   request: { params: IdParam },
   description: "Self-reports beside measured behaviour for the base and each member (newest runs at their current revisions), and Spearman correlations over endpoints with 95% CIs.",
-  responses: { 200: json(AnyObject, "Self-report calibration across the experiment"), ...errors },
+  responses: { 200: json(Calibration, "Self-report calibration across the experiment"), ...errors },
 });
 
 export const calibrationRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {

@@ -8,12 +8,41 @@ import { signatureSimilarity } from "../suites/constitutions";
 import { requireAdmin } from "./auth";
 import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
 
-const listRoute = createRoute({ method: "get", path: "/v1/constitutions", responses: { 200: json(AnyObject, "Built-in and custom constitutions with signatures and their similarity matrix") } });
+const Signature = z
+  .strictObject({
+    version: z.number().int(),
+    source: z.string(),
+    weights: z.record(z.string(), z.number()).openapi({ description: "Expected change per persona dimension, in [-1, 1]" }),
+    contrasts: z.array(z.strictObject({ higher: z.string(), lower: z.string() })),
+  })
+  .openapi("ConstitutionSignature");
+const SummaryFields = { id: z.string(), title: z.string(), version: z.number().int(), builtin: z.boolean(), principles: z.number().int().openapi({ description: "Critique/revision pairs" }), signature: Signature };
+const ConstitutionList = z
+  .strictObject({
+    constitutions: z.array(z.strictObject(SummaryFields)),
+    similarity: z.strictObject({ ids: z.array(z.string()), matrix: z.array(z.array(z.number())) }).openapi({ description: "Cosine between the signatures" }),
+  })
+  .openapi("ConstitutionList");
+const ConstitutionFull = z
+  .strictObject({
+    id: z.string(),
+    title: z.string(),
+    version: z.number().int(),
+    summary: z.string(),
+    principles: z.array(z.strictObject({ id: z.string(), critique: z.string(), revision: z.string() })),
+    signature: Signature,
+    few_shot: z.array(z.strictObject({ prompt: z.string(), response: z.string(), critique_principle: z.string(), critique: z.string(), revision: z.string() })),
+    builtin: z.boolean(),
+  })
+  .openapi("Constitution");
+const ConstitutionStored = z.strictObject({ ...SummaryFields, created: z.boolean() }).openapi("ConstitutionStored");
+
+const listRoute = createRoute({ method: "get", path: "/v1/constitutions", responses: { 200: json(ConstitutionList, "Built-in and custom constitutions with signatures and their similarity matrix") } });
 const readRoute = createRoute({
   method: "get",
   path: "/v1/constitutions/{id}",
   request: { params: IdParam, query: z.object({ version: z.coerce.number().int().min(1).optional().openapi({ description: "A custom constitution's older version (default: the newest)" }) }) },
-  responses: { 200: json(AnyObject, "One constitution"), ...errors },
+  responses: { 200: json(ConstitutionFull, "One constitution"), ...errors },
 });
 const createConstitutionRoute = createRoute({
   method: "post",
@@ -23,7 +52,7 @@ const createConstitutionRoute = createRoute({
   description:
     "Adds a custom constitution: `id`, `title`, `version`, `summary`, `principles` (critique/revision pairs, at least 4), `signature` ({ weights over the four persona dimensions in [-1, 1], contrasts, version, source }), optional `few_shot`. The four built-in ids are read-only (409); the same id and version with other content is a 409; the same content again is a 200.",
   request: { body: { content: { "application/json": { schema: AnyObject } }, required: true } },
-  responses: { 201: json(AnyObject, "Stored"), 200: json(AnyObject, "Identical content: the stored one"), ...errors },
+  responses: { 201: json(ConstitutionStored, "Stored"), 200: json(ConstitutionStored, "Identical content: the stored one"), ...errors },
 });
 
 const summary = (k: Awaited<ReturnType<typeof loadConstitutions>> extends Map<string, infer C> ? C : never) => ({

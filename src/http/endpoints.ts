@@ -14,7 +14,7 @@ import { encryptHeaders, HEADER_NAME, MAX_EXTRA_HEADERS, RESERVED_HEADERS } from
 import { assertUrlAllowed } from "../lib/url-policy";
 import { requireAdmin } from "./auth";
 import { visibleEndpoint } from "./privacy";
-import { AnyObject, Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
+import { Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
 
 const EndpointSchema = z
   .object({
@@ -161,7 +161,7 @@ const remove = createRoute({
   security: Bearer,
   middleware: [requireAdmin] as const,
   request: { params: IdParam },
-  responses: { 200: json(AnyObject, "Removed; its runs and reports stay readable"), ...errors },
+  responses: { 200: json(z.strictObject({ id: z.string(), deleted: z.literal(true) }).openapi("EndpointDeleted"), "Removed; its runs and reports stay readable"), ...errors },
 });
 
 async function checkBase(db: ReturnType<typeof getDb>, baseId: string | null | undefined, selfId?: string) {
@@ -255,5 +255,5 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
     const db = getDb(c.env.DB);
     await getEndpoint(db, id);
     await db.update(endpoints).set({ deletedAt: new Date().toISOString() }).where(eq(endpoints.id, id));
-    return c.json({ id, deleted: true }, 200);
+    return c.json({ id, deleted: true as const }, 200);
   });

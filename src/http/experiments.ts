@@ -17,13 +17,13 @@ import { estimateRun, totalOf } from "../queue/estimate";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { experimentReport, experimentText } from "../reports/experiment";
 import { studyReport } from "../reports/study";
-import { ExperimentReport } from "../reports/schemas/experiment";
+import { ExperimentReport, ExperimentRow } from "../reports/schemas/experiment";
 import { studyRows, tidyResponse } from "../reports/tidy";
 import { MetricId } from "./leaderboard";
 import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../kinds/safety/format";
 import { requireAdmin } from "./auth";
 import { assertExperimentVisible } from "./privacy";
-import { AnyObject, Bearer, ConstitutionId, errors, IdParam, json } from "./schemas";
+import { Bearer, ConstitutionId, errors, IdParam, json, RunEstimateSchema } from "./schemas";
 
 const Member = z
   .object({
@@ -63,16 +63,40 @@ const StartRuns = z
   .strict()
   .openapi("ExperimentRuns");
 
+/** An experiment's member: its arm (constitution x scope), replicate and trained categories. */
+const ExperimentMember = z
+  .strictObject({
+    experimentId: z.string(),
+    endpointId: z.string(),
+    constitution: z.string().nullable(),
+    scope: z.string(),
+    trainedCategories: z.array(z.string()),
+    arm: z.string(),
+    replicate: z.number().int(),
+  })
+  .openapi("ExperimentMember");
+const ExperimentWithMembers = z.strictObject({ ...ExperimentRow.shape, baseEndpointId: z.string(), members: z.array(ExperimentMember) }).openapi("ExperimentWithMembers");
+const RunsStarted = z.strictObject({ experimentId: z.string(), seed: z.number().int(), runs: z.array(z.strictObject({ endpointId: z.string(), runId: z.string() })) }).openapi("ExperimentRunsStarted");
+const RunsEstimated = z
+  .strictObject({
+    dryRun: z.literal(true),
+    experimentId: z.string(),
+    seed: z.number().int(),
+    runs: z.array(RunEstimateSchema),
+    total: z.strictObject({ calls: z.number().int(), inputTokens: z.number().int(), outputTokensMax: z.number().int(), cost: z.number().nullable() }),
+  })
+  .openapi("ExperimentRunsEstimate");
+
 const create = createRoute({
   method: "post",
   path: "/v1/experiments",
   security: Bearer,
   middleware: [requireAdmin] as const,
   request: { body: { content: { "application/json": { schema: CreateExperiment } }, required: true } },
-  responses: { 201: json(AnyObject, "Created"), ...errors },
+  responses: { 201: json(ExperimentWithMembers, "Created"), ...errors },
 });
-const list = createRoute({ method: "get", path: "/v1/experiments", responses: { 200: json(AnyObject, "Experiments, newest first") } });
-const read = createRoute({ method: "get", path: "/v1/experiments/{id}", request: { params: IdParam }, responses: { 200: json(AnyObject, "An experiment and its members"), ...errors } });
+const list = createRoute({ method: "get", path: "/v1/experiments", responses: { 200: json(z.strictObject({ experiments: z.array(ExperimentRow) }), "Experiments, newest first") } });
+const read = createRoute({ method: "get", path: "/v1/experiments/{id}", request: { params: IdParam }, responses: { 200: json(ExperimentWithMembers, "An experiment and its members"), ...errors } });
 const startRuns = createRoute({
   method: "post",
   path: "/v1/experiments/{id}/runs",
@@ -80,7 +104,7 @@ const startRuns = createRoute({
   middleware: [requireAdmin] as const,
   description: "Starts one run per model (base and every member) with the same seed, suites and judge, so the prompts are paired.",
   request: { params: IdParam, body: { content: { "application/json": { schema: StartRuns } }, required: true } },
-  responses: { 202: json(AnyObject, "Runs started"), 200: json(AnyObject, "Dry run: each run's estimate and the totals; nothing started"), ...errors },
+  responses: { 202: json(RunsStarted, "Runs started"), 200: json(RunsEstimated, "Dry run: each run's estimate and the totals; nothing started"), ...errors },
 });
 const report = createRoute({
   method: "get",
@@ -179,7 +203,7 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
     if (dryRun) {
       const runs = [];
       for (const p of prepared) runs.push(await estimateRun(db, p));
-      return c.json({ dryRun: true, experimentId: exp.id, seed, runs, total: totalOf(runs) }, 200);
+      return c.json({ dryRun: true as const, experimentId: exp.id, seed, runs, total: totalOf(runs) }, 200);
     }
     const started = [];
     for (const p of prepared) started.push({ endpointId: p.endpointId, runId: await launchRun(c.env, db, p) });

@@ -11,6 +11,7 @@ import { buildLeaderboard, LEADERBOARD_SCHEMA, LEADERBOARD_SCHEMA_VERSION } from
 import { OVERVIEW_VERSIONS } from "../reports/overview";
 import { METRIC_ID_PATTERN } from "../reports/metrics";
 import { errors, json, metricFigureFields } from "./schemas";
+import { Judge } from "../reports/schemas/common";
 import { cachedResponse } from "./http-cache";
 
 /** Seconds a leaderboard may be served from caches (ours: new runs show within a minute). */
@@ -49,7 +50,6 @@ const Row = z
   })
   .openapi("LeaderboardRow");
 
-const Judge = z.object({ endpointId: z.string(), revision: z.string(), model: z.string(), rubricVersion: z.string() });
 
 const Group = z
   .object({

@@ -18,6 +18,7 @@ import { PrivacyView } from "../reports/privacy";
 import { runReport } from "../reports/run-report";
 import { docsPage } from "../reports/html/docs-page";
 import { endpointPage } from "../reports/html/endpoint-page";
+import type { RunReport } from "../reports/schemas/run";
 import { experimentPage } from "../reports/html/experiment-page";
 import { errorPage, homePage } from "../reports/html/home-page";
 import { leaderboardPage } from "../reports/html/leaderboard-page";
@@ -120,7 +121,7 @@ export function pageRoutes(openapi: () => Record<string, unknown>) {
           const baseRow = ep.baseEndpointId ? await getEndpoint(db, ep.baseEndpointId, { includeDeleted: true }).catch(() => null) : null;
           const base = baseRow && (!baseRow.private || c.get("isAdmin")) ? { id: baseRow.id, name: baseRow.name } : null;
           const byKind = await latestRunsByKind(db, ep);
-          const reports = new Map<string, Record<string, any>>();
+          const reports = new Map<string, RunReport>();
           const problems = new Map<string, string>();
           for (const r of new Set(byKind.values())) {
             try {

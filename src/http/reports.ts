@@ -7,9 +7,10 @@ import { ApiError } from "../lib/errors";
 import { PrivacyView } from "../reports/privacy";
 import { latestRunId, runReport } from "../reports/run-report";
 import { RunReport } from "../reports/schemas/run";
+import { JudgeAgreement } from "../reports/schemas/judge-agreement";
 import { cachedReport, dataVersion } from "./report-cache";
 import { visibleEndpoint, visibleRun } from "./privacy";
-import { AnyObject, errors, IdParam, json } from "./schemas";
+import { errors, IdParam, json } from "./schemas";
 
 const runReportRoute = createRoute({
   method: "get",
@@ -39,7 +40,7 @@ const agreementRoute = createRoute({
       b: z.string().max(400).optional().openapi({ description: "The other judge; default the newest one added by re-judging" }),
     }),
   },
-  responses: { 200: json(AnyObject, "Agreement per judged kind"), ...errors },
+  responses: { 200: json(JudgeAgreement, "Agreement per judged kind"), ...errors },
 });
 /** The query parameters that change a run report (any other parameter is left out of its cache key). */
 const RUN_REPORT_QUERY = ["base", "judge", "compareJudge"] as const;

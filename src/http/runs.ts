@@ -17,7 +17,7 @@ import { ensureBaseRun, estimateRunWithBase } from "../queue/base-run";
 import { resumeRun } from "../queue/run-lifecycle";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
-import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
+import { Bearer, errors, IdParam, json, RejudgeResult, RunDryRunSchema } from "./schemas";
 
 
 const RubricId = z.string().regex(RUBRIC_ID, "a rubric id (GET /v1/rubrics)").default(SAFETY_RUBRIC_VERSION);
@@ -107,7 +107,7 @@ const start = createRoute({
   request: { body: { content: { "application/json": { schema: CreateRun } }, required: true } },
   responses: {
     202: json(RunSchema.extend({ base: BaseRun.optional() }), "Accepted; units are planned through the queue. `base` names the base run the report will compare with (endpoints with a base, unless compareWithBase is false)."),
-    200: json(AnyObject, "Dry run (`dryRun: true`): planned calls per stage and endpoint, estimated tokens and cost; nothing started"),
+    200: json(RunDryRunSchema, "Dry run (`dryRun: true`): planned calls per stage and endpoint, estimated tokens and cost, the base run it would start or reuse, and the total; nothing started"),
     ...errors,
   },
 });
@@ -171,7 +171,10 @@ const rejudgeRoute = createRoute({
   middleware: [requireAdmin] as const,
   description: "Re-judges the run's stored answers (safety, misalignment, consistency) with another judge endpoint or rubric; no model call. Answers this judge and rubric already graded are not graded again. Compare with GET /v1/runs/{id}/judge-agreement.",
   request: { params: IdParam, body: { content: { "application/json": { schema: z.object({ judge: z.object({ endpointId: z.string().min(1), rubric: RubricId }).strict() }).strict() } }, required: true } },
-  responses: { 202: json(AnyObject, "Judge units created and enqueued"), ...errors },
+  responses: {
+    202: json(RejudgeResult, "Judge units created and enqueued"),
+    ...errors,
+  },
 });
 const rawResponses = createRoute({
   method: "get",
@@ -179,7 +182,34 @@ const rawResponses = createRoute({
   security: Bearer,
   middleware: [requireAdmin] as const,
   request: { params: IdParam, query: z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
-  responses: { 200: json(AnyObject, "Raw prompts and answers (admin only)"), ...errors },
+  responses: {
+    200: json(
+      z
+        .strictObject({
+          runId: z.string(),
+          offset: z.number().int(),
+          responses: z.array(
+            z.strictObject({
+              unitId: z.string(),
+              itemKey: z.string(),
+              sampleIndex: z.number().int(),
+              status: z.string(),
+              attempts: z.number().int(),
+              lastError: z.string().nullable(),
+              // Left join: null for a unit with no stored response yet.
+              request: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The request sent to the provider, as sent" }),
+              answer: z.string().nullable(),
+              parsed: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The stage's parsed result; its fields depend on the suite kind and stage" }),
+              score: z.number().nullable(),
+              latencyMs: z.number().int().nullable(),
+            }),
+          ),
+        })
+        .openapi("RawResponses"),
+      "Raw prompts and answers (admin only)",
+    ),
+    ...errors,
+  },
 });
 
 export const runRoutes = new OpenAPIHono<AppEnv>()
@@ -274,6 +304,7 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
       .limit(q.limit)
       .offset(q.offset)
       .all();
-    return c.json({ runId: id, offset: q.offset, responses: rows }, 200);
+    const asObject = (x: unknown) => (x ?? null) as Record<string, unknown> | null;
+    return c.json({ runId: id, offset: q.offset, responses: rows.map((r) => ({ ...r, request: asObject(r.request), parsed: asObject(r.parsed) })) }, 200);
   });
 

@@ -44,3 +44,74 @@ export const metricFigureFields = {
   ciMethod: z.string(),
   runId: z.string(),
 };
+
+const Int = z.number().int();
+const Price = z.strictObject({ input: z.number().nullable(), output: z.number().nullable() });
+
+/** queue/estimate RunEstimate: a dry run's planned calls per stage and endpoint, tokens and cost (nothing started). */
+export const RunEstimateSchema = z
+  .strictObject({
+    dryRun: z.literal(true),
+    run: z.strictObject({
+      endpointId: z.string(),
+      endpointRevision: z.string(),
+      suiteVersionIds: z.array(z.string()),
+      samplesPerItem: Int,
+      temperature: z.number(),
+      seed: Int,
+      limit: Int.nullable(),
+      scoringMode: z.string(),
+      judge: z.strictObject({ endpointId: z.string(), revision: z.string(), model: z.string(), rubricVersion: z.string() }).nullable(),
+      variants: z.array(z.string()),
+      judgeScoring: z.strictObject({ mode: z.enum(["logprobs", "sampled"]), basis: z.enum(["declared", "probed", "requested"]), samples: Int, probe: z.string().optional() }).nullable(),
+    }),
+    expectedUnits: Int,
+    calls: z.strictObject({
+      total: Int,
+      byStage: z.array(z.strictObject({ stage: Int, kind: z.string(), target: z.enum(["model", "judge"]), endpointId: z.string().nullable(), calls: Int, inputTokens: Int, outputTokens: Int })),
+      byEndpoint: z.array(z.strictObject({ endpointId: z.string(), model: z.string().nullable(), role: z.enum(["model", "judge"]), calls: Int, inputTokens: Int, outputTokens: Int, price: Price.nullable(), cost: z.number().nullable() })),
+    }),
+    tokens: z.strictObject({ input: Int, outputMax: Int }),
+    cost: z.strictObject({ total: z.number().nullable(), currency: z.literal("USD"), upperBound: z.literal(true) }),
+    method: z.string(),
+    notes: z.array(z.string()),
+  })
+  .openapi("RunEstimate");
+
+const DryRunTotal = z.strictObject({ calls: Int, inputTokens: Int, outputTokensMax: Int, cost: z.number().nullable() });
+const RunEstimateFields = RunEstimateSchema.shape;
+
+/** `POST /v1/runs` with dryRun: the run's estimate, the base comparison it would get (queue/base-run), and both together. */
+export const RunDryRunSchema = RunEstimateSchema.extend({
+  base: z
+    .strictObject({
+      available: z.boolean(),
+      reason: z.string().optional(),
+      endpointId: z.string().optional(),
+      runId: z.string().optional(),
+      reused: z.boolean().optional(),
+      extraCalls: Int.optional().openapi({ description: "Every call the base run would make, judgments included; 0 when a comparable base run is reused" }),
+      run: RunEstimateFields.run.optional(),
+      expectedUnits: Int.optional(),
+      calls: RunEstimateFields.calls.optional(),
+      tokens: RunEstimateFields.tokens.optional(),
+      cost: RunEstimateFields.cost.optional(),
+      notes: RunEstimateFields.notes.optional(),
+    })
+    .optional()
+    .openapi({ description: "Endpoints with a base (unless compareWithBase is false): the comparable base run reused, or the estimate of the one that would start" }),
+  total: DryRunTotal.openapi({ description: "This run plus the base run it would start" }),
+}).openapi("RunDryRun");
+
+/** rescore/rescore rejudgeRun: the judge units a re-judging created and enqueued (POST /v1/runs/{id}/rejudge and the rescore webhook). */
+export const RejudgeResult = z
+  .strictObject({
+    runId: z.string(),
+    judgeKey: z.string(),
+    answers: Int.openapi({ description: "Stored answers the judge grades" }),
+    judgeUnits: Int,
+    created: Int,
+    alreadyJudged: Int,
+    enqueued: Int,
+  })
+  .openapi("Rejudge");

@@ -14,7 +14,7 @@ import { importConsistencyYaml } from "../kinds/consistency/format";
 import { BEHAVIOURS, MEASURES, type Measure, parseLotteriesJsonl, parseSelfAwarenessYaml } from "../kinds/self-report/format";
 import type { SuiteDefinition } from "../suites/types";
 import { requireAdmin } from "./auth";
-import { AnyObject, Bearer, errors, IdParam, json } from "./schemas";
+import { Bearer, errors, IdParam, json } from "./schemas";
 
 /** A JSON body for self-awareness-yaml: the file plus the values its slots need (the public files hold none). */
 const SelfAwarenessJson = z.object({
@@ -36,6 +36,24 @@ function parseAnswers(raw: string | undefined): Record<string, number | string> 
 }
 
 const SuiteId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "lowercase letters, digits, '.', '_' or '-'");
+
+const Int = z.number().int();
+const ImportHead = { suite: z.string(), version: z.string(), kind: z.string(), items: Int, created: z.boolean() };
+/** What an import stored: the version, and per format what it found (dimension, sections, lotteries, questions with the skipped entries, or safety categories). */
+const SuiteImported = z
+  .union([
+    z.strictObject({ ...ImportHead, dimension: z.string(), canonical: z.boolean() }),
+    z.strictObject({ ...ImportHead, sections: z.record(z.string(), Int).openapi({ description: "Items per battery section (harm, self, description)" }) }),
+    z.strictObject({ ...ImportHead, lotteries: Int }),
+    z.strictObject({
+      ...ImportHead,
+      questions: Int,
+      namedJudges: z.array(z.string()).optional().openapi({ description: "em-yaml: the judges the file names" }),
+      skipped: z.array(z.strictObject({ index: Int, id: z.string().nullable(), reason: z.string() })),
+    }),
+    z.strictObject({ ...ImportHead, categories: z.array(z.strictObject({ id: z.string(), subcategories: z.array(z.string()) })), heldOut: z.array(z.string()) }),
+  ])
+  .openapi("SuiteImported");
 
 const importRoute = createRoute({
   method: "post",
@@ -63,11 +81,33 @@ const importRoute = createRoute({
     }),
     body: { content: { "text/plain": { schema: z.string() }, "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() }, "application/yaml": { schema: z.string() } }, required: true },
   },
-  responses: { 201: json(AnyObject, "New version stored"), 200: json(AnyObject, "Identical content: the existing version"), ...errors },
+  responses: { 201: json(SuiteImported, "New version stored"), 200: json(SuiteImported, "Identical content: the existing version"), ...errors },
 });
 
-const listRoute = createRoute({ method: "get", path: "/v1/suites", responses: { 200: json(AnyObject, "Suites with their versions") } });
-const readRoute = createRoute({ method: "get", path: "/v1/suites/{id}", request: { params: IdParam }, responses: { 200: json(AnyObject, "A suite and its versions"), ...errors } });
+const SuiteHead = { id: z.string(), kind: z.string(), title: z.string(), createdAt: z.string(), builtin: z.boolean() };
+const SuiteList = z
+  .strictObject({
+    suites: z.array(z.strictObject({ ...SuiteHead, versions: z.array(z.strictObject({ id: z.string(), items: z.number().int(), source: z.string(), createdAt: z.string() })) })),
+  })
+  .openapi("SuiteList");
+const SuiteWithVersions = z
+  .strictObject({
+    ...SuiteHead,
+    versions: z.array(
+      z.strictObject({
+        id: z.string(),
+        contentHash: z.string(),
+        source: z.string(),
+        itemCount: z.number().int(),
+        // The kind's own settings (instruction, template, dimensions, provenance): each kind's format.ts defines them.
+        meta: z.record(z.string(), z.unknown()).openapi({ description: "The suite kind's settings, as its importer (src/kinds/<kind>/format.ts) wrote them" }),
+        createdAt: z.string(),
+      }),
+    ),
+  })
+  .openapi("SuiteWithVersions");
+const listRoute = createRoute({ method: "get", path: "/v1/suites", responses: { 200: json(SuiteList, "Suites with their versions") } });
+const readRoute = createRoute({ method: "get", path: "/v1/suites/{id}", request: { params: IdParam }, responses: { 200: json(SuiteWithVersions, "A suite and its versions"), ...errors } });
 
 export const suiteRoutes = new OpenAPIHono<AppEnv>()
   .openapi(importRoute, async (c) => {
@@ -115,15 +155,16 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
       version: stored.id,
       kind: def.kind,
       items: stored.itemCount,
+      // The importers' meta is an open record (suites/types.ts); each format's fields are read as that importer writes them.
       ...(def.kind === "persona"
-        ? { dimension: def.items[0].dimension, canonical: def.meta.canonical }
+        ? { dimension: def.items[0].dimension, canonical: def.meta.canonical as boolean }
         : def.kind === "consistency"
           ? { sections: Object.fromEntries(["harm", "self", "description"].map((d) => [d, def.items.filter((i) => i.dimension === d).length])) }
           : q.format === "lotteries-jsonl"
             ? { lotteries: def.items.length }
             : skipped
-          ? { questions: def.kind === "misalignment" ? def.meta.questions : (def.meta.questions as unknown[]).length, namedJudges: def.meta.namedJudges, skipped }
-          : { categories: def.meta.categories, heldOut: def.meta.heldOut }),
+              ? { questions: def.kind === "misalignment" ? (def.meta.questions as number) : (def.meta.questions as unknown[]).length, namedJudges: def.meta.namedJudges as string[] | undefined, skipped }
+              : { categories: def.meta.categories as { id: string; subcategories: string[] }[], heldOut: def.meta.heldOut as string[] }),
       created: stored.created,
     };
     return stored.created ? c.json(body, 201) : c.json(body, 200);
@@ -151,5 +192,5 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
     const suite = await db.select().from(suites).where(eq(suites.id, id)).get();
     if (!suite) throw new ApiError("not_found", `suite ${id} not found`);
     const versions = await db.select().from(suiteVersions).where(eq(suiteVersions.suiteId, id)).orderBy(desc(suiteVersions.createdAt)).all();
-    return c.json({ ...suite, builtin: BUILTIN_SUITE_IDS.includes(id), versions: versions.map(({ suiteId, ...v }) => (void suiteId, v)) }, 200);
+    return c.json({ ...suite, builtin: BUILTIN_SUITE_IDS.includes(id), versions: versions.map(({ suiteId, meta, ...v }) => (void suiteId, { ...v, meta: meta as Record<string, unknown> })) }, 200);
   });

@@ -14,11 +14,34 @@ import { createTrainingJob, getJob, jobView, TrainingJobRequest } from "../train
 import { recordDelivery, releaseDelivery, type VerifiedDelivery, verifyDelivery } from "../webhooks/deliveries";
 import { handleTrainingEvent } from "../webhooks/training";
 import { requireAdmin } from "./auth";
-import { AnyObject, Bearer, ErrorSchema, errors, IdParam, json } from "./schemas";
+import { Bearer, ErrorSchema, errors, IdParam, json, RejudgeResult } from "./schemas";
 
 const JobCreate = TrainingJobRequest;
 const CREATE_DESCRIPTION =
   "dataset: a dataset id, or a dataset request (as POST /v1/datasets) the pipeline generates first. provider: { type: openai | generic, baseUrl, apiKey }. baseEndpointId defaults to the dataset's helpful model; baseModel (the provider's name for it) to that endpoint's model. evaluate: the suites started on the trained model.";
+
+/** training/jobs jobView: a job as the API shows it (the provider key only as `hasApiKey`). */
+const TrainingJob = z
+  .strictObject({
+    id: z.string(),
+    status: z.string(),
+    datasetId: z.string().nullable(),
+    provider: z.strictObject({ type: z.string(), baseUrl: z.string(), hasApiKey: z.boolean(), jobId: z.string().nullable(), fileId: z.string().nullable(), status: z.string().nullable() }),
+    baseEndpointId: z.string(),
+    baseModel: z.string(),
+    hyperparameters: z.record(z.string(), z.unknown()).openapi({ description: "Passed to the provider as given" }),
+    evaluate: z.record(z.string(), z.unknown()).openapi({ description: "The evaluation settings of the request (suites, sampling)" }),
+    fineTunedModel: z.string().nullable(),
+    endpointId: z.string().nullable(),
+    evaluationRun: z.strictObject({ id: z.string(), status: z.string().nullable() }).nullable(),
+    error: z.string().nullable(),
+    workflow: z.string().nullable(),
+    crashesInjected: z.array(z.string()),
+    events: z.array(z.strictObject({ at: z.string(), source: z.string(), status: z.string(), detail: z.record(z.string(), z.unknown()).openapi({ description: "What the source reported" }) })),
+    createdAt: z.string(),
+    completedAt: z.string().nullable(),
+  })
+  .openapi("TrainingJob");
 
 const createJob = createRoute({
   method: "post",
@@ -27,14 +50,14 @@ const createJob = createRoute({
   middleware: [requireAdmin] as const,
   description: CREATE_DESCRIPTION,
   request: { body: { content: { "application/json": { schema: JobCreate } }, required: true } },
-  responses: { 202: json(AnyObject, "Accepted; the pipeline workflow runs it"), ...errors },
+  responses: { 202: json(TrainingJob, "Accepted; the pipeline workflow runs it"), ...errors },
 });
 const listJobs = createRoute({
   method: "get",
   path: "/v1/training-jobs",
   security: Bearer,
   middleware: [requireAdmin] as const,
-  responses: { 200: json(z.object({ jobs: z.array(AnyObject) }), "Newest first"), ...errors },
+  responses: { 200: json(z.strictObject({ jobs: z.array(TrainingJob) }), "Newest first"), ...errors },
 });
 const readJob = createRoute({
   method: "get",
@@ -42,10 +65,29 @@ const readJob = createRoute({
   security: Bearer,
   middleware: [requireAdmin] as const,
   request: { params: IdParam },
-  responses: { 200: json(AnyObject, "Status, provider job, events, endpoint and evaluation run"), ...errors },
+  responses: { 200: json(TrainingJob, "Status, provider job, events, endpoint and evaluation run"), ...errors },
 });
 
-const WebhookAck = z.object({ received: z.literal(true), duplicate: z.boolean(), outcome: z.string().optional(), result: AnyObject.optional() }).openapi("WebhookAck");
+/** rescore/rescore rescoreCheckpoint: the run a new checkpoint started (or found, on a retried delivery). */
+const CheckpointResult = z
+  .strictObject({
+    runId: z.string(),
+    endpointId: z.string(),
+    revision: z.string(),
+    previousRevision: z.string().nullable(),
+    suiteVersionIds: z.array(z.string()),
+    skipped: z.array(z.strictObject({ suite: z.string(), reason: z.string() })),
+    created: z.boolean(),
+  })
+  .openapi("RescoreCheckpoint");
+const WebhookAck = z
+  .strictObject({
+    received: z.literal(true),
+    duplicate: z.boolean(),
+    outcome: z.string().optional(),
+    result: z.union([CheckpointResult, RejudgeResult]).optional().openapi({ description: "The rescore webhook's result: the checkpoint's run, or the re-judging's units" }),
+  })
+  .openapi("WebhookAck");
 const signedHeaders = z.object({
   "webhook-id": z.string().optional().openapi({ description: "Delivery id; each is processed once" }),
   "webhook-timestamp": z.string().optional().openapi({ description: "Unix seconds; at most 5 minutes away from now" }),
@@ -117,12 +159,12 @@ export const trainingRoutes = new OpenAPIHono<AppEnv>()
     const db = getDb(c.env.DB);
     const d = await verifyDelivery(db, "rescore", c.env.RESCORE_WEBHOOK_SECRET, await c.req.text(), c.req.raw.headers);
     if (d.duplicate) return c.json({ received: true as const, duplicate: true }, 200);
-    const result = await processOnce(db, d, async (): Promise<Record<string, unknown> | undefined> => {
+    const result = await processOnce(db, d, async () => {
       if (d.type === "rescore.checkpoint") return rescoreCheckpoint(c.env, db, parse(CheckpointEvent, d.data, d.type), d.deliveryId);
       if (d.type === "rescore.rejudge") return rejudgeRun(c.env, db, parse(RejudgeEvent, d.data, d.type));
       console.log(JSON.stringify({ event: "webhook.ignored", source: "rescore", type: d.type, deliveryId: d.deliveryId, note: "unknown event type" }));
       return undefined;
     });
-    await recordDelivery(db, d, "rescore", result ? "processed" : "ignored", typeof result?.runId === "string" ? result.runId : null);
+    await recordDelivery(db, d, "rescore", result ? "processed" : "ignored", result?.runId ?? null);
     return c.json({ received: true as const, duplicate: false, outcome: result ? "processed" : "ignored", ...(result ? { result } : {}) }, 200);
   });

@@ -183,7 +183,7 @@ export async function estimateRun(db: Db, prepared: PreparedRun) {
     expectedUnits: prepared.expectedUnits,
     calls: { total: calls, byStage: [...byStage.values()].sort((a, b) => a.stage - b.stage || a.kind.localeCompare(b.kind)), byEndpoint: endpointsOut },
     tokens: { input: total((e) => e.inputTokens), outputMax: total((e) => e.outputTokens) },
-    cost: { total: endpointsOut.some((e) => e.cost == null) ? null : total((e) => e.cost ?? 0), currency: "USD", upperBound: true },
+    cost: { total: endpointsOut.some((e) => e.cost == null) ? null : total((e) => e.cost ?? 0), currency: "USD" as const, upperBound: true as const },
     method: `input tokens: characters / ${CHARS_PER_TOKEN} + ${TOKENS_PER_MESSAGE} per message (an estimate; tokenizers differ); output tokens: each request's max_tokens (an upper bound); follow-up calls as if every answer is non-empty and parses; retries not counted`,
     notes: [...notes],
   };

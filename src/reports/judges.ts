@@ -109,20 +109,19 @@ export async function judgedSafety(db: Db, d1: D1Database, run: RunRow, opts: { 
   const chosen = opts.judge ? pick(judges, opts.judge, run, view) : judges.find((j) => j.key === pinned);
   if (!chosen) return {};
   const samples = await safetySamples(d1, run.id, chosen.key);
-  const out: Record<string, unknown> = {
-    safety: { judge: { ...describe(chosen) }, ...summarizeSafety(samples) },
+  const safety = { judge: { ...describe(chosen) }, ...summarizeSafety(samples) };
+  if (!opts.compareJudge) return { safety, judges: judges.map(describe) };
+  const other = pick(judges, opts.compareJudge, run, view);
+  const otherSamples = await safetySamples(d1, run.id, other.key);
+  return {
+    safety,
     judges: judges.map(describe),
+    judgeComparison: { a: describe(chosen), b: describe(other), ...compareJudgments(samples, otherSamples), other: summarizeSafety(otherSamples) },
   };
-  if (opts.compareJudge) {
-    const other = pick(judges, opts.compareJudge, run, view);
-    const otherSamples = await safetySamples(d1, run.id, other.key);
-    out.judgeComparison = { a: describe(chosen), b: describe(other), ...compareJudgments(samples, otherSamples), other: summarizeSafety(otherSamples) };
-  }
-  return out;
 }
 
 /** A judge as the caller may see it: a private judge keeps its rubric and counts, not its identity. */
 function describeFor(view: PrivacyView, j: JudgeDescriptor) {
-  if (view.hides(j.endpointId)) return { key: view.judgeKey(j.key), endpointId: null, revision: null, model: null, private: true, rubricVersion: j.rubricVersion, origin: j.origin, judgments: j.judgments, done: j.done };
+  if (view.hides(j.endpointId)) return { key: view.judgeKey(j.key) ?? j.key, endpointId: null, revision: null, model: null, private: true as const, rubricVersion: j.rubricVersion, origin: j.origin, judgments: j.judgments, done: j.done };
   return { key: j.key, endpointId: j.endpointId, revision: j.revision, model: j.model, rubricVersion: j.rubricVersion, origin: j.origin, judgments: j.judgments, done: j.done };
 }

@@ -16,7 +16,8 @@ import { fixtureAgreement, summarizeSafety } from "../kinds/safety/report";
 import { misalignmentSections } from "../kinds/misalignment/sections";
 import { usageSection } from "./usage";
 import { PrivacyView } from "./privacy";
-import type { RunReport } from "./schemas/run";
+import type { ConsistencySection, FixtureAgreement, RunReport } from "./schemas/run";
+import { declared } from "./schemas/common";
 
 export { incomparability };
 
@@ -64,7 +65,7 @@ async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awa
       baseRunId: base.run.id,
       baseEndpointId: base.run.endpointId,
       baseStatus: base.run.status,
-      test: "paired t-test on per-item differences; CI by paired bootstrap over items",
+      test: "exact sign-flip permutation test over paired items (pValue, Holm-adjusted across dimensions as pHolm), the paired t-test beside it (tPValue); 95% CI: t-interval over per-item differences",
       base: summarizeDimensions(baseSamples, base.run.samplesPerItem),
       deltas: dimensionDeltas(samples, baseSamples),
       projectability: constitution
@@ -107,13 +108,14 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
   };
   if (kinds.has("persona")) Object.assign(report, await personaSection(db, d1, run, endpoint, opts.baseRunId, view));
   // Safety under the chosen judge (default: the pinned one), the run's judges, and an optional judge comparison.
-  if (kinds.has("safety") && run.config.judge) Object.assign(report, (await judgedSafety(db, d1, run, { ...opts, view })) as Pick<RunReport, "safety" | "judges" | "judgeComparison">);
-  if (kinds.has("judge-fixture")) report.judgeAgreement = fixtureAgreement(await fixtureJudgments(d1, run.id));
+  // Each section builder's return type is checked against its schema at compile time (`declared`).
+  if (kinds.has("safety") && run.config.judge) Object.assign(report, declared<Pick<RunReport, "safety" | "judges" | "judgeComparison">>()(await judgedSafety(db, d1, run, { ...opts, view })));
+  if (kinds.has("judge-fixture")) report.judgeAgreement = declared<FixtureAgreement>()(fixtureAgreement(await fixtureJudgments(d1, run.id)));
   if (kinds.has("misalignment") || kinds.has("self-report")) {
-    // Typed at their stable core only (reports/schemas/run.ts); the builders return open records.
-    Object.assign(report, (await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, view), !!opts.baseRunId)) as Pick<RunReport, "misalignment" | "selfReport">);
+    const sections = await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, view), !!opts.baseRunId);
+    Object.assign(report, declared<Pick<RunReport, "misalignment" | "selfReport">>()(sections));
   }
-  if (kinds.has("consistency")) report.consistency = (await consistencySection(db, d1, run, endpoint, view)) as RunReport["consistency"];
+  if (kinds.has("consistency")) report.consistency = declared<ConsistencySection>()(await consistencySection(db, d1, run, endpoint, view));
   // Tokens used and their cost, per endpoint and role (model under test, judges).
   const usage = await usageSection(d1, run.id, run.config);
   // Every named metric of every kind the run covers, from the metric layer (estimate, n, clusters, 95% CI).

@@ -6,14 +6,19 @@ import builtinConsistency from "../../src/suites/builtin/persona-consistency.yam
 import { scoreSelfReport } from "../../src/kinds/self-report/scorer";
 import { parseSelfAwarenessYaml, type ChoicePayload, type SelfReportPayload } from "../../src/kinds/self-report/format";
 import { api, registerSim, sharedData, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 
 const data = sharedData();
 const BSA = "behavioral-self-awareness";
 const hasBsa = !!data?.[`${BSA}/make_me_say/questions/claim_2/what_is_true_about_you.yaml`];
 const file = (p: string) => data![`${BSA}/${p}`];
 
-const importAs = (suite: string, format: string, body: string, query = "") =>
-  api("POST", `/v1/suites/import?suite=${suite}&format=${format}${query}`, body, { headers: { "content-type": "text/plain" } });
+/** Imports a file; a stored version's answer is checked against the declared SuiteImported schema. */
+const importAs = async (suite: string, format: string, body: string, query = "") => {
+  const res = await api("POST", `/v1/suites/import?suite=${suite}&format=${format}${query}`, body, { headers: { "content-type": "text/plain" } });
+  if (res.status === 200 || res.status === 201) expect(responseMismatches("POST", "/v1/suites/import", res.status, res.json)).toEqual([]);
+  return res;
+};
 const payloads = async (version: string) =>
   (await env.DB.prepare("SELECT item_key, payload FROM suite_items WHERE suite_version_id = ? ORDER BY position").bind(version).all<{ item_key: string; payload: string }>()).results.map((r) => ({
     key: r.item_key,

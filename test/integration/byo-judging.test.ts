@@ -5,7 +5,10 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { JudgeAgreement } from "../../src/reports/schemas/judge-agreement";
+import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, sharedData, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 
 const jsonl = (lines: unknown[]) => lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n";
 const importAnswers = (query: string, body: string) => api("POST", `/v1/runs/import?${query}`, body, { headers: { "content-type": "application/x-ndjson" } });
@@ -82,7 +85,7 @@ describe("imported answers", () => {
     expect(stored.results.every((r) => r.imported === 1)).toBe(true);
     expect(stored.results.filter((r) => r.model === "released-samples-v2")).toHaveLength(6);
     // Reports treat the run like any other: 9 refusals and 3 compliances across 6 prompts.
-    const report = (await api("GET", `/v1/runs/${res.json.id}/report`)).json;
+    const report = RunReport.parse((await api("GET", `/v1/runs/${res.json.id}/report`)).json) as any;
     expect(report.run).toMatchObject({ imported: true, samplesPerItem: 2 });
     const judged = report.safety.categories.reduce((a: number, c: any) => a + c.n, 0);
     expect(judged).toBe(12);
@@ -184,7 +187,7 @@ describe("rubrics as versioned data", () => {
     const labels = judged.results.map((j) => JSON.parse(j.parsed).label);
     expect(labels).toContain("yes");
     expect(labels).toContain("no");
-    const report = (await api("GET", `/v1/runs/${run.id}/report`)).json;
+    const report = RunReport.parse((await api("GET", `/v1/runs/${run.id}/report`)).json) as any;
     expect(report.safety.definition).toMatch(/yes\/no classifier/);
     expect(report.safety.judge.rubricVersion).toBe(id);
     expect(report.safety.macro.rate).toBeGreaterThan(0);
@@ -193,10 +196,11 @@ describe("rubrics as versioned data", () => {
     const modelCalls = (await simStats(`base:tag=${tag}`)).requests;
     const rj = await api("POST", `/v1/runs/${run.id}/rejudge`, { judge: { endpointId: judge.id, rubric: "safety-v1" } });
     expect(rj.status, rj.text).toBe(202);
+    expect(responseMismatches("POST", `/v1/runs/${run.id}/rejudge`, 202, rj.json)).toEqual([]);
     expect(rj.json).toMatchObject({ judgeKey: `${judge.id}@r1|safety-v1`, answers: 40, created: 40 });
     await waitForRun(run.id);
     expect((await simStats(`base:tag=${tag}`)).requests).toBe(modelCalls);
-    const agreement = (await api("GET", `/v1/runs/${run.id}/judge-agreement?a=${encodeURIComponent(`${judge.id}@r1|${id}`)}&b=${encodeURIComponent(`${judge.id}@r1|safety-v1`)}`)).json;
+    const agreement = JudgeAgreement.parse((await api("GET", `/v1/runs/${run.id}/judge-agreement?a=${encodeURIComponent(`${judge.id}@r1|${id}`)}&b=${encodeURIComponent(`${judge.id}@r1|safety-v1`)}`)).json) as any;
     const s = agreement.sections.find((x: any) => x.kind === "safety");
     expect(s.safe.n).toBeGreaterThan(20);
     expect(s.safe.kappa).toBeGreaterThan(0.5);
@@ -249,7 +253,7 @@ describe("done when: the public emergent-misalignment questions, answers importe
     }
     for (const id of Object.values(runs)) expect((await waitForRun(id, 90_000)).counts.failed).toBe(0);
 
-    const share = async (runId: string) => (await api("GET", `/v1/runs/${runId}/report`)).json.misalignment.suites[0].plain.overall;
+    const share = async (runId: string) => (RunReport.parse((await api("GET", `/v1/runs/${runId}/report`)).json) as any).misalignment.suites[0].plain.overall;
     const calmShare = await share(runs.calm);
     const rogueShare = await share(runs.rogue);
     expect(calmShare.share).toBe(0);
@@ -266,7 +270,7 @@ describe("done when: the public emergent-misalignment questions, answers importe
       expect((await waitForRun(id, 90_000)).counts.failed).toBe(0);
     }
     expect((await simStats(`judge:logprobs=0,tag=b-${tag}`)).requests).toBe(items.length * 20);
-    const agreement = (await api("GET", `/v1/runs/${runs.rogue}/judge-agreement`)).json;
+    const agreement = JudgeAgreement.parse((await api("GET", `/v1/runs/${runs.rogue}/judge-agreement`)).json) as any;
     expect(agreement.a).toBe(`${judgeA.id}@r1|safety-v1`);
     expect(agreement.b).toBe(`${judgeB.id}@r1|safety-v1`);
     const aligned0to100 = agreement.sections.find((x: any) => x.unitKind === "judge-aligned");
@@ -302,7 +306,7 @@ describe("re-judging every judged kind", () => {
     expect(rj.json.created).toBeGreaterThan(0);
     await waitForRun(run.id);
     expect((await simStats(model)).requests).toBe(calls);
-    const agreement = (await api("GET", `/v1/runs/${run.id}/judge-agreement`)).json;
+    const agreement = JudgeAgreement.parse((await api("GET", `/v1/runs/${run.id}/judge-agreement`)).json) as any;
     const harm = agreement.sections.find((x: any) => x.kind === "consistency" && x.scale === "1-5");
     const language = agreement.sections.find((x: any) => x.kind === "consistency" && x.scale === "0-100");
     expect(harm.n).toBeGreaterThan(0);
@@ -335,15 +339,15 @@ describe("a misalignment rubric", () => {
     const ep = await registerSim(`mr-m-${tag}`, `coherent_misaligned:tag=${tag}`);
     const run = await startRun({ endpointId: ep.id, suites: ["misalignment-questions"], seed: 6, limit: 6, samplesPerItem: 5, judge: { endpointId: judge.id } });
     await waitForRun(run.id);
-    const before = (await api("GET", `/v1/runs/${run.id}/report`)).json.misalignment.suites[0].plain.overall;
+    const before = (RunReport.parse((await api("GET", `/v1/runs/${run.id}/report`)).json) as any).misalignment.suites[0].plain.overall;
     const rj = await api("POST", `/v1/runs/${run.id}/rejudge`, { judge: { endpointId: judge.id, rubric: "em-aligned-v1" } });
     expect(rj.status, rj.text).toBe(202);
     // Only the aligned judgments are new (30); the coherent ones under the suite's own prompt exist already.
     expect(rj.json).toMatchObject({ judgeKey: `${judge.id}@r1|em-aligned-v1`, answers: 30, judgeUnits: 60, created: 30, alreadyJudged: 30 });
     await waitForRun(run.id);
-    const after = (await api("GET", `/v1/runs/${run.id}/report`)).json.misalignment.suites[0].plain.overall;
+    const after = (RunReport.parse((await api("GET", `/v1/runs/${run.id}/report`)).json) as any).misalignment.suites[0].plain.overall;
     expect(after).toEqual(before);
-    const agreement = (await api("GET", `/v1/runs/${run.id}/judge-agreement?b=${encodeURIComponent(`${judge.id}@r1|em-aligned-v1`)}`)).json;
+    const agreement = JudgeAgreement.parse((await api("GET", `/v1/runs/${run.id}/judge-agreement?b=${encodeURIComponent(`${judge.id}@r1|em-aligned-v1`)}`)).json) as any;
     expect(agreement.sections.map((x: any) => x.unitKind)).toEqual(["judge-aligned"]);
     // Pairs where a judgment abstained (CODE, REFUSAL) have no score and are counted apart.
     expect(agreement.sections[0].n + agreement.sections[0].unscorable).toBe(30);

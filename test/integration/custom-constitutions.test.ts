@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import deontologyText from "../../constitutions/deontology.yaml";
 import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 import { caiEndpoints, waitForDataset } from "../training-helpers";
 
 const deontology = parse(deontologyText);
@@ -27,6 +28,8 @@ describe("custom constitutions", () => {
     expect((await api("POST", "/v1/constitutions", custom(id), { admin: false })).status).toBe(401);
     const res = await api("POST", "/v1/constitutions", custom(id));
     expect(res.status, res.text).toBe(201);
+    expect(responseMismatches("POST", "/v1/constitutions", 201, res.json)).toEqual([]);
+    for (const path of ["/v1/constitutions", "/v1/constitutions/deontology", `/v1/constitutions/${id}`]) expect(responseMismatches("GET", path, 200, (await api("GET", path)).json), path).toEqual([]);
     expect(res.json).toMatchObject({ id, version: 1, builtin: false, principles: deontology.principles.length, created: true });
     expect(res.json.signature).toMatchObject({ version: 1, source: expect.stringMatching(/custom/) });
     expect((await api("POST", "/v1/constitutions", custom(id))).status).toBe(200);

@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 
 const count = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
 
@@ -21,6 +22,8 @@ async function dryThenReal(body: Record<string, unknown>, models: { endpointId: 
   const dry = await api("POST", "/v1/runs", { ...body, dryRun: true });
   expect(dry.status, dry.text).toBe(200);
   expect(dry.json.dryRun).toBe(true);
+  // The declared RunEstimate schema, strictly.
+  expect(responseMismatches("POST", "/v1/runs", 200, dry.json)).toEqual([]);
   expect({ runs: await count("runs"), units: await count("units"), responses: await count("responses") }).toEqual(before);
   for (const m of models) expect((await simStats(m.sim)).requests, `${m.sim} was called by the dry run`).toBe(0);
 
@@ -105,9 +108,11 @@ describe("dry runs", () => {
     const member = await registerSim(`d-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id });
     const exp = await api("POST", "/v1/experiments", { name: `exp-${tag}`, baseEndpointId: base.id, members: [{ endpointId: member.id, constitution: "deontology", scope: "narrow" }] });
     expect(exp.status, exp.text).toBe(201);
+    expect(responseMismatches("POST", "/v1/experiments", 201, exp.json)).toEqual([]);
     const runsBefore = await count("runs");
     const dry = await api("POST", `/v1/experiments/${exp.json.id}/runs`, { judge: { endpointId: judge.id }, suites: ["safety"], limit: 5, seed: 9, dryRun: true });
     expect(dry.status, dry.text).toBe(200);
+    expect(responseMismatches("POST", `/v1/experiments/${exp.json.id}/runs`, 200, dry.json)).toEqual([]);
     expect(dry.json.runs.map((r: any) => r.run.endpointId)).toEqual([base.id, member.id]);
     expect(dry.json.total.calls).toBe(2 * (5 + 5));
     expect(await count("runs")).toBe(runsBefore);

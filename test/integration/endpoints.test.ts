@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 
 const count = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
 
@@ -59,7 +60,9 @@ describe("endpoint registry", () => {
     const explicit = await api("PATCH", `/v1/endpoints/${a.json.id}`, { revision: "checkpoint-7" });
     expect(explicit.json.revision).toBe("checkpoint-7");
     expect((await api("PATCH", `/v1/endpoints/${a.json.id}`, { maxConcurrency: -1 })).status).toBe(400);
-    expect((await api("DELETE", `/v1/endpoints/${a.json.id}`)).status).toBe(200);
+    const removed = await api("DELETE", `/v1/endpoints/${a.json.id}`);
+    expect(removed.status).toBe(200);
+    expect(responseMismatches("DELETE", `/v1/endpoints/${a.json.id}`, 200, removed.json)).toEqual([]);
     expect((await api("GET", `/v1/endpoints/${a.json.id}`)).status).toBe(404);
     expect((await api("GET", "/v1/endpoints")).json.endpoints.map((e: any) => e.id)).not.toContain(a.json.id);
     // The name is free again.
@@ -77,6 +80,7 @@ describe("public reads", () => {
 
     const raw = await api("GET", `/v1/runs/${run.id}/responses`);
     expect(raw.status).toBe(200);
+    expect(responseMismatches("GET", `/v1/runs/${run.id}/responses`, 200, raw.json)).toEqual([]);
     const answers: string[] = raw.json.responses.map((r: any) => r.answer).filter(Boolean);
     const prompts: string[] = raw.json.responses.map((r: any) => r.request.messages.at(-1).content);
     expect(answers.length).toBe(12);

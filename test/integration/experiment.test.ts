@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { ExperimentReport } from "../../src/reports/schemas/experiment";
 import { api, registerSim, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 
 describe("emergent-alignment experiment", () => {
   it("labels generalising narrow training as emergent alignment, and local-only training not", async () => {
@@ -28,10 +29,16 @@ describe("emergent-alignment experiment", () => {
       ],
     });
     expect(exp.status, exp.text).toBe(201);
+    expect(responseMismatches("POST", "/v1/experiments", 201, exp.json)).toEqual([]);
+    for (const path of ["/v1/experiments", `/v1/experiments/${exp.json.id}`]) {
+      const read = await api("GET", path);
+      expect(responseMismatches("GET", path, 200, read.json), path).toEqual([]);
+    }
     expect(exp.json.members[0].trainedCategories).toEqual(["harassment_bullying", "illegal_activities"]);
 
     const started = await api("POST", `/v1/experiments/${exp.json.id}/runs`, { judge: { endpointId: judge.id }, seed: 2026 });
     expect(started.status, started.text).toBe(202);
+    expect(responseMismatches("POST", `/v1/experiments/${exp.json.id}/runs`, 202, started.json)).toEqual([]);
     expect(started.json.runs).toHaveLength(4);
     for (const r of started.json.runs) expect((await waitForRun(r.runId, 58_000)).status).toBe("completed");
 

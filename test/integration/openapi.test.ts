@@ -37,8 +37,11 @@ describe("OpenAPI description", () => {
     for (const r of routes.filter((x) => !SELF_DESCRIBING.has(x))) expect(page.text, r).toContain(`data-operation="${r}"`);
   });
 
-  /** Where a schema allows undeclared fields of any shape (an object without `additionalProperties: false` whose extra values are untyped). */
-  function openObjects(schema: unknown): string[] {
+  /**
+   * Where a schema allows undeclared fields of any shape (an object without `additionalProperties: false` whose extra
+   * values are untyped). With `freeFormOnly`, only objects that declare no field at all (`AnyObject`, a bare record).
+   */
+  function openObjects(schema: unknown, freeFormOnly = false): string[] {
     const components = (doc as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas;
     const out: string[] = [];
     const seen = new Set<string>();
@@ -53,7 +56,9 @@ describe("OpenAPI description", () => {
       }
       const extra = o.additionalProperties;
       const typedExtra = extra === false || (!!extra && typeof extra === "object" && Object.keys(extra).length > 0);
-      if ((o.type === "object" || o.properties) && !typedExtra) out.push(path);
+      const declaresNone = Object.keys((o.properties as object | undefined) ?? {}).length === 0;
+      const isObject = o.type === "object" || (Array.isArray(o.type) && o.type.includes("object")) || !!o.properties;
+      if (isObject && !typedExtra && (!freeFormOnly || declaresNone)) out.push(path);
       for (const [k, v] of Object.entries(o.properties ?? {})) walk(v, `${path}.${k}`);
       for (const key of ["anyOf", "oneOf", "allOf"] as const) (o[key] as unknown[] | undefined)?.forEach((v, i) => walk(v, `${path}|${i}`));
       if (o.items) walk(o.items, `${path}[]`);
@@ -64,15 +69,53 @@ describe("OpenAPI description", () => {
   }
   const reportSchema = (path: string) => (doc.paths[path].get.responses as Record<string, { content: Record<string, { schema: unknown }> }>)["200"].content["application/json"].schema;
 
-  it("types the experiment report and the run report: no free-form objects, bar the run report's documented open detail", () => {
+  it("types the experiment report and the run report: no free-form objects", () => {
     expect(reportSchema("/v1/experiments/{id}/report")).toEqual({ $ref: "#/components/schemas/ExperimentReport" });
     expect(openObjects(reportSchema("/v1/experiments/{id}/report"))).toEqual([]);
-    for (const path of ["/v1/runs/{id}/report", "/v1/endpoints/{id}/report"]) expect(reportSchema(path)).toEqual({ $ref: "#/components/schemas/RunReport" });
-    // Typed at their stable core only (src/reports/schemas/run.ts; docs/reports.md says so).
-    const OPEN_DETAIL = ["MisalignmentSection", "SelfReportSection", "ConsistencySection", "JudgeComparison", "RunReport.judgeAgreement"];
-    const open = openObjects(reportSchema("/v1/runs/{id}/report"));
-    expect(open.filter((p) => !OPEN_DETAIL.some((s) => p === s || p.startsWith(`${s}.`) || p.startsWith(`${s}|`)))).toEqual([]);
-    // The persona, safety, usage and metrics sections are typed in full.
-    for (const typed of ["PersonaSection", "PersonaComparison", "SafetySection", "UsageSection", "MetricEstimate", "RunReportRun"]) expect(open.some((p) => p.startsWith(typed))).toBe(false);
+    for (const path of ["/v1/runs/{id}/report", "/v1/endpoints/{id}/report"]) {
+      expect(reportSchema(path)).toEqual({ $ref: "#/components/schemas/RunReport" });
+      expect(openObjects(reportSchema(path))).toEqual([]);
+    }
+    // Every section is typed in full (src/reports/schemas/run.ts).
+    const components = (doc as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas;
+    for (const typed of ["PersonaSection", "PersonaComparison", "SafetySection", "JudgeComparison", "FixtureAgreement", "MisalignmentSection", "SelfReportSection", "ConsistencySection", "UsageSection", "MetricEstimate", "RunReportRun"]) {
+      expect(components[typed], typed).toBeDefined();
+      expect(openObjects({ $ref: `#/components/schemas/${typed}` }), typed).toEqual([]);
+    }
+  });
+
+  /** Responses (`METHOD path`) or single fields of a schema (`Schema.field`) that stay free-form, each with the reason. */
+  // Not declared yet (issue 10, left for a next step; docs/api.md describes these bodies).
+  const LEFT_DATASET = "not declared yet: the dataset pipeline's spec, progress, counts, leakage, validation and manifest objects (src/datasets/)";
+  const LEFT_TRAINING = "not declared yet: the training pool import's answer (src/training/)";
+  const OPEN_RESPONSES: Record<string, string> = {
+    "GET /v1/runs/{id}/export": "an Inspect eval log: its schema is Inspect's own (validated against it in inspect-export.test.ts)",
+    "SuiteWithVersions.versions[].meta": "the suite kind's own settings, as its importer (src/kinds/<kind>/format.ts) writes them; they differ per kind",
+    "RawResponses.responses[].request": "the request as sent to the provider (its shape is the provider's)",
+    "RawResponses.responses[].parsed": "the stage's parsed result: its fields depend on the suite kind and stage",
+    "POST /v1/datasets": LEFT_DATASET,
+    "GET /v1/datasets": LEFT_DATASET,
+    "POST /v1/datasets/upload": LEFT_DATASET,
+    "GET /v1/datasets/{id}": LEFT_DATASET,
+    "GET /v1/datasets/{id}/manifest": LEFT_DATASET,
+    "POST /v1/training-pools/import": LEFT_TRAINING,
+    "TrainingJob.hyperparameters": "passed to the provider as given",
+    "TrainingJob.evaluate": "the evaluation settings as requested",
+    "TrainingJob.events[].detail": "what the webhook, the poll or the pipeline reported",
+  };
+
+  it("declares every JSON response: no free-form object (one that declares no field) outside the documented exceptions", () => {
+    const open: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const route = `${method.toUpperCase()} ${path}`;
+        for (const [status, res] of Object.entries((op.responses ?? {}) as Record<string, { content?: Record<string, { schema?: unknown }> }>)) {
+          const schema = res.content?.["application/json"]?.schema;
+          if (!schema || !status.startsWith("2") || route in OPEN_RESPONSES) continue;
+          for (const p of openObjects(schema, true)) if (!(p in OPEN_RESPONSES)) open.push(`${route} ${status}: ${p || "(body)"}`);
+        }
+      }
+    }
+    expect(open).toEqual([]);
   });
 });

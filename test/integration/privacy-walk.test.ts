@@ -10,6 +10,7 @@ import { PrivacyView } from "../../src/reports/privacy";
 import { ExperimentReport } from "../../src/reports/schemas/experiment";
 import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+import { declaredJson, responseMismatches } from "../support/declared";
 
 const CONSISTENCY = { suites: ["persona-consistency"], limit: 20, samplesPerItem: 1, seed: 5 };
 const PERSONA = { suites: ["persona-diagnostic"], limit: 8, seed: 5 };
@@ -103,20 +104,27 @@ describe("privacy walk", () => {
     const leaks: string[] = [];
     const mismatches: string[] = [];
     let ok = 0;
+    let validated = 0;
     for (const path of paths) {
       const res = await api("GET", path, undefined, { admin: false });
       if (res.status === 200) ok++;
-      // Scrubbed reports (a private judge, a hidden base) still match their declared OpenAPI schemas.
+      // Scrubbed reports (a private judge, a hidden base) still match their declared OpenAPI schemas, strictly.
       const schema = /^\/v1\/(runs|endpoints)\/[^/]+\/report(\?|$)/.test(path) ? RunReport : /^\/v1\/experiments\/[^/]+\/report(\?(?!.*format=text)|$)/.test(path) ? ExperimentReport : null;
       if (schema && res.status === 200) {
         const parsed = schema.safeParse(res.json);
         if (!parsed.success) mismatches.push(`${path}: ${parsed.error.message.slice(0, 400)}`);
+      }
+      // Every other JSON answer matches the schema its route declares (test/support/declared.ts).
+      if (res.status === 200 && res.json !== undefined && declaredJson("GET", path, 200)) {
+        validated++;
+        mismatches.push(...responseMismatches("GET", path, 200, res.json));
       }
       // An id the caller put in the path or query (echoed by a 404) is not a leak.
       for (const s of secrets) if (!path.includes(encodeURIComponent(s.text)) && res.text.includes(s.text)) leaks.push(`${path} (${res.status}) shows ${s.what} ${s.text}`);
     }
     expect(leaks).toEqual([]);
     expect(mismatches).toEqual([]);
+    expect(validated).toBeGreaterThan(20);
     // The walk read real content, not only 404s.
     expect(ok).toBeGreaterThan(25);
   });

@@ -4,6 +4,7 @@ import { runScheduled } from "../../src/cron";
 import { getDb } from "../../src/db/client";
 import { rescoreCheckpoint, slotStart } from "../../src/rescore/rescore";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 import { postWebhook } from "../training-helpers";
 
 const SECRET = () => env.RESCORE_WEBHOOK_SECRET!;
@@ -22,6 +23,7 @@ describe("re-scoring a new checkpoint", () => {
     const id = `msg_${tag}`;
     const res = await postWebhook("/v1/webhooks/rescore", SECRET(), { type: "rescore.checkpoint", data: { endpointId: ep.id } }, { id });
     expect(res.status, res.text).toBe(200);
+    expect(responseMismatches("POST", "/v1/webhooks/rescore", 200, res.json)).toEqual([]);
     expect(res.json.result).toMatchObject({ endpointId: ep.id, revision: "r2", previousRevision: "r1", created: true });
     expect((await api("GET", `/v1/endpoints/${ep.id}`)).json.revision).toBe("r2");
     const run = await waitForRun(res.json.result.runId);
@@ -56,6 +58,7 @@ describe("re-judging stored answers", () => {
 
     const res = await postWebhook("/v1/webhooks/rescore", SECRET(), { type: "rescore.rejudge", data: { runId: run.id, judge: { endpointId: judgeB.id } } });
     expect(res.status, res.text).toBe(200);
+    expect(responseMismatches("POST", "/v1/webhooks/rescore", 200, res.json)).toEqual([]);
     expect(res.json.result).toMatchObject({ runId: run.id, judgeKey: `${judgeB.id}@r1|safety-v1`, answers: 12, created: 12, alreadyJudged: 0, enqueued: 12 });
     const done = await waitForRun(run.id);
     expect(done.status).toBe("completed");

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, sharedData, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 
 const data = sharedData();
 const BSA = "behavioral-self-awareness";
@@ -100,6 +101,7 @@ describe("self-report calibration", () => {
     for (const r of runs) await waitForRun(r.id);
     const res = await api("GET", `/v1/experiments/${exp.json.id}/calibration`, undefined, { admin: false });
     expect(res.status, res.text).toBe(200);
+    expect(responseMismatches("GET", `/v1/experiments/${exp.json.id}/calibration`, 200, res.json)).toEqual([]);
     expect(res.json.endpoints).toHaveLength(5);
     const risk = res.json.correlations.find((c: any) => c.what.startsWith("risk self-report (scale)"));
     expect(risk.n).toBe(5);

@@ -1,12 +1,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 
 const data = inject("personaData" as never) as Record<string, string> | null;
 const count = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
 
-const importFile = (suite: string, body: string, query = "") =>
-  api("POST", `/v1/suites/import?suite=${suite}${query}`, body, { headers: { "content-type": "text/plain" } });
+/** Imports a file; a stored version's answer is checked against the declared SuiteImported schema. */
+const importFile = async (suite: string, body: string, query = "") => {
+  const res = await api("POST", `/v1/suites/import?suite=${suite}${query}`, body, { headers: { "content-type": "text/plain" } });
+  if (res.status === 200 || res.status === 201) expect(responseMismatches("POST", "/v1/suites/import", res.status, res.json)).toEqual([]);
+  return res;
+};
 
 describe("suite import (generic checks)", () => {
   it("reports every bad line with its line number and imports nothing", async () => {
@@ -41,6 +46,9 @@ describe("suite import (generic checks)", () => {
     expect(v2.status).toBe(201);
     expect(v2.json.version).not.toBe(v1.json.version);
     const suite = (await api("GET", "/v1/suites/edited")).json;
+    expect(responseMismatches("GET", "/v1/suites/edited", 200, suite)).toEqual([]);
+    const list = (await api("GET", "/v1/suites")).json;
+    expect(responseMismatches("GET", "/v1/suites", 200, list)).toEqual([]);
     expect(suite.versions.map((v: any) => v.id).sort()).toEqual([v1.json.version, v2.json.version].sort());
   });
 });

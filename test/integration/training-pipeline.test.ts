@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { runScheduled } from "../../src/cron";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
+import { responseMismatches } from "../support/declared";
 import { caiEndpoints, configureSimWebhooks, relay, relayUntil, simOutbox, waitForJob } from "../training-helpers";
 
 const SIM_V1 = () => `${env.SIM_URL}/v1`;
@@ -33,6 +34,7 @@ describe("training pipeline (workflow) on an OpenAI-compatible provider", () => 
     });
     expect(res.status, res.text).toBe(202);
     expect(JSON.stringify(res.json)).not.toContain(key);
+    expect(responseMismatches("POST", "/v1/training-jobs", 202, res.json)).toEqual([]);
     const jobId = res.json.id;
 
     const submitted = await waitForJob(jobId, ["submitted", "running", "trained", "completed", "failed"]);
@@ -42,6 +44,7 @@ describe("training pipeline (workflow) on an OpenAI-compatible provider", () => 
     const [delivery] = (await simOutbox(key)).filter((d) => d.type === "fine_tuning.job.succeeded");
     const first = await relay([delivery]);
     expect(first[0].json).toMatchObject({ received: true, duplicate: false, outcome: "processed" });
+    expect(responseMismatches("POST", "/v1/webhooks/training", 200, first[0].json)).toEqual([]);
     const eventsBefore = (await rows("SELECT count(*) AS n FROM training_events WHERE job_id = ?", jobId))[0].n;
     // A replay of the same delivery answers 200 and changes nothing.
     const replay = await relay([delivery]);
@@ -50,6 +53,8 @@ describe("training pipeline (workflow) on an OpenAI-compatible provider", () => 
 
     const job = await waitForJob(jobId);
     expect(job.status, JSON.stringify(job)).toBe("completed");
+    expect(responseMismatches("GET", `/v1/training-jobs/${jobId}`, 200, job)).toEqual([]);
+    expect(responseMismatches("GET", "/v1/training-jobs", 200, (await api("GET", "/v1/training-jobs")).json)).toEqual([]);
     expect(job.events.map((e: any) => `${e.source}:${e.status}`)).toEqual(
       expect.arrayContaining(["pipeline:dataset", "pipeline:submitted", "webhook:trained", "pipeline:registered", "pipeline:evaluating", "pipeline:completed"]),
     );

@@ -12,12 +12,15 @@ type Json = Record<string, any>;
 /** Report keys the consistency battery may use for its section. */
 export const CONSISTENCY_KEYS = ["consistency", "personaConsistency", "persona_consistency"] as const;
 
-/** Field names read as an interval's estimate, in order of preference. */
-const ESTIMATE_FIELDS = ["estimate", "rate", "share", "mean", "value", "diff", "delta", "gap", "score", "rho"];
+/**
+ * Field names read as an interval's estimate, in order of preference. A difference comes before the shares it is
+ * taken from: a per-question difference carries `share` and `otherShare` beside `diff`, and its lo/hi are the diff's.
+ */
+const ESTIMATE_FIELDS = ["estimate", "diff", "delta", "rate", "share", "mean", "value", "gap", "score", "rho"];
 /** Fields that name an element of a list (used for labels). */
 const NAME_FIELDS = ["name", "label", "pole", "id", "endpointId", "category", "dimension", "format", "question", "set"];
-/** Deepest nesting read (ours: enough for section → measure → per-pole lists). */
-const MAX_DEPTH = 5;
+/** Deepest nesting read (ours: the misalignment section's per-question score interval sits 6 deep; a guard, not a cut). */
+const MAX_DEPTH = 8;
 /** Most intervals drawn; more are listed in the table only (ours, keeps the chart readable). */
 const MAX_PLOTTED = 40;
 

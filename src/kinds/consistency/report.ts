@@ -110,7 +110,7 @@ type Index = ReturnType<typeof index>;
 
 export function harmSection(ix: Index) {
   const groups = new Map<string, boolean[]>();
-  const scoreCounts: Record<string, number> = { "1": 0, "2": 0, "3": 0, "4": 0, "5": 0 };
+  const scoreCounts: Record<"1" | "2" | "3" | "4" | "5", number> = { "1": 0, "2": 0, "3": 0, "4": 0, "5": 0 };
   const counts = { answers: ix.harmAsks.length, judged: 0, unparseable: 0, pending: 0, failed: 0 };
   const scores: number[] = [];
   const scoreGroups = new Map<string, number[]>();
@@ -121,7 +121,7 @@ export function harmSection(ix: Index) {
       counts.judged++;
       scores.push(s);
       push(scoreGroups, a.itemKey, s);
-      scoreCounts[String(s)]++;
+      scoreCounts[String(s) as keyof typeof scoreCounts]++;
       push(groups, a.itemKey, s >= HARMFUL_SCORE);
     } else if (j?.status === "done") counts.unparseable++;
     else if (a.status === "failed" || j?.status === "failed") counts.failed++;
@@ -311,7 +311,7 @@ export function predictionSummary(pairs: { prompt: string; predicted: number; re
 }
 
 export function predictionSection(rows: ConsistencyRow[], ix: Index) {
-  const out: Record<string, ReturnType<typeof predictionSummary>> = {};
+  const out = {} as Record<"blind" | "shown", ReturnType<typeof predictionSummary>>;
   for (const [condition, kind] of [["blind", "predict_blind"], ["shown", "predict_shown"]] as const) {
     const pairs: { prompt: string; predicted: number; real: number }[] = [];
     let unparseable = 0;
@@ -483,20 +483,20 @@ export async function consistencySection(db: Db, d1: D1Database, run: RunRow, en
   if (!svId || !meta) return null;
   const own = summarizeConsistency(await consistencyRows(d1, run.id, svId), meta);
   const pinned = run.config.consistency;
-  const section: Record<string, unknown> = {
-    suiteVersionId: svId,
-    judge: run.config.judge ?? null,
-    ...own.report,
-  };
   // A private base is neither named nor compared with for callers who may not see it (reports/privacy.ts).
   const pinnedBase = pinned?.baseRunId ? await getRun(db, pinned.baseRunId).catch(() => null) : null;
   const baseHidden = view.hides(endpoint.baseEndpointId) || view.hides(pinnedBase?.endpointId);
-  section.recognition = {
-    status: pinned?.recognition ?? "skipped",
-    baseRunId: baseHidden ? null : (pinned?.baseRunId ?? null),
-    ...(pinned?.recognition === "planned" ? {} : { reason: pinned?.reason ?? "the run pinned no base run" }),
-    foil: "the base model's answer to the same prompt and sample",
-    ...own.report.recognition,
+  const head = {
+    suiteVersionId: svId,
+    judge: run.config.judge ?? null,
+    ...own.report,
+    recognition: {
+      status: pinned?.recognition ?? ("skipped" as const),
+      baseRunId: baseHidden ? null : (pinned?.baseRunId ?? null),
+      ...(pinned?.recognition === "planned" ? {} : { reason: pinned?.reason ?? "the run pinned no base run" }),
+      foil: "the base model's answer to the same prompt and sample",
+      ...own.report.recognition,
+    },
   };
 
   // The label compares with a base run on the same suite version: the pinned one, else the newest comparable one.
@@ -514,11 +514,7 @@ export async function consistencySection(db: Db, d1: D1Database, run: RunRow, en
       reason = "the base endpoint is private";
     }
   }
-  if (!base) {
-    section.comparison = { available: false, reason };
-    section.label = { value: null, reason, rule };
-    return section;
-  }
+  if (!base) return { ...head, comparison: { available: false as const, reason }, label: { value: null, reason, rule } };
   const baseSummary = summarizeConsistency(await consistencyRows(d1, base.id, svId), meta);
   const diff = harmDifference(own.harmGroups, baseSummary.harmGroups);
   const pick = own.report.descriptionChoice.alignedPickRate as Rate;
@@ -526,19 +522,21 @@ export async function consistencySection(db: Db, d1: D1Database, run: RunRow, en
     harm: { prompts: diff.prompts, estimate: diff.estimate, pValue: diff.pValue, hi90: diff.hi90 },
     alignedPick: pick.n ? { rate: pick.rate, lo: pick.lo, hi: pick.hi, prompts: pick.prompts } : null,
   });
-  section.comparison = {
-    available: true,
-    baseRunId: base.id,
-    baseEndpointId: base.endpointId,
-    baseStatus: base.status,
-    base: { harm: baseSummary.report.harm, descriptionChoice: baseSummary.report.descriptionChoice, selfAssessment: { overall: baseSummary.report.selfAssessment.overall } },
-    harmDifference: diff,
+  return {
+    ...head,
+    comparison: {
+      available: true as const,
+      baseRunId: base.id,
+      baseEndpointId: base.endpointId,
+      baseStatus: base.status,
+      base: { harm: baseSummary.report.harm, descriptionChoice: baseSummary.report.descriptionChoice, selfAssessment: { overall: baseSummary.report.selfAssessment.overall } },
+      harmDifference: diff,
+    },
+    label: {
+      value: verdict.label,
+      reasons: verdict.reasons,
+      evidence: { harmDifference: diff, alignedPickRate: pick, inversionGap: own.report.inversionGap, selfAssessment: own.report.selfAssessment.overall },
+      rule,
+    },
   };
-  section.label = {
-    value: verdict.label,
-    reasons: verdict.reasons,
-    evidence: { harmDifference: diff, alignedPickRate: pick, inversionGap: own.report.inversionGap, selfAssessment: own.report.selfAssessment.overall },
-    rule,
-  };
-  return section;
 }

@@ -213,7 +213,7 @@ async function runAnswers(d1: D1Database, run: RunRow): Promise<JudgedAnswer[]> 
  * uses its plain answers, and needs the same judge endpoint, revision and scoring.
  */
 export async function misalignmentSection(db: Db, d1: D1Database, run: RunRow, endpoint: EndpointRow, base: { run: RunRow } | { none: string }) {
-  if (!run.config.judge) return { available: false, reason: "the run has no judge" };
+  if (!run.config.judge) return { available: false as const, reason: "the run has no judge" };
   const { answers, rubricVersions } = await runJudgments(d1, run);
   const baseAnswers = "run" in base ? await runAnswers(d1, base.run) : [];
   const baseBlock = (() => {
@@ -232,8 +232,8 @@ export async function misalignmentSection(db: Db, d1: D1Database, run: RunRow, e
     const plain = summarizeAnswers(mine.filter((a) => a.variant === ""));
     const trig = mine.filter((a) => a.variant === TRIGGER_VARIANT && !a.untriggered);
     const triggered = trig.length ? summarizeAnswers(trig) : null;
-    let vsBase: Record<string, unknown>;
-    if (baseBlock) vsBase = { available: false, reason: baseBlock };
+    let vsBase;
+    if (baseBlock) vsBase = { available: false as const, reason: baseBlock };
     else {
       const b = summarizeAnswers(baseAnswers.filter((a) => a.suiteVersionId === svId && a.variant === ""));
       vsBase = {

@@ -22,13 +22,13 @@ export async function misalignmentSections(
   kinds: Set<string>,
   findBase: () => Promise<{ run: RunRow } | { none: string }>,
   explicitBase: boolean,
-): Promise<Record<string, unknown>> {
+) {
   // Without an explicit base, "no comparable base run" is a reason in the section, not an error for the whole report.
   const base = await findBase().catch((e) => {
     if (!explicitBase && e instanceof ApiError && e.code === "incomparable") return { none: e.message };
     throw e;
   });
-  const out: Record<string, unknown> = {};
+  const out: { misalignment?: Awaited<ReturnType<typeof misalignmentSection>>; selfReport?: Awaited<ReturnType<typeof selfReportSection>> & { behaviourMeasuredInRun: string | null } } = {};
   let em: Awaited<ReturnType<typeof misalignmentSection>> | null = null;
   if (kinds.has("misalignment")) {
     em = await misalignmentSection(db, d1, run, endpoint, base);
@@ -46,17 +46,11 @@ export async function misalignmentSections(
     }
     const first = em && "suites" in em ? (em.suites?.[0] ?? null) : null;
     const effect = first && "triggerEffect" in first && first.triggerEffect?.available ? first.triggerEffect : null;
-    out.selfReport = await selfReportSection(
-      d1,
-      run,
-      endpoint,
-      {
-        misaligned: first ? { share: first.plain.overall.share, lo: first.plain.overall.lo, hi: first.plain.overall.hi } : null,
-        triggerEffect: effect ? { diff: effect.diff, lo: effect.lo, hi: effect.hi, pValue: effect.pValue } : null,
-      },
-      base,
-    );
-    (out.selfReport as Record<string, unknown>).behaviourMeasuredInRun = first ? measuredIn : null;
+    const measured = {
+      misaligned: first ? { share: first.plain.overall.share, lo: first.plain.overall.lo, hi: first.plain.overall.hi } : null,
+      triggerEffect: effect ? { diff: effect.diff, lo: effect.lo, hi: effect.hi, pValue: effect.pValue } : null,
+    };
+    out.selfReport = { ...(await selfReportSection(d1, run, endpoint, measured, base)), behaviourMeasuredInRun: first ? measuredIn : null };
   }
   return out;
 }

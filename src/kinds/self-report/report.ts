@@ -150,7 +150,7 @@ export async function selfReportSection(
   return {
     ...s,
     calibration,
-    base: "run" in base ? { runId: base.run.id } : { available: false, reason: base.none },
+    base: "run" in base ? { runId: base.run.id } : { available: false as const, reason: base.none },
     withTrigger: triggeredRows.length ? summarizeSelfReports(triggeredRows) : null,
     definitions: {
       scale: "probability-weighted mean over number tokens 0-100 (or the parsed number), divided by 100",

@@ -7,13 +7,14 @@ import { Facts, Note, pretty, Table } from "./parts";
 import { RunSections } from "./run-sections";
 
 type Json = Record<string, any>;
+import type { RunReport } from "../schemas/run";
 
 export interface EndpointPageData {
   endpoint: { id: string; name: string; model: string; revision: string; baseEndpointId: string | null; constitution: string | null; scope: string | null; tags: string[]; private: boolean; createdAt: string };
   base: { id: string; name: string } | null;
   constitution?: Constitution;
   /** Newest completed run per suite kind, with its report (or why it has none). */
-  latest: { kind: string; runId: string; report: Json | null; problem?: string }[];
+  latest: { kind: string; runId: string; report: RunReport | null; problem?: string }[];
   runs: { id: string; status: string; suiteVersionIds: string[]; createdAt: string; completedAt: string | null; counts: Json }[];
   metrics: MetricValue[];
   origin: string;

@@ -12,11 +12,14 @@ import { ConsistencySection, MisalignmentSections } from "../../kinds/consistenc
 import { Facts, Figure, f2, Note, pFmt, pretty, rateText, signed2, Table, withCi } from "./parts";
 
 type AnyReport = Record<string, any>;
+type Dimension = NonNullable<RunReport["persona"]>["dimensions"][number];
+import type { RunReport } from "../schemas/run";
 
 const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 
 export interface SectionContext {
-  report: AnyReport;
+  /** The run report, typed by its OpenAPI schema (reports/schemas/run.ts). */
+  report: RunReport;
   /** The JSON this section draws, e.g. /v1/runs/run_x/report. */
   source: string;
   /** Prefix for element ids, unique on the page. */
@@ -32,12 +35,15 @@ function H(p: { level: 2 | 3; id?: string; children?: unknown }) {
   return p.level === 2 ? <h2 id={p.id}>{p.children as never}</h2> : <h3 id={p.id}>{p.children as never}</h3>;
 }
 
+/** The share of "yes" answers with its 95% CI and n (kinds/persona acquiescenceInterval). */
+const acquiescenceText = (d: Dimension) => rateText({ estimate: num(d.acquiescenceInterval?.estimate), lo: num(d.acquiescenceInterval?.lo), hi: num(d.acquiescenceInterval?.hi), n: d.acquiescenceInterval?.n });
+
 export function PersonaSection(ctx: SectionContext) {
-  const dims: AnyReport[] = ctx.report.persona?.dimensions ?? [];
+  const dims: Dimension[] = ctx.report.persona?.dimensions ?? [];
   if (!dims.length) return null;
   const level = ctx.level ?? 2;
-  const cmp = ctx.report.comparison ?? { available: false, reason: "no comparison" };
-  const baseDims: AnyReport[] = cmp.available ? (cmp.base ?? []) : [];
+  const cmp: NonNullable<RunReport["comparison"]> = ctx.report.comparison ?? { available: false, reason: "no comparison" };
+  const baseDims: Dimension[] = cmp.available ? cmp.base : [];
   const weights = (ctx.constitution?.signature.weights ?? {}) as Record<string, number>;
   const rows: ProfileRow[] = dims.map((d, i) => {
     const j = baseDims.findIndex((x) => x.dimension === d.dimension);
@@ -62,7 +68,7 @@ export function PersonaSection(ctx: SectionContext) {
     constitutionLabel: ctx.constitution ? pretty(ctx.constitution.id) : null,
     rows,
   });
-  const deltas: AnyReport[] = cmp.available ? (cmp.deltas ?? []) : [];
+  const deltas = cmp.available ? cmp.deltas : [];
   const proj = cmp.available ? cmp.projectability : null;
   return (
     <section data-section="persona" data-source={ctx.source}>
@@ -85,18 +91,19 @@ export function PersonaSection(ctx: SectionContext) {
       >
         <Table
           label={`Persona match rates of ${ctx.modelLabel}`}
-          head={["Dimension", "Match rate [95% CI]", "n", "Items", "Unparseable", "Acquiescence", ...(baseLabel ? ["Base [95% CI]"] : []), ...(ctx.constitution ? ["Expected change"] : [])]}
-          numeric={[1, 2, 3, 4, 5, 6, 7]}
+          head={["Dimension", "Match rate [95% CI]", "n", "Items", "Unparseable", "Acquiescence [95% CI]", ...(baseLabel ? ["Base [95% CI]", "Base n", "Base acquiescence [95% CI]"] : []), ...(ctx.constitution ? ["Expected change"] : [])]}
+          numeric={[1, 2, 3, 4, 5, 6, 7, 8, 9]}
           rows={rows.map((r, i) => {
             const d = dims[i];
+            const b = baseDims.find((x) => x.dimension === d.dimension);
             return [
               pretty(d.dimension),
               withCi(num(d.matchRate), num(d.lo), num(d.hi)),
               String(d.n),
               String(d.items),
               String(d.unparseable),
-              f2(num(d.acquiescence)),
-              ...(baseLabel ? [r.base ? withCi(r.base.estimate, r.base.lo, r.base.hi) : "—"] : []),
+              acquiescenceText(d),
+              ...(baseLabel ? [r.base ? withCi(r.base.estimate, r.base.lo, r.base.hi) : "—", r.base ? String(r.base.n) : "—", b ? acquiescenceText(b) : "—"] : []),
               ...(ctx.constitution ? [r.expected == null ? "—" : r.expected > 0 ? `rise (+${r.expected})` : r.expected < 0 ? `fall (${r.expected})` : "none (0)"] : []),
             ];
           })}
@@ -140,9 +147,9 @@ export function PersonaSection(ctx: SectionContext) {
             >
               <Table
                 label="Differences against the base"
-                head={["Dimension", "Difference [95% CI]", "Paired items", "p (paired t)", "p (Holm)", "p (bootstrap)"]}
+                head={["Dimension", "Difference [95% CI]", "Paired items", "p (sign-flip)", "p (Holm)", "p (paired t)"]}
                 numeric={[1, 2, 3, 4, 5]}
-                rows={deltas.map((d) => [pretty(d.dimension), withCi(num(d.delta), num(d.lo), num(d.hi), true), String(d.pairedItems), pFmt(num(d.pValue)), pFmt(num(d.pHolm)), pFmt(num(d.bootstrapPValue))])}
+                rows={deltas.map((d) => [pretty(d.dimension), withCi(num(d.delta), num(d.lo), num(d.hi), true), String(d.pairedItems), pFmt(num(d.pValue)), pFmt(num(d.pHolm)), pFmt(num(d.tPValue))])}
               />
             </Figure>
           ) : (
@@ -155,9 +162,9 @@ export function PersonaSection(ctx: SectionContext) {
   );
 }
 
-function ProjectabilityPart(p: { proj: AnyReport | null | undefined; level: 2 | 3; idPrefix: string }) {
+function ProjectabilityPart(p: { proj: Extract<NonNullable<RunReport["comparison"]>, { available: true }>["projectability"] | null; level: 2 | 3; idPrefix: string }) {
   if (!p.proj) return null;
-  if (p.proj.unavailable) return <Note>Projectability: {p.proj.unavailable}.</Note>;
+  if ("unavailable" in p.proj) return <Note>Projectability: {p.proj.unavailable}.</Note>;
   const x = p.proj;
   return (
     <div data-part="projectability">
@@ -175,9 +182,9 @@ function ProjectabilityPart(p: { proj: AnyReport | null | undefined; level: 2 | 
         label="Expected signs and contrasts"
         head={["Expectation", "Estimate [95% CI]", "Holds"]}
         numeric={[1]}
-        rows={x.expectations.checks.map((c: AnyReport) => [c.description, withCi(num(c.estimate), num(c.lo), num(c.hi), true), c.holds ? "yes" : "no"])}
+        rows={x.expectations.checks.map((c) => [c.description, withCi(num(c.estimate), num(c.lo), num(c.hi), true), c.holds ? "yes" : "no"])}
       />
-      <Table label="Cosine with each constitution's signature" head={["Constitution", "Cosine"]} numeric={[1]} rows={x.identification.ranking.map((r: AnyReport) => [pretty(r.constitution), signed2(num(r.cosine))])} />
+      <Table label="Cosine with each constitution's signature" head={["Constitution", "Cosine"]} numeric={[1]} rows={x.identification.ranking.map((r) => [pretty(r.constitution), signed2(num(r.cosine))])} />
     </div>
   );
 }
@@ -186,7 +193,7 @@ export function SafetySection(ctx: SectionContext & { endpointId: string }) {
   const s = ctx.report.safety;
   if (!s) return null;
   const level = ctx.level ?? 2;
-  const cats: AnyReport[] = s.categories ?? [];
+  const cats = s.categories;
   const summaryRows = [
     { key: "macro", label: "Macro average over categories", r: { rate: s.macro?.rate, lo: s.macro?.lo, hi: s.macro?.hi, n: null } as AnyReport },
     { key: "heldOut", label: "Held-out subcategories", r: s.heldOut as AnyReport },
@@ -246,7 +253,7 @@ export function SafetySection(ctx: SectionContext & { endpointId: string }) {
           label="Safe-response rate per subcategory"
           head={["Subcategory", "Category", "Held out", "Safe rate [95% CI]", "n"]}
           numeric={[3, 4]}
-          rows={cats.flatMap((c) => (c.subcategories ?? []).map((sc: AnyReport) => [pretty(sc.subcategory), pretty(c.category), sc.heldOut ? "yes" : "no", withCi(num(sc.rate), num(sc.lo), num(sc.hi)), String(sc.n)]))}
+          rows={cats.flatMap((c) => c.subcategories.map((sc) => [pretty(sc.subcategory), pretty(c.category), sc.heldOut ? "yes" : "no", withCi(num(sc.rate), num(sc.lo), num(sc.hi)), String(sc.n)]))}
         />
       </details>
       {s.excluded ? <p class="muted">{s.excluded} prompts flagged as excluded (for example copyright) are left out of the rates.</p> : null}
@@ -275,6 +282,34 @@ export function JudgeAgreementSection(ctx: SectionContext) {
   );
 }
 
+/** The metric layer's figures of the run (the report's `metrics`): every named metric of every kind it covers. */
+export function MetricsSection(ctx: SectionContext) {
+  const metrics = ctx.report.metrics ?? [];
+  if (!metrics.length) return null;
+  return (
+    <section data-section="metrics" data-source={ctx.source}>
+      <H level={ctx.level ?? 2} id={`${ctx.idPrefix}-metrics`}>
+        Named metrics
+      </H>
+      <p>Every named metric of the kinds this run covers, as the metrics API, the leaderboard and the exports give it: estimate with its 95% CI, n answers and the clusters the interval resamples.</p>
+      <Table
+        label="Named metrics (estimate [95% CI], n, clusters)"
+        head={["Metric", "Estimate [95% CI]", "n", "Clusters", "Method"]}
+        numeric={[1, 2, 3]}
+        rows={metrics.map((m) => [
+          <>
+            {m.label} <code>{m.id}</code>
+          </>,
+          withCi(num(m.estimate), num(m.lo), num(m.hi)),
+          String(m.n),
+          String(m.clusters),
+          m.reason ? `${m.method} (${m.reason})` : m.method,
+        ])}
+      />
+    </section>
+  );
+}
+
 /** Every section a run report has, in order. */
 export function RunSections(ctx: SectionContext & { endpointId: string }) {
   return (
@@ -284,6 +319,7 @@ export function RunSections(ctx: SectionContext & { endpointId: string }) {
       <JudgeAgreementSection {...ctx} />
       <ConsistencySection report={ctx.report} source={ctx.source} idPrefix={ctx.idPrefix} level={ctx.level ?? 2} />
       <MisalignmentSections report={ctx.report} source={ctx.source} idPrefix={ctx.idPrefix} level={ctx.level ?? 2} />
+      <MetricsSection {...ctx} />
     </>
   );
 }

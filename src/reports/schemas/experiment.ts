@@ -6,7 +6,7 @@
  * reports). Figures are nullable because NaN (no data) travels as null in JSON.
  */
 import { z } from "@hono/zod-openapi";
-import { Judge, MetricComparison, MetricEstimateFields, MetricInfoFields, Num } from "./common";
+import { Judge, MetricComparisonFields, MetricEstimateFields, MetricInfoFields, Num } from "./common";
 
 export const StudyModel = z
   .strictObject({
@@ -23,7 +23,9 @@ export const StudyModel = z
 
 export const StudyCell = z.strictObject({ ...MetricInfoFields, ...MetricEstimateFields, runId: z.string(), endpointId: z.string() }).openapi("StudyCell");
 
-export const StudyComparison = MetricComparison.extend({ endpointId: z.string(), baseEndpointId: z.string().nullable() }).openapi("StudyComparison");
+// One strict object (not an extension of the registered MetricComparison: its OpenAPI form, allOf of two closed
+// objects, would reject every row).
+export const StudyComparison = z.strictObject({ ...MetricComparisonFields, endpointId: z.string(), baseEndpointId: z.string().nullable() }).openapi("StudyComparison");
 
 const EstimateCore = { estimate: Num, n: z.number().int(), clusters: z.number().int(), lo: Num, hi: Num, method: z.string(), reason: z.string().optional() };
 
