@@ -49,8 +49,7 @@ const Int = z.number().int();
 const Price = z.strictObject({ input: z.number().nullable(), output: z.number().nullable() });
 
 /** queue/estimate RunEstimate: a dry run's planned calls per stage and endpoint, tokens and cost (nothing started). */
-export const RunEstimateSchema = z
-  .strictObject({
+const RunEstimateFields = {
     dryRun: z.literal(true),
     run: z.strictObject({
       endpointId: z.string(),
@@ -75,14 +74,16 @@ export const RunEstimateSchema = z
     cost: z.strictObject({ total: z.number().nullable(), currency: z.literal("USD"), upperBound: z.literal(true) }),
     method: z.string(),
     notes: z.array(z.string()),
-  })
-  .openapi("RunEstimate");
+};
+export const RunEstimateSchema = z.strictObject(RunEstimateFields).openapi("RunEstimate");
 
 const DryRunTotal = z.strictObject({ calls: Int, inputTokens: Int, outputTokensMax: Int, cost: z.number().nullable() });
-const RunEstimateFields = RunEstimateSchema.shape;
 
 /** `POST /v1/runs` with dryRun: the run's estimate, the base comparison it would get (queue/base-run), and both together. */
-export const RunDryRunSchema = RunEstimateSchema.extend({
+// Built from the fields, not by extending RunEstimate: an OpenAPI allOf with a strict base admits no extra field.
+export const RunDryRunSchema = z
+  .strictObject({
+  ...RunEstimateFields,
   base: z
     .strictObject({
       available: z.boolean(),
@@ -101,7 +102,8 @@ export const RunDryRunSchema = RunEstimateSchema.extend({
     .optional()
     .openapi({ description: "Endpoints with a base (unless compareWithBase is false): the comparable base run reused, or the estimate of the one that would start" }),
   total: DryRunTotal.openapi({ description: "This run plus the base run it would start" }),
-}).openapi("RunDryRun");
+  })
+  .openapi("RunDryRun");
 
 /** rescore/rescore rejudgeRun: the judge units a re-judging created and enqueued (POST /v1/runs/{id}/rejudge and the rescore webhook). */
 export const RejudgeResult = z
