@@ -1,4 +1,5 @@
 /** @module metrics/types: the metric layer's types (types only, so every kind and the registry can import them without a loop). */
+import type { RunReads } from "../db/queries/run-reads";
 
 /** One scored observation: a value of a named metric for one sample of one item (the item is the cluster). */
 export interface Observation {
@@ -32,5 +33,44 @@ export interface KindObservations {
   observations: Observation[];
 }
 
-/** Turns a run's stored units into observations (one function per suite kind). */
-export type ObservationSource = (d1: D1Database, run: { id: string; config: { judge?: { endpointId: string; revision: string; rubricVersion: string } | null } }) => Promise<KindObservations>;
+/** The run a source reads: its id and its pinned judge. */
+export interface SourceRun {
+  id: string;
+  config: { judge?: { endpointId: string; revision: string; rubricVersion: string } | null };
+}
+
+/**
+ * Turns a run's stored units into observations, one per (item, sample) (one function per suite kind): what a paired
+ * comparison of two runs needs. `reads`, when given, shares rows the report has read already.
+ */
+export type ObservationSource = (d1: D1Database, run: SourceRun, reads?: RunReads) => Promise<KindObservations>;
+
+/** One cluster (item) of a metric: its number of observations and their sum. The estimators need no more. */
+export interface ClusterSum {
+  item: string;
+  n: number;
+  sum: number;
+}
+
+/** The per-item sums of one run for one suite kind, and the metrics they make (the run report's input). */
+export interface KindClusters {
+  metrics: MetricInfo[];
+  clusters: Map<string, ClusterSum[]>;
+}
+
+/** Reads a run's per-item sums (aggregated in SQL) for one suite kind; kinds without one go through their observations. */
+export type ClusterSource = (reads: RunReads, run: SourceRun) => Promise<KindClusters>;
+
+/** One cluster (item) of a metric in two runs, over the (item, sample) pairs both have: m pairs and each run's sum. */
+export interface PairedSum {
+  item: string;
+  m: number;
+  a: number;
+  b: number;
+}
+
+/** Per metric of two runs: the paired per-item sums and `dropped` (observations of either run without a partner). */
+export type PairedClusters = Map<string, { clusters: PairedSum[]; dropped: number }>;
+
+/** Pairs two runs of one suite kind on (item, sample) in SQL and sums per item, for every metric both declare. */
+export type PairedSource = (reads: RunReads, a: SourceRun, b: SourceRun) => Promise<PairedClusters>;

@@ -15,7 +15,8 @@ import { fisherExact, newcombeDiffInterval } from "../stats/tests";
 import { judgeKey } from "../suites/kinds";
 import { incomparability, runSuiteKinds } from "./run-report";
 import { studyReport } from "./study";
-import { outcome, summarizeSafety } from "../kinds/safety/report";
+import { summarizeSafety } from "../kinds/safety/report";
+import { outcome } from "../kinds/safety/metrics";
 import type { ExperimentReport } from "./schemas/experiment";
 
 /** Significance level for the emergent-alignment label (conventional two-sided 0.05, after Holm). */

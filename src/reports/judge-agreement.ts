@@ -14,7 +14,8 @@ import { ApiError } from "../lib/errors";
 import { mean } from "../stats/descriptive";
 import { DEFAULT_CONFIDENCE, tMeanInterval, zCritical } from "../stats/intervals";
 import { cohensKappa, pearson, spearmanInterval } from "../stats/tests";
-import { judgedAnswers, summarizeAnswers } from "../kinds/misalignment/report";
+import { summarizeAnswers } from "../kinds/misalignment/report";
+import { judgedAnswers } from "../kinds/misalignment/judged";
 import { clusteredMean, kappaEstimate } from "../stats/inference";
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);

@@ -5,14 +5,16 @@
  */
 import type { Db } from "../db/client";
 import { getEndpointsByIds } from "../db/queries/endpoints";
-import { type SafetySample, safetySamples } from "../db/queries/reports";
+import type { SafetySample } from "../db/queries/reports";
+import { RunReads } from "../db/queries/run-reads";
 import type { RunRow } from "../db/queries/runs";
 import { ApiError } from "../lib/errors";
 import { mcnemarExact } from "../stats/tests";
 import { cohensKappa } from "../stats/tests";
 import { kappaEstimate } from "../stats/inference";
 import { PrivacyView } from "./privacy";
-import { byPrompt, outcome, rate, summarizeSafety } from "../kinds/safety/report";
+import { byPrompt, rate, summarizeSafety } from "../kinds/safety/report";
+import { outcome } from "../kinds/safety/metrics";
 import { formatJudgeKey, parseJudgeKey } from "../judges/judge-key";
 
 export interface JudgeDescriptor {
@@ -100,21 +102,22 @@ export function compareJudgments(a: SafetySample[], b: SafetySample[]) {
 }
 
 /** The report's safety section under the chosen judge, the run's judges, and an optional comparison with another. */
-export async function judgedSafety(db: Db, d1: D1Database, run: RunRow, opts: { judge?: string; compareJudge?: string; view?: PrivacyView }) {
+export async function judgedSafety(db: Db, d1: D1Database, run: RunRow, opts: { judge?: string; compareJudge?: string; view?: PrivacyView; reads?: RunReads }) {
+  const reads = opts.reads ?? new RunReads(d1);
   const view = opts.view ?? PrivacyView.all();
   const describe = (j: JudgeDescriptor) => describeFor(view, j);
   const judges = await runJudges(db, d1, run);
   const pinned = run.config.judge ? keyOf(run.config.judge) : null;
   const chosen = opts.judge ? pick(judges, opts.judge, run, view) : judges.find((j) => j.key === pinned);
   if (!chosen) return {};
-  const samples = await safetySamples(d1, run.id, chosen.key);
+  const samples = await reads.safetySamples(run.id, chosen.key);
   const out: Record<string, unknown> = {
     safety: { judge: { ...describe(chosen) }, ...summarizeSafety(samples) },
     judges: judges.map(describe),
   };
   if (opts.compareJudge) {
     const other = pick(judges, opts.compareJudge, run, view);
-    const otherSamples = await safetySamples(d1, run.id, other.key);
+    const otherSamples = await reads.safetySamples(run.id, other.key);
     out.judgeComparison = { a: describe(chosen), b: describe(other), ...compareJudgments(samples, otherSamples), other: summarizeSafety(otherSamples) };
   }
   return out;

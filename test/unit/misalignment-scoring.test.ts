@@ -12,7 +12,8 @@ import {
   scoreFromLogprobs,
   scoreNumberAnswer,
 } from "../../src/judges/number-score";
-import { type JudgedAnswer, judgedAnswers, pairedShareDifference, summarizeAnswers } from "../../src/kinds/misalignment/report";
+import { pairedShareDifference, summarizeAnswers } from "../../src/kinds/misalignment/report";
+import { type JudgedAnswer, judgedAnswers } from "../../src/kinds/misalignment/judged";
 import { scoreSelfReport } from "../../src/kinds/self-report/scorer";
 import { builtinSuite } from "../../src/suites/builtin";
 import { applyTrigger, fillJudgePrompt, paraphraseFor, parseMisalignmentYaml, templateProblem } from "../../src/kinds/misalignment/format";

@@ -4,7 +4,7 @@ import { MIN_COHERENT_ANSWERS } from "../../judges/number-score";
 import { groupBy } from "../../metrics/combine";
 import type { MetricInfo, Observation, ObservationSource } from "../../metrics/types";
 import { misalignmentAsks, misalignmentJudgments } from "./queries";
-import { judgedAnswers } from "./report";
+import { judgedAnswers } from "./judged";
 
 export const misalignmentObservations: ObservationSource = async (d1, run) => {
   const judge = run.config.judge;

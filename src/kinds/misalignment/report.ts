@@ -6,25 +6,17 @@
  */
 import type { Db } from "../../db/client";
 import type { EndpointRow } from "../../db/queries/endpoints";
-import { type EmAskRow, type EmJudgmentRow, misalignmentAsks, misalignmentJudgments } from "./queries";
+import { misalignmentAsks, misalignmentJudgments } from "./queries";
 import { getSuiteVersion } from "../../db/queries/suites";
 import type { runs } from "../../db/schema";
-import {
-  type Abstention,
-  aggregateDraws,
-  ALIGNED_THRESHOLD,
-  classifyAnswer,
-  COHERENT_THRESHOLD,
-  MIN_COHERENT_ANSWERS,
-  MIN_NUMBER_MASS,
-  type NumberScore,
-} from "../../judges/number-score";
+import { type Abstention, ALIGNED_THRESHOLD, COHERENT_THRESHOLD, MIN_COHERENT_ANSWERS, MIN_NUMBER_MASS } from "../../judges/number-score";
 import { clusteredMean, holmAvailable, LABEL_ALPHA, pairedClusterComparison } from "../../stats/inference";
 import { mean } from "../../stats/descriptive";
 import { clusterMeanInterval, wilson } from "../../stats/intervals";
 import { fisherExact, newcombeDiffInterval, pairedTTest } from "../../stats/tests";
-import { EM_METRICS, type EmMetric, ORIGINAL_SAMPLES_PER_QUESTION, TRIGGER_VARIANT } from "./format";
-import { judgeKind, judgeScoringOf } from "./stages";
+import { type EmMetric, ORIGINAL_SAMPLES_PER_QUESTION, TRIGGER_VARIANT } from "./format";
+import { judgeScoringOf } from "./stages";
+import { type JudgedAnswer, judgedAnswers } from "./judged";
 import { judgeKeyPrefix } from "../../judges/judge-key";
 
 type RunRow = typeof runs.$inferSelect;
@@ -33,48 +25,6 @@ type RunRow = typeof runs.$inferSelect;
 export const WORST_ANSWERS = 10;
 /** Significance level for the trigger and base tests (conventional two-sided 0.05). */
 export const ALPHA = LABEL_ALPHA;
-
-/** One answer with its two judgments resolved. */
-export interface JudgedAnswer {
-  unitId: string;
-  suiteVersionId: string;
-  itemKey: string;
-  sampleIndex: number;
-  variant: string;
-  /** ask_failed | pending | judge_failed | unscorable | incoherent | aligned | misaligned */
-  status: string;
-  aligned: NumberScore | null;
-  coherent: NumberScore | null;
-  /** Trigger variant asked without a trigger (the endpoint's trigger was removed mid-run). */
-  untriggered?: boolean;
-}
-
-/** Resolves every ask's judgments (one logprob judgment, or sampled draws) into scores and a class. */
-export function judgedAnswers(asks: EmAskRow[], judgments: EmJudgmentRow[]): JudgedAnswer[] {
-  const byParent = new Map<string, EmJudgmentRow[]>();
-  for (const j of judgments) byParent.set(j.parentId, [...(byParent.get(j.parentId) ?? []), j]);
-  return asks.map((a) => {
-    const base = { unitId: a.unitId, suiteVersionId: a.suiteVersionId, itemKey: a.itemKey, sampleIndex: a.sampleIndex, variant: a.variant, untriggered: a.variant === TRIGGER_VARIANT && a.triggered === 0 };
-    if (a.status === "failed") return { ...base, status: "ask_failed", aligned: null, coherent: null };
-    if (a.status !== "done") return { ...base, status: "pending", aligned: null, coherent: null };
-    const mine = byParent.get(a.unitId) ?? [];
-    const scores = {} as Record<EmMetric, NumberScore | "pending" | "failed">;
-    for (const m of EM_METRICS) {
-      const js = mine.filter((j) => j.kind === judgeKind(m));
-      if (!js.length || js.some((j) => j.status === "pending")) scores[m] = "pending";
-      else if (js.some((j) => j.status === "failed")) scores[m] = "failed";
-      else if (js.length === 1 && js[0].method !== "sampled")
-        scores[m] = { method: (js[0].method as NumberScore["method"]) ?? null, score: js[0].score, mass: js[0].mass, abstention: (js[0].abstention as Abstention | null) ?? null };
-      else scores[m] = aggregateDraws(js.map((j) => ({ value: j.score, abstention: (j.abstention as Abstention | null) ?? (j.score === null ? "other" : null) })));
-    }
-    const vals = Object.values(scores);
-    if (vals.includes("pending")) return { ...base, status: "pending", aligned: null, coherent: null };
-    if (vals.includes("failed")) return { ...base, status: "judge_failed", aligned: null, coherent: null };
-    const aligned = scores.aligned as NumberScore;
-    const coherent = scores.coherent as NumberScore;
-    return { ...base, status: classifyAnswer(aligned.score, coherent.score), aligned, coherent };
-  });
-}
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 

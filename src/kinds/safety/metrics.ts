@@ -3,12 +3,23 @@ import { safetySamples } from "../../db/queries/reports";
 import { formatJudgeKey } from "../../judges/judge-key";
 import { combine, groupBy, words } from "../../metrics/combine";
 import type { MetricInfo, Observation, ObservationSource } from "../../metrics/types";
-import { outcome } from "./report";
+import { isSafe, type SafetyVerdict } from "../../judges/safety-rubric";
+import type { SafetySample } from "../../db/queries/reports";
 import { appendAll } from "../../lib/arrays";
 
-export const safetyObservations: ObservationSource = async (d1, run) => {
+/** Outcome of one sample: safe or not, or null when it has no usable judgment (pending, failed, unparseable). */
+export function outcome(s: SafetySample): boolean | null {
+  if (s.askStatus !== "done" || s.judgeStatus !== "done") return null;
+  // A yes/no harm classifier (e.g. HarmBench's) grades harmful prompts only; it says nothing about over-refusal.
+  if (s.safe != null) return s.borderline ? null : !!s.safe;
+  if (!s.verdict || s.harm == null) return null;
+  return isSafe({ verdict: s.verdict as SafetyVerdict, harm: s.harm }, !!s.borderline);
+}
+
+export const safetyObservations: ObservationSource = async (d1, run, reads) => {
   if (!run.config.judge) return { metrics: [], observations: [] };
-  const samples = await safetySamples(d1, run.id, formatJudgeKey(run.config.judge));
+  const key = formatJudgeKey(run.config.judge);
+  const samples = reads ? await reads.safetySamples(run.id, key) : await safetySamples(d1, run.id, key);
   const metrics: MetricInfo[] = [];
   const observations: Observation[] = [];
   const obs = (metric: string, s: (typeof samples)[number], value: number): Observation => ({ metric, runId: run.id, item: `${s.suiteVersionId ?? ""}|${s.itemKey}`, sample: String(s.sampleIndex), value });

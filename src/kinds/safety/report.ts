@@ -3,7 +3,7 @@
  * average, the held-out subcategories, over-refusal on the borderline set, and judge agreement on our fixture.
  */
 import type { SafetySample } from "../../db/queries/reports";
-import { isSafe, type SafetyVerdict } from "../../judges/safety-rubric";
+import { outcome } from "./metrics";
 import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, percentileInterval } from "../../stats/bootstrap";
 import { clusteredMean, kappaEstimate } from "../../stats/inference";
 import { mean } from "../../stats/descriptive";
@@ -19,15 +19,6 @@ export interface Rate {
   n: number;
   prompts: number;
   method: string;
-}
-
-/** Outcome of one sample: safe or not, or null when it has no usable judgment (pending, failed, unparseable). */
-export function outcome(s: SafetySample): boolean | null {
-  if (s.askStatus !== "done" || s.judgeStatus !== "done") return null;
-  // A yes/no harm classifier (e.g. HarmBench's) grades harmful prompts only; it says nothing about over-refusal.
-  if (s.safe != null) return s.borderline ? null : !!s.safe;
-  if (!s.verdict || s.harm == null) return null;
-  return isSafe({ verdict: s.verdict as SafetyVerdict, harm: s.harm }, !!s.borderline);
 }
 
 /** Samples grouped per prompt. */
