@@ -50,21 +50,27 @@ export interface PersonaItemStats {
 
 /**
  * personaSamples summed per item in SQL (one row per item instead of one per sample; a 100,000-unit run has a few
- * hundred items). Same joins and the same score and P(yes) as personaSamples; TOTAL skips the unscored samples.
+ * hundred items). The same rows, score and P(yes) (the score, or 1 - score for "no"-keyed items) as personaSamples;
+ * TOTAL skips the unscored samples.
  */
 export async function personaItemStats(d1: D1Database, runId: string): Promise<PersonaItemStats[]> {
+  // Summed per item first, then joined to the item rows: one item lookup per item, not per sample.
   const { results } = await d1
     .prepare(
-      `SELECT u.suite_version_id AS suiteVersionId, u.item_key AS itemKey, si.dimension AS dimension,
-              COUNT(r.score) AS scored, TOTAL(r.score) AS scoreSum,
-              TOTAL(CASE WHEN si.keying = 'yes' THEN r.score ELSE 1 - r.score END) AS yesSum,
-              SUM(u.status = 'done' AND r.score IS NULL) AS unparseable, SUM(u.status = 'failed') AS failed, SUM(u.status = 'pending') AS pending
-         FROM units u
-         JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
-         JOIN suite_versions sv ON sv.id = u.suite_version_id
-         LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id
-        WHERE u.run_id = ?1 AND u.kind = 'ask' AND json_extract(sv.meta, '$.kind') = 'persona'
-        GROUP BY u.suite_version_id, u.item_key`,
+      `WITH per_item AS (
+         SELECT u.suite_version_id AS sv, u.item_key AS item, COUNT(r.score) AS scored, TOTAL(r.score) AS scoreSum, TOTAL(1 - r.score) AS complementSum,
+                SUM(u.status = 'done' AND r.score IS NULL) AS unparseable, SUM(u.status = 'failed') AS failed, SUM(u.status = 'pending') AS pending
+           FROM units u
+           LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id
+          WHERE u.run_id = ?1 AND u.kind = 'ask'
+          GROUP BY u.suite_version_id, u.item_key
+       )
+       SELECT p.sv AS suiteVersionId, p.item AS itemKey, si.dimension AS dimension, p.scored AS scored, p.scoreSum AS scoreSum,
+              CASE WHEN si.keying = 'yes' THEN p.scoreSum ELSE p.complementSum END AS yesSum, p.unparseable AS unparseable, p.failed AS failed, p.pending AS pending
+         FROM per_item p
+         JOIN suite_items si ON si.suite_version_id = p.sv AND si.item_key = p.item
+         JOIN suite_versions sv ON sv.id = p.sv
+        WHERE json_extract(sv.meta, '$.kind') = 'persona'`,
     )
     .bind(runId)
     .all<PersonaItemStats>();
