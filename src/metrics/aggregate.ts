@@ -9,7 +9,7 @@ import { holmAvailable } from "../stats/inference";
 import { clusteredMean, clusteredMeanOfSums, type Estimate, pairedClusterComparison, pairedClusterComparisonOfSums, type PairedComparison } from "./estimators";
 import { SUITE_KINDS } from "../suites/kinds";
 import { CLUSTER_SOURCES, OBSERVATION_SOURCES, PAIRED_SOURCES } from "./registry";
-import type { ClusterSource, ClusterSum, KindClusters, KindObservations, MetricInfo, Observation, ObservationSource, SourceRun } from "./types";
+import type { ClusterSum, KindClusters, KindObservations, MetricInfo, Observation, ObservationSource, SourceRun } from "./types";
 import type { RunReads } from "../db/queries/run-reads";
 import { appendAll } from "../lib/arrays";
 
@@ -34,13 +34,24 @@ async function kindsOfRun(db: Db, run: { suiteVersionIds: string[] }): Promise<S
 
 type MetricRun = SourceRun & { suiteVersionIds: string[] };
 
+/** The observation source of a suite kind: its own (a kind object's `observations`), else the built-in one. */
+function observationSource(kind: string): ObservationSource | undefined {
+  return SUITE_KINDS[kind]?.observations ?? OBSERVATION_SOURCES[kind];
+}
+
+/** One kind's observations of a run, read once per `reads` (a report that sums them and pairs them reads them once). */
+function kindObservations(kind: string, d1: D1Database, run: SourceRun, reads?: RunReads): Promise<KindObservations> | undefined {
+  const source = observationSource(kind);
+  if (!source) return undefined;
+  return reads ? reads.once(`observations\u0000${kind}\u0000${run.id}`, () => source(d1, run, reads)) : source(d1, run);
+}
+
 /** The run's observations (one per item and sample) of every suite kind it covers that has a source: for paired comparisons. */
 export async function runObservations(db: Db, d1: D1Database, run: MetricRun, reads?: RunReads): Promise<KindObservations> {
   const out: KindObservations = { metrics: [], observations: [] };
   for (const k of await kindsOfRun(db, run)) {
-    const source = SUITE_KINDS[k]?.observations ?? OBSERVATION_SOURCES[k];
-    if (!source) continue;
-    const got = await source(d1, run, reads);
+    const got = await kindObservations(k, d1, run, reads);
+    if (!got) continue;
     out.metrics.push(...got.metrics.filter((m) => !out.metrics.some((x) => x.id === m.id)));
     appendAll(out.observations, got.observations);
   }
@@ -54,8 +65,9 @@ export async function runObservations(db: Db, d1: D1Database, run: MetricRun, re
 export async function runClusters(db: Db, reads: RunReads, run: MetricRun): Promise<KindClusters> {
   const out: KindClusters = { metrics: [], clusters: new Map() };
   for (const k of await kindsOfRun(db, run)) {
-    const custom = SUITE_KINDS[k]?.observations;
-    const got = !custom && CLUSTER_SOURCES[k] ? await CLUSTER_SOURCES[k](reads, run) : await clusterSource(custom ?? OBSERVATION_SOURCES[k])?.(reads, run);
+    const sums = !SUITE_KINDS[k]?.observations && CLUSTER_SOURCES[k];
+    const observed = sums ? undefined : kindObservations(k, reads.d1, run, reads);
+    const got = sums ? await sums(reads, run) : observed && clustersOf(await observed);
     if (!got) continue;
     for (const m of got.metrics) {
       if (out.metrics.some((x) => x.id === m.id)) continue;
@@ -64,11 +76,6 @@ export async function runClusters(db: Db, reads: RunReads, run: MetricRun): Prom
     }
   }
   return out;
-}
-
-/** An observation source as a cluster source (its observations summed per item). */
-function clusterSource(source: ObservationSource | undefined): ClusterSource | undefined {
-  return source && (async (reads, run) => clustersOf(await source(reads.d1, run, reads)));
 }
 
 /** Observations summed per metric and item, in the order the observations come. */
@@ -130,14 +137,14 @@ export const suiteKindOf = (m: MetricInfo) => (m.kind === "projectability" ? "pe
  * from per-item paired sums in SQL where the metric's kind has them, else from the runs' observations (each read
  * once per `reads`).
  */
-export async function pairedRunDifference(db: Db, reads: RunReads, a: MetricRun, b: MetricRun, metric: MetricInfo): Promise<PairedComparison> {
+export async function pairedRunDifference(reads: RunReads, a: MetricRun, b: MetricRun, metric: MetricInfo): Promise<PairedComparison> {
   const kind = suiteKindOf(metric);
   const paired = !SUITE_KINDS[kind]?.observations && PAIRED_SOURCES[kind];
   if (paired) {
     const sums = (await reads.once(`paired\u0000${kind}\u0000${a.id}\u0000${b.id}`, () => paired(reads, a, b))).get(metric.id);
     return pairedClusterComparisonOfSums(sums?.clusters ?? [], { rate: metric.rate, dropped: sums?.dropped ?? 0 });
   }
-  const observationsOf = async (run: MetricRun) => byMetric((await reads.once(`observations\u0000${run.id}`, () => runObservations(db, reads.d1, run, reads))).observations).get(metric.id) ?? [];
+  const observationsOf = async (run: MetricRun) => (await kindObservations(kind, reads.d1, run, reads))?.observations.filter((o) => o.metric === metric.id) ?? [];
   return pairedDifference(await observationsOf(a), await observationsOf(b), metric.rate);
 }
 

@@ -91,11 +91,11 @@ function pairingProblem(a: Loaded, b: Loaded, m: MetricInfo): string | null {
   return null;
 }
 
-async function compare(db: Db, reads: RunReads, a: Loaded, b: Loaded, m: MetricInfo, family: string): Promise<Omit<MetricComparison, "pHolm"> & { endpointId: string; baseEndpointId: string }> {
+async function compare(reads: RunReads, a: Loaded, b: Loaded, m: MetricInfo, family: string): Promise<Omit<MetricComparison, "pHolm"> & { endpointId: string; baseEndpointId: string }> {
   const problem = pairingProblem(a, b, m);
   const diff = problem
     ? { estimate: null, n: 0, clusters: 0, lo: null, hi: null, method: "none", reason: problem, p: null, test: "none", valid: false, dropped: 0 }
-    : await pairedRunDifference(db, reads, a.byKind.get(suiteKindOf(m))!, b.byKind.get(suiteKindOf(m))!, m);
+    : await pairedRunDifference(reads, a.byKind.get(suiteKindOf(m))!, b.byKind.get(suiteKindOf(m))!, m);
   return { ...m, ...diff, runId: a.byKind.get(suiteKindOf(m))?.id ?? "", baseRunId: b.byKind.get(suiteKindOf(m))?.id ?? "", family, endpointId: a.model.endpointId, baseEndpointId: b.model.endpointId };
 }
 
@@ -150,7 +150,7 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
     const family = `vs base: ${l.model.name}`;
     const shared = l.data.metrics.filter((m) => base.data.metrics.some((x) => x.id === m.id));
     const members: Awaited<ReturnType<typeof compare>>[] = [];
-    for (const m of shared) members.push(await compare(db, reads, l, base, m, family));
+    for (const m of shared) members.push(await compare(reads, l, base, m, family));
     vsBase.push(...withHolm(members));
   }
 
@@ -158,7 +158,7 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
   const chosen = opts.compareMetric ? metrics.find((m) => m.id === opts.compareMetric) : undefined;
   if (chosen) {
     const pairs: Awaited<ReturnType<typeof compare>>[] = [];
-    for (let i = 0; i < loaded.length; i++) for (let j = i + 1; j < loaded.length; j++) pairs.push(await compare(db, reads, loaded[i], loaded[j], chosen, `members pairwise: ${chosen.id}`));
+    for (let i = 0; i < loaded.length; i++) for (let j = i + 1; j < loaded.length; j++) pairs.push(await compare(reads, loaded[i], loaded[j], chosen, `members pairwise: ${chosen.id}`));
     memberPairs = withHolm(pairs);
   }
 

@@ -101,7 +101,7 @@ describe("metric layer: per-item sums in SQL", () => {
     let dropped = 0;
     for (const m of shared) {
       const want = pairedDifference(oa.observations.filter((o) => o.metric === m.id), ob.observations.filter((o) => o.metric === m.id), m.rate);
-      expectSameComparison(m.id, await pairedRunDifference(db, reads, a, b, m), want);
+      expectSameComparison(m.id, await pairedRunDifference(reads, a, b, m), want);
       if (m.kind === "persona") dropped += want.dropped;
     }
     // One base sample is missing (its member partner is dropped) and one member sample is unscored (its base partner is dropped).
