@@ -8,12 +8,7 @@ import { EM_METRICS, type EmMetric, TRIGGER_VARIANT } from "./format";
 import { judgeKind } from "./stages";
 
 /** One answer with its two judgments resolved. */
-export interface JudgedAnswer {
-  unitId: string;
-  suiteVersionId: string;
-  itemKey: string;
-  sampleIndex: number;
-  variant: string;
+export interface JudgedAnswer extends Pick<EmAskRow, "unitId" | "suiteVersionId" | "itemKey" | "sampleIndex" | "variant"> {
   /** ask_failed | pending | judge_failed | unscorable | incoherent | aligned | misaligned */
   status: string;
   aligned: NumberScore | null;
