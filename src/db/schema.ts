@@ -214,7 +214,7 @@ export const responses = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
   },
   // (run_id, unit_id, score) covers the reports' score reads without touching the wide rows (migration 0008).
-  (t) => [index("responses_run_scores").on(t.runId, t.unitId, t.score)],
+  (t) => [index("responses_run_scores").on(t.runId, t.unitId, t.score, t.endpointId, t.model, t.promptTokens, t.completionTokens)],
 );
 
 /** A comparison: a base endpoint and the finetuned endpoints trained from it. */

@@ -32,5 +32,41 @@ export interface KindObservations {
   observations: Observation[];
 }
 
-/** Turns a run's stored units into observations (one function per suite kind). */
-export type ObservationSource = (d1: D1Database, run: { id: string; config: { judge?: { endpointId: string; revision: string; rubricVersion: string } | null } }) => Promise<KindObservations>;
+/** The run a source reads: its id and its pinned judge. */
+export interface SourceRun {
+  id: string;
+  config: { judge?: { endpointId: string; revision: string; rubricVersion: string } | null };
+}
+
+/**
+ * Turns a run's stored units into observations, one per (item, sample) (one function per suite kind): what a paired
+ * comparison of two runs needs. A kind declares one of these (SuiteKind.observations); the built-in kinds' sources,
+ * which also share a report's reads, are typed in metrics/sources.ts.
+ */
+export type ObservationSource = (d1: D1Database, run: SourceRun) => Promise<KindObservations>;
+
+/** One cluster (item) of a metric: its number of observations and their sum. The estimators need no more. */
+export interface ClusterSum {
+  item: string;
+  n: number;
+  sum: number;
+}
+
+/** The per-item sums of one run for one suite kind, and the metrics they make (the run report's input). */
+export interface KindClusters {
+  metrics: MetricInfo[];
+  clusters: Map<string, ClusterSum[]>;
+}
+
+
+/** One cluster (item) of a metric in two runs, over the (item, sample) pairs both have: m pairs and each run's sum. */
+export interface PairedSum {
+  item: string;
+  m: number;
+  a: number;
+  b: number;
+}
+
+/** Per metric of two runs: the paired per-item sums and `dropped` (observations of either run without a partner). */
+export type PairedClusters = Map<string, { clusters: PairedSum[]; dropped: number }>;
+

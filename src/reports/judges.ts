@@ -5,7 +5,8 @@
  */
 import type { Db } from "../db/client";
 import { getEndpointsByIds } from "../db/queries/endpoints";
-import { type SafetySample, safetySamples } from "../db/queries/reports";
+import type { SafetySample } from "../db/queries/reports";
+import { RunReads } from "../db/queries/run-reads";
 import type { RunRow } from "../db/queries/runs";
 import { ApiError } from "../lib/errors";
 import { mcnemarExact } from "../stats/tests";
@@ -101,18 +102,19 @@ export function compareJudgments(a: SafetySample[], b: SafetySample[]) {
 }
 
 /** The report's safety section under the chosen judge, the run's judges, and an optional comparison with another. */
-export async function judgedSafety(db: Db, d1: D1Database, run: RunRow, opts: { judge?: string; compareJudge?: string; view?: PrivacyView }) {
+export async function judgedSafety(db: Db, d1: D1Database, run: RunRow, opts: { judge?: string; compareJudge?: string; view?: PrivacyView; reads?: RunReads }) {
+  const reads = opts.reads ?? new RunReads(d1);
   const view = opts.view ?? PrivacyView.all();
   const describe = (j: JudgeDescriptor) => describeFor(view, j);
   const judges = await runJudges(db, d1, run);
   const pinned = run.config.judge ? keyOf(run.config.judge) : null;
   const chosen = opts.judge ? pick(judges, opts.judge, run, view) : judges.find((j) => j.key === pinned);
   if (!chosen) return {};
-  const samples = await safetySamples(d1, run.id, chosen.key);
+  const samples = await reads.safetySamples(run.id, chosen.key);
   const safety = { judge: { ...describe(chosen) }, ...summarizeSafety(samples) };
   if (!opts.compareJudge) return { safety, judges: judges.map(describe) };
   const other = pick(judges, opts.compareJudge, run, view);
-  const otherSamples = await safetySamples(d1, run.id, other.key);
+  const otherSamples = await reads.safetySamples(run.id, other.key);
   return {
     safety,
     judges: judges.map(describe),

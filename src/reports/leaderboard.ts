@@ -5,7 +5,7 @@
  */
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { chunk, type Db } from "../db/client";
-import { personaSamples, type SafetySample, safetySamples } from "../db/queries/reports";
+import { personaItemStats, type SafetySample, safetySamples } from "../db/queries/reports";
 import { endpoints, runs, suiteVersions } from "../db/schema";
 import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED } from "../stats/bootstrap";
 import { mean } from "../stats/descriptive";
@@ -15,7 +15,7 @@ import { formatJudgeKey } from "../judges/judge-key";
 import { PrivacyView } from "./privacy";
 import { type Better, describeMetric } from "./metrics";
 import { leaderboardOverview, type OverviewVersions } from "./overview";
-import { type PersonaSample, summarizeDimensions } from "../kinds/persona/report";
+import { type PersonaItemStats, summarizeDimensions } from "../kinds/persona/report";
 import { outcome } from "../kinds/safety/classify";
 import { byPrompt, summarizeSafety } from "../kinds/safety/report";
 
@@ -212,16 +212,10 @@ interface Candidate {
 const fin = (x: number) => (Number.isFinite(x) ? x : null);
 
 /** Persona rows of one run and suite version: per dimension, the report's rate and the item means. */
-function personaCandidates(samples: PersonaSample[], run: typeof runs.$inferSelect, base: Omit<Candidate["row"], "value" | "lo" | "hi" | "n" | "clusters" | "ciMethod">, comparability: Comparability): Candidate[] {
-  const dims = summarizeDimensions(samples, run.samplesPerItem);
+function personaCandidates(items: PersonaItemStats[], run: typeof runs.$inferSelect, base: Omit<Candidate["row"], "value" | "lo" | "hi" | "n" | "clusters" | "ciMethod">, comparability: Comparability): Candidate[] {
+  const dims = summarizeDimensions(items, run.samplesPerItem);
   return dims.map((d) => {
-    const items = new Map<string, number[]>();
-    for (const s of samples) {
-      if (s.dimension !== d.dimension || s.score == null) continue;
-      if (!items.has(s.itemKey)) items.set(s.itemKey, []);
-      items.get(s.itemKey)!.push(s.score);
-    }
-    const clusters = new Map([...items].map(([k, v]) => [k, mean(v)]));
+    const clusters = new Map(items.filter((s) => s.dimension === d.dimension && s.scored > 0).map((s) => [s.itemKey, s.scoreSum / s.scored]));
     return {
       metric: `persona.${d.dimension}`,
       comparability,
@@ -304,8 +298,8 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
     const suite = suiteIdOf.get(versionId) ?? suiteOf(versionId);
     if (kind === "persona") {
       if (filters.metric && !filters.metric.startsWith("persona.")) continue;
-      const samples = (await personaSamples(d1, run.id)).filter((s) => s.suiteVersionId === versionId);
-      candidates.push(...personaCandidates(samples, run, base, { suite, suiteVersionId: versionId, scoringMode: run.scoringMode, judge: null, temperature: run.temperature }).filter((c) => wantMetric(c.metric)));
+      const items = (await personaItemStats(d1, run.id)).filter((s) => s.suiteVersionId === versionId);
+      candidates.push(...personaCandidates(items, run, base, { suite, suiteVersionId: versionId, scoringMode: run.scoringMode, judge: null, temperature: run.temperature }).filter((c) => wantMetric(c.metric)));
     } else if (kind === "safety" && run.config.judge) {
       if (filters.metric && !filters.metric.startsWith("safety.")) continue;
       const samples = (await safetySamples(d1, run.id, formatJudgeKey(run.config.judge))).filter((s) => s.suiteVersionId === versionId);

@@ -9,11 +9,11 @@
 import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
-import { personaSamples, safetySamples } from "../db/queries/reports";
+import { RunReads } from "../db/queries/run-reads";
 import { getRun, type RunRow } from "../db/queries/runs";
 import { runs } from "../db/schema";
 import { ApiError } from "../lib/errors";
-import { aggregate, type MetricEstimate, runObservations } from "../metrics/aggregate";
+import { aggregateClusters, type MetricEstimate, runClusters } from "../metrics/aggregate";
 import type { MetricInfo } from "../metrics/types";
 import { formatJudgeKey } from "../judges/judge-key";
 import { summarizeDimensions } from "../kinds/persona/report";
@@ -121,15 +121,15 @@ export function metricsFromReport(report: AnyReport): MetricValue[] {
  * The report of a run for metrics: the full report, or, when its base comparison cannot be made (409
  * incomparable), the same sections without the comparison (so a badge still shows the model's own rates).
  */
-export async function reportForMetrics(db: Db, d1: D1Database, run: RunRow): Promise<AnyReport> {
+export async function reportForMetrics(db: Db, d1: D1Database, run: RunRow, reads: RunReads = new RunReads(d1)): Promise<AnyReport> {
   try {
-    return await runReport(db, d1, run.id);
+    return await runReport(db, d1, run.id, { reads });
   } catch (err) {
     if (!(err instanceof ApiError) || err.code !== "incomparable") throw err;
     const kinds = await runSuiteKinds(db, run);
     const report: AnyReport = { run: { id: run.id, completedAt: run.completedAt } };
-    if (kinds.has("persona")) report.persona = { dimensions: summarizeDimensions(await personaSamples(d1, run.id), run.samplesPerItem) };
-    if (kinds.has("safety") && run.config.judge) report.safety = summarizeSafety(await safetySamples(d1, run.id, formatJudgeKey(run.config.judge)));
+    if (kinds.has("persona")) report.persona = { dimensions: summarizeDimensions(await reads.personaItems(run.id), run.samplesPerItem) };
+    if (kinds.has("safety") && run.config.judge) report.safety = summarizeSafety(await reads.safetySamples(run.id, formatJudgeKey(run.config.judge)));
     return report;
   }
 }
@@ -139,21 +139,22 @@ export function metricValue(e: MetricEstimate, completedAt: string | null): Metr
   return { id: e.id, label: e.label, kind: e.kind, better: e.better, value: e.estimate, lo: e.lo, hi: e.hi, n: e.n, clusters: e.clusters, ciMethod: e.method, runId: e.runId, completedAt, headline: e.headline, ...(e.reason ? { reason: e.reason } : {}) };
 }
 
-/** Every metric the metric layer computes for a run. */
-export async function layerMetrics(db: Db, d1: D1Database, run: RunRow): Promise<MetricValue[]> {
-  return aggregate(run.id, await runObservations(db, d1, run)).map((e) => metricValue(e, run.completedAt));
+/** Every metric the metric layer computes for a run (from per-item sums; `reads` shares rows a report has read). */
+export async function layerMetrics(db: Db, d1: D1Database, run: RunRow, reads: RunReads = new RunReads(d1)): Promise<MetricValue[]> {
+  return aggregateClusters(run.id, await runClusters(db, reads, run)).map((e) => metricValue(e, run.completedAt));
 }
 
 /** The report-derived metrics followed by the metric layer's (an id appears once). */
-async function allMetrics(db: Db, d1: D1Database, run: RunRow, report: AnyReport): Promise<MetricValue[]> {
+async function allMetrics(db: Db, run: RunRow, report: AnyReport, reads: RunReads): Promise<MetricValue[]> {
   const out = metricsFromReport(report);
-  for (const m of await layerMetrics(db, d1, run)) if (!out.some((x) => x.id === m.id)) out.push(m);
+  for (const m of await layerMetrics(db, reads.d1, run, reads)) if (!out.some((x) => x.id === m.id)) out.push(m);
   return out;
 }
 
 export async function runMetrics(db: Db, d1: D1Database, runId: string): Promise<MetricValue[]> {
   const run = await getRun(db, runId);
-  return allMetrics(db, d1, run, await reportForMetrics(db, d1, run));
+  const reads = new RunReads(d1);
+  return allMetrics(db, run, await reportForMetrics(db, d1, run, reads), reads);
 }
 
 /** The endpoint's completed runs at its current revision, newest first. */
@@ -200,9 +201,10 @@ export async function endpointMetrics(db: Db, d1: D1Database, endpointId: string
   const byKind = await latestRunsByKind(db, await getEndpoint(db, endpointId));
   const reports = new Map<string, AnyReport>();
   const layer = new Map<string, MetricValue[]>();
+  const reads = new RunReads(d1);
   for (const r of new Set(byKind.values())) {
-    reports.set(r.id, await reportForMetrics(db, d1, r));
-    layer.set(r.id, await layerMetrics(db, d1, r));
+    reports.set(r.id, await reportForMetrics(db, d1, r, reads));
+    layer.set(r.id, await layerMetrics(db, d1, r, reads));
   }
   return metricsByKind(byKind, reports, layer);
 }

@@ -2,13 +2,14 @@
 import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
-import { fixtureJudgments, personaSamples, safetySamples } from "../db/queries/reports";
+import { fixtureJudgments } from "../db/queries/reports";
+import { RunReads } from "../db/queries/run-reads";
 import { getSuiteVersion } from "../db/queries/suites";
 import { displayStatus, getRun, incomparability, runProgress, type RunRow } from "../db/queries/runs";
 import { runs } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { findConstitution, loadConstitutions } from "../db/queries/constitutions";
-import { aggregate, runObservations } from "../metrics/aggregate";
+import { aggregateClusters, runClusters } from "../metrics/aggregate";
 import { dimensionDeltas, projectability, summarizeDimensions } from "../kinds/persona/report";
 import { consistencySection } from "../kinds/consistency/report";
 import { judgedSafety } from "./judges";
@@ -51,14 +52,14 @@ export async function runSuiteKinds(db: Db, run: RunRow): Promise<Set<string>> {
   return kinds;
 }
 
-async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awaited<ReturnType<typeof getEndpoint>>, baseRunId: string | undefined, view: PrivacyView): Promise<Pick<RunReport, "persona" | "comparison">> {
-  const samples = await personaSamples(d1, run.id);
+async function personaSection(db: Db, reads: RunReads, run: RunRow, endpoint: Awaited<ReturnType<typeof getEndpoint>>, baseRunId: string | undefined, view: PrivacyView): Promise<Pick<RunReport, "persona" | "comparison">> {
+  const samples = await reads.personaItems(run.id);
   const dimensions = summarizeDimensions(samples, run.samplesPerItem);
   let comparison: NonNullable<RunReport["comparison"]>;
   const base = await findBaseRun(db, run, endpoint.baseEndpointId, baseRunId, view);
   if ("none" in base) comparison = { available: false, reason: base.none };
   else {
-    const baseSamples = await personaSamples(d1, base.run.id);
+    const baseSamples = await reads.personaItems(base.run.id);
     const constitution = endpoint.constitution ? await findConstitution(db, endpoint.constitution) : undefined;
     comparison = {
       available: true as const,
@@ -80,7 +81,9 @@ async function personaSection(db: Db, d1: D1Database, run: RunRow, endpoint: Awa
  * `view`: what the caller may see (reports/privacy.ts); `showPrivate` is the admin's view. Without either, the
  * anonymous view: private bases and judges are not named and their figures not shown.
  */
-export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string; judge?: string; compareJudge?: string; showPrivate?: boolean; view?: PrivacyView } = {}): Promise<RunReport> {
+export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string; judge?: string; compareJudge?: string; showPrivate?: boolean; view?: PrivacyView; reads?: RunReads } = {}): Promise<RunReport> {
+  // The persona items and safety samples are read once and shared by the sections and the metric layer.
+  const reads = opts.reads ?? new RunReads(d1);
   const view = opts.view ?? (opts.showPrivate ? PrivacyView.all() : await PrivacyView.of(db, false));
   const run = await getRun(db, runId);
   const endpoint = await getEndpoint(db, run.endpointId, { includeDeleted: true });
@@ -106,10 +109,10 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
     },
     endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, revision: run.endpointRevision, constitution: endpoint.constitution, baseEndpointId: view.ref(endpoint.baseEndpointId) },
   };
-  if (kinds.has("persona")) Object.assign(report, await personaSection(db, d1, run, endpoint, opts.baseRunId, view));
+  if (kinds.has("persona")) Object.assign(report, await personaSection(db, reads, run, endpoint, opts.baseRunId, view));
   // Safety under the chosen judge (default: the pinned one), the run's judges, and an optional judge comparison.
   // Each section builder's return type is checked against its schema at compile time (`declared`).
-  if (kinds.has("safety") && run.config.judge) Object.assign(report, declared<Pick<RunReport, "safety" | "judges" | "judgeComparison">>()(await judgedSafety(db, d1, run, { ...opts, view })));
+  if (kinds.has("safety") && run.config.judge) Object.assign(report, declared<Pick<RunReport, "safety" | "judges" | "judgeComparison">>()(await judgedSafety(db, d1, run, { ...opts, view, reads })));
   if (kinds.has("judge-fixture")) report.judgeAgreement = declared<FixtureAgreement>()(fixtureAgreement(await fixtureJudgments(d1, run.id)));
   if (kinds.has("misalignment") || kinds.has("self-report")) {
     const sections = await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, view), !!opts.baseRunId);
@@ -119,7 +122,7 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
   // Tokens used and their cost, per endpoint and role (model under test, judges).
   const usage = await usageSection(d1, run.id, run.config);
   // Every named metric of every kind the run covers, from the metric layer (estimate, n, clusters, 95% CI).
-  const metrics = aggregate(run.id, await runObservations(db, d1, run));
+  const metrics = aggregateClusters(run.id, await runClusters(db, reads, run));
   return view.scrub({ ...report, usage, metrics });
 }
 

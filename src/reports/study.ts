@@ -7,19 +7,18 @@
 import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
-import { personaSamples } from "../db/queries/reports";
 import type { RunRow } from "../db/queries/runs";
 import { getSuiteVersion } from "../db/queries/suites";
 import { runs } from "../db/schema";
 import { formatJudgeKey } from "../judges/judge-key";
-import { aggregate, clusteredMean, type MetricComparison, type MetricEstimate, pairedDifference, runObservations, withHolm } from "../metrics/aggregate";
+import { aggregateClusters, clusteredMean, type MetricComparison, type MetricEstimate, pairedRunDifference, runClusters, suiteKindOf, withHolm } from "../metrics/aggregate";
 import type { Estimate } from "../metrics/estimators";
-import type { KindObservations, MetricInfo, Observation } from "../metrics/types";
+import type { KindClusters, MetricInfo } from "../metrics/types";
+import { RunReads } from "../db/queries/run-reads";
 import { CANONICAL_DIMENSIONS } from "../kinds/persona/format";
 import { constitutions, getConstitution } from "../suites/constitutions";
 import { projectability } from "../kinds/persona/report";
 import type { StudyReport } from "./schemas/experiment";
-import { appendAll } from "../lib/arrays";
 
 export interface StudyModel {
   endpointId: string;
@@ -60,32 +59,25 @@ export async function runsByKind(db: Db, endpointId: string): Promise<Map<string
   return completed;
 }
 
-/** Which suite kind a metric comes from (projectability is read from persona runs). */
-const suiteKindOf = (m: MetricInfo) => (m.kind === "projectability" ? "persona" : m.kind === "self_report" ? "self-report" : m.kind);
-
 interface Loaded {
   model: StudyModel;
   byKind: Map<string, RunRow>;
-  data: KindObservations;
+  data: KindClusters;
 }
 
-/** A model's observations: each metric from the run of its own kind. */
-async function load(db: Db, d1: D1Database, model: Omit<StudyModel, "runs">): Promise<Loaded> {
+/** A model's per-item sums: each metric from the run of its own kind. */
+async function load(db: Db, reads: RunReads, model: Omit<StudyModel, "runs">): Promise<Loaded> {
   const byKind = await runsByKind(db, model.endpointId);
-  const data: KindObservations = { metrics: [], observations: [] };
+  const data: KindClusters = { metrics: [], clusters: new Map() };
   for (const run of new Set(byKind.values())) {
-    const got = await runObservations(db, d1, run);
+    const got = await runClusters(db, reads, run);
     for (const m of got.metrics) {
       if (byKind.get(suiteKindOf(m))?.id !== run.id || data.metrics.some((x) => x.id === m.id)) continue;
       data.metrics.push(m);
-      appendAll(data.observations, got.observations.filter((o) => o.metric === m.id));
+      data.clusters.set(m.id, got.clusters.get(m.id) ?? []);
     }
   }
   return { model: { ...model, runs: Object.fromEntries([...byKind].map(([k, r]) => [k, r.id])) }, byKind, data };
-}
-
-function observationsOf(l: Loaded, metric: string): Observation[] {
-  return l.data.observations.filter((o) => o.metric === metric);
 }
 
 /** Why a metric of two models cannot be paired beyond missing items: the kind's runs used different judges. */
@@ -99,11 +91,11 @@ function pairingProblem(a: Loaded, b: Loaded, m: MetricInfo): string | null {
   return null;
 }
 
-function compare(a: Loaded, b: Loaded, m: MetricInfo, family: string): Omit<MetricComparison, "pHolm"> & { endpointId: string; baseEndpointId: string } {
+async function compare(reads: RunReads, a: Loaded, b: Loaded, m: MetricInfo, family: string): Promise<Omit<MetricComparison, "pHolm"> & { endpointId: string; baseEndpointId: string }> {
   const problem = pairingProblem(a, b, m);
   const diff = problem
     ? { estimate: null, n: 0, clusters: 0, lo: null, hi: null, method: "none", reason: problem, p: null, test: "none", valid: false, dropped: 0 }
-    : pairedDifference(observationsOf(a, m.id), observationsOf(b, m.id), m.rate);
+    : await pairedRunDifference(reads, a.byKind.get(suiteKindOf(m))!, b.byKind.get(suiteKindOf(m))!, m);
   return { ...m, ...diff, runId: a.byKind.get(suiteKindOf(m))?.id ?? "", baseRunId: b.byKind.get(suiteKindOf(m))?.id ?? "", family, endpointId: a.model.endpointId, baseEndpointId: b.model.endpointId };
 }
 
@@ -118,11 +110,13 @@ export interface StudyMember {
 /** The study section of an experiment report; `compareMetric` adds member-vs-member comparisons of that metric. */
 export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string, members: StudyMember[], opts: { compareMetric?: string } = {}): Promise<StudyReport> {
   const baseEp = await getEndpoint(db, baseEndpointId, { includeDeleted: true });
-  const base = await load(db, d1, { endpointId: baseEp.id, name: baseEp.name, role: "base", arm: null, replicate: null, constitution: baseEp.constitution ?? null, scope: null });
+  // Rows read once for the whole report: per-item sums, paired sums, and observations where a kind has no sums.
+  const reads = new RunReads(d1);
+  const base = await load(db, reads, { endpointId: baseEp.id, name: baseEp.name, role: "base", arm: null, replicate: null, constitution: baseEp.constitution ?? null, scope: null });
   const loaded: Loaded[] = [];
   for (const m of members) {
     const ep = await getEndpoint(db, m.endpointId, { includeDeleted: true });
-    loaded.push(await load(db, d1, { endpointId: ep.id, name: ep.name, role: "member", arm: m.arm, replicate: m.replicate, constitution: m.constitution, scope: m.scope }));
+    loaded.push(await load(db, reads, { endpointId: ep.id, name: ep.name, role: "member", arm: m.arm, replicate: m.replicate, constitution: m.constitution, scope: m.scope }));
   }
   const all = [base, ...loaded];
   const metrics: MetricInfo[] = [];
@@ -131,7 +125,7 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
   metrics.sort((x, y) => order.indexOf(x.kind) - order.indexOf(y.kind) || Number(y.headline) - Number(x.headline) || x.id.localeCompare(y.id));
 
   const cells: (MetricEstimate & { endpointId: string })[] = [];
-  for (const l of all) for (const e of aggregate(l.byKind.values().next().value?.id ?? "", l.data)) cells.push({ ...e, runId: l.byKind.get(suiteKindOf(e))?.id ?? "", endpointId: l.model.endpointId });
+  for (const l of all) for (const e of aggregateClusters(l.byKind.values().next().value?.id ?? "", l.data)) cells.push({ ...e, runId: l.byKind.get(suiteKindOf(e))?.id ?? "", endpointId: l.model.endpointId });
   const cellOf = (endpointId: string, metric: string) => cells.find((c) => c.endpointId === endpointId && c.id === metric);
 
   // Per arm: with two or more replicates the replicate is the unit (t-interval over replicate estimates).
@@ -151,17 +145,20 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
   });
 
   // Every member against the base, paired on items; Holm across each member's metrics.
-  const vsBase = loaded.flatMap((l) => {
+  const vsBase: ReturnType<typeof withHolm<Awaited<ReturnType<typeof compare>>>> = [];
+  for (const l of loaded) {
     const family = `vs base: ${l.model.name}`;
     const shared = l.data.metrics.filter((m) => base.data.metrics.some((x) => x.id === m.id));
-    return withHolm(shared.map((m) => compare(l, base, m, family)));
-  });
+    const members: Awaited<ReturnType<typeof compare>>[] = [];
+    for (const m of shared) members.push(await compare(reads, l, base, m, family));
+    vsBase.push(...withHolm(members));
+  }
 
-  let memberPairs: ReturnType<typeof withHolm<ReturnType<typeof compare>>> | null = null;
+  let memberPairs: ReturnType<typeof withHolm<Awaited<ReturnType<typeof compare>>>> | null = null;
   const chosen = opts.compareMetric ? metrics.find((m) => m.id === opts.compareMetric) : undefined;
   if (chosen) {
-    const pairs: ReturnType<typeof compare>[] = [];
-    for (let i = 0; i < loaded.length; i++) for (let j = i + 1; j < loaded.length; j++) pairs.push(compare(loaded[i], loaded[j], chosen, `members pairwise: ${chosen.id}`));
+    const pairs: Awaited<ReturnType<typeof compare>>[] = [];
+    for (let i = 0; i < loaded.length; i++) for (let j = i + 1; j < loaded.length; j++) pairs.push(await compare(reads, loaded[i], loaded[j], chosen, `members pairwise: ${chosen.id}`));
     memberPairs = withHolm(pairs);
   }
 
@@ -185,7 +182,7 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
 
   // Projectability (cosine with the own constitution's signature, paired bootstrap against the base; ours) per member and arm.
   const basePersona = base.byKind.get("persona");
-  const baseSamples = basePersona ? await personaSamples(d1, basePersona.id) : [];
+  const baseSamples = basePersona ? await reads.personaItems(basePersona.id) : [];
   const perMember = [] as { endpointId: string; arm: string; replicate: number; constitution: string | null; cosine: StudyReport["projectability"]["members"][number]["cosine"]; reason?: string }[];
   for (const l of loaded) {
     const own = l.model.constitution ? getConstitution(l.model.constitution) : undefined;
@@ -194,7 +191,7 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
     if (!own) perMember.push({ ...head, cosine: null, reason: "the member declares no constitution" });
     else if (!run || !basePersona) perMember.push({ ...head, cosine: null, reason: "needs persona runs of the member and the base" });
     else {
-      const p = projectability(await personaSamples(d1, run.id), baseSamples, own);
+      const p = projectability(await reads.personaItems(run.id), baseSamples, own);
       perMember.push("unavailable" in p ? { ...head, cosine: null, reason: p.unavailable } : { ...head, cosine: p.cosine });
     }
   }

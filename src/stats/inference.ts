@@ -107,16 +107,31 @@ function clopperPearson(x: number, n: number, confidence: number): { lo: number;
  * Empty clusters are ignored; fewer than two clusters give no interval (with a reason).
  */
 export function clusteredMean(clusters: number[][], opts?: { rate?: boolean; level?: number }): Estimate {
+  return clusteredMeanOfSums(
+    clusters.map((c) => {
+      let sum = 0;
+      for (const x of c) sum += x;
+      return { n: c.length, sum };
+    }),
+    opts,
+  );
+}
+
+/**
+ * clusteredMean from each cluster's count and sum (what an SQL GROUP BY gives): the estimators use only the cluster
+ * means and the total n, so this is the same estimate without one value per observation.
+ */
+export function clusteredMeanOfSums(clusters: { n: number; sum: number }[], opts?: { rate?: boolean; level?: number }): Estimate {
   const level = opts?.level ?? DEFAULT_CONFIDENCE;
   assertConfidence(level);
-  const kept = clusters.filter((c) => c.length > 0);
+  const kept = clusters.filter((c) => c.n > 0);
   const k = kept.length;
-  const n = kept.reduce((s, c) => s + c.length, 0);
+  const n = kept.reduce((s, c) => s + c.n, 0);
   if (k === 0) return { estimate: null, n: 0, clusters: 0, lo: null, hi: null, method: "none", reason: "no observations" };
-  const means = kept.map((c) => mean(c));
+  const means = kept.map((c) => c.sum / c.n);
   const estimate = mean(means);
   if (opts?.rate) {
-    if (kept.every((c) => c.length === 1)) {
+    if (kept.every((c) => c.n === 1)) {
       const w = wilson(means.filter((x) => x === 1).length, n, level);
       // Single observations that are not 0/1 (already averaged) fall through to the effective-n interval.
       if (means.every((x) => x === 0 || x === 1)) return { estimate, n, clusters: k, lo: w.lo, hi: w.hi, method: "wilson" };
@@ -180,9 +195,6 @@ export function signFlipTest(diffs: number[], opts?: { seed?: number; resamples?
  * how many observations the caller could not pair.
  */
 export function pairedClusterComparison(pairs: { cluster: string; a: number; b: number }[], opts?: { rate?: boolean; seed?: number; dropped?: number; level?: number }): PairedComparison {
-  const level = opts?.level ?? DEFAULT_CONFIDENCE;
-  assertConfidence(level);
-  const dropped = opts?.dropped ?? 0;
   const byCluster = new Map<string, { a: number; b: number; m: number }>();
   for (const p of pairs) {
     const c = byCluster.get(p.cluster) ?? { a: 0, b: 0, m: 0 };
@@ -191,10 +203,22 @@ export function pairedClusterComparison(pairs: { cluster: string; a: number; b: 
     c.m++;
     byCluster.set(p.cluster, c);
   }
-  const groups = [...byCluster.values()].map((c) => ({ a: c.a / c.m, b: c.b / c.m }));
+  return pairedClusterComparisonOfSums([...byCluster.values()], opts);
+}
+
+/**
+ * pairedClusterComparison from each cluster's pair count m and its sums of a and b over the pairs (what an SQL join
+ * on (item, sample) grouped by item gives): the test and the interval use only the cluster means.
+ */
+export function pairedClusterComparisonOfSums(clusters: { m: number; a: number; b: number }[], opts?: { rate?: boolean; seed?: number; dropped?: number; level?: number }): PairedComparison {
+  const level = opts?.level ?? DEFAULT_CONFIDENCE;
+  assertConfidence(level);
+  const dropped = opts?.dropped ?? 0;
+  const kept = clusters.filter((c) => c.m > 0);
+  const groups = kept.map((c) => ({ a: c.a / c.m, b: c.b / c.m }));
   const diffs = groups.map((g) => g.a - g.b);
   const k = diffs.length;
-  const n = pairs.length;
+  const n = kept.reduce((s, c) => s + c.m, 0);
   const estimate = fin(mean(diffs));
   let test = k <= EXACT_SIGN_FLIP_MAX_CLUSTERS ? `exact sign-flip permutation test over ${k} clusters (2^${k} patterns)` : `sign-flip permutation test over ${k} clusters (${SIGN_FLIP_RESAMPLES} seeded Monte Carlo patterns)`;
   if (k < 2) return { estimate, n, clusters: k, lo: null, hi: null, method: "none", p: null, test: "none", valid: false, dropped, reason: tooFewClusters(k) };

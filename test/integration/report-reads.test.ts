@@ -35,6 +35,15 @@ describe("persona report reads", () => {
     const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT r.score FROM units u LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id WHERE u.run_id = ?").bind(run.id).all<{ detail: string }>();
     expect(plan.results.map((p) => p.detail).join("\n")).toMatch(/COVERING INDEX responses_run_scores/);
   });
+
+  it("sum a run's tokens per endpoint and model (the usage section) from the covering index, not the response rows", async () => {
+    const plan = await env.DB.prepare(
+      "EXPLAIN QUERY PLAN SELECT r.endpoint_id, r.model, count(*), sum(r.prompt_tokens), sum(r.completion_tokens) FROM responses r JOIN units u ON u.id = r.unit_id WHERE r.run_id = ? GROUP BY r.endpoint_id, r.model, u.judge IS NULL",
+    )
+      .bind("r")
+      .all<{ detail: string }>();
+    expect(plan.results.map((p) => p.detail).join("\n")).toMatch(/COVERING INDEX responses_run_scores/);
+  });
 });
 
 describe("unit indexes", () => {

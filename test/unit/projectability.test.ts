@@ -1,16 +1,17 @@
 /** Projectability (issue 11): projection length is the headline, the cosine a description, ranks-first beside its permutation null, contrasts base-relative. */
 import { describe, expect, it } from "vitest";
-import { type PersonaSample, projectability } from "../../src/kinds/persona/report";
+import { type PersonaItemStats, type PersonaSample, projectability } from "../../src/kinds/persona/report";
+import { personaItemStatsOf } from "../../src/db/queries/reports";
 import { kappaEstimate } from "../../src/stats/inference";
 import { constitutions } from "../../src/suites/constitutions";
 import { CANONICAL_DIMENSIONS } from "../../src/kinds/persona/format";
 
 const ITEMS = 30;
 /** One scored sample per item; `value(dim, i)` gives the item's P(match). */
-function run(value: (dim: string, i: number) => number): PersonaSample[] {
+function run(value: (dim: string, i: number) => number): PersonaItemStats[] {
   const out: PersonaSample[] = [];
   for (const dimension of CANONICAL_DIMENSIONS) for (let i = 0; i < ITEMS; i++) out.push({ suiteVersionId: "sv", itemKey: `${dimension}-${i}`, dimension, status: "done", score: value(dimension, i), pYes: 0.5 });
-  return out;
+  return personaItemStatsOf(out);
 }
 // Deterministic item-level spread around each dimension's level.
 const wobble = (i: number) => (((i * 37) % 11) - 5) / 50;

@@ -88,8 +88,9 @@ describe("boundary-aware intervals reach every surface (issue 11)", () => {
 
   it("a persona dimension with every item at 1 is not [1, 1]", async () => {
     const { summarizeDimensions } = await import("../../src/kinds/persona/report");
+    const { personaItemStatsOf } = await import("../../src/db/queries/reports");
     const samples = Array.from({ length: 20 }, (_, i) => ({ suiteVersionId: "sv", itemKey: `i${i}`, dimension: "deontology", status: "done", score: 1, pYes: 1 }));
-    const [d] = summarizeDimensions(samples, 1);
+    const [d] = summarizeDimensions(personaItemStatsOf(samples), 1);
     expect(d.matchRate).toBe(1);
     expect(d.hi).toBe(1);
     expect(d.lo).toBeLessThan(0.9);

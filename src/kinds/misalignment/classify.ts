@@ -25,7 +25,12 @@ export interface JudgedAnswer {
 /** Resolves every ask's judgments (one logprob judgment, or sampled draws) into scores and a class. */
 export function judgedAnswers(asks: EmAskRow[], judgments: EmJudgmentRow[]): JudgedAnswer[] {
   const byParent = new Map<string, EmJudgmentRow[]>();
-  for (const j of judgments) byParent.set(j.parentId, [...(byParent.get(j.parentId) ?? []), j]);
+  // Appends in place: copying the list per judgment was quadratic at 100k answers.
+  for (const j of judgments) {
+    const list = byParent.get(j.parentId);
+    if (list) list.push(j);
+    else byParent.set(j.parentId, [j]);
+  }
   return asks.map((a) => {
     const base = { unitId: a.unitId, suiteVersionId: a.suiteVersionId, itemKey: a.itemKey, sampleIndex: a.sampleIndex, variant: a.variant, untriggered: a.variant === TRIGGER_VARIANT && a.triggered === 0 };
     if (a.status === "failed") return { ...base, status: "ask_failed", aligned: null, coherent: null };

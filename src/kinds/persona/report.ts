@@ -4,19 +4,19 @@
  * operationalisation; see docs/projectability.md).
  */
 import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, percentileInterval } from "../../stats/bootstrap";
-import { clusteredMean, type Estimate, holmAvailable, LABEL_ALPHA, pairedClusterComparison } from "../../stats/inference";
+import { clusteredMeanOfSums, type Estimate, holmAvailable, LABEL_ALPHA, pairedClusterComparison } from "../../stats/inference";
 import { tQuantile, tSf } from "../../stats/distributions";
 import { mean, variance } from "../../stats/descriptive";
-import { clusterMeanInterval } from "../../stats/intervals";
+import { tMeanInterval } from "../../stats/intervals";
 import { createRng } from "../../stats/rng";
 import { pairedTTest } from "../../stats/tests";
 import { cosine, projectionLength } from "../../stats/vector";
 import { type Constitution, constitutions, signatureSimilarity, signatureVector } from "../../suites/constitutions";
 import { CANONICAL_DIMENSIONS } from "./format";
 
-import type { PersonaSample } from "../../db/queries/reports";
+import type { PersonaItemStats, PersonaSample } from "../../db/queries/reports";
 
-export type { PersonaSample };
+export type { PersonaItemStats, PersonaSample };
 
 export interface DimensionSummary {
   dimension: string;
@@ -36,56 +36,54 @@ export interface DimensionSummary {
   ciMethod: string;
 }
 
-/** Per item: the mean score over its scored samples. */
-function itemMeans(samples: PersonaSample[]): Map<string, Map<string, number[]>> {
-  const byDim = new Map<string, Map<string, number[]>>();
-  for (const s of samples) {
-    if (s.score == null) continue;
-    if (!byDim.has(s.dimension)) byDim.set(s.dimension, new Map());
-    const items = byDim.get(s.dimension)!;
-    const k = `${s.suiteVersionId}|${s.itemKey}`;
-    if (!items.has(k)) items.set(k, []);
-    items.get(k)!.push(s.score);
+/** Per dimension and item (`<suite version>|<item>`): the count and sum of the item's scores. */
+function itemSums(items: PersonaItemStats[]): Map<string, Map<string, { n: number; sum: number }>> {
+  const byDim = new Map<string, Map<string, { n: number; sum: number }>>();
+  for (const it of items) {
+    if (!it.scored) continue;
+    if (!byDim.has(it.dimension)) byDim.set(it.dimension, new Map());
+    byDim.get(it.dimension)!.set(`${it.suiteVersionId}|${it.itemKey}`, { n: it.scored, sum: it.scoreSum });
   }
   return byDim;
 }
 
-export function summarizeDimensions(samples: PersonaSample[], samplesPerItem: number): DimensionSummary[] {
-  const byDim = itemMeans(samples);
-  const dims = [...new Set(samples.map((s) => s.dimension))];
+/** Per-dimension match rates from the run's items (personaItemStats: per-item sums, one row per item). */
+export function summarizeDimensions(items: PersonaItemStats[], samplesPerItem: number): DimensionSummary[] {
+  const byDim = itemSums(items);
+  const dims = [...new Set(items.map((s) => s.dimension))];
   const order = (d: string) => {
     const i = (CANONICAL_DIMENSIONS as readonly string[]).indexOf(d);
     return i < 0 ? 99 : i;
   };
   dims.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   return dims.map((dimension) => {
-    const mine = samples.filter((s) => s.dimension === dimension);
+    const mine = items.filter((s) => s.dimension === dimension);
     const clusters = [...(byDim.get(dimension)?.values() ?? [])];
-    let ci = clusters.length ? clusterMeanInterval(clusters) : { estimate: NaN, lo: NaN, hi: NaN, n: 0 };
+    const means = clusters.map((c) => c.sum / c.n);
+    const t = tMeanInterval(means);
+    let ci = clusters.length ? { estimate: t.estimate, lo: t.lo, hi: t.hi } : { estimate: NaN, lo: NaN, hi: NaN };
     // Every item at the same value (typically 0 or 1): the t-interval has zero width; use the boundary-aware
     // clustered-rate interval there instead (issue 11: never zero width when n is finite).
     const degenerate = clusters.length >= 1 && ci.lo === ci.hi;
     if (degenerate) {
-      const e = clusteredMean(clusters, { rate: true });
+      const e = clusteredMeanOfSums(clusters, { rate: true });
       ci = { ...ci, lo: e.lo ?? NaN, hi: e.hi ?? NaN };
     }
-    const scored = mine.filter((s) => s.score != null);
-    const yes = scored.map((s) => s.pYes).filter((p): p is number => p != null);
-    const yesByItem = new Map<string, number[]>();
-    for (const s of scored) if (s.pYes != null) yesByItem.set(`${s.suiteVersionId}|${s.itemKey}`, [...(yesByItem.get(`${s.suiteVersionId}|${s.itemKey}`) ?? []), s.pYes]);
+    const total = (f: (s: PersonaItemStats) => number) => mine.reduce((a, s) => a + f(s), 0);
+    const scored = total((s) => s.scored);
     return {
       dimension,
       matchRate: ci.estimate,
       // A rate's interval cannot leave [0, 1]; the t-interval can with few items, so it is clipped.
       lo: Math.max(0, ci.lo),
       hi: Math.min(1, ci.hi),
-      n: scored.length,
+      n: scored,
       items: clusters.length,
-      unparseable: mine.filter((s) => s.status === "done" && s.score == null).length,
-      failed: mine.filter((s) => s.status === "failed").length,
-      pending: mine.filter((s) => s.status === "pending").length,
-      acquiescence: yes.length ? mean(yes) : null,
-      acquiescenceInterval: clusteredMean([...yesByItem.values()]),
+      unparseable: total((s) => s.unparseable),
+      failed: total((s) => s.failed),
+      pending: total((s) => s.pending),
+      acquiescence: scored ? total((s) => s.yesSum) / scored : null,
+      acquiescenceInterval: clusteredMeanOfSums(mine.map((s) => ({ n: s.scored, sum: s.yesSum }))),
       ciMethod: degenerate ? "every item at the same value: Wilson / Korn-Graubard interval over items (boundary-aware)" : samplesPerItem > 1 ? "t-interval over item means (clustered by item)" : "t-interval over items",
     };
   });
@@ -113,14 +111,15 @@ export interface DimensionDelta {
 }
 
 /** Items of one dimension present in both runs, as aligned arrays of item means. */
-function pairedItems(model: Map<string, number[]>, base: Map<string, number[]>) {
+function pairedItems(model: Map<string, { n: number; sum: number }>, base: Map<string, { n: number; sum: number }>) {
   const keys = [...model.keys()].filter((k) => base.has(k)).sort();
-  return { keys, a: keys.map((k) => mean(model.get(k)!)), b: keys.map((k) => mean(base.get(k)!)) };
+  const meanOf = (c: { n: number; sum: number }) => c.sum / c.n;
+  return { keys, a: keys.map((k) => meanOf(model.get(k)!)), b: keys.map((k) => meanOf(base.get(k)!)) };
 }
 
-export function dimensionDeltas(model: PersonaSample[], base: PersonaSample[]): DimensionDelta[] {
-  const m = itemMeans(model);
-  const b = itemMeans(base);
+export function dimensionDeltas(model: PersonaItemStats[], base: PersonaItemStats[]): DimensionDelta[] {
+  const m = itemSums(model);
+  const b = itemSums(base);
   const out: DimensionDelta[] = [];
   for (const dimension of [...m.keys()].filter((d) => b.has(d))) {
     const p = pairedItems(m.get(dimension)!, b.get(dimension)!);
@@ -184,9 +183,9 @@ export interface Projectability {
  * publish no formula). Paired bootstrap over items within each dimension; one shared resample drives every
  * statistic so the cosine, projection, contrasts and identification agree with one another.
  */
-export function projectability(model: PersonaSample[], base: PersonaSample[], own: Constitution, candidates: Constitution[] = [...constitutions().values()]): Projectability | { unavailable: string } {
-  const m = itemMeans(model);
-  const b = itemMeans(base);
+export function projectability(model: PersonaItemStats[], base: PersonaItemStats[], own: Constitution, candidates: Constitution[] = [...constitutions().values()]): Projectability | { unavailable: string } {
+  const m = itemSums(model);
+  const b = itemSums(base);
   const dims = CANONICAL_DIMENSIONS as readonly string[];
   const missing = dims.filter((d) => !m.has(d) || !b.has(d));
   if (missing.length) return { unavailable: `needs all four canonical dimensions in both runs; missing ${missing.join(", ")}` };

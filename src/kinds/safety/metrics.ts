@@ -2,13 +2,15 @@
 import { safetySamples } from "../../db/queries/reports";
 import { formatJudgeKey } from "../../judges/judge-key";
 import { combine, groupBy, words } from "../../metrics/combine";
-import type { MetricInfo, Observation, ObservationSource } from "../../metrics/types";
+import type { MetricInfo, Observation } from "../../metrics/types";
+import type { BuiltinObservationSource } from "../../metrics/sources";
 import { outcome } from "./classify";
 import { appendAll } from "../../lib/arrays";
 
-export const safetyObservations: ObservationSource = async (d1, run) => {
+export const safetyObservations: BuiltinObservationSource = async (d1, run, reads) => {
   if (!run.config.judge) return { metrics: [], observations: [] };
-  const samples = await safetySamples(d1, run.id, formatJudgeKey(run.config.judge));
+  const key = formatJudgeKey(run.config.judge);
+  const samples = reads ? await reads.safetySamples(run.id, key) : await safetySamples(d1, run.id, key);
   const metrics: MetricInfo[] = [];
   const observations: Observation[] = [];
   const obs = (metric: string, s: (typeof samples)[number], value: number): Observation => ({ metric, runId: run.id, item: `${s.suiteVersionId ?? ""}|${s.itemKey}`, sample: String(s.sampleIndex), value });
