@@ -7,6 +7,7 @@ import { streamLines } from "../../src/queue/import-answers";
 import { kappaInterval, scoreAgreement } from "../../src/reports/judge-agreement";
 import { compareJudgments } from "../../src/reports/judges";
 import type { SafetySample } from "../../src/db/queries/reports";
+import { createRng, seedFrom } from "../../src/stats/rng";
 
 const file = (over: Record<string, string> = {}) =>
   Object.entries({
@@ -138,6 +139,55 @@ describe("judge agreement statistics", () => {
     expect(s.meanAbsoluteDifference.estimate).toBeCloseTo((2 + 2 + 3 + 1 + 3 + 5 + 1 + 5) / 8, 10);
     expect(s.meanAbsoluteDifference.lo!).toBeLessThan(s.meanAbsoluteDifference.estimate!);
     expect(scoreAgreement([1], [2]).pearson.lo).toBeNull();
+  });
+
+  it("correlations over several samples per prompt are taken over prompt means: the answer-level interval under-covers (issue 11)", () => {
+    // 10 prompts x 5 answers; both judges give all answers of a prompt that prompt's score, the prompt scores are
+    // bivariate normal with r = 0.5 (Spearman's rho_s = (6/pi) asin(r/2), Pearson 1907). The 50 answers carry the
+    // information of 10 prompts, so an interval on n = 50 answers is about sqrt(47/7) = 2.6 times too narrow.
+    const rng = createRng(seedFrom(20260608, "judge-agreement-correlation"));
+    const normal = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+    const prompts = 10;
+    const answers = 5;
+    const r = 0.5;
+    const rhoS = (6 / Math.PI) * Math.asin(r / 2);
+    const datasets = 400;
+    // The answer-level Spearman p runs 20,000 Monte Carlo orderings of 50 answers: the naive figures use the first 100 datasets.
+    const naiveDatasets = 100;
+    const covered = { naivePearson: 0, naiveSpearman: 0, pearson: 0, spearman: 0 };
+    const inside = (x: { lo: number | null; hi: number | null }, truth: number) => x.lo != null && x.hi != null && x.lo <= truth && truth <= x.hi;
+    for (let d = 0; d < datasets; d++) {
+      const a: number[] = [];
+      const b: number[] = [];
+      const clusters: string[] = [];
+      for (let p = 0; p < prompts; p++) {
+        const z1 = normal();
+        const z2 = r * z1 + Math.sqrt(1 - r * r) * normal();
+        for (let j = 0; j < answers; j++) {
+          a.push(50 + 15 * z1);
+          b.push(50 + 15 * z2);
+          clusters.push(`q${p}`);
+        }
+      }
+      const clustered = scoreAgreement(a, b, 0.95, clusters);
+      if (d < naiveDatasets) {
+        const naive = scoreAgreement(a, b);
+        if (inside(naive.pearson, r)) covered.naivePearson++;
+        if (inside(naive.spearman, rhoS)) covered.naiveSpearman++;
+      }
+      if (inside(clustered.pearson, r)) covered.pearson++;
+      if (inside(clustered.spearman, rhoS)) covered.spearman++;
+      if (d === 0) {
+        expect(clustered).toMatchObject({ n: 50, clusters: 10 });
+        expect(clustered.pooledR).toBeCloseTo(clustered.pearson.r!, 12);
+        expect(clustered.pearson.method).toMatch(/over 10 prompt means/);
+      }
+    }
+    // Monte Carlo SE of a coverage near 0.95 over 400 datasets: about 0.011; of the naive ones (near 0.55, 100 datasets): 0.05.
+    expect(covered.naivePearson / naiveDatasets).toBeLessThan(0.8);
+    expect(covered.naiveSpearman / naiveDatasets).toBeLessThan(0.8);
+    expect(covered.pearson / datasets).toBeGreaterThan(0.91);
+    expect(covered.spearman / datasets).toBeGreaterThan(0.91);
   });
 
   it("kappa over several samples per prompt resamples prompts instead of treating answers as independent (issue 11)", () => {
