@@ -5,7 +5,7 @@
  */
 
 import { mean, sd } from "./descriptive.ts";
-import { regularizedIncompleteBeta, tQuantile } from "./distributions.ts";
+import { normalCdf, normalQuantile, regularizedIncompleteBeta, tQuantile } from "./distributions.ts";
 import { assertConfidence, DEFAULT_CONFIDENCE, wilson, zCritical } from "./intervals.ts";
 import { createRng } from "./rng.ts";
 import { averageRanks, cohensKappa, mcnemarExact, newcombeDiffInterval, spearman } from "./tests.ts";
@@ -425,10 +425,14 @@ export function holmAvailable(ps: (number | null | undefined)[]): (number | null
 const KAPPA_RESAMPLES = 2000;
 
 /**
- * Cohen's kappa with a 95% percentile interval from a seeded bootstrap over items (the rated items are the units),
- * or the reason it has none: fewer than MIN_KAPPA_ITEMS items, or kappa undefined (both raters used one label).
- * With `clusters` (one cluster id per rated item, e.g. the prompt of each sampled answer) the bootstrap resamples
- * whole clusters, since answers to one prompt are not independent; then the minimum counts clusters.
+ * Cohen's kappa with a 95% interval from a seeded bootstrap over items (the rated items are the units), or the reason
+ * it has none: fewer than MIN_KAPPA_ITEMS items, or kappa undefined (both raters used one label). With `clusters` (one
+ * cluster id per rated item, e.g. the prompt of each sampled answer) the bootstrap resamples whole clusters, since answers
+ * to one prompt are not independent; then the minimum counts clusters.
+ * Interval: BCa (Efron 1987; bias from the share of resamples below the estimate, acceleration from the leave-one-unit-out
+ * jackknife) with the normal quantile expanded to sqrt(k/(k − 1)) · t_{k−1} for k units, as Hesterberg (2015) expands the
+ * percentile interval (the combination is ours). The plain percentile interval covered 0.875-0.934 at 10-20 prompts on
+ * the grid of docs/statistics.md.
  */
 export const MIN_KAPPA_ITEMS = 10;
 export function kappaEstimate(labelsA: readonly string[], labelsB: readonly string[], opts?: { seed?: number; level?: number; clusters?: readonly string[] }): Estimate {
@@ -440,7 +444,7 @@ export function kappaEstimate(labelsA: readonly string[], labelsB: readonly stri
   const units = [...groups.values()];
   const clustered = units.length < n;
   const unitName = clustered ? "clusters" : "items";
-  const base = { n, clusters: units.length, method: `Cohen's kappa; ${Math.round(level * 100)}% percentile interval, ${KAPPA_RESAMPLES} seeded bootstrap resamples of ${clustered ? `${units.length} clusters (all rated items of a cluster together)` : "items"}` };
+  const base = { n, clusters: units.length, method: `Cohen's kappa; ${Math.round(level * 100)}% BCa interval with a small-sample expansion, ${KAPPA_RESAMPLES} seeded bootstrap resamples of ${clustered ? `${units.length} clusters (all rated items of a cluster together)` : "items"}` };
   if (!Number.isFinite(k.kappa)) return { ...base, estimate: null, lo: null, hi: null, reason: n ? "kappa undefined: both raters used a single identical label" : "no rated items" };
   if (units.length < MIN_KAPPA_ITEMS) return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `n too small for an interval (${units.length} < ${MIN_KAPPA_ITEMS} ${unitName})` };
   const rng = createRng(opts?.seed ?? SIGN_FLIP_SEED);
@@ -465,7 +469,63 @@ export function kappaEstimate(labelsA: readonly string[], labelsB: readonly stri
     const i = Math.floor(h);
     return samples[i] + (h - i) * ((samples[Math.min(i + 1, samples.length - 1)] ?? samples[i]) - samples[i]);
   };
-  return { ...base, estimate: k.kappa, lo: q((1 - level) / 2), hi: q(1 - (1 - level) / 2) };
+  // Bias correction z0: the share of resamples below the estimate (ties count half), kept off 0 and 1.
+  let below = 0;
+  for (const x of samples) below += x < k.kappa ? 1 : x === k.kappa ? 0.5 : 0;
+  const z0 = normalQuantile(Math.min(1 - 1 / (2 * samples.length), Math.max(1 / (2 * samples.length), below / samples.length)));
+  const [pLo, pHi] = expandedBcaLevels(z0, jackknifeAcceleration(labelsA, labelsB, units), units.length, level);
+  return { ...base, estimate: k.kappa, lo: q(pLo), hi: q(pHi) };
+}
+
+/**
+ * The bootstrap quantile levels of kappaEstimate's interval for k units: BCa's Φ(z0 + (z0 ± z)/(1 − a(z0 ± z))) (Efron
+ * 1987) with z = sqrt(k/(k − 1)) · t_{k−1}(1 − α/2), Hesterberg's (2015) small-sample expansion, in place of the normal
+ * quantile. z0 = 0 and a = 0 give Hesterberg's expanded percentile interval.
+ */
+export function expandedBcaLevels(z0: number, acceleration: number, k: number, level: number): [number, number] {
+  const expanded = Math.sqrt(k / (k - 1)) * tQuantile(1 - (1 - level) / 2, k - 1);
+  const adjusted = (zq: number) => normalCdf(z0 + (z0 + zq) / (1 - acceleration * (z0 + zq)));
+  return [adjusted(-expanded), adjusted(expanded)];
+}
+
+/**
+ * BCa acceleration a = Σ (θ̄ − θ_(i))³ / (6 (Σ (θ̄ − θ_(i))²)^1.5) from the leave-one-unit-out kappas θ_(i) (Efron 1987),
+ * each computed from the total label counts minus the unit's own (O(labels) per unit). 0 when the jackknife is flat.
+ */
+function jackknifeAcceleration(labelsA: readonly string[], labelsB: readonly string[], units: number[][]): number {
+  const countA = new Map<string, number>();
+  const countB = new Map<string, number>();
+  let agree = 0;
+  labelsA.forEach((x, i) => {
+    countA.set(x, (countA.get(x) ?? 0) + 1);
+    countB.set(labelsB[i], (countB.get(labelsB[i]) ?? 0) + 1);
+    if (x === labelsB[i]) agree++;
+  });
+  const n = labelsA.length;
+  const leaveOut: number[] = [];
+  for (const unit of units) {
+    const minusA = new Map<string, number>();
+    const minusB = new Map<string, number>();
+    let unitAgree = 0;
+    for (const j of unit) {
+      minusA.set(labelsA[j], (minusA.get(labelsA[j]) ?? 0) + 1);
+      minusB.set(labelsB[j], (minusB.get(labelsB[j]) ?? 0) + 1);
+      if (labelsA[j] === labelsB[j]) unitAgree++;
+    }
+    const m = n - unit.length;
+    if (m <= 0) continue;
+    let expected = 0;
+    for (const [label, ca] of countA) expected += ((ca - (minusA.get(label) ?? 0)) / m) * (((countB.get(label) ?? 0) - (minusB.get(label) ?? 0)) / m);
+    if (expected < 1) leaveOut.push(((agree - unitAgree) / m - expected) / (1 - expected));
+  }
+  const centre = mean(leaveOut);
+  let num = 0;
+  let den = 0;
+  for (const x of leaveOut) {
+    num += (centre - x) ** 3;
+    den += (centre - x) ** 2;
+  }
+  return den > 0 ? num / (6 * den ** 1.5) : 0;
 }
 
 /**
