@@ -106,7 +106,7 @@ describe("clusteredMean", () => {
     // m = [0.2, 0.5, 0.1, 0.4, 0.3], n = 40: n_eff = min(40, max(5, p(1-p)/(var(m, ddof=1)/5))) = min(40, 42) = 40;
     // n* = 40 (t(0.975, 39) / t(0.975, 4))^2 = 21.229553429718811; Clopper-Pearson with x = 0.3 n* as beta quantiles
     // (Beta(0.025; x, n*-x+1), Beta(0.975; x+1, n*-x)). Values from mpmath 1.3.0 at 50 digits, t quantiles by root-finding
-    // on the t CDF through betainc, beta quantiles by bisection on betainc (script in the issue-11 closing note).
+    // on the t CDF through betainc, beta quantiles by bisection on betainc (scripts/stats-reference-mpmath.py).
     const e = kornGraubardInterval([0.2, 0.5, 0.1, 0.4, 0.3], 40, 0.95);
     expect(e.nEffective).toBeCloseTo(21.22955342971881, 8);
     expect(e.lo).toBeCloseTo(0.12327925750070448, 8);

@@ -73,7 +73,7 @@ describe("kappaEstimate", () => {
 
   it("reads the bootstrap at BCa levels with Hesterberg's small-sample expansion (reference: mpmath)", () => {
     // Phi(z0 + (z0 -+ z)/(1 - a(z0 -+ z))), z = sqrt(k/(k-1)) t(0.975, k-1); mpmath 1.3.0, 50 digits (t quantile by
-    // root-finding on the t CDF through betainc). z0 = a = 0 at k = 10: 0.00855 and 0.99145 instead of 0.025 and 0.975.
+    // root-finding on the t CDF through betainc; scripts/stats-reference-mpmath.py). z0 = a = 0 at k = 10: 0.00855 and 0.99145 instead of 0.025 and 0.975.
     const cases: [number, number, number, number, number][] = [
       [0, 0, 10, 0.008550639024406355, 0.9914493609755936],
       [0.1, 0.05, 20, 0.039435985564021746, 0.9957546509482896],

@@ -54,9 +54,9 @@ describe("safety rates", () => {
     const r = rate(new Map(Array.from({ length: 30 }, (_, i) => [`p${i}`, [true, true, true]])));
     expect(r.rate).toBe(1);
     expect(r.hi).toBe(1);
-    // Worst-case design effect (n_eff = 30 prompts), Korn-Graubard df adjustment, Wilson: 0.8789, below Wilson on 30 prompts (0.886).
+    // Worst-case design effect (n_eff = 30 prompts), Korn-Graubard df adjustment, Wilson on n* = 28.32: 0.8805 (mpmath), below Wilson on 30 prompts (0.886).
     expect(r.lo).toBeLessThan(0.8865);
-    expect(r.lo).toBeGreaterThan(0.85);
+    expect(r.lo).toBeCloseTo(0.8805401840347551, 9);
   });
 
   it("computes judge agreement and Cohen's kappa against our labels", () => {
