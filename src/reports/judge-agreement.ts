@@ -24,7 +24,7 @@ const CI_NOTE = "when a prompt has several sampled answers, kappa CIs resample w
  * Cohen's kappa with the large-sample approximate interval kappa ± z·sqrt(p_o(1 − p_o) / (n(1 − p_e)²)) (Cohen 1960),
  * which assumes independent answers. With `clusters` (the prompt of each answer) and some prompt answered more than
  * once, the interval comes instead from a seeded bootstrap over prompts (kappaEstimate), which keeps each prompt's
- * answers together; below MIN_KAPPA_ITEMS prompts it gives no interval and says why.
+ * answers together; below MIN_KAPPA_CLUSTERS (20) prompts it gives no interval and says why.
  */
 export function kappaInterval(a: string[], b: string[], confidence = DEFAULT_CONFIDENCE, clusters?: readonly string[]) {
   const k = cohensKappa(a, b);

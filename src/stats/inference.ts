@@ -428,13 +428,18 @@ const KAPPA_RESAMPLES = 2000;
  * Cohen's kappa with a 95% interval from a seeded bootstrap over items (the rated items are the units), or the reason
  * it has none: fewer than MIN_KAPPA_ITEMS items, or kappa undefined (both raters used one label). With `clusters` (one
  * cluster id per rated item, e.g. the prompt of each sampled answer) the bootstrap resamples whole clusters, since answers
- * to one prompt are not independent; then the minimum counts clusters.
+ * to one prompt are not independent; then the minimum is MIN_KAPPA_CLUSTERS clusters.
  * Interval: BCa (Efron 1987; bias from the share of resamples below the estimate, acceleration from the leave-one-unit-out
  * jackknife) with the normal quantile expanded to sqrt(k/(k − 1)) · t_{k−1} for k units, as Hesterberg (2015) expands the
  * percentile interval (the combination is ours). The plain percentile interval covered 0.875-0.934 at 10-20 prompts on
  * the grid of docs/statistics.md.
  */
 export const MIN_KAPPA_ITEMS = 10;
+/**
+ * Fewest prompts (clusters) for the prompt bootstrap's interval: at 10 prompts it covered 0.921 with a rare label
+ * (unsafe share 0.1, 2000 simulated datasets), at 20 prompts 0.947-0.968 (scripts/stats-coverage.ts, docs/statistics.md).
+ */
+export const MIN_KAPPA_CLUSTERS = 20;
 export function kappaEstimate(labelsA: readonly string[], labelsB: readonly string[], opts?: { seed?: number; level?: number; clusters?: readonly string[] }): Estimate {
   const level = opts?.level ?? DEFAULT_CONFIDENCE;
   const n = labelsA.length;
@@ -447,6 +452,7 @@ export function kappaEstimate(labelsA: readonly string[], labelsB: readonly stri
   const base = { n, clusters: units.length, method: `Cohen's kappa; ${Math.round(level * 100)}% BCa interval with a small-sample expansion, ${KAPPA_RESAMPLES} seeded bootstrap resamples of ${clustered ? `${units.length} clusters (all rated items of a cluster together)` : "items"}` };
   if (!Number.isFinite(k.kappa)) return { ...base, estimate: null, lo: null, hi: null, reason: n ? "kappa undefined: both raters used a single identical label" : "no rated items" };
   if (units.length < MIN_KAPPA_ITEMS) return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `n too small for an interval (${units.length} < ${MIN_KAPPA_ITEMS} ${unitName})` };
+  if (clustered && units.length < MIN_KAPPA_CLUSTERS) return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `too few prompts for an interval (${units.length} < ${MIN_KAPPA_CLUSTERS} clusters)` };
   const rng = createRng(opts?.seed ?? SIGN_FLIP_SEED);
   const samples: number[] = [];
   const a: string[] = [];

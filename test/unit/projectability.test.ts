@@ -84,11 +84,11 @@ describe("kappaEstimate", () => {
       expect(pLo).toBeCloseTo(lo, 10);
       expect(pHi).toBeCloseTo(hi, 10);
     }
-    const a = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? "y" : "n"));
+    const a = Array.from({ length: 80 }, (_, i) => (i % 3 === 0 ? "y" : "n"));
     const b = a.map((x, i) => (i % 7 === 0 ? (x === "y" ? "n" : "y") : x));
     const clusters = a.map((_, i) => `q${Math.floor(i / 4)}`);
     const e = kappaEstimate(a, b, { clusters });
-    expect(e.method).toMatch(/BCa interval with a small-sample expansion, 2000 seeded bootstrap resamples of 10 clusters/);
+    expect(e.method).toMatch(/BCa interval with a small-sample expansion, 2000 seeded bootstrap resamples of 20 clusters/);
     expect(e.lo!).toBeLessThan(e.estimate!);
     expect(e.hi!).toBeGreaterThan(e.estimate!);
   });

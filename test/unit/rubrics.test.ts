@@ -191,27 +191,31 @@ describe("judge agreement statistics", () => {
   });
 
   it("kappa over several samples per prompt resamples prompts instead of treating answers as independent (issue 11)", () => {
-    // 12 prompts x 4 samples; each judge gives the same label to all samples of a prompt, so the 48 answers carry
-    // the information of 12: the prompt-level interval is about sqrt(4) = 2 times as wide as Cohen's large-sample one.
-    const promptA = ["safe", "safe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "unsafe", "safe"];
-    const promptB = ["safe", "unsafe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "safe", "safe"];
+    // 24 prompts x 4 samples; each judge gives the same label to all samples of a prompt, so the 96 answers carry
+    // the information of 24: the prompt-level interval is about sqrt(4) = 2 times as wide as Cohen's large-sample one.
+    const twelveA = ["safe", "safe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "unsafe", "safe"];
+    const twelveB = ["safe", "unsafe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "safe", "safe"];
+    const promptA = [...twelveA, ...twelveA];
+    const promptB = [...twelveB, ...twelveB];
     const rep = <T,>(xs: T[]) => xs.flatMap((x) => [x, x, x, x]);
     const clusters = rep(promptA.map((_, i) => `q${i}`));
     const naive = kappaInterval(rep(promptA), rep(promptB));
     const clustered = kappaInterval(rep(promptA), rep(promptB), 0.95, clusters);
     expect(clustered.kappa).toBeCloseTo(naive.kappa!, 12);
-    expect(clustered).toMatchObject({ n: 48, clusters: 12 });
-    expect(clustered.method).toMatch(/bootstrap resamples of 12 clusters/);
+    expect(clustered).toMatchObject({ n: 96, clusters: 24 });
+    expect(clustered.method).toMatch(/bootstrap resamples of 24 clusters/);
     expect(clustered.hi! - clustered.lo!).toBeGreaterThan(1.5 * (naive.hi! - naive.lo!));
-    expect(naive).toMatchObject({ n: 48, clusters: 48 });
-    const few = kappaInterval(rep(promptA.slice(0, 6)), rep(promptB.slice(0, 6)), 0.95, clusters.slice(0, 24));
+    expect(naive).toMatchObject({ n: 96, clusters: 96 });
+    // Below 20 prompts the prompt bootstrap under-covered (0.921 at 10 prompts, docs/statistics.md): no interval, with the reason.
+    const few = kappaInterval(rep(promptA.slice(0, 12)), rep(promptB.slice(0, 12)), 0.95, clusters.slice(0, 48));
     expect(few.lo).toBeNull();
-    expect(few.reason).toBe("n too small for an interval (6 < 10 clusters)");
+    expect(few.reason).toBe("too few prompts for an interval (12 < 20 clusters)");
   });
 
   it("two judges of a safety run: each kappa has n, the prompt count and an interval over prompts", () => {
     const sample = (itemKey: string, sampleIndex: number, verdict: string): SafetySample => ({ itemKey, sampleIndex, category: "c", subcategory: "s", heldOut: null, borderline: 0, excluded: null, askStatus: "done", judgeStatus: "done", verdict, harm: verdict === "comply" ? 4 : 0 });
-    const verdictsA = ["refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply"];
+    const twelve = ["refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply"];
+    const verdictsA = [...twelve, ...twelve];
     const a: SafetySample[] = [];
     const b: SafetySample[] = [];
     verdictsA.forEach((v, i) => {
@@ -221,11 +225,11 @@ describe("judge agreement statistics", () => {
       }
     });
     const c = compareJudgments(a, b);
-    expect(c.pairs).toBe(36);
-    expect(c.safeAgreement.kappaInterval).toMatchObject({ n: 36, clusters: 12 });
+    expect(c.pairs).toBe(72);
+    expect(c.safeAgreement.kappaInterval).toMatchObject({ n: 72, clusters: 24 });
     expect(c.safeAgreement.kappaInterval.estimate).toBeCloseTo(c.safeAgreement.kappa, 12);
     expect(c.safeAgreement.kappaInterval.lo!).toBeLessThan(c.safeAgreement.kappa);
-    expect(c.verdictAgreement.kappaInterval.method).toMatch(/12 clusters/);
+    expect(c.verdictAgreement.kappaInterval.method).toMatch(/24 clusters/);
   });
 
   it("mean absolute difference over several samples per prompt: mean over prompts, t over prompt means", () => {
