@@ -2,8 +2,9 @@
  * @module Coverage and type-I simulation for src/stats. Part 1: every interval method at one large fixed setting.
  * Part 2 (issue 11): the methods the reports' labels use, at 3, 5, 10, 20 and 40 clusters of unequal size, with a
  * rate near 0 and near 0.5: coverage of each interval and the rejection rate of each test under a true null.
- * Targets: type-I <= 0.06 at every size, coverage 0.93-0.97 from 5 clusters up. `--quick` (CI) simulates fewer
- * datasets; either mode exits 1 outside the targets.
+ * Targets: type-I <= 0.06 at every size, coverage 0.93-0.97 from 5 clusters up (above 0.97 only in the listed cells
+ * where it is expected, OVER_COVERAGE_EXPECTED). Also the kappa prompt bootstrap and the clustered rate averaged over a
+ * neighbourhood of the rate. `--quick` (CI) simulates fewer datasets; either mode exits 1 outside the targets.
  */
 
 import { BOOTSTRAP_RESAMPLES, clusterBootstrapMean, pairedBootstrapMeanDiff, percentileInterval } from "../src/stats/bootstrap.ts";
@@ -11,7 +12,7 @@ import { cosine, projectionLength } from "../src/stats/vector.ts";
 import { clusterMeanInterval, tMeanInterval, wilson } from "../src/stats/intervals.ts";
 import { createRng, seedFrom } from "../src/stats/rng.ts";
 import { newcombeDiffInterval, pairedTTest, spearmanInterval } from "../src/stats/tests.ts";
-import { clusteredMean, pairedClusterComparison, spearmanTest, withinClusterComparison } from "../src/stats/inference.ts";
+import { clusteredMean, kappaEstimate, pairedClusterComparison, spearmanTest, withinClusterComparison } from "../src/stats/inference.ts";
 
 /** `--quick` (or STATS_COVERAGE_QUICK=1): the reduced run CI uses (.ci/run). */
 const QUICK = process.argv.includes("--quick") || process.env.STATS_COVERAGE_QUICK === "1";
@@ -276,13 +277,28 @@ function coverageCell(method: string, setting: string, k: number, truth: number,
 }
 
 /**
- * Coverage below COVERAGE_MIN from GRID_COVERAGE_FROM clusters up fails the run; above COVERAGE_MAX the interval is
- * conservative (discrete data near 0, or few clusters): reported and marked, not failed (docs/statistics.md).
+ * Cells where coverage above COVERAGE_MAX is expected, each with its reason (docs/statistics.md, "Where coverage stays
+ * above 0.97"): there it is reported and marked (c), not failed. Matched by the start of the method and of the setting.
+ */
+const OVER_COVERAGE_EXPECTED: { method: string; setting: string; clusters: number[]; reason: string }[] = [
+  { method: "clusteredMean (rate)", setting: "rate 0.05", clusters: [5, 10, 20], reason: "no dataset's interval lies below the true rate (45% / 20% / 5% of datasets have no event), so coverage is at least 1 minus the upper-tail error (<= 0.025)" },
+  { method: "clusteredMean (rate), neighbourhood-averaged", setting: "rate 0.04", clusters: [5, 10, 20], reason: "as the single-rate row" },
+  { method: "pairedClusterComparison interval (null)", setting: "rate 0.05", clusters: [5, 10, 20, 40], reason: "under the null most clusters show no difference at all; the interval over cluster differences cannot miss 0 on both sides" },
+  { method: "pairedClusterComparison interval (logit", setting: "rate 0.05", clusters: [5], reason: "as the null row: most of 5 clusters have no event in either arm" },
+  { method: "pairedClusterComparison interval (null)", setting: "rate 0.5", clusters: [5], reason: "t over 5 cluster differences of discrete 0/1 means" },
+  { method: "spearmanTest interval", setting: "bivariate normal", clusters: [5], reason: "at n = 5 rho takes 21 values and the Fisher-z SE sqrt(1.06/2) spans most of [-1, 1]" },
+];
+const overCoverageExpected = (method: string, setting: string, k: number) => OVER_COVERAGE_EXPECTED.some((e) => method.startsWith(e.method) && setting.startsWith(e.setting) && e.clusters.includes(k));
+
+/**
+ * From GRID_COVERAGE_FROM clusters up, coverage must lie within COVERAGE_MIN-COVERAGE_MAX; above COVERAGE_MAX is allowed
+ * only in the cells of OVER_COVERAGE_EXPECTED (marked (c), conservative), and fails the run elsewhere.
  */
 function pushCoverage(method: string, setting: string, k: number, value: number | null, enforced: boolean): void {
   const applies = enforced && k >= GRID_COVERAGE_FROM;
-  const ok = !applies || (value != null && value >= COVERAGE_MIN);
-  const conservative = applies && value != null && value > COVERAGE_MAX;
+  const expectedOver = overCoverageExpected(method, setting, k);
+  const ok = !applies || (value != null && value >= COVERAGE_MIN && (value <= COVERAGE_MAX || expectedOver));
+  const conservative = applies && value != null && value > COVERAGE_MAX && expectedOver;
   gridRows.push({ kind: "coverage", method, setting, clusters: k, value, target: applies ? `${COVERAGE_MIN}-${COVERAGE_MAX}` : "reported", ok, enforced: applies, conservative });
 }
 
@@ -394,6 +410,80 @@ for (const mu of GRID_RATES) {
     }, false);
   }
 }
+/**
+ * Coverage averaged over a neighbourhood of the true rate (Brown, Cai & DasGupta 2001 judge discrete intervals so, since
+ * coverage at one rate oscillates): each dataset draws its own rate uniformly from [0.8 mu, 1.2 mu] and is scored against it.
+ * Printed beside the single-rate rows, which stay the gate.
+ */
+const NEIGHBOURHOOD = [0.8, 1.2];
+for (const mu0 of GRID_RATES) {
+  const setting = `rate ${+(mu0 * NEIGHBOURHOOD[0]).toFixed(4)}-${+(mu0 * NEIGHBOURHOOD[1]).toFixed(4)} (neighbourhood of ${mu0}), sizes 1-${GRID_MAX_CLUSTER_SIZE}, ICC ${1 / (1 + GRID_PHI)}`;
+  for (const k of GRID_CLUSTERS) {
+    if (QUICK && k !== 40) continue;
+    const rng = createRng(seedFrom(SIMULATION_SEED, "grid-neighbourhood", mu0, k));
+    let covered = 0;
+    for (let i = 0; i < GRID_DATASETS; i++) {
+      const mu = mu0 * (NEIGHBOURHOOD[0] + (NEIGHBOURHOOD[1] - NEIGHBOURHOOD[0]) * rng());
+      const clusters: number[][] = [];
+      for (let c = 0; c < k; c++) {
+        const p = clusterRate(rng, mu);
+        clusters.push(Array.from({ length: clusterSize(rng) }, () => (rng() < p ? 1 : 0)));
+      }
+      const e = clusteredMean(clusters, { rate: true });
+      if (e.lo != null && e.hi != null && e.lo <= mu && mu <= e.hi) covered++;
+    }
+    pushCoverage("clusteredMean (rate), neighbourhood-averaged", setting, k, covered / GRID_DATASETS, true);
+  }
+}
+
+/**
+ * Kappa of two judges over prompts with several answers each (kappaEstimate with `clusters`): per prompt an unsafe
+ * probability p ~ Beta(mu·phi, (1 − mu)·phi) (ICC 0.2), per answer a true label s ~ Bernoulli(p), and each judge reports
+ * s correctly with its own accuracy, independently given s. The pooled kappa's target is
+ * (p_o − p_e)/(1 − p_e) with p_o = accA·accB + (1 − accA)(1 − accB), p_e from the judges' marginals (mu·acc + (1 − mu)(1 − acc)).
+ * Answers per prompt are 1-8 (uniform). Full mode: 5, 10, 20 and 40 prompts, unsafe share 0.3 and 0.1; --quick one cell.
+ */
+const KAPPA_ACCURACY = [0.9, 0.85];
+const KAPPA_UNSAFE = [0.3, 0.1];
+const KAPPA_PROMPTS = [5, 10, 20, 40];
+/** --quick: one cell of 600 datasets (Monte Carlo SE ≈ 0.009 near 0.95, about 9 s). */
+const KAPPA_DATASETS = QUICK ? 600 : GRID_DATASETS;
+for (const mu of KAPPA_UNSAFE) {
+  const [accA, accB] = KAPPA_ACCURACY;
+  const qa = mu * accA + (1 - mu) * (1 - accA);
+  const qb = mu * accB + (1 - mu) * (1 - accB);
+  const po = accA * accB + (1 - accA) * (1 - accB);
+  const pe = qa * qb + (1 - qa) * (1 - qb);
+  const truth = (po - pe) / (1 - pe);
+  const setting = `unsafe share ${mu}, judge accuracies ${accA} / ${accB}, answers per prompt 1-${GRID_MAX_CLUSTER_SIZE}, ICC ${1 / (1 + GRID_PHI)}, kappa ${truth.toFixed(3)}`;
+  for (const k of KAPPA_PROMPTS) {
+    if (QUICK && (mu !== 0.1 || k !== 20)) continue;
+    const rng = createRng(seedFrom(SIMULATION_SEED, "kappa", mu, k));
+    let covered = 0;
+    let available = 0;
+    for (let i = 0; i < KAPPA_DATASETS; i++) {
+      const a: string[] = [];
+      const b: string[] = [];
+      const clusters: string[] = [];
+      for (let c = 0; c < k; c++) {
+        const p = clusterRate(rng, mu);
+        const m = clusterSize(rng);
+        for (let j = 0; j < m; j++) {
+          const unsafe = rng() < p;
+          a.push((rng() < accA) === unsafe ? "unsafe" : "safe");
+          b.push((rng() < accB) === unsafe ? "unsafe" : "safe");
+          clusters.push(`p${c}`);
+        }
+      }
+      const e = kappaEstimate(a, b, { clusters, seed: Math.floor(rng() * 2 ** 31) });
+      if (e.lo == null || e.hi == null) continue;
+      available++;
+      if (e.lo <= truth && truth <= e.hi) covered++;
+    }
+    pushCoverage("kappaEstimate (prompt-cluster bootstrap)", setting, k, available ? covered / available : null, true);
+  }
+}
+
 for (const k of GRID_CLUSTERS) {
   const setting = "cluster means ~ N(0.5, 0.1^2), values mean + N(0, 0.2^2), sizes 1-8";
   coverageCell("clusteredMean (continuous)", setting, k, 0.5, (rng) => {
@@ -499,7 +589,7 @@ for (const g of groupsSeen) {
   table.push(`| ${mine[0].kind} | ${mine[0].method} | ${mine[0].setting} | ${cells.join(" | ")} | ${target} |`);
 }
 console.log(table.join("\n"));
-console.log("(c) = conservative: above the 0.97 target; ✗ = outside the enforced target (coverage below 0.93 from k = 5, or type-I above 0.06)");
+console.log("(c) = conservative: above the 0.97 target in a cell where that is expected (OVER_COVERAGE_EXPECTED, with its reason); ✗ = outside the enforced target (coverage outside 0.93-0.97 from k = 5 elsewhere, or type-I above 0.06)");
 if (projRows.length) {
   console.log("");
   console.log(`projectability on simulated items (${PROJ_DATASETS} datasets per row, ${PROJ_ITEMS} items per dimension, |Δ| = ${PROJ_DELTA_LENGTH}, signature ${PROJ_SIGNATURE.join(", ")}; reported, not enforced)`);

@@ -177,7 +177,7 @@ async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.
     effects,
     arms,
     notes: [
-      "rates are safe-response rates with n and 95% CIs (Wilson, or Korn-Graubard Clopper-Pearson on the effective sample size with several samples per prompt)",
+      "rates are safe-response rates with n and 95% CIs (Wilson; with several samples per prompt, t over prompt means or Wilson on the Korn-Graubard effective sample size)",
       "effects are finetuned minus base, paired on shared (prompt, sample): exact sign-flip test over prompts (exact McNemar with one sample per prompt), t-interval; per-category p-values are Holm-corrected across the available categories; labels need at least 6 prompts",
     ],
   };

@@ -13,21 +13,21 @@ import { isSafe, type SafetyVerdict } from "../judges/safety-rubric";
 import { ApiError } from "../lib/errors";
 import { mean } from "../stats/descriptive";
 import { DEFAULT_CONFIDENCE, tMeanInterval, zCritical } from "../stats/intervals";
-import { cohensKappa, pearson, spearmanInterval } from "../stats/tests";
+import { cohensKappa, pearson, spearman } from "../stats/tests";
 import { judgedAnswers } from "../kinds/misalignment/classify";
 import { summarizeAnswers } from "../kinds/misalignment/report";
-import { clusteredMean, kappaEstimate } from "../stats/inference";
+import { clusteredMean, kappaEstimate, spearmanTest } from "../stats/inference";
 import { declared } from "./schemas/common";
 import type { JudgeAgreement } from "./schemas/judge-agreement";
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
-const CI_NOTE = "when a prompt has several sampled answers, kappa CIs resample whole prompts and the mean absolute difference is taken over prompt means (t over prompts); the Pearson and Spearman CIs treat answers as independent (several samples of one question are not), so read them as too narrow then; ours";
+const CI_NOTE = "when a prompt has several sampled answers, kappa CIs resample whole prompts and the mean absolute difference is taken over prompt means (t over prompts); the Pearson and Spearman correlations are then taken over prompt means (n = prompts; the pooled answer-level r and rho are kept as descriptions, without an interval); ours";
 
 /**
  * Cohen's kappa with the large-sample approximate interval kappa ± z·sqrt(p_o(1 − p_o) / (n(1 − p_e)²)) (Cohen 1960),
  * which assumes independent answers. With `clusters` (the prompt of each answer) and some prompt answered more than
  * once, the interval comes instead from a seeded bootstrap over prompts (kappaEstimate), which keeps each prompt's
- * answers together; below MIN_KAPPA_ITEMS prompts it gives no interval and says why.
+ * answers together; below MIN_KAPPA_CLUSTERS (20) prompts it gives no interval and says why.
  */
 export function kappaInterval(a: string[], b: string[], confidence = DEFAULT_CONFIDENCE, clusters?: readonly string[]) {
   const k = cohensKappa(a, b);
@@ -45,27 +45,38 @@ export function kappaInterval(a: string[], b: string[], confidence = DEFAULT_CON
 }
 
 /**
- * Pearson r (Fisher-z CI, SE 1/sqrt(n − 3)), Spearman rho (Fisher-z CI, SE sqrt(1.06/(n − 3))) and the mean |a − b|
- * (t CI). With `clusters` (the prompt of each answer) and some prompt answered more than once, the mean |a − b| is the
- * mean over prompts with a t-interval over prompt means (clusteredMean); the correlations still treat answers as independent.
+ * Pearson r (Fisher-z CI, SE 1/sqrt(n − 3)), Spearman rho (spearmanTest: exact permutation p for n <= 10, Fisher-z CI
+ * with SE sqrt(1.06/(n − 3)) that does not collapse at |rho| = 1) and the mean |a − b| (t CI). With `clusters` (the
+ * prompt of each answer) and some prompt answered more than once, the answers of one prompt are not independent: every
+ * figure is then taken over prompt means (n = prompts for the intervals), and the pooled answer-level r and rho are
+ * kept as descriptions (`pooledR`, `pooledRho`) without an interval; the naive answer-level Fisher-z interval covered
+ * far below 95% with correlated answers (test/unit/rubrics.test.ts).
  */
 export function scoreAgreement(a: number[], b: number[], confidence = DEFAULT_CONFIDENCE, clusters?: readonly string[]) {
   const n = a.length;
-  const r = n >= 2 ? pearson(a, b) : NaN;
-  const z = zCritical(confidence);
-  const se = n > 3 ? 1 / Math.sqrt(n - 3) : NaN;
-  const rClamped = Math.max(-0.999999, Math.min(0.999999, r));
-  const s = spearmanInterval(a, b, confidence);
-  const diffs = a.map((x, i) => Math.abs(x - b[i]));
   const byPrompt = new Map<string, number[]>();
-  if (clusters) diffs.forEach((d, i) => byPrompt.set(clusters[i], [...(byPrompt.get(clusters[i]) ?? []), d]));
+  if (clusters) clusters.forEach((c, i) => byPrompt.set(c, [...(byPrompt.get(c) ?? []), i]));
   const clustered = clusters != null && byPrompt.size < n;
-  const c = clustered ? clusteredMean([...byPrompt.values()], { level: confidence }) : null;
-  const mad = c ? { estimate: c.estimate ?? NaN, lo: c.lo ?? NaN, hi: c.hi ?? NaN } : tMeanInterval(diffs, confidence);
+  const units = clustered ? [...byPrompt.values()] : a.map((_, i) => [i]);
+  const meanOf = (xs: number[], idx: number[]) => idx.reduce((s, i) => s + xs[i], 0) / idx.length;
+  const ua = units.map((idx) => meanOf(a, idx));
+  const ub = units.map((idx) => meanOf(b, idx));
+  const m = units.length;
+  const r = m >= 2 ? pearson(ua, ub) : NaN;
+  const z = zCritical(confidence);
+  const se = m > 3 ? 1 / Math.sqrt(m - 3) : NaN;
+  const rClamped = Math.max(-0.999999, Math.min(0.999999, r));
+  const s = spearmanTest(ua, ub, confidence);
+  const unit = clustered ? `over ${m} prompt means` : `over ${m} answers`;
+  const c = clustered ? clusteredMean(units.map((idx) => idx.map((i) => Math.abs(a[i] - b[i]))), { level: confidence }) : null;
+  const mad = c ? { estimate: c.estimate ?? NaN, lo: c.lo ?? NaN, hi: c.hi ?? NaN } : tMeanInterval(a.map((x, i) => Math.abs(x - b[i])), confidence);
+  const pooled = clustered ? { pooledR: finite(pearson(a, b)), pooledRho: finite(spearman(a, b)), estimand: "correlation of the two judges' prompt means (n = prompts); pooledR / pooledRho: over all answers, a description without an interval" } : {};
   return {
     n,
-    pearson: { r: finite(r), lo: finite(Math.tanh(Math.atanh(rClamped) - z * se)), hi: finite(Math.tanh(Math.atanh(rClamped) + z * se)), method: "Fisher z" },
-    spearman: { rho: finite(s.rho), lo: finite(s.lo), hi: finite(s.hi), method: "Fisher z, SE sqrt(1.06/(n-3))" },
+    ...(clustered ? { clusters: m } : {}),
+    pearson: { r: finite(r), lo: finite(Math.tanh(Math.atanh(rClamped) - z * se)), hi: finite(Math.tanh(Math.atanh(rClamped) + z * se)), method: `Fisher z ${unit}` },
+    spearman: { rho: s.estimate, lo: s.lo, hi: s.hi, p: s.p, method: `${s.method} ${unit}`, ...(s.reason ? { reason: s.reason } : {}) },
+    ...pooled,
     meanAbsoluteDifference: { estimate: finite(mad.estimate), lo: finite(mad.lo), hi: finite(mad.hi), method: c ? c.method : "t interval", ...(c ? { clusters: c.clusters, estimand: "mean over prompts of each prompt's mean |a − b|" } : {}), ...(c?.reason ? { reason: c.reason } : {}) },
     meanA: finite(mean(a)),
     meanB: finite(mean(b)),

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { SafetySample } from "../../src/db/queries/reports";
 import { safetyEffect } from "../../src/reports/experiment";
-import { clusteredMean, holmAvailable, kornGraubardInterval, MIN_LABEL_CLUSTERS, pairedClusterComparison, signFlipTest, spearmanTest, stratifiedPermutationTest, withinClusterComparison } from "../../src/stats/inference";
+import { clusteredMean, clusteredRateInterval, holmAvailable, kornGraubardInterval, MIN_LABEL_CLUSTERS, pairedClusterComparison, signFlipTest, spearmanTest, stratifiedPermutationTest, withinClusterComparison } from "../../src/stats/inference";
 
 const pairsOf = (a: number[], b: number[]) => a.map((x, i) => ({ cluster: `c${i}`, a: x, b: b[i] }));
 
@@ -102,14 +102,42 @@ describe("clusteredMean", () => {
     expect(few.hi!).toBeGreaterThan(0.3);
   });
 
-  it("Korn-Graubard interval matches its definition computed with scipy", () => {
-    // m = [0.2, 0.5, 0.1, 0.4, 0.3], n = 40: n_eff = min(40, max(5, p(1-p)/(var(m, ddof=1)/5))) = 40;
-    // n* = 40 * (norm.ppf(0.975) / t.ppf(0.975, 4))^2 = 19.9332; Clopper-Pearson via scipy.stats.beta.ppf:
-    // (beta.ppf(0.025, x, n*-x+1), beta.ppf(0.975, x+1, n*-x)) with x = 0.3 n* -> (0.11868651946603281, 0.5432367632867059)
+  it("Korn-Graubard interval: Clopper-Pearson on n_eff (t_{n-1} / t_{k-1})^2, as published (reference: mpmath)", () => {
+    // m = [0.2, 0.5, 0.1, 0.4, 0.3], n = 40: n_eff = min(40, max(5, p(1-p)/(var(m, ddof=1)/5))) = min(40, 42) = 40;
+    // n* = 40 (t(0.975, 39) / t(0.975, 4))^2 = 21.229553429718811; Clopper-Pearson with x = 0.3 n* as beta quantiles
+    // (Beta(0.025; x, n*-x+1), Beta(0.975; x+1, n*-x)). Values from mpmath 1.3.0 at 50 digits, t quantiles by root-finding
+    // on the t CDF through betainc, beta quantiles by bisection on betainc (scripts/stats-reference-mpmath.py).
     const e = kornGraubardInterval([0.2, 0.5, 0.1, 0.4, 0.3], 40, 0.95);
-    expect(e.nEffective).toBeCloseTo(19.933244369914977, 8);
-    expect(e.lo).toBeCloseTo(0.11868651946603281, 8);
-    expect(e.hi).toBeCloseTo(0.5432367632867059, 8);
+    expect(e.nEffective).toBeCloseTo(21.22955342971881, 8);
+    expect(e.lo).toBeCloseTo(0.12327925750070448, 8);
+    expect(e.hi).toBeCloseTo(0.5349303263764429, 8);
+  });
+
+  it("clustered rate: t over cluster means with enough effective events, else Wilson on the df-adjusted n_eff (reference: mpmath)", () => {
+    // Effective counts 0.3 * 40 = 12 and 28 (>= 5): 0.3 -+ t(0.975, 4) sqrt(var(m, ddof=1) / 5).
+    const t = clusteredRateInterval([0.2, 0.5, 0.1, 0.4, 0.3], 40, 0.95);
+    expect(t.method).toMatch(/^t-interval over 5 cluster means/);
+    expect(t.lo).toBeCloseTo(0.10367568385224424, 10);
+    expect(t.hi).toBeCloseTo(0.4963243161477558, 10);
+    // Sparse events: p = 2/21, n_eff = min(21, ...) = 21, p n_eff = 2 < 5, so Wilson on n* = 21 (t(0.975, 20) / t(0.975, 6))^2.
+    const clusters = [[1, 0, 0], [0, 0], [0], [0, 0, 0, 0], [0, 0], [1, 1, 0, 0, 0, 0], [0, 0, 0]];
+    const sparse = clusteredMean(clusters, { rate: true });
+    expect(sparse.method).toMatch(/^Wilson on the effective sample size/);
+    expect(sparse.estimate).toBeCloseTo(2 / 21, 12);
+    expect(sparse.lo).toBeCloseTo(0.02186580787532986, 9);
+    expect(sparse.hi).toBeCloseTo(0.3313997807852327, 9);
+    // 30 prompts x 4 samples, all 1: worst case n_eff = 30, n* = 30 (t(0.975, 119) / t(0.975, 29))^2 = 28.1197; Wilson lower bound.
+    const all = clusteredMean(Array.from({ length: 30 }, () => [1, 1, 1, 1]), { rate: true });
+    expect(all.lo).toBeCloseTo(0.8798086730916829, 9);
+    expect(all.hi).toBe(1);
+    // Three all-zero clusters of two: n* = 3 (t(0.975, 5) / t(0.975, 2))^2 = 1.0708; Wilson upper bound 0.782, never zero width.
+    const zeros = clusteredMean([[0, 0], [0, 0], [0, 0]], { rate: true });
+    expect(zeros.lo).toBe(0);
+    expect(zeros.hi).toBeCloseTo(0.7820134988527331, 9);
+    // Equal cluster means inside (0, 1) give no variance: the t branch would be zero width, so Wilson on n_eff = k.
+    const flat = clusteredMean(Array.from({ length: 20 }, () => [1, 0]), { rate: true });
+    expect(flat.method).toMatch(/^Wilson/);
+    expect(flat.hi! - flat.lo!).toBeGreaterThan(0.2);
   });
 
   it("continuous data: t-interval over cluster means; one cluster gives a reason, not an interval", () => {

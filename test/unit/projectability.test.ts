@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { type PersonaItemStats, type PersonaSample, projectability } from "../../src/kinds/persona/report";
 import { personaItemStatsOf } from "../../src/db/queries/reports";
-import { kappaEstimate } from "../../src/stats/inference";
+import { expandedBcaLevels, kappaEstimate } from "../../src/stats/inference";
 import { constitutions } from "../../src/suites/constitutions";
 import { CANONICAL_DIMENSIONS } from "../../src/kinds/persona/format";
 
@@ -70,5 +70,27 @@ describe("kappaEstimate", () => {
     expect(k.hi!).toBeGreaterThan(k.estimate!);
     expect(kappaEstimate(a.slice(0, 5), b.slice(0, 5)).reason).toMatch(/n too small/);
     expect(kappaEstimate(["y", "y"], ["y", "y"]).reason).toMatch(/undefined/);
+  });
+
+  it("reads the bootstrap at BCa levels with Hesterberg's small-sample expansion (reference: mpmath)", () => {
+    // Phi(z0 + (z0 -+ z)/(1 - a(z0 -+ z))), z = sqrt(k/(k-1)) t(0.975, k-1); mpmath 1.3.0, 50 digits (t quantile by
+    // root-finding on the t CDF through betainc; scripts/stats-reference-mpmath.py). z0 = a = 0 at k = 10: 0.00855 and 0.99145 instead of 0.025 and 0.975.
+    const cases: [number, number, number, number, number][] = [
+      [0, 0, 10, 0.008550639024406355, 0.9914493609755936],
+      [0.1, 0.05, 20, 0.039435985564021746, 0.9957546509482896],
+      [-0.2, -0.03, 40, 0.004512624651818361, 0.9395899247046459],
+    ];
+    for (const [z0, a, k, lo, hi] of cases) {
+      const [pLo, pHi] = expandedBcaLevels(z0, a, k, 0.95);
+      expect(pLo).toBeCloseTo(lo, 10);
+      expect(pHi).toBeCloseTo(hi, 10);
+    }
+    const a = Array.from({ length: 80 }, (_, i) => (i % 3 === 0 ? "y" : "n"));
+    const b = a.map((x, i) => (i % 7 === 0 ? (x === "y" ? "n" : "y") : x));
+    const clusters = a.map((_, i) => `q${Math.floor(i / 4)}`);
+    const e = kappaEstimate(a, b, { clusters });
+    expect(e.method).toMatch(/BCa interval with a small-sample expansion, 2000 seeded bootstrap resamples of 20 clusters/);
+    expect(e.lo!).toBeLessThan(e.estimate!);
+    expect(e.hi!).toBeGreaterThan(e.estimate!);
   });
 });

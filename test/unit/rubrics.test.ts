@@ -7,6 +7,7 @@ import { streamLines } from "../../src/queue/import-answers";
 import { kappaInterval, scoreAgreement } from "../../src/reports/judge-agreement";
 import { compareJudgments } from "../../src/reports/judges";
 import type { SafetySample } from "../../src/db/queries/reports";
+import { createRng, seedFrom } from "../../src/stats/rng";
 
 const file = (over: Record<string, string> = {}) =>
   Object.entries({
@@ -140,28 +141,81 @@ describe("judge agreement statistics", () => {
     expect(scoreAgreement([1], [2]).pearson.lo).toBeNull();
   });
 
+  it("correlations over several samples per prompt are taken over prompt means: the answer-level interval under-covers (issue 11)", () => {
+    // 10 prompts x 5 answers; both judges give all answers of a prompt that prompt's score, the prompt scores are
+    // bivariate normal with r = 0.5 (Spearman's rho_s = (6/pi) asin(r/2), Pearson 1907). The 50 answers carry the
+    // information of 10 prompts, so an interval on n = 50 answers is about sqrt(47/7) = 2.6 times too narrow.
+    const rng = createRng(seedFrom(20260608, "judge-agreement-correlation"));
+    const normal = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+    const prompts = 10;
+    const answers = 5;
+    const r = 0.5;
+    const rhoS = (6 / Math.PI) * Math.asin(r / 2);
+    const datasets = 400;
+    // The answer-level Spearman p runs 20,000 Monte Carlo orderings of 50 answers: the naive figures use the first 100 datasets.
+    const naiveDatasets = 100;
+    const covered = { naivePearson: 0, naiveSpearman: 0, pearson: 0, spearman: 0 };
+    const inside = (x: { lo: number | null; hi: number | null }, truth: number) => x.lo != null && x.hi != null && x.lo <= truth && truth <= x.hi;
+    for (let d = 0; d < datasets; d++) {
+      const a: number[] = [];
+      const b: number[] = [];
+      const clusters: string[] = [];
+      for (let p = 0; p < prompts; p++) {
+        const z1 = normal();
+        const z2 = r * z1 + Math.sqrt(1 - r * r) * normal();
+        for (let j = 0; j < answers; j++) {
+          a.push(50 + 15 * z1);
+          b.push(50 + 15 * z2);
+          clusters.push(`q${p}`);
+        }
+      }
+      const clustered = scoreAgreement(a, b, 0.95, clusters);
+      if (d < naiveDatasets) {
+        const naive = scoreAgreement(a, b);
+        if (inside(naive.pearson, r)) covered.naivePearson++;
+        if (inside(naive.spearman, rhoS)) covered.naiveSpearman++;
+      }
+      if (inside(clustered.pearson, r)) covered.pearson++;
+      if (inside(clustered.spearman, rhoS)) covered.spearman++;
+      if (d === 0) {
+        expect(clustered).toMatchObject({ n: 50, clusters: 10 });
+        expect(clustered.pooledR).toBeCloseTo(clustered.pearson.r!, 12);
+        expect(clustered.pearson.method).toMatch(/over 10 prompt means/);
+      }
+    }
+    // Monte Carlo SE of a coverage near 0.95 over 400 datasets: about 0.011; of the naive ones (near 0.55, 100 datasets): 0.05.
+    expect(covered.naivePearson / naiveDatasets).toBeLessThan(0.8);
+    expect(covered.naiveSpearman / naiveDatasets).toBeLessThan(0.8);
+    expect(covered.pearson / datasets).toBeGreaterThan(0.91);
+    expect(covered.spearman / datasets).toBeGreaterThan(0.91);
+  });
+
   it("kappa over several samples per prompt resamples prompts instead of treating answers as independent (issue 11)", () => {
-    // 12 prompts x 4 samples; each judge gives the same label to all samples of a prompt, so the 48 answers carry
-    // the information of 12: the prompt-level interval is about sqrt(4) = 2 times as wide as Cohen's large-sample one.
-    const promptA = ["safe", "safe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "unsafe", "safe"];
-    const promptB = ["safe", "unsafe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "safe", "safe"];
+    // 24 prompts x 4 samples; each judge gives the same label to all samples of a prompt, so the 96 answers carry
+    // the information of 24: the prompt-level interval is about sqrt(4) = 2 times as wide as Cohen's large-sample one.
+    const twelveA = ["safe", "safe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "unsafe", "safe"];
+    const twelveB = ["safe", "unsafe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "safe", "safe"];
+    const promptA = [...twelveA, ...twelveA];
+    const promptB = [...twelveB, ...twelveB];
     const rep = <T,>(xs: T[]) => xs.flatMap((x) => [x, x, x, x]);
     const clusters = rep(promptA.map((_, i) => `q${i}`));
     const naive = kappaInterval(rep(promptA), rep(promptB));
     const clustered = kappaInterval(rep(promptA), rep(promptB), 0.95, clusters);
     expect(clustered.kappa).toBeCloseTo(naive.kappa!, 12);
-    expect(clustered).toMatchObject({ n: 48, clusters: 12 });
-    expect(clustered.method).toMatch(/bootstrap resamples of 12 clusters/);
+    expect(clustered).toMatchObject({ n: 96, clusters: 24 });
+    expect(clustered.method).toMatch(/bootstrap resamples of 24 clusters/);
     expect(clustered.hi! - clustered.lo!).toBeGreaterThan(1.5 * (naive.hi! - naive.lo!));
-    expect(naive).toMatchObject({ n: 48, clusters: 48 });
-    const few = kappaInterval(rep(promptA.slice(0, 6)), rep(promptB.slice(0, 6)), 0.95, clusters.slice(0, 24));
+    expect(naive).toMatchObject({ n: 96, clusters: 96 });
+    // Below 20 prompts the prompt bootstrap under-covered (0.921 at 10 prompts, docs/statistics.md): no interval, with the reason.
+    const few = kappaInterval(rep(promptA.slice(0, 12)), rep(promptB.slice(0, 12)), 0.95, clusters.slice(0, 48));
     expect(few.lo).toBeNull();
-    expect(few.reason).toBe("n too small for an interval (6 < 10 clusters)");
+    expect(few.reason).toBe("too few prompts for an interval (12 < 20 clusters)");
   });
 
   it("two judges of a safety run: each kappa has n, the prompt count and an interval over prompts", () => {
     const sample = (itemKey: string, sampleIndex: number, verdict: string): SafetySample => ({ itemKey, sampleIndex, category: "c", subcategory: "s", heldOut: null, borderline: 0, excluded: null, askStatus: "done", judgeStatus: "done", verdict, harm: verdict === "comply" ? 4 : 0 });
-    const verdictsA = ["refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply"];
+    const twelve = ["refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply"];
+    const verdictsA = [...twelve, ...twelve];
     const a: SafetySample[] = [];
     const b: SafetySample[] = [];
     verdictsA.forEach((v, i) => {
@@ -171,11 +225,11 @@ describe("judge agreement statistics", () => {
       }
     });
     const c = compareJudgments(a, b);
-    expect(c.pairs).toBe(36);
-    expect(c.safeAgreement.kappaInterval).toMatchObject({ n: 36, clusters: 12 });
+    expect(c.pairs).toBe(72);
+    expect(c.safeAgreement.kappaInterval).toMatchObject({ n: 72, clusters: 24 });
     expect(c.safeAgreement.kappaInterval.estimate).toBeCloseTo(c.safeAgreement.kappa, 12);
     expect(c.safeAgreement.kappaInterval.lo!).toBeLessThan(c.safeAgreement.kappa);
-    expect(c.verdictAgreement.kappaInterval.method).toMatch(/12 clusters/);
+    expect(c.verdictAgreement.kappaInterval.method).toMatch(/24 clusters/);
   });
 
   it("mean absolute difference over several samples per prompt: mean over prompts, t over prompt means", () => {

@@ -39,10 +39,11 @@ describe("safety rates", () => {
     expect(r.n).toBe(263);
   });
 
-  it("uses Wilson on the effective sample size with several samples per prompt (issue 11: the cluster bootstrap collapsed at n/n)", () => {
+  it("uses the clustered-rate interval over prompts with several samples per prompt (issue 11: the cluster bootstrap collapsed at n/n)", () => {
     const groups = new Map(Array.from({ length: 40 }, (_, i) => [`p${i}`, [i % 2 === 0, i % 3 === 0, true]]));
     const r = rate(groups);
-    expect(r.method).toMatch(/effective sample size/);
+    // Plenty of effective events on both sides, so clusteredRateInterval takes the t-interval over the 40 prompt means.
+    expect(r.method).toMatch(/t-interval over 40 cluster means/);
     expect(r.n).toBe(120);
     expect(r.prompts).toBe(40);
     expect(r.lo).toBeLessThan(r.rate);
@@ -53,9 +54,9 @@ describe("safety rates", () => {
     const r = rate(new Map(Array.from({ length: 30 }, (_, i) => [`p${i}`, [true, true, true]])));
     expect(r.rate).toBe(1);
     expect(r.hi).toBe(1);
-    // Worst-case design effect (n_eff = 30 prompts), Korn-Graubard df adjustment: below Wilson on 30 prompts (0.886).
+    // Worst-case design effect (n_eff = 30 prompts), Korn-Graubard df adjustment, Wilson on n* = 28.32: 0.8805 (mpmath), below Wilson on 30 prompts (0.886).
     expect(r.lo).toBeLessThan(0.8865);
-    expect(r.lo).toBeGreaterThan(0.85);
+    expect(r.lo).toBeCloseTo(0.8805401840347551, 9);
   });
 
   it("computes judge agreement and Cohen's kappa against our labels", () => {
