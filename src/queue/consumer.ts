@@ -5,6 +5,7 @@
  */
 import { and, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { callCounts, countingEnv } from "../db/call-counts";
+import { putRawLines, type RawRef } from "../db/raw-answers";
 import { chunk, insertIgnoringConflicts, type Db, getDb, runBatch } from "../db/client";
 import { type EndpointRow, getEndpointsByIds } from "../db/queries/endpoints";
 import { completeIfFinished } from "../db/queries/runs";
@@ -349,7 +350,7 @@ function resultWriter(env: Env, db: Db) {
     chain = chain.then(async () => {
       const next = part.flatMap((r) => (r.status === "done" ? r.next : []));
       try {
-        await storeResults(db, part, next, free, leases);
+        await storeResults(db, env.RAW, part, next, free, leases);
       } catch (err) {
         console.error(JSON.stringify({ event: "flush.error", results: part.length, error: String(err) }));
         failed.push(...part);
@@ -506,9 +507,13 @@ async function runUnit(
 /**
  * One D1 batch per flush: responses with the follow-ups they create, unit status, attempts; every settled unit's
  * lease is cleared, and units handed back give their lease up. Failures touch only a unit still pending.
+ * The raw side of the answers (request, raw completion) is put to R2 first, one object per run, and the response
+ * rows keep its key and line: a row never points at a missing object. A worker killed between the two leaves an
+ * orphan object and an unsettled unit, which its redelivery answers and writes again under a new key.
  */
 async function storeResults(
   db: Db,
+  rawBucket: R2Bucket,
   results: UnitResult[],
   next: (typeof units.$inferInsert)[],
   releases: { unitId: string; leaseId: string }[] = [],
@@ -516,7 +521,11 @@ async function storeResults(
 ): Promise<void> {
   const statements: unknown[] = [...insertIgnoringConflicts(db, units, next)];
   const done = results.flatMap((r) => (r.status === "done" ? [r] : []));
-  statements.push(...insertIgnoringConflicts(db, responses, done.map((r) => r.response)));
+  const refs = done.length
+    ? await putRawLines(rawBucket, done.map((r) => ({ runId: r.response.runId, unitId: r.unitId, request: r.response.request, raw: r.response.raw })))
+    : new Map<string, RawRef>();
+  const rows = done.map(({ response: { request: _request, raw: _raw, ...kept } }) => ({ ...kept, ...refs.get(kept.unitId) }));
+  statements.push(...insertIgnoringConflicts(db, responses, rows));
   const free = { leaseId: null, leaseUntil: null };
   for (const part of chunk(done.map((r) => r.unitId), 90)) {
     statements.push(db.update(units).set({ status: "done", updatedAt: now, ...free }).where(and(inArray(units.id, part), ne(units.status, "done"))));

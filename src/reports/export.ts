@@ -3,6 +3,7 @@
  * exports carry identities, statuses and scores only; prompts, answers and error texts need the admin key.
  * CSV cells that a spreadsheet would read as a formula are neutralised.
  */
+import { fillRequests, rawReader } from "../db/raw-answers";
 import type { PrivacyView } from "./privacy";
 
 /** Unit rows per D1 query (ours): a 100,000-unit run with judges (200,000 rows) takes 400 queries. */
@@ -73,6 +74,8 @@ export interface ExportRow {
   model: string | null;
   answeredAt: string | null;
   request?: string | null;
+  rawKey?: string | null;
+  rawLine?: number | null;
   answer?: string | null;
 }
 
@@ -156,12 +159,14 @@ export function csvRecord(rec: Record<string, unknown>, admin: boolean): string 
  * NOT INDEXED, so each page reads about its own rows (a run's units are stored in runs of rows) instead of
  * sorting the whole run again for every page.
  */
-export function judgmentsStream(d1: D1Database, runId: string, format: "csv" | "jsonl", admin: boolean, view?: PrivacyView): ReadableStream<Uint8Array> {
+export function judgmentsStream(d1: D1Database, rawBucket: R2Bucket, runId: string, format: "csv" | "jsonl", admin: boolean, view?: PrivacyView): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let range: { lo: number | null; hi: number | null } | null = null;
   let after = -1;
   let headerSent = false;
-  const columns = admin ? ", r.request AS request, r.answer AS answer" : "";
+  // Admins get the prompt, from the stored request: in R2 (raw_key, raw_line), or in D1 for rows before migration 0009.
+  const columns = admin ? ", r.request AS request, r.raw_key AS rawKey, r.raw_line AS rawLine, r.answer AS answer" : "";
+  const reader = admin ? rawReader(rawBucket) : null;
   const sql = `SELECT u.rowid AS rowid, u.id AS unitId, u.kind AS kind, u.stage AS stage, u.parent_id AS parentId,
                       u.suite_version_id AS suiteVersionId, u.item_key AS itemKey, u.sample_index AS sampleIndex,
                       u.variant AS variant, u.judge AS judge, u.status AS status, u.attempts AS attempts,
@@ -196,6 +201,7 @@ export function judgmentsStream(d1: D1Database, runId: string, format: "csv" | "
           return;
         }
         after = results[results.length - 1].rowid;
+        if (reader) await fillRequests(reader, results);
         let chunk = "";
         for (const row of results) {
           // A private judge's id in the judge key is replaced for callers who may not see it (reports/privacy.ts).
