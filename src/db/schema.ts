@@ -194,7 +194,8 @@ export const units = sqliteTable(
 );
 
 /**
- * The stored model call behind a finished unit: parsed answer, score, latency and usage. The request and the raw
+ * The stored model call behind a finished unit: parsed answer, score, latency and usage. A WITHOUT ROWID table
+ * (migration 0010: its text key needs no second B-tree, one D1 row less per response); drizzle cannot declare that. The request and the raw
  * completion live in R2 (`raw_key`, `raw_line`: src/db/raw-answers.ts); rows written before migration 0009 hold them here.
  */
 export const responses = sqliteTable(

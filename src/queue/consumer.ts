@@ -409,8 +409,9 @@ async function takeLease(env: Env, unitId: string, leaseId: string, leaseMs: num
     "UPDATE units SET lease_id = ?1, lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2) WHERE id = ?3 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id",
   )
     .bind(leaseId, `+${(leaseMs / 1000).toFixed(3)} seconds`, unitId)
-    .first<{ id: string }>();
-  if (taken) return { taken: true };
+    // all(), not first(): its meta carries rows_written, so the bench's count includes the lease (one row per unit).
+    .all<{ id: string }>();
+  if (taken.results.length) return { taken: true };
   const row = await env.DB.prepare("SELECT status, (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE id = ?1")
     .bind(unitId)
     .first<{ status: string; left_ms: number | null }>();
