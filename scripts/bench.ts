@@ -4,7 +4,7 @@
  * concurrency 32 (issue 15's comparison with promptfoo), and 2,000 prompts at 500 ms and concurrency 64 (closer
  * to hosted models). Each runs N times in one local stack; min and median are printed, so the figures can be
  * re-taken on a quiet machine. Cost per unit comes from the worker's own counts (LOG_BATCH_TIMING=1: D1 calls
- * and D1's rows_read / rows_written, queue sends, gate RPCs per consumer batch), workerd's CPU time, and the
+ * and D1's rows_read / rows_written, queue sends, R2 puts and bytes, gate RPCs per consumer batch), workerd's CPU time, and the
  * local D1 file's per-table sizes (SQLite's dbstat). Human lines go to stderr; stdout carries one JSON line.
  */
 
