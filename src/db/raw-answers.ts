@@ -56,6 +56,19 @@ export async function putRawLines(bucket: R2Bucket, lines: (RawLine & { runId: s
   return refs;
 }
 
+/**
+ * Response rows as they are inserted: the raw side of each (`request`, `raw`) is put to R2 (`putRawLines`) and the
+ * rows come back with their reference in its place. Nothing is put for an empty list.
+ */
+export async function rowsWithRawRefs<T extends { runId: string; unitId: string; request?: unknown; raw?: unknown }>(
+  bucket: R2Bucket,
+  rows: T[],
+): Promise<(Omit<T, "request" | "raw"> & Partial<RawRef>)[]> {
+  if (!rows.length) return [];
+  const refs = await putRawLines(bucket, rows.map((r) => ({ runId: r.runId, unitId: r.unitId, request: r.request, raw: r.raw })));
+  return rows.map(({ request: _request, raw: _raw, ...kept }) => ({ ...kept, ...refs.get(kept.unitId) }));
+}
+
 /** Reads one object's lines (streamed through the gzip decoder). Null when the object is missing. */
 export async function readRawObject(bucket: R2Bucket, key: string): Promise<RawLine[] | null> {
   const obj = await bucket.get(key);

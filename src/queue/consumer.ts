@@ -5,11 +5,11 @@
  */
 import { and, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { callCounts, countingEnv } from "../db/call-counts";
-import { putRawLines, type RawRef } from "../db/raw-answers";
 import { chunk, insertIgnoringConflicts, type Db, getDb, runBatch } from "../db/client";
 import { type EndpointRow, getEndpointsByIds } from "../db/queries/endpoints";
 import { completeIfFinished } from "../db/queries/runs";
 import { getSuiteVersion, loadItems } from "../db/queries/suites";
+import { rowsWithRawRefs } from "../db/raw-answers";
 import { responses, runs, units } from "../db/schema";
 import type { Env } from "../env";
 import { decryptSecret } from "../lib/crypto";
@@ -522,11 +522,7 @@ async function storeResults(
 ): Promise<void> {
   const statements: unknown[] = [...insertIgnoringConflicts(db, units, next)];
   const done = results.flatMap((r) => (r.status === "done" ? [r] : []));
-  const refs = done.length
-    ? await putRawLines(rawBucket, done.map((r) => ({ runId: r.response.runId, unitId: r.unitId, request: r.response.request, raw: r.response.raw })))
-    : new Map<string, RawRef>();
-  const rows = done.map(({ response: { request: _request, raw: _raw, ...kept } }) => ({ ...kept, ...refs.get(kept.unitId) }));
-  statements.push(...insertIgnoringConflicts(db, responses, rows));
+  statements.push(...insertIgnoringConflicts(db, responses, await rowsWithRawRefs(rawBucket, done.map((r) => r.response))));
   const free = { leaseId: null, leaseUntil: null };
   for (const part of chunk(done.map((r) => r.unitId), 90)) {
     statements.push(db.update(units).set({ status: "done", updatedAt: now, ...free }).where(and(inArray(units.id, part), ne(units.status, "done"))));
