@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { putRawLines, rawReader, rawRunPrefix, readRawObject } from "../../src/db/raw-answers";
 import worker from "../../src/index";
+import { judgmentsStream } from "../../src/reports/export";
 import type { WorkMessage } from "../../src/queue/messages";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
 import { RAW_REF_COLUMNS, withRawSide } from "../raw-helpers";
@@ -135,5 +136,20 @@ describe("raw answers in R2", () => {
     expect(requestOf(old.unitId)).toEqual(oldRequest);
     for (const r of rows.slice(1)) expect(requestOf(r.unitId)).toEqual(r.request);
     expect(listed.every((r: any) => !("rawKey" in r))).toBe(true);
+  });
+
+  it("an admin export reads each object once, not once per answer", async () => {
+    const tag = uniqueTag("rawonce");
+    const ep = await registerSim(`rawonce-${tag}`, `base:tag=${tag}`);
+    const run = await startRun({ endpointId: ep.id, seed: 24, limit: 30 });
+    await waitForRun(run.id);
+    const rows = await refsOf(run.id);
+    const objects = new Set(rows.map((r) => r.rawKey));
+    const gets: string[] = [];
+    const counting = { get: (key: string) => (gets.push(key), env.RAW.get(key)) } as unknown as R2Bucket;
+    const text = await new Response(judgmentsStream(env.DB, counting, run.id, "jsonl", true)).text();
+    const exported = text.trim().split("\n").map((l) => JSON.parse(l));
+    expect(exported.filter((r) => r.status === "done" && typeof r.prompt === "string" && r.prompt.length > 0)).toHaveLength(rows.length);
+    expect(gets.sort()).toEqual([...objects].sort());
   });
 });
