@@ -51,9 +51,11 @@ function d1File(): string {
 
 /**
  * Copies a small real run into a run of `units` judged units: same suite version, endpoint and response shape
- * (request, raw completion, parsed), with seeded scores. Inserts in one transaction with prepared statements.
+ * (request, parsed), with seeded scores. Inserts in one transaction with prepared statements. The seeded rows keep
+ * the request in D1 with no R2 reference (the shape of rows before migration 0009): the exports read it from D1,
+ * so their timings leave out R2 reads (one per flush object of 25 answers in a real run).
  */
-function seed(templateRunId: string, units: number): string {
+function seed(templateRunId: string, units: number, templateRequest: string): string {
   const db = new DatabaseSync(d1File());
   try {
     const run = db.prepare("SELECT * FROM runs WHERE id = ?").get(templateRunId) as Record<string, unknown>;
@@ -86,7 +88,16 @@ function seed(templateRunId: string, units: number): string {
       insUnit.run(...unitCols.map((c) => unit[c] as never));
       const pYes = r();
       const score = item.keying === "no" ? 1 - pYes : pYes;
-      const resp: Record<string, unknown> = { ...tResp, unit_id: id, run_id: runId, score, parsed: JSON.stringify({ ...parsed, pYes, pNo: 1 - pYes, pMatch: score }) };
+      const resp: Record<string, unknown> = {
+        ...tResp,
+        unit_id: id,
+        run_id: runId,
+        score,
+        parsed: JSON.stringify({ ...parsed, pYes, pNo: 1 - pYes, pMatch: score }),
+        request: templateRequest,
+        raw_key: null,
+        raw_line: null,
+      };
       insResp.run(...respCols.map((c) => resp[c] as never));
     }
     db.exec("COMMIT");
@@ -131,11 +142,14 @@ try {
     await new Promise((r) => setTimeout(r, 200));
     small = await client.get(`/v1/runs/${small.id}`);
   }
+  // The template's request lives in R2 (migration 0009); seeded rows carry it in D1, as rows before 0009 did.
+  const template = await client.get<{ responses: { request: unknown }[] }>(`/v1/runs/${small.id}/responses?limit=1`);
+  const templateRequest = JSON.stringify(template.responses[0].request);
   // Stop the worker while writing its SQLite file directly, then start it again on the same state.
   await worker.stop();
   worker = null;
   const t0 = performance.now();
-  const runId = seed(small.id, UNITS);
+  const runId = seed(small.id, UNITS, templateRequest);
   note(`seeded ${UNITS} judged units in ${round((performance.now() - t0) / 1000, 1)} s (run ${runId}); D1 file ${round(statSync(d1File()).size / 2 ** 20, 1)} MiB`);
   worker = await startWorker({ port, persistTo: PERSIST });
 

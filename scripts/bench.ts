@@ -4,7 +4,7 @@
  * concurrency 32 (issue 15's comparison with promptfoo), and 2,000 prompts at 500 ms and concurrency 64 (closer
  * to hosted models). Each runs N times in one local stack; min and median are printed, so the figures can be
  * re-taken on a quiet machine. Cost per unit comes from the worker's own counts (LOG_BATCH_TIMING=1: D1 calls
- * and D1's rows_read / rows_written, queue sends, gate RPCs per consumer batch), workerd's CPU time, and the
+ * and D1's rows_read / rows_written, queue sends, R2 puts and bytes, gate RPCs per consumer batch), workerd's CPU time, and the
  * local D1 file's per-table sizes (SQLite's dbstat). Human lines go to stderr; stdout carries one JSON line.
  */
 
@@ -101,7 +101,7 @@ function localD1File(): string | null {
 }
 
 /** Bytes the run's unit and response rows take in D1, their index entries included, estimated per table from dbstat. */
-function storedBytesPerUnit(runIds: string[]): { total: number; responses: number; units: number; rawAnswer: number } | null {
+function storedBytesPerUnit(runIds: string[]): { total: number; responses: number; units: number; rawInD1: number } | null {
   const file = localD1File();
   if (!file) return null;
   const db = new DatabaseSync(file, { readOnly: true });
@@ -115,7 +115,7 @@ function storedBytesPerUnit(runIds: string[]): { total: number; responses: numbe
     const perUnit = bytesOf("units") / Math.max(1, rowsOf("units"));
     const marks = runIds.map(() => "?").join(",");
     const raw = db.prepare(`SELECT avg(length(raw)) AS raw FROM responses WHERE run_id IN (${marks})`).get(...runIds) as { raw: number | null };
-    return { total: Math.round(perResponse + perUnit), responses: Math.round(perResponse), units: Math.round(perUnit), rawAnswer: Math.round(raw.raw ?? 0) };
+    return { total: Math.round(perResponse + perUnit), responses: Math.round(perResponse), units: Math.round(perUnit), rawInD1: Math.round(raw.raw ?? 0) };
   } finally {
     db.close();
   }
@@ -129,6 +129,8 @@ interface BatchCounts {
   queueSends: number;
   rowsRead: number;
   rowsWritten: number;
+  r2Puts?: number;
+  r2Bytes?: number;
 }
 interface BatchTiming {
   units: number;
@@ -187,7 +189,7 @@ await withLocalStack(
   async ({ client, worker, sim }) => {
     const out: Record<string, unknown> = { runs_per_workload: RUNS };
     const allRunIds: string[] = [];
-    const perUnit = { cpuMs: [] as number[], rowsWritten: [] as number[], rowsRead: [] as number[], messages: [] as number[], d1Calls: [] as number[], gateRpcs: [] as number[] };
+    const perUnit = { cpuMs: [] as number[], rowsWritten: [] as number[], rowsRead: [] as number[], messages: [] as number[], d1Calls: [] as number[], gateRpcs: [] as number[], r2Puts: [] as number[], r2Bytes: [] as number[] };
     const perInvocation: { subrequests: number; units: number }[] = [];
     const workloads = E2E ? [{ name: `e2e-${E2E}`, latencyMs: 50, concurrency: 32, items: E2E / 100, samples: 100, targetRatio: 1.3 }] : WORKLOADS.filter((x) => !ONLY || x.name === ONLY);
     if (E2E) {
@@ -249,10 +251,12 @@ await withLocalStack(
         perUnit.rowsRead.push(sum("rowsRead") / prompts);
         perUnit.messages.push(sum("messages") / prompts);
         perUnit.d1Calls.push(sum("d1Calls") / prompts);
+        perUnit.r2Puts.push(sum("r2Puts") / prompts);
+        perUnit.r2Bytes.push(sum("r2Bytes") / prompts);
         perUnit.gateRpcs.push(timings.reduce((a, t) => a + t.gateRpcs, 0) / prompts);
         for (let b = 0; b < timings.length; b++) {
           const c = counts.filter((x) => x.workMessages > 0)[b];
-          if (c) perInvocation.push({ subrequests: timings[b].calls + timings[b].gateRpcs + c.d1Calls + c.queueSends, units: timings[b].units });
+          if (c) perInvocation.push({ subrequests: timings[b].calls + timings[b].gateRpcs + c.d1Calls + c.queueSends + (c.r2Puts ?? 0), units: timings[b].units });
         }
         const phases = timings.map((t) => `${t.units}u load ${t.loadMs} calls ${t.callsMs} store ${t.storeMs} ms, slot held ${t.avgSlotMs} ms/call, peak ${t.peakInUse} in flight on ${t.leases} leases, ${t.gateRpcs} gate RPCs`).join("; ");
         note(`  run ${i + 1}: ${round(wall, 3)} s (${round(wall / bound, 2)}x bound), ${run.counts.done} done ${run.counts.failed} failed, ${timings.length} batches [${phases}]`);
@@ -287,6 +291,8 @@ await withLocalStack(
       d1_rows_read_per_unit: round(median(perUnit.rowsRead), 2),
       d1_calls_per_unit: round(median(perUnit.d1Calls), 3),
       d1_bytes_per_unit: bytes,
+      r2_puts_per_unit: round(median(perUnit.r2Puts), 4),
+      r2_bytes_per_unit: round(median(perUnit.r2Bytes), 1),
       queue_messages_per_unit: round(median(perUnit.messages), 3),
       gate_rpcs_per_unit: round(median(perUnit.gateRpcs), 4),
       subrequests_per_invocation_max: Math.max(0, ...perInvocation.map((p) => p.subrequests)),
@@ -303,6 +309,8 @@ await withLocalStack(
       queueMessagesPerUnit: unitCost.queue_messages_per_unit,
       unitsPerInvocation: unitCost.units_per_invocation_median || 1,
       doCallsPerUnit: unitCost.gate_rpcs_per_unit,
+      r2PutsPerUnit: unitCost.r2_puts_per_unit,
+      r2BytesPerUnit: unitCost.r2_bytes_per_unit,
     });
     out.prices = PRICES.source;
     note(`cost per unit: ${JSON.stringify(unitCost)}`);

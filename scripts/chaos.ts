@@ -149,6 +149,16 @@ async function main(): Promise<void> {
     }
     // The log lists at most 1,000 ids; any beyond it count as double calls.
     doubleCalls += Math.max(0, s.answeredTwice - Object.keys(s.answeredTwiceAt).length);
+    // Every stored answer's raw side (request, raw completion) must be readable from R2: a row pointing at a missing
+    // object or line would be an answer lost, though its score survived.
+    let rawMissing = 0;
+    for (const id of runIds) {
+      for (let offset = 0; ; offset += 500) {
+        const page = await client.get<{ responses: { status: string; request: unknown }[] }>(`/v1/runs/${id}/responses?offset=${offset}&limit=500`);
+        rawMissing += page.responses.filter((r) => r.status === "done" && r.request == null).length;
+        if (page.responses.length < 500) break;
+      }
+    }
     await worker.stop();
     const inList = runIds.map((id) => `'${id}'`).join(",");
     const db = await d1(
@@ -166,6 +176,7 @@ async function main(): Promise<void> {
       restarts: kills,
       units_lost: unitsLost,
       judgments_duplicated: db.duplicate_rows + Math.max(0, db.responses - db.done),
+      raw_answers_missing: rawMissing,
       models_called_twice: doubleCalls,
       reasked_after_kill: reasked,
       answered_twice_total: s.answeredTwice,
@@ -180,10 +191,10 @@ async function main(): Promise<void> {
       cron_ticks: sweeps,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
-    note(`units lost: ${result.units_lost}   judgments duplicated: ${result.judgments_duplicated}   models called twice for one unit: ${result.models_called_twice} (re-asked after a kill lost the answer: ${result.reasked_after_kill})   time: ${result.wall_s} s`);
+    note(`units lost: ${result.units_lost}   judgments duplicated: ${result.judgments_duplicated}   raw answers missing: ${result.raw_answers_missing}   models called twice for one unit: ${result.models_called_twice} (re-asked after a kill lost the answer: ${result.reasked_after_kill})   time: ${result.wall_s} s`);
     await sim.close();
     rmSync(persistTo, { recursive: true, force: true });
-    if (result.units_lost || result.judgments_duplicated || result.models_called_twice) process.exit(1);
+    if (result.units_lost || result.judgments_duplicated || result.models_called_twice || result.raw_answers_missing) process.exit(1);
     note(`chaos: total ${((performance.now() - t0) / 1000).toFixed(1)} s including start-up`);
   } catch (err) {
     process.stderr.write(`\nchaos failed: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -42,6 +42,9 @@ export interface UnitFigures {
   unitsPerInvocation: number;
   /** Durable Object RPCs per unit (gate calls). */
   doCallsPerUnit?: number;
+  /** R2 puts (Class A) per unit and compressed bytes stored in R2 per unit (raw answers). */
+  r2PutsPerUnit?: number;
+  r2BytesPerUnit?: number;
 }
 
 /** Marginal platform cost of 10,000 judgments (model fees excluded); storage counted for one month. */
@@ -56,6 +59,8 @@ export function costPer10k(f: UnitFigures) {
     d1_rows_read: (n * f.rowsReadPerUnit * p.d1RowReadPerM) / 1e6,
     d1_storage_one_month: ((n * f.bytesPerUnit) / 1e9) * p.d1GbMonth,
     durable_object_requests: (n * (f.doCallsPerUnit ?? 0) * p.doRequestPerM) / 1e6,
+    r2_writes: (n * (f.r2PutsPerUnit ?? 0) * p.r2ClassAPerM) / 1e6,
+    r2_storage_one_month: ((n * (f.r2BytesPerUnit ?? 0)) / 1e9) * p.r2GbMonth,
   };
   const total = Object.values(parts).reduce((a, b) => a + b, 0);
   const r = (x: number) => Math.round(x * 1e5) / 1e5;

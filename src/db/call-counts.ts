@@ -13,6 +13,9 @@ export interface CallCounts {
   /** D1's billing figures (`meta.rows_read`, `meta.rows_written`, index writes included) summed over the results that carry them. */
   rowsRead: number;
   rowsWritten: number;
+  /** R2 puts of raw answers (RAW) and the bytes they stored (compressed). */
+  r2Puts: number;
+  r2Bytes: number;
 }
 
 function addMeta(c: CallCounts, r: unknown): void {
@@ -45,10 +48,11 @@ function countStatement<T extends D1PreparedStatement>(st: T, c: CallCounts): T 
   return st;
 }
 
-/** A copy of `env` whose DB and WORK_QUEUE count their calls (the statements stay real, so `batch()` accepts them). */
+/** A copy of `env` whose DB, WORK_QUEUE and RAW count their calls (the statements stay real, so `batch()` accepts them). */
 export function countingEnv(env: Env): Env {
-  const c: CallCounts = { d1Calls: 0, d1Statements: 0, queueSends: 0, rowsRead: 0, rowsWritten: 0 };
+  const c: CallCounts = { d1Calls: 0, d1Statements: 0, queueSends: 0, rowsRead: 0, rowsWritten: 0, r2Puts: 0, r2Bytes: 0 };
   const db = env.DB;
+  const raw = env.RAW;
   const queue = env.WORK_QUEUE;
   const counted: Env = {
     ...env,
@@ -79,6 +83,17 @@ export function countingEnv(env: Env): Env {
         return queue.sendBatch(...a);
       },
     } as unknown as Queue<unknown>,
+    RAW: {
+      put: (key: string, value: ArrayBuffer, options?: R2PutOptions) => {
+        c.r2Puts++;
+        c.r2Bytes += value.byteLength;
+        return raw.put(key, value, options);
+      },
+      get: (...a: Parameters<R2Bucket["get"]>) => raw.get(...a),
+      head: (...a: Parameters<R2Bucket["head"]>) => raw.head(...a),
+      list: (...a: Parameters<R2Bucket["list"]>) => raw.list(...a),
+      delete: (...a: Parameters<R2Bucket["delete"]>) => raw.delete(...a),
+    } as unknown as R2Bucket,
   };
   countsOf.set(counted, c);
   return counted;

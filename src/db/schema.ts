@@ -193,7 +193,11 @@ export const units = sqliteTable(
   (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId).where(sql`${t.parentId} IS NOT NULL`)],
 );
 
-/** The stored model call behind a finished unit: raw response, parsed answer, latency and usage. */
+/**
+ * The stored model call behind a finished unit: parsed answer, score, latency and usage. A WITHOUT ROWID table
+ * (migration 0010: its text key needs no second B-tree, one D1 row less per response); drizzle cannot declare that. The request and the raw
+ * completion live in R2 (`raw_key`, `raw_line`: src/db/raw-answers.ts); rows written before migration 0009 hold them here.
+ */
 export const responses = sqliteTable(
   "responses",
   {
@@ -201,8 +205,12 @@ export const responses = sqliteTable(
     runId: text("run_id").notNull(),
     endpointId: text("endpoint_id").notNull(),
     model: text("model").notNull(),
-    request: text("request", { mode: "json" }).notNull(),
-    raw: text("raw", { mode: "json" }).notNull(),
+    /** Only on rows written before migration 0009; newer rows point into R2. */
+    request: text("request", { mode: "json" }),
+    raw: text("raw", { mode: "json" }),
+    /** The R2 object (in RAW) holding this answer's request and raw completion, and its line there (0-based). */
+    rawKey: text("raw_key"),
+    rawLine: integer("raw_line"),
     answer: text("answer"),
     /** Scorer output (for persona items: p(yes), p(no), mass, method, P(match)). */
     parsed: text("parsed", { mode: "json" }).notNull(),

@@ -32,7 +32,7 @@ const jsonlRoute = createRoute({
 
 function streamed(c: Parameters<typeof visibleRun>[0], runId: string, format: "csv" | "jsonl", view: PrivacyView) {
   const admin = c.get("isAdmin");
-  return new Response(judgmentsStream(c.env.DB, runId, format, admin, view), {
+  return new Response(judgmentsStream(c.env.DB, c.env.RAW, runId, format, admin, view), {
     status: 200,
     headers: {
       "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",

@@ -38,7 +38,7 @@ const answersRoute = (format: "csv" | "jsonl") =>
 
 const answers = (format: "csv" | "jsonl") => async (c: Parameters<typeof visibleRun>[0]) => {
   const { run } = await visibleRun(c, getDb(c.env.DB), c.req.param("id") as string);
-  return new Response(answersStream(c.env.DB, run.id, format), {
+  return new Response(answersStream(c.env.DB, c.env.RAW, run.id, format), {
     status: 200,
     headers: {
       "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
@@ -58,7 +58,7 @@ export const inspectRoutes = new OpenAPIHono<AppEnv>()
   const admin = c.get("isAdmin");
   const header = await inspectHeader(db, c.env.DB, run, endpoint, admin);
   if (!admin && !(await hasPublicContent(c.env.DB, run.id, header))) throw new ApiError("not_found", `run ${run.id} has nothing public to export yet`);
-  return new Response(inspectLogStream(c.env.DB, run, endpoint, header, admin), {
+  return new Response(inspectLogStream(c.env.DB, c.env.RAW, run, endpoint, header, admin), {
     status: 200,
     headers: {
       "content-type": "application/json; charset=utf-8",

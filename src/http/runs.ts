@@ -2,7 +2,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, notInArray } from "drizzle-orm";
 import { getDb } from "../db/client";
-import { completeIfFinished, getRun, runProgress, type RunRow } from "../db/queries/runs";
+import { completeIfFinished, displayStatus, getRun, runProgress, type RunRow } from "../db/queries/runs";
+import { rawReader } from "../db/raw-answers";
 import { endpoints, responses, runs, units } from "../db/schema";
 import { RUBRIC_ID } from "../judges/rubrics";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
@@ -292,6 +293,8 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
         attempts: units.attempts,
         lastError: units.lastError,
         request: responses.request,
+        rawKey: responses.rawKey,
+        rawLine: responses.rawLine,
         answer: responses.answer,
         parsed: responses.parsed,
         score: responses.score,
@@ -304,7 +307,16 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
       .limit(q.limit)
       .offset(q.offset)
       .all();
+    // The stored request lives in R2 for rows written since migration 0009 (one read per object on the page).
+    const reader = rawReader(c.env.RAW);
+    const withRequests = await Promise.all(
+      rows.map(async ({ rawKey, rawLine, ...row }) => {
+        if (row.request != null || rawKey == null || rawLine == null) return row;
+        const line = await reader.line({ rawKey, rawLine, unitId: row.unitId });
+        return { ...row, request: line?.request ?? null };
+      }),
+    );
     const asObject = (x: unknown) => (x ?? null) as Record<string, unknown> | null;
-    return c.json({ runId: id, offset: q.offset, responses: rows.map((r) => ({ ...r, request: asObject(r.request), parsed: asObject(r.parsed) })) }, 200);
+    return c.json({ runId: id, offset: q.offset, responses: withRequests.map((r) => ({ ...r, request: asObject(r.request), parsed: asObject(r.parsed) })) }, 200);
   });
 

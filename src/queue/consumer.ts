@@ -9,6 +9,7 @@ import { chunk, insertIgnoringConflicts, type Db, getDb, runBatch } from "../db/
 import { type EndpointRow, getEndpointsByIds } from "../db/queries/endpoints";
 import { completeIfFinished } from "../db/queries/runs";
 import { getSuiteVersion, loadItems } from "../db/queries/suites";
+import { rowsWithRawRefs } from "../db/raw-answers";
 import { responses, runs, units } from "../db/schema";
 import type { Env } from "../env";
 import { decryptSecret } from "../lib/crypto";
@@ -344,7 +345,7 @@ function resultWriter(env: Env, db: Db) {
     chain = chain.then(async () => {
       const next = part.flatMap((r) => (r.status === "done" ? r.next : []));
       try {
-        await storeResults(db, part, next, free, leases);
+        await storeResults(db, env.RAW, part, next, free, leases);
       } catch (err) {
         console.error(JSON.stringify({ event: "flush.error", results: part.length, error: String(err) }));
         failed.push(...part);
@@ -403,8 +404,9 @@ async function takeLease(env: Env, unitId: string, leaseId: string, leaseMs: num
     "UPDATE units SET lease_id = ?1, lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2) WHERE id = ?3 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id",
   )
     .bind(leaseId, `+${(leaseMs / 1000).toFixed(3)} seconds`, unitId)
-    .first<{ id: string }>();
-  if (taken) return { taken: true };
+    // all(), not first(): its meta carries rows_written, so the bench's count includes the lease (one row per unit).
+    .all<{ id: string }>();
+  if (taken.results.length) return { taken: true };
   const row = await env.DB.prepare("SELECT status, (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE id = ?1")
     .bind(unitId)
     .first<{ status: string; left_ms: number | null }>();
@@ -501,9 +503,13 @@ async function runUnit(
 /**
  * One D1 batch per flush: responses with the follow-ups they create, unit status, attempts; every settled unit's
  * lease is cleared, and units handed back give their lease up. Failures touch only a unit still pending.
+ * The raw side of the answers (request, raw completion) is put to R2 first, one object per run, and the response
+ * rows keep its key and line: a row never points at a missing object. A worker killed between the two leaves an
+ * orphan object and an unsettled unit, which its redelivery answers and writes again under a new key.
  */
 async function storeResults(
   db: Db,
+  rawBucket: R2Bucket,
   results: UnitResult[],
   next: (typeof units.$inferInsert)[],
   releases: { unitId: string; leaseId: string }[] = [],
@@ -511,7 +517,7 @@ async function storeResults(
 ): Promise<void> {
   const statements: unknown[] = [...insertIgnoringConflicts(db, units, next)];
   const done = results.flatMap((r) => (r.status === "done" ? [r] : []));
-  statements.push(...insertIgnoringConflicts(db, responses, done.map((r) => r.response)));
+  statements.push(...insertIgnoringConflicts(db, responses, await rowsWithRawRefs(rawBucket, done.map((r) => r.response))));
   const free = { leaseId: null, leaseUntil: null };
   for (const part of chunk(done.map((r) => r.unitId), 90)) {
     statements.push(db.update(units).set({ status: "done", updatedAt: now, ...free }).where(and(inArray(units.id, part), ne(units.status, "done"))));

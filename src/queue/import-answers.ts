@@ -10,6 +10,7 @@ import { type Db, insertIgnoringConflicts, runBatch } from "../db/client";
 import { getEndpoint } from "../db/queries/endpoints";
 import { completeIfFinished } from "../db/queries/runs";
 import { currentSuiteVersion, getSuiteVersion, loadItems } from "../db/queries/suites";
+import { rowsWithRawRefs } from "../db/raw-answers";
 import { responses, runs, units } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
@@ -222,10 +223,12 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
       });
       for (const nu of (ask.next?.(ctx, scored) ?? []).filter((x) => judgeStage(x.kind))) nextRows.push({ id: await unitId({ ...nu, runId: run.id! }), runId: run.id!, parentId: id, ...nu });
     }
+    // The raw side goes to R2 first (one object per chunk), the rows keep its key and line (db/raw-answers.ts).
+    const storedRows = await rowsWithRawRefs(env.RAW, responseRows);
     await runBatch(db, [
       ...(first ? [db.insert(runs).values(run)] : []),
       ...insertIgnoringConflicts(db, units, [...askRows, ...nextRows]),
-      ...insertIgnoringConflicts(db, responses, responseRows),
+      ...insertIgnoringConflicts(db, responses, storedRows),
     ]);
     first = false;
     appendAll(followUps, nextRows);

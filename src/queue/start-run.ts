@@ -19,11 +19,11 @@ import { planCount, planMessages } from "./planner";
 
 /**
  * Largest run we accept (first-stage units = items x variants x first units x samples). Planning is chunked and each
- * slice is computed from its offset, so this bounds D1 size per run, not memory or planning time: measured 4.5 KB of
- * D1 per persona unit (docs/capacity.md), and a judged unit adds a judge unit and its answer, so 500,000 keeps even a
- * judged run near half of D1's 10 GB database limit (ours). Raw answers in R2 would let 10^6 fit (design, not built).
+ * slice is computed from its offset, so this bounds D1 size per run, not memory or planning time. With raw answers in
+ * R2 (db/raw-answers.ts) a persona unit takes about 1 KB of D1 (measured by `npm run bench`, docs/capacity.md) and a
+ * judged unit adds a judge unit and its answer, so even a judged run of 10^6 stays near a quarter of D1's 10 GB (ours).
  */
-export const MAX_RUN_UNITS = 500_000;
+export const MAX_RUN_UNITS = 1_000_000;
 
 export interface RunRequest {
   endpointId: string;

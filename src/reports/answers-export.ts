@@ -70,9 +70,9 @@ function csvRow(rec: Record<string, any>, slots: string[]): string {
   return csvLine(values);
 }
 
-export function answersStream(d1: D1Database, runId: string, format: "csv" | "jsonl"): ReadableStream<Uint8Array> {
+export function answersStream(d1: D1Database, rawBucket: R2Bucket, runId: string, format: "csv" | "jsonl"): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  const nextPage = unitGroupPages(d1, runId, true);
+  const nextPage = unitGroupPages(d1, runId, rawBucket);
   let slots: string[] | null = null;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

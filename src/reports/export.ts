@@ -3,6 +3,7 @@
  * exports carry identities, statuses and scores only; prompts, answers and error texts need the admin key.
  * CSV cells that a spreadsheet would read as a formula are neutralised.
  */
+import { fillRequests, rawReader } from "../db/raw-answers";
 import type { PrivacyView } from "./privacy";
 import { UNIT_COLUMNS, UNIT_RAW_COLUMNS, type UnitRow } from "./unit-rows";
 
@@ -128,11 +129,13 @@ export function csvRecord(rec: Record<string, unknown>, admin: boolean): string 
  * NOT INDEXED, so each page reads about its own rows (a run's units are stored in runs of rows) instead of
  * sorting the whole run again for every page.
  */
-export function judgmentsStream(d1: D1Database, runId: string, format: "csv" | "jsonl", admin: boolean, view?: PrivacyView): ReadableStream<Uint8Array> {
+export function judgmentsStream(d1: D1Database, rawBucket: R2Bucket, runId: string, format: "csv" | "jsonl", admin: boolean, view?: PrivacyView): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let range: { lo: number | null; hi: number | null } | null = null;
   let after = -1;
   let headerSent = false;
+  // Admins get the prompt, from the stored request: in R2 (raw_key, raw_line), or in D1 for rows before migration 0009.
+  const reader = admin ? rawReader(rawBucket) : null;
   const sql = `SELECT ${UNIT_COLUMNS}, si.dimension AS dimension, si.keying AS keying${admin ? UNIT_RAW_COLUMNS : ""}
                  FROM units AS u NOT INDEXED
                  LEFT JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
@@ -162,6 +165,7 @@ export function judgmentsStream(d1: D1Database, runId: string, format: "csv" | "
           return;
         }
         after = results[results.length - 1].rowid;
+        if (reader) await fillRequests(reader, results);
         let chunk = "";
         for (const row of results) {
           // A private judge's id in the judge key is replaced for callers who may not see it (reports/privacy.ts).

@@ -8,6 +8,7 @@ import type { Db } from "../db/client";
 import type { EndpointRow } from "../db/queries/endpoints";
 import type { RunRow } from "../db/queries/runs";
 import { getSuiteVersion } from "../db/queries/suites";
+import { fillRequests, rawReader } from "../db/raw-answers";
 import { runMetrics } from "./metrics";
 import { runView } from "./run-view";
 import { publicParsed } from "./export";
@@ -225,10 +226,12 @@ export interface UnitGroup {
 /**
  * Reads a run's units as groups, page by page: stage-0 units in rowid order (plan order), `pageSize` at a time, each
  * with its descendants (found level by level through parent_id: judge calls, sampled draws, critique chains).
- * `raw` adds the stored request and answer. Returns null after the last page.
+ * With the raw-answer bucket, each stage-0 unit carries its stored request (read back from R2, or D1 for rows
+ * written before migration 0009) and its answer; without it, neither. Returns null after the last page.
  */
-export function unitGroupPages(d1: D1Database, runId: string, raw: boolean, pageSize = INSPECT_PAGE_UNITS): () => Promise<UnitGroup[] | null> {
-  const rawCols = raw ? UNIT_RAW_COLUMNS : "";
+export function unitGroupPages(d1: D1Database, runId: string, rawBucket: R2Bucket | null, pageSize = INSPECT_PAGE_UNITS): () => Promise<UnitGroup[] | null> {
+  const rawCols = rawBucket ? UNIT_RAW_COLUMNS : "";
+  const reader = rawBucket ? rawReader(rawBucket) : null;
   const firstSql = `SELECT ${UNIT_COLUMNS}, si.dimension AS dimension, si.keying AS keying, si.payload AS payload${rawCols}
                       FROM units u
                       LEFT JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
@@ -244,6 +247,7 @@ export function unitGroupPages(d1: D1Database, runId: string, raw: boolean, page
     const { results } = await d1.prepare(firstSql).bind(runId, after, pageSize).all<UnitRow>();
     if (!results.length) return null;
     after = results[results.length - 1].rowid;
+    if (reader) await fillRequests(reader, results);
     const rootOf = new Map<string, string>(results.map((u) => [u.id, u.id]));
     const children = new Map<string, UnitRow[]>();
     let frontier = results.map((u) => u.id);
@@ -266,9 +270,9 @@ export function unitGroupPages(d1: D1Database, runId: string, raw: boolean, page
 }
 
 /** The whole log as one JSON document: the header, then `"samples": [...]` page by page. */
-export function inspectLogStream(d1: D1Database, run: RunRow, endpoint: EndpointRow, header: Json, admin: boolean): ReadableStream<Uint8Array> {
+export function inspectLogStream(d1: D1Database, rawBucket: R2Bucket, run: RunRow, endpoint: EndpointRow, header: Json, admin: boolean): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  const nextPage = unitGroupPages(d1, run.id, admin);
+  const nextPage = unitGroupPages(d1, run.id, admin ? rawBucket : null);
   const prefixSuite = run.suiteVersionIds.length > 1;
   let first = true;
   let opened = false;

@@ -29,8 +29,11 @@ export interface UnitRow {
   completionTokens: number | null;
   latencyMs: number | null;
   answeredAt: string | null;
-  /** The stored request and answer: admin reads only (`UNIT_RAW_COLUMNS`). */
+  /** The stored request and answer: admin reads only (`UNIT_RAW_COLUMNS`). Since migration 0009 the request is in R2,
+   * at line `rawLine` of object `rawKey` (db/raw-answers); older rows keep it in `request`. */
   request?: string | null;
+  rawKey?: string | null;
+  rawLine?: number | null;
   answer?: string | null;
 }
 
@@ -40,5 +43,5 @@ export const UNIT_COLUMNS = `u.rowid AS rowid, u.id AS id, u.kind AS kind, u.sta
   u.parse_retries AS parseRetries, u.last_error AS lastError, r.score AS score, r.parsed AS parsed, r.model AS model, r.prompt_tokens AS promptTokens,
   r.completion_tokens AS completionTokens, r.latency_ms AS latencyMs, r.created_at AS answeredAt`;
 
-/** The stored request and answer, for admin reads. */
-export const UNIT_RAW_COLUMNS = ", r.request AS request, r.answer AS answer";
+/** The stored request (or its R2 reference) and answer, for admin reads. */
+export const UNIT_RAW_COLUMNS = ", r.request AS request, r.raw_key AS rawKey, r.raw_line AS rawLine, r.answer AS answer";

@@ -9,6 +9,7 @@ import { JudgeAgreement } from "../../src/reports/schemas/judge-agreement";
 import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, sharedData, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
 import { responseMismatches } from "../support/declared";
+import { RAW_REF_COLUMNS, withRawSide } from "../raw-helpers";
 
 const jsonl = (lines: unknown[]) => lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n";
 const importAnswers = (query: string, body: string) => api("POST", `/v1/runs/import?${query}`, body, { headers: { "content-type": "application/x-ndjson" } });
@@ -77,12 +78,12 @@ describe("imported answers", () => {
     expect(done).toMatchObject({ status: "completed", imported: true, counts: { expectedFirstStage: 12, expected: 24, planned: 24, done: 24, failed: 0 } });
     expect((await simStats(`judge:tag=${tag}`)).requests).toBeGreaterThanOrEqual(12);
     const stored = await env.DB.prepare(
-      "SELECT r.model, r.answer, json_extract(r.raw, '$.imported') AS imported FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'ask' ORDER BY u.item_key, u.sample_index",
+      `SELECT r.model, r.answer, ${RAW_REF_COLUMNS} FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'ask' ORDER BY u.item_key, u.sample_index`,
     )
       .bind(res.json.id)
-      .all<{ model: string; answer: string; imported: number }>();
+      .all<{ model: string; answer: string; unitId: string; rawKey: string | null; rawLine: number | null }>();
     expect(stored.results).toHaveLength(12);
-    expect(stored.results.every((r) => r.imported === 1)).toBe(true);
+    expect((await withRawSide(stored.results)).every((r) => r.raw.imported === true)).toBe(true);
     expect(stored.results.filter((r) => r.model === "released-samples-v2")).toHaveLength(6);
     // Reports treat the run like any other: 9 refusals and 3 compliances across 6 prompts.
     const report = RunReport.parse((await api("GET", `/v1/runs/${res.json.id}/report`)).json) as any;
@@ -173,12 +174,12 @@ describe("rubrics as versioned data", () => {
     expect(done.judge.rubricVersion).toBe(id);
     expect(done.rubrics).toEqual([{ id, promptHash: created.json.promptHash }]);
     const judged = await env.DB.prepare(
-      "SELECT u.judge, json_extract(r.request, '$.messages[0].content') AS prompt, r.parsed FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge'",
+      `SELECT u.judge, ${RAW_REF_COLUMNS}, r.parsed FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge'`,
     )
       .bind(run.id)
-      .all<{ judge: string; prompt: string; parsed: string }>();
+      .all<{ judge: string; unitId: string; rawKey: string | null; rawLine: number | null; parsed: string }>();
     expect(judged.results).toHaveLength(40);
-    for (const j of judged.results) {
+    for (const j of (await withRawSide(judged.results)).map((r) => ({ ...r, prompt: r.request.messages[0].content as string }))) {
       expect(j.judge).toBe(`${judge.id}@r1|${id}`);
       expect(j.prompt).toMatch(/^\[INST\] <<SYS>>/);
       expect(j.prompt).not.toContain("{generation}");

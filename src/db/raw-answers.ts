@@ -1,0 +1,131 @@
+/**
+ * @module db/raw-answers: the raw side of stored answers (the request sent and the completion as the provider sent
+ * it) lives in R2, not D1 (issue 15: D1's 10 GB cannot hold a million of them). Each write (a consumer flush, an
+ * import chunk) puts one gzip-compressed JSONL object per run, one line per answer; the response row keeps the
+ * object's key and the line (`raw_key`, `raw_line`) beside its answer, parsed result and score. Rows written before
+ * migration 0009 keep `request` and `raw` in D1 and are read as they are.
+ */
+/** One answer's raw side, one JSONL line. */
+export interface RawLine {
+  unitId: string;
+  request: unknown;
+  raw: unknown;
+}
+
+/** Where a unit's raw line is: the object's key and the line's index. */
+export interface RawRef {
+  rawKey: string;
+  rawLine: number;
+}
+
+/**
+ * The object key for one write: by run, then the chunk's first unit id, then a random part. The random part keeps
+ * two writes that start with the same unit (a unit answered twice after its lease expired) from overwriting each
+ * other's object, which would move lines under rows that already point at them.
+ */
+export function rawObjectKey(runId: string, firstUnitId: string): string {
+  return `raw/${runId}/${firstUnitId}-${crypto.randomUUID()}.jsonl.gz`;
+}
+
+/** A run's objects share this prefix (list it to find them, e.g. to delete a run's raw answers). */
+export function rawRunPrefix(runId: string): string {
+  return `raw/${runId}/`;
+}
+
+async function gzip(text: string): Promise<ArrayBuffer> {
+  return new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+}
+
+/**
+ * Puts the raw lines of one write, one object per run, and answers each unit's reference. Call it before the D1
+ * write that stores the references: a row never points at an object that is not there (an object whose D1 write
+ * then failed is an orphan, which costs storage and nothing else).
+ */
+export async function putRawLines(bucket: R2Bucket, lines: (RawLine & { runId: string })[]): Promise<Map<string, RawRef>> {
+  const byRun = new Map<string, (RawLine & { runId: string })[]>();
+  for (const l of lines) byRun.set(l.runId, [...(byRun.get(l.runId) ?? []), l]);
+  const refs = new Map<string, RawRef>();
+  await Promise.all(
+    [...byRun].map(async ([runId, list]) => {
+      const key = rawObjectKey(runId, list[0].unitId);
+      const body = list.map((l) => JSON.stringify({ unitId: l.unitId, request: l.request, raw: l.raw })).join("\n") + "\n";
+      await bucket.put(key, await gzip(body), { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" } });
+      list.forEach((l, i) => refs.set(l.unitId, { rawKey: key, rawLine: i }));
+    }),
+  );
+  return refs;
+}
+
+/**
+ * Response rows as they are inserted: the raw side of each (`request`, `raw`) is put to R2 (`putRawLines`) and the
+ * rows come back with their reference in its place. Nothing is put for an empty list.
+ */
+export async function rowsWithRawRefs<T extends { runId: string; unitId: string; request?: unknown; raw?: unknown }>(
+  bucket: R2Bucket,
+  rows: T[],
+): Promise<(Omit<T, "request" | "raw"> & Partial<RawRef>)[]> {
+  if (!rows.length) return [];
+  const refs = await putRawLines(bucket, rows.map((r) => ({ runId: r.runId, unitId: r.unitId, request: r.request, raw: r.raw })));
+  return rows.map(({ request: _request, raw: _raw, ...kept }) => ({ ...kept, ...refs.get(kept.unitId) }));
+}
+
+/** Reads one object's lines (streamed through the gzip decoder). Null when the object is missing. */
+export async function readRawObject(bucket: R2Bucket, key: string): Promise<RawLine[] | null> {
+  const obj = await bucket.get(key);
+  if (!obj) return null;
+  const text = await new Response(obj.body.pipeThrough(new DecompressionStream("gzip"))).text();
+  return text
+    .split("\n")
+    .filter((l) => l.length)
+    .map((l) => JSON.parse(l) as RawLine);
+}
+
+/** Objects a reader keeps decoded at once (ours: a page of answers spans few objects; 64 x ~25 lines is small). */
+export const RAW_READER_CACHE = 64;
+
+/**
+ * A reader that fetches each object once while it stays among the last RAW_READER_CACHE used (pages of an export
+ * touch the same flush objects again and again), so a page costs one R2 read per object, not one per unit.
+ */
+export function rawReader(bucket: R2Bucket, cacheSize = RAW_READER_CACHE) {
+  const cache = new Map<string, Promise<RawLine[] | null>>();
+  const object = (key: string) => {
+    let p = cache.get(key);
+    if (p) cache.delete(key);
+    else p = readRawObject(bucket, key);
+    cache.set(key, p);
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+    return p;
+  };
+  return {
+    /** The unit's line, or null when the object or the line is gone (or holds another unit). */
+    async line(ref: RawRef & { unitId: string }): Promise<RawLine | null> {
+      const lines = await object(ref.rawKey);
+      const l = lines?.[ref.rawLine];
+      return l && l.unitId === ref.unitId ? l : null;
+    },
+  };
+}
+export type RawReader = ReturnType<typeof rawReader>;
+
+/** A row as a reader selects it: the request in D1 (rows before migration 0009), or its reference into R2. */
+export interface RequestColumns {
+  request?: string | null;
+  rawKey?: string | null;
+  rawLine?: number | null;
+}
+
+/**
+ * Fills `request` (as JSON text, the shape D1 returned before) of the rows whose raw side lives in R2. Objects are
+ * read at most once each for the page, in parallel.
+ */
+export async function fillRequests<T extends RequestColumns>(reader: RawReader, rows: (T & { unitId?: string; id?: string })[]): Promise<void> {
+  await Promise.all(
+    rows.map(async (r) => {
+      if (r.request != null || r.rawKey == null || r.rawLine == null) return;
+      const line = await reader.line({ rawKey: r.rawKey, rawLine: r.rawLine, unitId: (r.unitId ?? r.id)! });
+      r.request = line ? JSON.stringify(line.request) : null;
+    }),
+  );
+}
+

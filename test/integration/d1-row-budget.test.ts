@@ -1,0 +1,51 @@
+/**
+ * D1 bills every row written, index entries included (issue 15: cost per 10,000 judgments). These tests pin what one
+ * persona unit writes on its way through the consumer, as local D1 counts it (`meta.rows_written`), so a new index
+ * or an extra update shows up here before it shows up on the bill.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import worker from "../../src/index";
+import type { WorkMessage } from "../../src/queue/messages";
+import { registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+
+describe("D1 rows written per unit", () => {
+  it("a planned unit is 3 rows (row, its text key's B-tree, units_run_status); a response 2 (WITHOUT ROWID: no second B-tree)", async () => {
+    const unit = await env.DB.prepare("INSERT INTO units (id, run_id, kind, suite_version_id, item_key, sample_index) VALUES (?1, 'run_budget', 'ask', 'sv', 'i', 0)")
+      .bind(`budget-${crypto.randomUUID()}`)
+      .run();
+    expect(unit.meta.rows_written).toBe(3);
+    const r = await env.DB.prepare(
+      "INSERT INTO responses (unit_id, run_id, endpoint_id, model, raw_key, raw_line, answer, parsed, score, latency_ms) VALUES (?1, 'run_budget', 'ep', 'm', 'raw/x', 0, 'Yes', '{}', 0.5, 1)",
+    )
+      .bind(`budget-${crypto.randomUUID()}`)
+      .run();
+    expect(r.meta.rows_written).toBe(2);
+  });
+
+  it("the consumer writes 5 rows per answered unit: lease 1, response 2, done 2 (the status index moves)", async () => {
+    const tag = uniqueTag("budget");
+    const ep = await registerSim(`budget-${tag}`, `base:tag=${tag}`);
+    const run = await startRun({ endpointId: ep.id, seed: 31, limit: 5 });
+    await waitForRun(run.id);
+    // Back to planned (as if nothing had been answered), then one delivery of all five units with counting on.
+    await env.DB.prepare("DELETE FROM responses WHERE run_id = ?").bind(run.id).run();
+    await env.DB.prepare("UPDATE units SET status = 'pending', lease_id = NULL, lease_until = NULL WHERE run_id = ?").bind(run.id).run();
+    await env.DB.prepare("UPDATE runs SET status = 'running' WHERE id = ?").bind(run.id).run();
+    const ids = (await env.DB.prepare("SELECT id FROM units WHERE run_id = ?").bind(run.id).all<{ id: string }>()).results.map((r) => r.id);
+    const body: WorkMessage = { v: 1, kind: "work", runId: run.id, unitIds: ids };
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((l: unknown) => void lines.push(String(l)));
+    const batch = createMessageBatch("projectability-work", [{ id: "m", timestamp: new Date(), attempts: 1, body }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, LOG_BATCH_TIMING: "1" }, ctx);
+    await getQueueResult(batch, ctx);
+    log.mockRestore();
+    const counts = lines.map((l) => JSON.parse(l)).find((o) => o.event === "batch.counts");
+    // Per unit 5 (the lease's conditional UPDATE counted too), plus 1 for the run's completion once per batch.
+    expect(counts.rowsWritten).toBe(5 * ids.length + 1);
+    // Their raw answers: one R2 object for the flush.
+    expect(counts.r2Puts).toBe(1);
+  });
+});
