@@ -234,6 +234,8 @@ await withLocalStack(
         });
         const logOffset = batchLines(worker.logPath, 0).end;
         const cpu0 = workerdCpuSeconds(worker.pid);
+        // The simulator runs in this process: its CPU (with the bench's own polling) shows whether the stand-in provider is a bottleneck.
+        const simCpu0 = process.cpuUsage();
         const t0 = performance.now();
         const postedAt = Date.now();
         let run = await client.post<Run>("/v1/runs", { endpointId: ep.id, suites: [E2E ? E2E_SUITE : "persona-diagnostic"], limit: w.items, samplesPerItem: w.samples, seed: 1 + i });
@@ -249,6 +251,7 @@ await withLocalStack(
         const completedAt = run.completedAt ? Date.parse(run.completedAt) : NaN;
         const wall = (Number.isFinite(completedAt) ? completedAt - postedAt : performance.now() - t0) / 1000;
         const cpu = workerdCpuSeconds(worker.pid) - cpu0;
+        const simCpu = process.cpuUsage(simCpu0);
         await sleep(300); // let the last batch's log lines reach the file
         const { counts, timings } = batchLines(worker.logPath, logOffset);
         const stats = (await (await fetch(`${sim.url}/_sim/stats?model=${encodeURIComponent(model)}`)).json()) as { models: Record<string, { peakConcurrency: number; requests: number }> };
@@ -274,6 +277,7 @@ await withLocalStack(
           const firstCall = work[0].startedAt! + work[0].loadMs + (work[0].firstGrantMs ?? 0);
           note(`  start: first batch at ${off(work[0].startedAt!)} s, first call at ${off(firstCall)} s; batches (start-end s): ${work.map((t) => `${off(t.startedAt!)}-${off(t.endedAt!)}`).join(", ")}`);
         }
+        note(`  cpu: workerd ${round(cpu, 2)} s, simulator and bench ${round((simCpu.user + simCpu.system) / 1e6, 2)} s over ${round(wall, 2)} s of wall time`);
         note(`  run ${i + 1}: ${round(wall, 3)} s (${round(wall / bound, 2)}x bound), ${run.counts.done} done ${run.counts.failed} failed, ${timings.length} batches [${phases}]`);
       }
       const pf = promptfooBench(w, sim.url, "sim-local-key");
