@@ -113,6 +113,7 @@ export async function handleWorkQueue(batch: MessageBatch<unknown>, env: Env): P
   if (env.LOG_BATCH_TIMING === "1") env = countingEnv(env);
   const db = getDb(env.DB);
   const work: { msg: Message<unknown>; body: WorkMessage }[] = [];
+  const planning: Promise<void>[] = [];
   for (const msg of batch.messages) {
     const parsed = queueMessage.safeParse(msg.body);
     if (!parsed.success) {
@@ -120,16 +121,21 @@ export async function handleWorkQueue(batch: MessageBatch<unknown>, env: Env): P
       console.error(JSON.stringify({ event: "queue.bad_message", id: msg.id, issues: parsed.error.issues.slice(0, 3) }));
       msg.ack();
     } else if (parsed.data.kind === "plan") {
-      try {
-        await planSlice(env, db, parsed.data);
-        msg.ack();
-      } catch (err) {
-        console.error(JSON.stringify({ event: "plan.error", runId: parsed.data.runId, error: String(err) }));
-        msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, retryBase(env), null) });
-      }
+      // Plan slices run alongside the batch's work, so calls taken along with a plan message do not wait for it.
+      const plan = parsed.data;
+      planning.push(
+        planSlice(env, db, plan).then(
+          () => msg.ack(),
+          (err) => {
+            console.error(JSON.stringify({ event: "plan.error", runId: plan.runId, error: String(err) }));
+            msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, retryBase(env), null) });
+          },
+        ),
+      );
     } else work.push({ msg, body: parsed.data });
   }
   if (work.length) await processWork(env, db, work);
+  await Promise.all(planning);
   const counts = callCounts(env);
   if (counts) console.log(JSON.stringify({ event: "batch.counts", messages: batch.messages.length, workMessages: work.length, ...counts }));
 }
