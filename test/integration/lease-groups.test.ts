@@ -5,7 +5,7 @@ import { leaseGroups } from "../../src/queue/consumer";
 import { registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 describe("lease groups", () => {
-  it("the first unit to ask leases itself and the units queued behind it in one statement, and skips taken or settled units", async () => {
+  it("the first unit to ask leases itself and the units queued behind it in one D1 round trip, and skips taken or settled units", async () => {
     const tag = uniqueTag("lease");
     const ep = await registerSim(`lease-${tag}`, `base:tag=${tag}`);
     const run = await startRun({ endpointId: ep.id, seed: 5, limit: 8 });
@@ -18,9 +18,23 @@ describe("lease groups", () => {
     await env.DB.prepare("UPDATE units SET lease_id = 'other', lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?").bind(ids[5]).run();
     await env.DB.prepare("UPDATE units SET status = 'done' WHERE id = ?").bind(ids[6]).run();
 
+    // D1 round trips: one per batch() and one per statement run on its own.
     let statements = 0;
-    const prepare = env.DB.prepare.bind(env.DB);
-    const counted = { ...env, DB: Object.assign(Object.create(env.DB), { prepare: (q: string) => (statements++, prepare(q)) }) } as typeof env;
+    const db = env.DB;
+    const countRuns = (stmt: D1PreparedStatement): D1PreparedStatement =>
+      Object.assign(Object.create(stmt), {
+        bind: (...v: unknown[]) => countRuns(stmt.bind(...v)),
+        all: () => (statements++, stmt.all()),
+        first: (c?: string) => (statements++, c ? stmt.first(c) : stmt.first()),
+        run: () => (statements++, stmt.run()),
+      });
+    const counted = {
+      ...env,
+      DB: Object.assign(Object.create(db), {
+        prepare: (q: string) => countRuns(db.prepare(q)),
+        batch: (list: D1PreparedStatement[]) => (statements++, db.batch(list.map((x) => Object.getPrototypeOf(x) as D1PreparedStatement))),
+      }),
+    } as typeof env;
     const leases = leaseGroups(counted, 30_000, 4);
     for (const id of ids) leases.queue(id);
 
@@ -40,7 +54,7 @@ describe("lease groups", () => {
     const other = await leases.take(ids[5]);
     expect(other.taken === false && !("settled" in other && other.settled) && "waitMs" in other && other.waitMs).toBeGreaterThan(50_000);
     expect(await leases.take(ids[6])).toEqual({ taken: false, settled: true });
-    // One UPDATE for the group, one SELECT for the two it could not take.
+    // One batch of UPDATEs for the group, one SELECT for the two it could not take.
     expect(statements).toBe(3);
     const until = await env.DB.prepare("SELECT (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE id = ?").bind(ids[7]).first<{ left_ms: number }>();
     expect(until!.left_ms).toBeGreaterThan(25_000);
