@@ -5,7 +5,7 @@ import { leaseGroups } from "../../src/queue/consumer";
 import { registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 describe("lease groups", () => {
-  it("the first unit to ask leases itself and the units queued behind it in one D1 round trip, and skips taken or settled units", async () => {
+  it("the first unit to ask leases itself and the units queued behind it in one statement, and skips taken or settled units", async () => {
     const tag = uniqueTag("lease");
     const ep = await registerSim(`lease-${tag}`, `base:tag=${tag}`);
     const run = await startRun({ endpointId: ep.id, seed: 5, limit: 8 });
@@ -54,7 +54,7 @@ describe("lease groups", () => {
     const other = await leases.take(ids[5]);
     expect(other.taken === false && !("settled" in other && other.settled) && "waitMs" in other && other.waitMs).toBeGreaterThan(50_000);
     expect(await leases.take(ids[6])).toEqual({ taken: false, settled: true });
-    // One batch of UPDATEs for the group, one SELECT for the two it could not take.
+    // One UPDATE for the group, one SELECT for the two it could not take.
     expect(statements).toBe(3);
     const until = await env.DB.prepare("SELECT (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE id = ?").bind(ids[7]).first<{ left_ms: number }>();
     expect(until!.left_ms).toBeGreaterThan(25_000);
