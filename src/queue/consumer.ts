@@ -453,7 +453,8 @@ export function leaseGroups(env: Env, leaseMs: number, groupSize: number) {
  */
 async function takeLeases(env: Env, unitIds: string[], leaseId: string, leaseMs: number): Promise<Map<string, LeaseOutcome>> {
   // One statement for the group. A D1 batch of one UPDATE per unit read 2.6 fewer rows per unit (SQLite builds a
-  // temporary index for an IN list; reads cost $0.001 per million) but was 0.1 s slower on the 50 ms bench (2 interleaved rounds of 2 runs).
+  // temporary index for an IN list; reads cost $0.001 per million) but was 0.1 s slower on the 50 ms bench (two
+  // interleaved rounds of two runs).
   const marks = (from: number) => unitIds.map((_, i) => `?${i + from}`).join(", ");
   const taken = await env.DB.prepare(
     `UPDATE units SET lease_id = ?1, lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2) WHERE id IN (${marks(3)}) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id`,
