@@ -6,6 +6,9 @@
  * re-taken on a quiet machine. Cost per unit comes from the worker's own counts (LOG_BATCH_TIMING=1: D1 calls
  * and D1's rows_read / rows_written, queue sends, gate RPCs per consumer batch), workerd's CPU time, and the
  * local D1 file's per-table sizes (SQLite's dbstat). Human lines go to stderr; stdout carries one JSON line.
+ * Wall time runs from the POST to the run's `completedAt`; `--poll-ms N` sets how often the run is polled (200).
+ * Each run also prints when its first batch and first call began after the POST, each batch's span, and the CPU
+ * of workerd and of this process (which hosts the simulator).
  */
 
 import { spawnSync } from "node:child_process";
