@@ -6,6 +6,9 @@
  * re-taken on a quiet machine. Cost per unit comes from the worker's own counts (LOG_BATCH_TIMING=1: D1 calls
  * and D1's rows_read / rows_written, queue sends, R2 puts and bytes, gate RPCs per consumer batch), workerd's CPU time, and the
  * local D1 file's per-table sizes (SQLite's dbstat). Human lines go to stderr; stdout carries one JSON line.
+ * Wall time runs from the POST to the run's `completedAt`; `--poll-ms N` sets how often the run is polled (200).
+ * Each run also prints when its first batch and first call began after the POST, each batch's span, and the CPU
+ * of workerd and of this process (which hosts the simulator).
  */
 
 import { spawnSync } from "node:child_process";
@@ -31,7 +34,12 @@ const WORKLOADS: Workload[] = [
   { name: "50ms-c32", latencyMs: 50, concurrency: 32, items: 200, samples: 10, targetRatio: 1.3 },
   { name: "500ms-c64", latencyMs: 500, concurrency: 64, items: 200, samples: 10, targetRatio: 1.1 },
 ];
-const POLL_MS = 25;
+/**
+ * How often the bench asks for the run's status. The wall time is taken from the run's own `completedAt` (the worker
+ * stamps it when the last unit is stored), not from when a poll saw it, so polling can stay slow: each poll is a
+ * request the worker under test serves, and at 25 ms they took a measurable share of its one thread.
+ */
+const POLL_MS = Number(process.argv[process.argv.indexOf("--poll-ms") + 1]) || 200;
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,6 +58,7 @@ const RUN_TIMEOUT_MS = (E2E ? 30 : 5) * 60_000;
 interface Run {
   id: string;
   status: string;
+  completedAt: string | null;
   counts: { expected: number; done: number; failed: number };
 }
 
@@ -142,6 +151,10 @@ interface BatchTiming {
   avgSlotMs?: number;
   peakInUse?: number;
   leases?: number;
+  /** Epoch ms when the batch began and ended, and ms from its first unit's load to its first gate slot. */
+  startedAt?: number;
+  endedAt?: number;
+  firstGrantMs?: number | null;
 }
 
 /** The worker's per-batch log lines written since `offset` (LOG_BATCH_TIMING=1). */
@@ -226,7 +239,10 @@ await withLocalStack(
         });
         const logOffset = batchLines(worker.logPath, 0).end;
         const cpu0 = workerdCpuSeconds(worker.pid);
+        // The simulator runs in this process: its CPU (with the bench's own polling) shows whether the stand-in provider is a bottleneck.
+        const simCpu0 = process.cpuUsage();
         const t0 = performance.now();
+        const postedAt = Date.now();
         let run = await client.post<Run>("/v1/runs", { endpointId: ep.id, suites: [E2E ? E2E_SUITE : "persona-diagnostic"], limit: w.items, samplesPerItem: w.samples, seed: 1 + i });
         if (run.counts.expectedFirstStage !== prompts) throw new Error(`the run plans ${run.counts.expectedFirstStage} prompts, expected ${prompts}`);
         while (run.status !== "completed") {
@@ -236,8 +252,11 @@ await withLocalStack(
           await sleep(POLL_MS);
           run = await client.get<Run>(`/v1/runs/${run.id}`);
         }
-        const wall = (performance.now() - t0) / 1000;
+        // From the POST to the worker's completion stamp (same machine, same clock); a poll's own delay is not counted.
+        const completedAt = run.completedAt ? Date.parse(run.completedAt) : NaN;
+        const wall = (Number.isFinite(completedAt) ? completedAt - postedAt : performance.now() - t0) / 1000;
         const cpu = workerdCpuSeconds(worker.pid) - cpu0;
+        const simCpu = process.cpuUsage(simCpu0);
         await sleep(300); // let the last batch's log lines reach the file
         const { counts, timings } = batchLines(worker.logPath, logOffset);
         const stats = (await (await fetch(`${sim.url}/_sim/stats?model=${encodeURIComponent(model)}`)).json()) as { models: Record<string, { peakConcurrency: number; requests: number }> };
@@ -259,6 +278,13 @@ await withLocalStack(
           if (c) perInvocation.push({ subrequests: timings[b].calls + timings[b].gateRpcs + c.d1Calls + c.queueSends + (c.r2Puts ?? 0), units: timings[b].units });
         }
         const phases = timings.map((t) => `${t.units}u load ${t.loadMs} calls ${t.callsMs} store ${t.storeMs} ms, slot held ${t.avgSlotMs} ms/call, peak ${t.peakInUse} in flight on ${t.leases} leases, ${t.gateRpcs} gate RPCs`).join("; ");
+        const work = timings.filter((t) => t.startedAt && t.calls > 0).sort((a, b) => a.startedAt! - b.startedAt!);
+        const off = (at: number) => round((at - postedAt) / 1000, 3);
+        if (work.length) {
+          const firstCall = work[0].startedAt! + work[0].loadMs + (work[0].firstGrantMs ?? 0);
+          note(`  start: first batch at ${off(work[0].startedAt!)} s, first call at ${off(firstCall)} s; batches (start-end s): ${work.map((t) => `${off(t.startedAt!)}-${off(t.endedAt!)}`).join(", ")}`);
+        }
+        note(`  cpu: workerd ${round(cpu, 2)} s, simulator and bench ${round((simCpu.user + simCpu.system) / 1e6, 2)} s over ${round(wall, 2)} s of wall time`);
         note(`  run ${i + 1}: ${round(wall, 3)} s (${round(wall / bound, 2)}x bound), ${run.counts.done} done ${run.counts.failed} failed, ${timings.length} batches [${phases}]`);
       }
       const pf = promptfooBench(w, sim.url, "sim-local-key");

@@ -220,7 +220,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 const LOCAL_VARS: Record<string, string> = { MAX_CALLS_PER_INVOCATION: "64", ALLOW_HTTP_HOSTS: "127.0.0.1,localhost" };
 
-export async function startWorker(opts: { port: number; vars?: Record<string, string>; root?: string; readyTimeoutMs?: number; persistTo?: string }): Promise<WorkerHandle> {
+export async function startWorker(opts: { port: number; vars?: Record<string, string>; root?: string; readyTimeoutMs?: number; persistTo?: string; inspectorPort?: number }): Promise<WorkerHandle> {
   const root = opts.root ?? ROOT;
   const url = `http://127.0.0.1:${opts.port}`;
   mkdirSync(LOG_DIR, { recursive: true });
@@ -229,6 +229,8 @@ export async function startWorker(opts: { port: number; vars?: Record<string, st
   const logFd = openSync(logPath, "a");
   const args = [WRANGLER_BIN, "dev", "--local", "--port", String(opts.port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false"];
   if (opts.persistTo) args.push("--persist-to", opts.persistTo);
+  // An explicit inspector port, so a profiler attaches to this worker and not to another stack on the machine.
+  if (opts.inspectorPort) args.push("--inspector-port", String(opts.inspectorPort));
   for (const [k, v] of Object.entries({ ...LOCAL_VARS, ...(opts.vars ?? {}) })) args.push("--var", `${k}:${v}`);
 
   let child: ChildProcess;

@@ -9,8 +9,8 @@ export const MAX_EXTRA_HEADERS = 20;
 /** An HTTP header name (RFC 9110 token). */
 export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 /**
- * Headers the worker sets itself: the API key goes in `apiKey` (Authorization), the SDK and runtime own the rest,
- * and X-Client-Request-Id traces each unit.
+ * Headers the worker sets itself: the API key goes in `apiKey` (Authorization), the model call (providers/openai.ts)
+ * and the runtime own the rest, and X-Client-Request-Id traces each unit.
  */
 export const RESERVED_HEADERS = new Set(["authorization", "host", "content-type", "content-length", "connection", "transfer-encoding", "x-client-request-id", "accept-encoding", "cookie"]);
 

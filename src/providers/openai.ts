@@ -1,8 +1,9 @@
 /**
- * @module providers/openai: calls an OpenAI-compatible endpoint with the openai SDK. The SDK's own retries are
- * off (`maxRetries: 0`): retries belong to the queue, which backs off and honours Retry-After.
+ * @module providers/openai: calls an OpenAI-compatible chat completions endpoint with one plain `fetch`. It once used
+ * the openai SDK per call; the SDK's request building, header merging and response wrapping were a measurable share
+ * of the consumer's CPU per unit (issue 15, docs/capacity.md), and a chat completion is one POST of JSON. There are
+ * no retries here: retries belong to the queue, which backs off and honours Retry-After.
  */
-import OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import { normalizeCompletion } from "./completion-shape";
 
@@ -19,17 +20,26 @@ export type CallOutcome =
   | { ok: true; completion: ChatCompletion; raw: ChatCompletion; latencyMs: number }
   | { ok: false; transient: boolean; status: number | null; retryAfterSeconds: number | null; error: string; latencyMs: number };
 
-const clients = new Map<string, OpenAI>();
+/** `<baseUrl>/chat/completions`, with one slash between them (as the openai SDK joins them). */
+export function chatCompletionsUrl(baseUrl: string): string {
+  return `${baseUrl.endsWith("/") ? baseUrl.slice(0, -1) : baseUrl}/chat/completions`;
+}
 
-function clientFor(t: ModelTarget, timeoutMs: number): OpenAI {
-  const key = `${t.baseUrl}\u0000${t.apiKey}\u0000${timeoutMs}`;
-  let c = clients.get(key);
-  if (!c) {
-    c = new OpenAI({ baseURL: t.baseUrl, apiKey: t.apiKey, maxRetries: 0, timeout: timeoutMs });
-    if (clients.size > 64) clients.clear();
-    clients.set(key, c);
+/**
+ * The message of a provider's error body, worded as the openai SDK words it (so stored errors read as before):
+ * "<status> <error.message>", else the `error` object as JSON, else the body text, else "<status> status code (no body)".
+ */
+export function providerErrorMessage(status: number, body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
   }
-  return c;
+  const error = parsed && typeof parsed === "object" ? (parsed as { error?: unknown }).error : undefined;
+  const inner = error && typeof error === "object" ? (error as { message?: unknown }).message : undefined;
+  const msg = inner ? (typeof inner === "string" ? inner : JSON.stringify(inner)) : error ? JSON.stringify(error) : parsed === undefined ? body : "";
+  return msg ? `${status} ${msg}` : `${status} status code (no body)`;
 }
 
 /** Statuses worth retrying: rate limits, timeouts, conflicts and server errors. */
@@ -69,32 +79,54 @@ export async function callChat(
   timeoutMs: number,
 ): Promise<CallOutcome> {
   const started = Date.now();
+  const secrets = () => Object.values(target.headers ?? {});
+  // One timer covers the whole exchange, the body included, as the SDK's timeout did.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
   try {
-    const completion = await clientFor(target, timeoutMs).chat.completions.create(
-      { ...params, model: target.model },
-      { headers: { ...target.headers, "X-Client-Request-Id": requestId } },
-    );
-    if (!completion || !Array.isArray(completion.choices)) {
-      return { ok: false, transient: true, status: 200, retryAfterSeconds: null, error: "malformed response: no choices", latencyMs: Date.now() - started };
-    }
-    return { ok: true, completion: normalizeCompletion(completion), raw: completion, latencyMs: Date.now() - started };
-  } catch (err) {
+    const res = await fetch(chatCompletionsUrl(target.baseUrl), {
+      method: "POST",
+      // The endpoint's extra headers first: the ones we set ourselves are reserved (providers/headers.ts) and win.
+      headers: {
+        ...target.headers,
+        authorization: `Bearer ${target.apiKey}`,
+        "content-type": "application/json",
+        accept: "application/json",
+        "x-client-request-id": requestId,
+      },
+      body: JSON.stringify({ ...params, model: target.model }),
+      signal: abort.signal,
+    });
+    const text = await res.text();
     const latencyMs = Date.now() - started;
-    if (err instanceof OpenAI.APIConnectionTimeoutError) {
-      return { ok: false, transient: true, status: null, retryAfterSeconds: null, error: `timeout after ${timeoutMs} ms`, latencyMs };
-    }
-    if (err instanceof OpenAI.APIError && typeof err.status === "number") {
+    if (!res.ok) {
       return {
         ok: false,
-        transient: isTransientStatus(err.status),
-        status: err.status,
-        retryAfterSeconds: retryAfterSeconds(err.headers as Headers | undefined),
-        error: redactSecrets(`HTTP ${err.status}: ${String(err.message)}`, target.apiKey, Object.values(target.headers ?? {})),
+        transient: isTransientStatus(res.status),
+        status: res.status,
+        retryAfterSeconds: retryAfterSeconds(res.headers),
+        error: redactSecrets(`HTTP ${res.status}: ${providerErrorMessage(res.status, text)}`, target.apiKey, secrets()),
         latencyMs,
       };
     }
-    // Connection errors and bodies that are not JSON: worth another try.
+    let completion: ChatCompletion;
+    try {
+      completion = JSON.parse(text) as ChatCompletion;
+    } catch (err) {
+      // A body cut short or not JSON under a 200: worth another try.
+      return { ok: false, transient: true, status: res.status, retryAfterSeconds: null, error: redactSecrets(`malformed response: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, target.apiKey, secrets()), latencyMs };
+    }
+    if (!completion || typeof completion !== "object" || !Array.isArray(completion.choices)) {
+      return { ok: false, transient: true, status: res.status, retryAfterSeconds: null, error: "malformed response: no choices", latencyMs };
+    }
+    return { ok: true, completion: normalizeCompletion(completion), raw: completion, latencyMs };
+  } catch (err) {
+    const latencyMs = Date.now() - started;
+    if (abort.signal.aborted) return { ok: false, transient: true, status: null, retryAfterSeconds: null, error: `timeout after ${timeoutMs} ms`, latencyMs };
+    // Connection errors: worth another try.
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return { ok: false, transient: true, status: null, retryAfterSeconds: null, error: redactSecrets(message, target.apiKey, Object.values(target.headers ?? {})), latencyMs };
+    return { ok: false, transient: true, status: null, retryAfterSeconds: null, error: redactSecrets(message, target.apiKey, secrets()), latencyMs };
+  } finally {
+    clearTimeout(timer);
   }
 }
