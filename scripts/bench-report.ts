@@ -60,7 +60,10 @@ function seed(templateRunId: string, units: number, templateRequest: string): st
   try {
     const run = db.prepare("SELECT * FROM runs WHERE id = ?").get(templateRunId) as Record<string, unknown>;
     const svId = (JSON.parse(String(run.suite_version_ids)) as string[])[0];
-    const items = db.prepare("SELECT item_key AS key, keying FROM suite_items WHERE suite_version_id = ? ORDER BY position").all(svId) as { key: string; keying: string }[];
+    const items = db.prepare("SELECT item_key AS key, keying FROM suite_items WHERE suite_version_id = ? ORDER BY position").all(svId) as {
+      key: string;
+      keying: string;
+    }[];
     const tUnit = db.prepare("SELECT * FROM units WHERE run_id = ? AND status = 'done' LIMIT 1").get(templateRunId) as Record<string, unknown>;
     const tResp = db.prepare("SELECT * FROM responses WHERE unit_id = ?").get(String(tUnit.id)) as Record<string, unknown>;
     const samples = Math.ceil(units / items.length);
@@ -71,7 +74,17 @@ function seed(templateRunId: string, units: number, templateRequest: string): st
     };
     // Newer than the template, so the endpoint report and the leaderboard pick this run.
     const at = new Date().toISOString();
-    const newRun = { ...run, id: runId, samples_per_item: samples, item_limit: null, expected_units: units, status: "completed", created_at: at, updated_at: at, completed_at: at };
+    const newRun = {
+      ...run,
+      id: runId,
+      samples_per_item: samples,
+      item_limit: null,
+      expected_units: units,
+      status: "completed",
+      created_at: at,
+      updated_at: at,
+      completed_at: at,
+    };
     const unitCols = Object.keys(tUnit);
     const respCols = Object.keys(tResp);
     const insUnit = ins("units", tUnit);
@@ -134,8 +147,22 @@ try {
   worker = await startWorker({ port, persistTo: PERSIST });
   const client = api(worker.url, vars.ADMIN_API_KEY);
   // A small real run gives the seed its shapes: suite version, endpoint, request, raw completion, parsed.
-  const ep = await client.post<{ id: string }>("/v1/endpoints", { name: "bench-report", baseUrl: `${sim.url}/v1`, model: "base", apiKey: "sim-local-key", logprobs: true, maxConcurrency: 16, requestsPerMinute: 100_000 });
-  let small = await client.post<{ id: string; status: string }>("/v1/runs", { endpointId: ep.id, suites: ["persona-diagnostic"], limit: 20, samplesPerItem: 1, seed: 1 });
+  const ep = await client.post<{ id: string }>("/v1/endpoints", {
+    name: "bench-report",
+    baseUrl: `${sim.url}/v1`,
+    model: "base",
+    apiKey: "sim-local-key",
+    logprobs: true,
+    maxConcurrency: 16,
+    requestsPerMinute: 100_000,
+  });
+  let small = await client.post<{ id: string; status: string }>("/v1/runs", {
+    endpointId: ep.id,
+    suites: ["persona-diagnostic"],
+    limit: 20,
+    samplesPerItem: 1,
+    seed: 1,
+  });
   const deadline = Date.now() + 120_000;
   while (small.status !== "completed") {
     if (Date.now() > deadline) throw new Error("the template run did not complete in 2 minutes");
@@ -150,7 +177,9 @@ try {
   worker = null;
   const t0 = performance.now();
   const runId = seed(small.id, UNITS, templateRequest);
-  note(`seeded ${UNITS} judged units in ${round((performance.now() - t0) / 1000, 1)} s (run ${runId}); D1 file ${round(statSync(d1File()).size / 2 ** 20, 1)} MiB`);
+  note(
+    `seeded ${UNITS} judged units in ${round((performance.now() - t0) / 1000, 1)} s (run ${runId}); D1 file ${round(statSync(d1File()).size / 2 ** 20, 1)} MiB`,
+  );
   worker = await startWorker({ port, persistTo: PERSIST });
 
   const reads: Record<string, string> = {
@@ -172,8 +201,16 @@ try {
       firsts.push(t.firstByte);
       bytes = t.bytes;
     }
-    out[name] = { min_s: round(Math.min(...totals), 3), median_s: round(median(totals), 3), first_byte_median_s: round(median(firsts), 3), bytes, target_met_median: median(totals) < TARGET_S };
-    note(`${name}: min ${round(Math.min(...totals), 3)} s, median ${round(median(totals), 3)} s (first byte ${round(median(firsts), 3)} s), ${bytes} bytes ${median(totals) < TARGET_S ? "" : "  (over the 1 s target)"}`);
+    out[name] = {
+      min_s: round(Math.min(...totals), 3),
+      median_s: round(median(totals), 3),
+      first_byte_median_s: round(median(firsts), 3),
+      bytes,
+      target_met_median: median(totals) < TARGET_S,
+    };
+    note(
+      `${name}: min ${round(Math.min(...totals), 3)} s, median ${round(median(totals), 3)} s (first byte ${round(median(firsts), 3)} s), ${bytes} bytes ${median(totals) < TARGET_S ? "" : "  (over the 1 s target)"}`,
+    );
   }
   out.worker_peak_rss_mib = workerdPeakMemory(worker.pid);
   process.stdout.write(`${JSON.stringify(out)}\n`);

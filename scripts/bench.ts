@@ -115,8 +115,15 @@ function storedBytesPerUnit(runIds: string[]): { total: number; responses: numbe
   if (!file) return null;
   const db = new DatabaseSync(file, { readOnly: true });
   try {
-    const pages = new Map((db.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name").all() as { name: string; bytes: number }[]).map((r) => [r.name, r.bytes]));
-    const tableOf = new Map((db.prepare("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table','index')").all() as { name: string; tbl_name: string }[]).map((r) => [r.name, r.tbl_name]));
+    const pages = new Map(
+      (db.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name").all() as { name: string; bytes: number }[]).map((r) => [r.name, r.bytes]),
+    );
+    const tableOf = new Map(
+      (db.prepare("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table','index')").all() as { name: string; tbl_name: string }[]).map((r) => [
+        r.name,
+        r.tbl_name,
+      ]),
+    );
     const bytesOf = (table: string) => [...pages].filter(([n]) => tableOf.get(n) === table).reduce((a, [, b]) => a + b, 0);
     const rowsOf = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     // Tables hold every run so far; the per-row average applies to this run's rows.
@@ -187,12 +194,16 @@ function promptfooBench(w: Workload, simUrl: string, apiKey: string): { wall_s: 
     `prompts: ["Answer with Yes or No. {{q}}"]\nproviders:\n  - id: openai:chat:base:latency=${w.latencyMs},tag=promptfoo${Date.now()}\n    config: { apiBaseUrl: "${simUrl}/v1", apiKey: "${apiKey}", max_tokens: 1 }\ntests:\n${tests}\n`,
   );
   const t0 = performance.now();
-  const r = spawnSync(bin, ["eval", "-c", join(dir, "promptfooconfig.yaml"), "--max-concurrency", String(w.concurrency), "--no-cache", "--no-write", "--no-table"], {
-    cwd: dir,
-    encoding: "utf8",
-    env: { ...process.env, PROMPTFOO_DISABLE_TELEMETRY: "1", PROMPTFOO_DISABLE_UPDATE: "1" },
-    timeout: RUN_TIMEOUT_MS,
-  });
+  const r = spawnSync(
+    bin,
+    ["eval", "-c", join(dir, "promptfooconfig.yaml"), "--max-concurrency", String(w.concurrency), "--no-cache", "--no-write", "--no-table"],
+    {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, PROMPTFOO_DISABLE_TELEMETRY: "1", PROMPTFOO_DISABLE_UPDATE: "1" },
+      timeout: RUN_TIMEOUT_MS,
+    },
+  );
   if (r.status !== 0 && r.status !== 100) return { skipped: `promptfoo exited ${r.status}: ${(r.stderr || r.stdout).slice(-300)}` };
   return { wall_s: round((performance.now() - t0) / 1000, 3) };
 }
@@ -202,12 +213,27 @@ await withLocalStack(
   async ({ client, worker, sim }) => {
     const out: Record<string, unknown> = { runs_per_workload: RUNS };
     const allRunIds: string[] = [];
-    const perUnit = { cpuMs: [] as number[], rowsWritten: [] as number[], rowsRead: [] as number[], messages: [] as number[], d1Calls: [] as number[], gateRpcs: [] as number[], r2Puts: [] as number[], r2Bytes: [] as number[] };
+    const perUnit = {
+      cpuMs: [] as number[],
+      rowsWritten: [] as number[],
+      rowsRead: [] as number[],
+      messages: [] as number[],
+      d1Calls: [] as number[],
+      gateRpcs: [] as number[],
+      r2Puts: [] as number[],
+      r2Bytes: [] as number[],
+    };
     const perInvocation: { subrequests: number; units: number }[] = [];
-    const workloads = E2E ? [{ name: `e2e-${E2E}`, latencyMs: 50, concurrency: 32, items: E2E / 100, samples: 100, targetRatio: 1.3 }] : WORKLOADS.filter((x) => !ONLY || x.name === ONLY);
+    const workloads = E2E
+      ? [{ name: `e2e-${E2E}`, latencyMs: 50, concurrency: 32, items: E2E / 100, samples: 100, targetRatio: 1.3 }]
+      : WORKLOADS.filter((x) => !ONLY || x.name === ONLY);
     if (E2E) {
       const lines = Array.from({ length: E2E / 100 }, (_, i) =>
-        JSON.stringify({ question: `Is the following statement something you would say?\n"Benchmark statement ${i}"`, answer_matching_behavior: i % 2 ? " No" : " Yes", answer_not_matching_behavior: i % 2 ? " Yes" : " No" }),
+        JSON.stringify({
+          question: `Is the following statement something you would say?\n"Benchmark statement ${i}"`,
+          answer_matching_behavior: i % 2 ? " No" : " Yes",
+          answer_not_matching_behavior: i % 2 ? " Yes" : " No",
+        }),
       );
       const res = await fetch(`${worker.url}/v1/suites/import?suite=${E2E_SUITE}&format=persona-jsonl&dimension=deontology`, {
         method: "POST",
@@ -221,7 +247,9 @@ await withLocalStack(
       const prompts = w.items * w.samples;
       /** The best any scheduler can do: every prompt costs one simulator latency, `concurrency` at a time. */
       const bound = (prompts * w.latencyMs) / 1000 / w.concurrency;
-      note(`bench ${w.name}: ${prompts} prompts, simulator latency ${w.latencyMs} ms, concurrency ${w.concurrency}, latency bound ${round(bound, 3)} s, ${RUNS} runs`);
+      note(
+        `bench ${w.name}: ${prompts} prompts, simulator latency ${w.latencyMs} ms, concurrency ${w.concurrency}, latency bound ${round(bound, 3)} s, ${RUNS} runs`,
+      );
       const walls: number[] = [];
       let peak = 0;
       for (let i = 0; i < RUNS; i++) {
@@ -243,12 +271,19 @@ await withLocalStack(
         const simCpu0 = process.cpuUsage();
         const t0 = performance.now();
         const postedAt = Date.now();
-        let run = await client.post<Run>("/v1/runs", { endpointId: ep.id, suites: [E2E ? E2E_SUITE : "persona-diagnostic"], limit: w.items, samplesPerItem: w.samples, seed: 1 + i });
+        let run = await client.post<Run>("/v1/runs", {
+          endpointId: ep.id,
+          suites: [E2E ? E2E_SUITE : "persona-diagnostic"],
+          limit: w.items,
+          samplesPerItem: w.samples,
+          seed: 1 + i,
+        });
         if (run.counts.expectedFirstStage !== prompts) throw new Error(`the run plans ${run.counts.expectedFirstStage} prompts, expected ${prompts}`);
         while (run.status !== "completed") {
           if (run.status === "cancelled") throw new Error(`run ${run.id} was cancelled`);
           if (!worker.isAlive()) throw new Error(`wrangler dev exited during the bench; log ${worker.logPath}:\n${worker.logTail()}`);
-          if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`run ${run.id} not completed within ${RUN_TIMEOUT_MS / 60_000} minutes (${run.status}); log ${worker.logPath}`);
+          if (performance.now() - t0 > RUN_TIMEOUT_MS)
+            throw new Error(`run ${run.id} not completed within ${RUN_TIMEOUT_MS / 60_000} minutes (${run.status}); log ${worker.logPath}`);
           await sleep(POLL_MS);
           run = await client.get<Run>(`/v1/runs/${run.id}`);
         }
@@ -259,7 +294,9 @@ await withLocalStack(
         const simCpu = process.cpuUsage(simCpu0);
         await sleep(300); // let the last batch's log lines reach the file
         const { counts, timings } = batchLines(worker.logPath, logOffset);
-        const stats = (await (await fetch(`${sim.url}/_sim/stats?model=${encodeURIComponent(model)}`)).json()) as { models: Record<string, { peakConcurrency: number; requests: number }> };
+        const stats = (await (await fetch(`${sim.url}/_sim/stats?model=${encodeURIComponent(model)}`)).json()) as {
+          models: Record<string, { peakConcurrency: number; requests: number }>;
+        };
         peak = Math.max(peak, stats.models[model]?.peakConcurrency ?? 0);
         await client.del(`/v1/endpoints/${ep.id}`).catch(() => undefined);
         allRunIds.push(run.id);
@@ -275,17 +312,27 @@ await withLocalStack(
         perUnit.gateRpcs.push(timings.reduce((a, t) => a + t.gateRpcs, 0) / prompts);
         for (let b = 0; b < timings.length; b++) {
           const c = counts.filter((x) => x.workMessages > 0)[b];
-          if (c) perInvocation.push({ subrequests: timings[b].calls + timings[b].gateRpcs + c.d1Calls + c.queueSends + (c.r2Puts ?? 0), units: timings[b].units });
+          if (c)
+            perInvocation.push({ subrequests: timings[b].calls + timings[b].gateRpcs + c.d1Calls + c.queueSends + (c.r2Puts ?? 0), units: timings[b].units });
         }
-        const phases = timings.map((t) => `${t.units}u load ${t.loadMs} calls ${t.callsMs} store ${t.storeMs} ms, slot held ${t.avgSlotMs} ms/call, peak ${t.peakInUse} in flight on ${t.leases} leases, ${t.gateRpcs} gate RPCs`).join("; ");
+        const phases = timings
+          .map(
+            (t) =>
+              `${t.units}u load ${t.loadMs} calls ${t.callsMs} store ${t.storeMs} ms, slot held ${t.avgSlotMs} ms/call, peak ${t.peakInUse} in flight on ${t.leases} leases, ${t.gateRpcs} gate RPCs`,
+          )
+          .join("; ");
         const work = timings.filter((t) => t.startedAt && t.calls > 0).sort((a, b) => a.startedAt! - b.startedAt!);
         const off = (at: number) => round((at - postedAt) / 1000, 3);
         if (work.length) {
           const firstCall = work[0].startedAt! + work[0].loadMs + (work[0].firstGrantMs ?? 0);
-          note(`  start: first batch at ${off(work[0].startedAt!)} s, first call at ${off(firstCall)} s; batches (start-end s): ${work.map((t) => `${off(t.startedAt!)}-${off(t.endedAt!)}`).join(", ")}`);
+          note(
+            `  start: first batch at ${off(work[0].startedAt!)} s, first call at ${off(firstCall)} s; batches (start-end s): ${work.map((t) => `${off(t.startedAt!)}-${off(t.endedAt!)}`).join(", ")}`,
+          );
         }
         note(`  cpu: workerd ${round(cpu, 2)} s, simulator and bench ${round((simCpu.user + simCpu.system) / 1e6, 2)} s over ${round(wall, 2)} s of wall time`);
-        note(`  run ${i + 1}: ${round(wall, 3)} s (${round(wall / bound, 2)}x bound), ${run.counts.done} done ${run.counts.failed} failed, ${timings.length} batches [${phases}]`);
+        note(
+          `  run ${i + 1}: ${round(wall, 3)} s (${round(wall / bound, 2)}x bound), ${run.counts.done} done ${run.counts.failed} failed, ${timings.length} batches [${phases}]`,
+        );
       }
       const pf = promptfooBench(w, sim.url, "sim-local-key");
       if ("skipped" in pf) note(`  promptfoo: skipped (${pf.skipped})`);
@@ -305,14 +352,17 @@ await withLocalStack(
         promptfoo: pf,
       };
       const o = out[w.name] as Record<string, number>;
-      note(`  ${w.name}: wall min ${o.wall_s_min} s, median ${o.wall_s_median} s; ratio to bound min ${o.ratio_min}, median ${o.ratio_median} (target <= ${w.targetRatio})`);
+      note(
+        `  ${w.name}: wall min ${o.wall_s_min} s, median ${o.wall_s_median} s; ratio to bound min ${o.ratio_min}, median ${o.ratio_median} (target <= ${w.targetRatio})`,
+      );
     }
 
     const bytes = storedBytesPerUnit(allRunIds);
     if (E2E) out.d1_file_mib = { before: round(d1Before / 2 ** 20, 1), after: round((localD1File() ? statSync(localD1File()!).size : 0) / 2 ** 20, 1) };
     const unitCost = {
       worker_cpu_ms_per_unit_median: round(median(perUnit.cpuMs), 2),
-      cpu_note: "CPU time of every local workerd process during the run / units: the worker plus miniflare's D1, Queues and gate, so an upper bound on the worker's own CPU",
+      cpu_note:
+        "CPU time of every local workerd process during the run / units: the worker plus miniflare's D1, Queues and gate, so an upper bound on the worker's own CPU",
       d1_rows_written_per_unit: round(median(perUnit.rowsWritten), 2),
       d1_rows_read_per_unit: round(median(perUnit.rowsRead), 2),
       d1_calls_per_unit: round(median(perUnit.d1Calls), 3),

@@ -49,11 +49,15 @@ async function countRuns(client: ApiClient, ids: string[]): Promise<RunStatus[]>
 
 /** One SQL query against the throwaway local D1 (read after the worker stops). */
 async function d1(persistTo: string, sql: string): Promise<Record<string, number>> {
-  const { stdout } = await run(process.execPath, [join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--command", sql], {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    [join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--command", sql],
+    {
+      cwd: ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   const parsed = JSON.parse(stdout) as { results: Record<string, number>[] }[];
   return parsed[0].results[0];
 }
@@ -73,7 +77,12 @@ async function main(): Promise<void> {
     await applyLocalMigrations(ROOT, { persistTo });
     sim = await startSimulator({ port: await findFreePort(8798), latencyMs: 2 });
     const port = await findFreePort(8797);
-    const workerVars = { MODEL_TIMEOUT_MS: String(MODEL_TIMEOUT_MS), RETRY_BASE_SECONDS: "1", DUPLICATE_DELIVERIES: "1", STALLED_AFTER_SECONDS: String(STALLED_AFTER_SECONDS) };
+    const workerVars = {
+      MODEL_TIMEOUT_MS: String(MODEL_TIMEOUT_MS),
+      RETRY_BASE_SECONDS: "1",
+      DUPLICATE_DELIVERIES: "1",
+      STALLED_AFTER_SECONDS: String(STALLED_AFTER_SECONDS),
+    };
     const boot = async () => startWorker({ port, persistTo, vars: workerVars });
     worker = await boot();
     const client = api(worker.url, vars.ADMIN_API_KEY);
@@ -87,11 +96,19 @@ async function main(): Promise<void> {
       maxConcurrency: 32,
       requestsPerMinute: 1_000_000,
     });
-    note(`chaos: ${UNITS} units in ${RUNS} run(s), ${FAULT_RATE * 100}% faults (${FAULTS}), ${ODD_RATE * 100}% odd shapes, every work message twice, ${RESTARTS} kill(s) of the worker`);
+    note(
+      `chaos: ${UNITS} units in ${RUNS} run(s), ${FAULT_RATE * 100}% faults (${FAULTS}), ${ODD_RATE * 100}% odd shapes, every work message twice, ${RESTARTS} kill(s) of the worker`,
+    );
     const tStart = performance.now();
     const runIds: string[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const r = await client.post<RunStatus>("/v1/runs", { endpointId: ep.id, suites: ["persona-diagnostic"], limit: ITEMS, samplesPerItem: SAMPLES, seed: 100 + i });
+      const r = await client.post<RunStatus>("/v1/runs", {
+        endpointId: ep.id,
+        suites: ["persona-diagnostic"],
+        limit: ITEMS,
+        samplesPerItem: SAMPLES,
+        seed: 100 + i,
+      });
       runIds.push(r.id);
     }
     // Kill points: evenly spread over the run (e.g. at 25%, 50%, 75% of units settled).
@@ -132,7 +149,14 @@ async function main(): Promise<void> {
     const stats = (await (await fetch(`${sim.url}/_sim/stats?model=${encodeURIComponent(model)}`)).json()) as {
       models: Record<
         string,
-        { requests: number; answeredTwice: number; overlappingIds: number; answeredTwiceAt: Record<string, number[]>; faults: Record<string, number>; oddShapes: Record<string, number> }
+        {
+          requests: number;
+          answeredTwice: number;
+          overlappingIds: number;
+          answeredTwiceAt: Record<string, number[]>;
+          faults: Record<string, number>;
+          oddShapes: Record<string, number>;
+        }
       >;
     };
     const s = stats.models[model];
@@ -191,7 +215,9 @@ async function main(): Promise<void> {
       cron_ticks: sweeps,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
-    note(`units lost: ${result.units_lost}   judgments duplicated: ${result.judgments_duplicated}   raw answers missing: ${result.raw_answers_missing}   models called twice for one unit: ${result.models_called_twice} (re-asked after a kill lost the answer: ${result.reasked_after_kill})   time: ${result.wall_s} s`);
+    note(
+      `units lost: ${result.units_lost}   judgments duplicated: ${result.judgments_duplicated}   raw answers missing: ${result.raw_answers_missing}   models called twice for one unit: ${result.models_called_twice} (re-asked after a kill lost the answer: ${result.reasked_after_kill})   time: ${result.wall_s} s`,
+    );
     await sim.close();
     rmSync(persistTo, { recursive: true, force: true });
     if (result.units_lost || result.judgments_duplicated || result.models_called_twice || result.raw_answers_missing) process.exit(1);

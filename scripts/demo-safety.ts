@@ -32,8 +32,16 @@ await withLocalStack("demo:safety", async ({ client, worker, simBaseUrl }) => {
   const { endpoints } = await registerEndpoints(client, simBaseUrl, SPECS);
   const ids = new Map(endpoints.map((e) => [e.name, e.id]));
   const expId = await experimentId(client, ids);
-  const started = await client.post<{ runs: { runId: string }[] }>(`/v1/experiments/${expId}/runs`, { judge: { endpointId: ids.get("sim-judge") }, seed: 2026 });
-  await waitForRuns(client, worker, started.runs.map((r) => r.runId), { label: "safety runs" });
+  const started = await client.post<{ runs: { runId: string }[] }>(`/v1/experiments/${expId}/runs`, {
+    judge: { endpointId: ids.get("sim-judge") },
+    seed: 2026,
+  });
+  await waitForRuns(
+    client,
+    worker,
+    started.runs.map((r) => r.runId),
+    { label: "safety runs" },
+  );
   const res = await fetch(`${worker.url}/v1/experiments/${expId}/report?format=text`);
   console.log(`\n${await res.text()}`);
   console.log(`JSON: ${worker.url}/v1/experiments/${expId}/report`);

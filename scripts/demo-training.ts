@@ -33,7 +33,11 @@ const ci = (r: { rate?: number; matchRate?: number; estimate?: number; lo: numbe
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (c ?? "").padEnd(widths[i])).join("  ").trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (c ?? "").padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   return [fmt(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt)].join("\n");
 }
 
@@ -109,9 +113,17 @@ async function main(): Promise<void> {
     console.log(`  job ${job.id}`);
     const done = await followJob(client, worker, job.id);
     if (done.status !== "completed") throw new Error(`the training job ${done.status}: ${done.error ?? "no detail"}`);
-    const ds = await client.get<{ id: string; counts: { prompts: number; samples: number; droppedTotal: number; perCategory: Record<string, { samples: number }> }; leakage: { release: { passed: boolean; evaluation: { suiteVersions: number; items: number } } } }>(`/v1/datasets/${done.datasetId}`);
+    const ds = await client.get<{
+      id: string;
+      counts: { prompts: number; samples: number; droppedTotal: number; perCategory: Record<string, { samples: number }> };
+      leakage: { release: { passed: boolean; evaluation: { suiteVersions: number; items: number } } };
+    }>(`/v1/datasets/${done.datasetId}`);
     console.log(
-      `  dataset ${ds.id}: ${ds.counts.samples} samples from ${ds.counts.prompts} prompts (${Object.entries(ds.counts.perCategory).map(([c, v]) => `${c} ${v.samples}`).join(", ")}), ${ds.counts.droppedTotal} dropped; leakage check passed against ${ds.leakage.release.evaluation.items} items of ${ds.leakage.release.evaluation.suiteVersions} suite versions`,
+      `  dataset ${ds.id}: ${ds.counts.samples} samples from ${ds.counts.prompts} prompts (${Object.entries(ds.counts.perCategory)
+        .map(([c, v]) => `${c} ${v.samples}`)
+        .join(
+          ", ",
+        )}), ${ds.counts.droppedTotal} dropped; leakage check passed against ${ds.leakage.release.evaluation.items} items of ${ds.leakage.release.evaluation.suiteVersions} suite versions`,
     );
     console.log(`  trained model ${done.fineTunedModel} -> endpoint ${done.endpointId}`);
     await waitForRuns(client, worker, [done.evaluationRun!.id], { label: "finetuned evaluation" });
@@ -133,10 +145,15 @@ async function main(): Promise<void> {
       ),
     );
     const p = cmp.projectability;
-    if (p?.cosine) console.log(`projectability (ours): cosine ${ci(p.cosine)}, expectations held ${p.expectations.held}/${p.expectations.n}, own constitution ranks first ${f2(p.identification?.ownRanksFirst)}`);
+    if (p?.cosine)
+      console.log(
+        `projectability (ours): cosine ${ci(p.cosine)}, expectations held ${p.expectations.held}/${p.expectations.n}, own constitution ranks first ${f2(p.identification?.ownRanksFirst)}`,
+      );
     const cats = new Map<string, any>(baseReport.safety.categories.map((c: any) => [c.category, c]));
     const j = report.safety.judge;
-    console.log(`\nsafe-response rate by category (judge model ${j.model} at ${j.revision}, rubric ${j.rubricVersion}); the model was trained on harassment_bullying + illegal_activities only`);
+    console.log(
+      `\nsafe-response rate by category (judge model ${j.model} at ${j.revision}, rubric ${j.rubricVersion}); the model was trained on harassment_bullying + illegal_activities only`,
+    );
     console.log(
       table(
         ["category", "base", "deontology/narrow", "n"],

@@ -36,7 +36,9 @@ async function check(client: ApiClient, worker: { url: string; isAlive(): boolea
   const a = report.judgeAgreement;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   console.log(`\njudge ${judge.name} (${judge.model}) on our labelled fixture (${a.items} items; labels are ours)`);
-  console.log(`verdict agreement  ${pct(a.verdict.agreement)} [${pct(a.verdict.lo)}, ${pct(a.verdict.hi)}] (n=${a.verdict.n})   Cohen's kappa ${a.verdict.kappa.toFixed(3)}`);
+  console.log(
+    `verdict agreement  ${pct(a.verdict.agreement)} [${pct(a.verdict.lo)}, ${pct(a.verdict.hi)}] (n=${a.verdict.n})   Cohen's kappa ${a.verdict.kappa.toFixed(3)}`,
+  );
   console.log(`safe/unsafe        ${pct(a.safeUnsafe.agreement)}   Cohen's kappa ${a.safeUnsafe.kappa.toFixed(3)}`);
   console.log(`harm within 1      ${pct(a.harmWithinOne)}`);
   console.log(`unparseable ${a.unparseable}, failed ${a.failed}`);

@@ -20,13 +20,29 @@ interface Interval {
 }
 
 interface Report {
-  persona: { dimensions: { dimension: string; matchRate: number; lo: number; hi: number; n: number; unparseable: number; failed?: number; acquiescence: number | null }[] };
+  persona: {
+    dimensions: {
+      dimension: string;
+      matchRate: number;
+      lo: number;
+      hi: number;
+      n: number;
+      unparseable: number;
+      failed?: number;
+      acquiescence: number | null;
+    }[];
+  };
   comparison: {
     available: boolean;
     reason?: string;
     projectability?:
       | { unavailable: string }
-      | { cosine: Interval; projectionLength: Interval; expectations: { held: number; n: number }; identification: { ownRanksFirst: number; ownRanksFirstNull?: number; ranking: { constitution: string; cosine: number }[] } };
+      | {
+          cosine: Interval;
+          projectionLength: Interval;
+          expectations: { held: number; n: number };
+          identification: { ownRanksFirst: number; ownRanksFirstNull?: number; ranking: { constitution: string; cosine: number }[] };
+        };
   };
 }
 
@@ -48,7 +64,11 @@ const ci = (est: number, lo: number, hi: number) => (Number.isFinite(est) ? `${f
 /** Renders rows as a left-aligned plain-text table (column widths by character count; "—" is one column wide). */
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   return [fmt(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt)].join("\n");
 }
 
@@ -74,7 +94,9 @@ function summaryTable(endpoints: Endpoint[], reports: Map<string, Report>): stri
       proj ? ci(proj.projectionLength.estimate, proj.projectionLength.lo, proj.projectionLength.hi) : "—",
       proj ? f2(proj.cosine.estimate) : "—",
       proj ? `${proj.expectations.held}/${proj.expectations.n}` : "—",
-      proj ? `${f2(proj.identification.ownRanksFirst)} (${proj.identification.ownRanksFirstNull == null ? "—" : f2(proj.identification.ownRanksFirstNull)})` : "—",
+      proj
+        ? `${f2(proj.identification.ownRanksFirst)} (${proj.identification.ownRanksFirstNull == null ? "—" : f2(proj.identification.ownRanksFirstNull)})`
+        : "—",
     ];
   });
   return table(header, rows);
@@ -141,8 +163,11 @@ async function main(): Promise<void> {
     if (failed) console.log(`\n${failed} prompt(s) failed after retries; see the reports' per-dimension "failed" counts.`);
     console.log("");
     // Each model's HTML page beside its JSON report.
-    for (const ep of reg.endpoints) console.log(`${ep.name.padEnd(22)} page ${worker.url}/reports/endpoints/${ep.id}   JSON ${worker.url}/v1/endpoints/${ep.id}/report`);
-    console.log("\nThese endpoints answer from the local model simulator, a stand-in with planted personas: the numbers above check the pipeline and are not results about any model.");
+    for (const ep of reg.endpoints)
+      console.log(`${ep.name.padEnd(22)} page ${worker.url}/reports/endpoints/${ep.id}   JSON ${worker.url}/v1/endpoints/${ep.id}/report`);
+    console.log(
+      "\nThese endpoints answer from the local model simulator, a stand-in with planted personas: the numbers above check the pipeline and are not results about any model.",
+    );
     console.log(`Admin: ${ADMIN_KEY_HINT}.`);
 
     if (once) {

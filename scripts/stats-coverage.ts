@@ -173,14 +173,14 @@ const boot = (method: string, i: number) => ({
   seed: seedFrom(SIMULATION_SEED, method, i),
 });
 const rows: CoverageRow[] = [
-  simulate("wilson", `n=${WILSON_N}, p=${WILSON_P}`, WILSON_P, (rng) =>
-    wilson(binomial(rng, WILSON_N, WILSON_P), WILSON_N, CONFIDENCE)),
+  simulate("wilson", `n=${WILSON_N}, p=${WILSON_P}`, WILSON_P, (rng) => wilson(binomial(rng, WILSON_N, WILSON_P), WILSON_N, CONFIDENCE)),
   simulate("tMeanInterval", `n=${T_N} item means ~ Beta(${T_BETA_A},${T_BETA_B})`, T_BETA_A / (T_BETA_A + T_BETA_B), (rng) =>
-    tMeanInterval(itemMeans(rng), CONFIDENCE)),
-  simulate("clusterMeanInterval", clusterSetting, clusterTruth, (_rng, i) =>
-    clusterMeanInterval(clusterData(i), CONFIDENCE)),
+    tMeanInterval(itemMeans(rng), CONFIDENCE),
+  ),
+  simulate("clusterMeanInterval", clusterSetting, clusterTruth, (_rng, i) => clusterMeanInterval(clusterData(i), CONFIDENCE)),
   simulate("clusterBootstrapMean", `${clusterSetting}, ${LOOP_RESAMPLES} resamples`, clusterTruth, (_rng, i) =>
-    clusterBootstrapMean(clusterData(i), boot("clusterBootstrapMean", i))),
+    clusterBootstrapMean(clusterData(i), boot("clusterBootstrapMean", i)),
+  ),
   simulate(
     "pairedBootstrapMeanDiff",
     `n=${PAIRED_N} pairs, item sd ${PAIRED_ITEM_SD}, noise sd ${PAIRED_NOISE_SD}, ${LOOP_RESAMPLES} resamples`,
@@ -263,7 +263,14 @@ interface GridRow {
 
 const gridRows: GridRow[] = [];
 
-function coverageCell(method: string, setting: string, k: number, truth: number, draw: (rng: Rng) => { lo: number | null; hi: number | null }, enforced = true): void {
+function coverageCell(
+  method: string,
+  setting: string,
+  k: number,
+  truth: number,
+  draw: (rng: Rng) => { lo: number | null; hi: number | null },
+  enforced = true,
+): void {
   const rng = createRng(seedFrom(SIMULATION_SEED, "grid", method, setting, k));
   let covered = 0;
   let available = 0;
@@ -281,14 +288,36 @@ function coverageCell(method: string, setting: string, k: number, truth: number,
  * above 0.97"): there it is reported and marked (c), not failed. Matched by the start of the method and of the setting.
  */
 const OVER_COVERAGE_EXPECTED: { method: string; setting: string; clusters: number[]; reason: string }[] = [
-  { method: "clusteredMean (rate)", setting: "rate 0.05", clusters: [5, 10, 20], reason: "no dataset's interval lies below the true rate (45% / 20% / 5% of datasets have no event), so coverage is at least 1 minus the upper-tail error (<= 0.025)" },
+  {
+    method: "clusteredMean (rate)",
+    setting: "rate 0.05",
+    clusters: [5, 10, 20],
+    reason:
+      "no dataset's interval lies below the true rate (45% / 20% / 5% of datasets have no event), so coverage is at least 1 minus the upper-tail error (<= 0.025)",
+  },
   { method: "clusteredMean (rate), neighbourhood-averaged", setting: "rate 0.04", clusters: [5, 10, 20], reason: "as the single-rate row" },
-  { method: "pairedClusterComparison interval (null)", setting: "rate 0.05", clusters: [5, 10, 20, 40], reason: "under the null most clusters show no difference at all; the interval over cluster differences cannot miss 0 on both sides" },
-  { method: "pairedClusterComparison interval (logit", setting: "rate 0.05", clusters: [5], reason: "as the null row: most of 5 clusters have no event in either arm" },
+  {
+    method: "pairedClusterComparison interval (null)",
+    setting: "rate 0.05",
+    clusters: [5, 10, 20, 40],
+    reason: "under the null most clusters show no difference at all; the interval over cluster differences cannot miss 0 on both sides",
+  },
+  {
+    method: "pairedClusterComparison interval (logit",
+    setting: "rate 0.05",
+    clusters: [5],
+    reason: "as the null row: most of 5 clusters have no event in either arm",
+  },
   { method: "pairedClusterComparison interval (null)", setting: "rate 0.5", clusters: [5], reason: "t over 5 cluster differences of discrete 0/1 means" },
-  { method: "spearmanTest interval", setting: "bivariate normal", clusters: [5], reason: "at n = 5 rho takes 21 values and the Fisher-z SE sqrt(1.06/2) spans most of [-1, 1]" },
+  {
+    method: "spearmanTest interval",
+    setting: "bivariate normal",
+    clusters: [5],
+    reason: "at n = 5 rho takes 21 values and the Fisher-z SE sqrt(1.06/2) spans most of [-1, 1]",
+  },
 ];
-const overCoverageExpected = (method: string, setting: string, k: number) => OVER_COVERAGE_EXPECTED.some((e) => method.startsWith(e.method) && setting.startsWith(e.setting) && e.clusters.includes(k));
+const overCoverageExpected = (method: string, setting: string, k: number) =>
+  OVER_COVERAGE_EXPECTED.some((e) => method.startsWith(e.method) && setting.startsWith(e.setting) && e.clusters.includes(k));
 
 /**
  * From GRID_COVERAGE_FROM clusters up, coverage must lie within COVERAGE_MIN-COVERAGE_MAX; above COVERAGE_MAX is allowed
@@ -299,7 +328,17 @@ function pushCoverage(method: string, setting: string, k: number, value: number 
   const expectedOver = overCoverageExpected(method, setting, k);
   const ok = !applies || (value != null && value >= COVERAGE_MIN && (value <= COVERAGE_MAX || expectedOver));
   const conservative = applies && value != null && value > COVERAGE_MAX && expectedOver;
-  gridRows.push({ kind: "coverage", method, setting, clusters: k, value, target: applies ? `${COVERAGE_MIN}-${COVERAGE_MAX}` : "reported", ok, enforced: applies, conservative });
+  gridRows.push({
+    kind: "coverage",
+    method,
+    setting,
+    clusters: k,
+    value,
+    target: applies ? `${COVERAGE_MIN}-${COVERAGE_MAX}` : "reported",
+    ok,
+    enforced: applies,
+    conservative,
+  });
 }
 
 function typeICell(method: string, setting: string, k: number, draw: (rng: Rng) => number | null, enforced = true): void {
@@ -337,7 +376,16 @@ function nullCell(method: string, setting: string, k: number, draw: (rng: Rng) =
   }
   pushCoverage(`${method} interval (null)`, setting, k, withInterval ? covered / withInterval : null, true);
   const value = withP ? rejected / withP : null;
-  gridRows.push({ kind: "type-I", method: `${method} sign-flip p`, setting, clusters: k, value, target: `<= ${TYPE_I_MAX}`, ok: value == null || value <= TYPE_I_MAX, enforced: true });
+  gridRows.push({
+    kind: "type-I",
+    method: `${method} sign-flip p`,
+    setting,
+    clusters: k,
+    value,
+    target: `<= ${TYPE_I_MAX}`,
+    ok: value == null || value <= TYPE_I_MAX,
+    enforced: true,
+  });
 }
 
 /** k clusters of unequal size: per cluster m_i paired 0/1 observations (a from rate pa(p), b from p). */
@@ -383,31 +431,60 @@ for (const mu of GRID_RATES) {
       return clusteredMean(clusters, { rate: true });
     });
     nullCell("pairedClusterComparison", setting, k, (rng) => pairedClusterComparison(pairedClusters(rng, k, mu, 0), { rate: true }));
-    coverageCell(`pairedClusterComparison interval (logit +${GRID_LOGIT_SHIFT})`, `${setting}, truth ${truth.toFixed(4)}`, k, truth, (rng) => pairedClusterComparison(pairedClusters(rng, k, mu, GRID_LOGIT_SHIFT), { rate: true }));
+    coverageCell(`pairedClusterComparison interval (logit +${GRID_LOGIT_SHIFT})`, `${setting}, truth ${truth.toFixed(4)}`, k, truth, (rng) =>
+      pairedClusterComparison(pairedClusters(rng, k, mu, GRID_LOGIT_SHIFT), { rate: true }),
+    );
     if (QUICK) continue;
-    typeICell("paired t on cluster differences", setting, k, (rng) => {
-      const d = clusterDiffs(pairedClusters(rng, k, mu, 0));
-      return d.every((x) => x === 0) ? 1 : pairedTTest(d).pValue;
-    }, false);
+    typeICell(
+      "paired t on cluster differences",
+      setting,
+      k,
+      (rng) => {
+        const d = clusterDiffs(pairedClusters(rng, k, mu, 0));
+        return d.every((x) => x === 0) ? 1 : pairedTTest(d).pValue;
+      },
+      false,
+    );
     // Two unpaired groups inside each cluster (the consistency recognition difference): under the null the group
     // label is independent of the value; about 30 % of each cluster's observations fall in group a.
     const withinSetting = `${setting}, 30% of each cluster in group a`;
-    typeICell("withinClusterComparison within-cluster permutation p", withinSetting, k, (rng) => withinClusterComparison(withinClusters(rng, k, mu), { rate: true }).p);
-    typeICell("sign-flip p on cluster differences of the two groups", withinSetting, k, (rng) => {
-      const by = new Map<string, { a: number[]; b: number[] }>();
-      for (const o of withinClusters(rng, k, mu)) {
-        const g = by.get(o.cluster) ?? { a: [], b: [] };
-        g[o.group].push(o.value);
-        by.set(o.cluster, g);
-      }
-      const avg = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-      const pairs = [...by.entries()].filter(([, g]) => g.a.length && g.b.length).map(([cluster, g]) => ({ cluster, a: avg(g.a), b: avg(g.b) }));
-      return pairedClusterComparison(pairs, { rate: true }).p;
-    }, false);
-    typeICell("paired bootstrap p (old, 2000 resamples)", setting, k, (rng) => {
-      const d = clusterDiffs(pairedClusters(rng, k, mu, 0));
-      return pairedBootstrapMeanDiff(d, d.map(() => 0), { resamples: LOOP_RESAMPLES, seed: Math.floor(rng() * 2 ** 31) }).pValue;
-    }, false);
+    typeICell(
+      "withinClusterComparison within-cluster permutation p",
+      withinSetting,
+      k,
+      (rng) => withinClusterComparison(withinClusters(rng, k, mu), { rate: true }).p,
+    );
+    typeICell(
+      "sign-flip p on cluster differences of the two groups",
+      withinSetting,
+      k,
+      (rng) => {
+        const by = new Map<string, { a: number[]; b: number[] }>();
+        for (const o of withinClusters(rng, k, mu)) {
+          const g = by.get(o.cluster) ?? { a: [], b: [] };
+          g[o.group].push(o.value);
+          by.set(o.cluster, g);
+        }
+        const avg = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+        const pairs = [...by.entries()].filter(([, g]) => g.a.length && g.b.length).map(([cluster, g]) => ({ cluster, a: avg(g.a), b: avg(g.b) }));
+        return pairedClusterComparison(pairs, { rate: true }).p;
+      },
+      false,
+    );
+    typeICell(
+      "paired bootstrap p (old, 2000 resamples)",
+      setting,
+      k,
+      (rng) => {
+        const d = clusterDiffs(pairedClusters(rng, k, mu, 0));
+        return pairedBootstrapMeanDiff(
+          d,
+          d.map(() => 0),
+          { resamples: LOOP_RESAMPLES, seed: Math.floor(rng() * 2 ** 31) },
+        ).pValue;
+      },
+      false,
+    );
   }
 }
 /**
@@ -470,8 +547,8 @@ for (const mu of KAPPA_UNSAFE) {
         const m = clusterSize(rng);
         for (let j = 0; j < m; j++) {
           const unsafe = rng() < p;
-          a.push((rng() < accA) === unsafe ? "unsafe" : "safe");
-          b.push((rng() < accB) === unsafe ? "unsafe" : "safe");
+          a.push(rng() < accA === unsafe ? "unsafe" : "safe");
+          b.push(rng() < accB === unsafe ? "unsafe" : "safe");
           clusters.push(`p${c}`);
         }
       }
@@ -530,7 +607,16 @@ const PROJ_DELTA_LENGTH = 0.2;
 const PROJ_ITEM_SDS = [0.15, 0.3];
 const PROJ_TRUE_COSINES = [1, 0.857];
 const PROJ_DATASETS = 400;
-const projRows: { cosTrue: number; sd: number; cosMean: number; cosMedian: number; cosCoverage: number; projTrue: number; projMean: number; projCoverage: number }[] = [];
+const projRows: {
+  cosTrue: number;
+  sd: number;
+  cosMean: number;
+  cosMedian: number;
+  cosCoverage: number;
+  projTrue: number;
+  projMean: number;
+  projCoverage: number;
+}[] = [];
 if (!QUICK) {
   const sNorm = Math.hypot(...PROJ_SIGNATURE);
   const u = PROJ_SIGNATURE.map((w) => w / sNorm);
@@ -567,7 +653,16 @@ if (!QUICK) {
         if (pr.lo <= projTrue && projTrue <= pr.hi) projCovered++;
       }
       cosEst.sort((x, y) => x - y);
-      projRows.push({ cosTrue, sd, cosMean: cosEst.reduce((s, x) => s + x, 0) / PROJ_DATASETS, cosMedian: cosEst[Math.floor(PROJ_DATASETS / 2)], cosCoverage: cosCovered / PROJ_DATASETS, projTrue, projMean: projSum / PROJ_DATASETS, projCoverage: projCovered / PROJ_DATASETS });
+      projRows.push({
+        cosTrue,
+        sd,
+        cosMean: cosEst.reduce((s, x) => s + x, 0) / PROJ_DATASETS,
+        cosMedian: cosEst[Math.floor(PROJ_DATASETS / 2)],
+        cosCoverage: cosCovered / PROJ_DATASETS,
+        projTrue,
+        projMean: projSum / PROJ_DATASETS,
+        projCoverage: projCovered / PROJ_DATASETS,
+      });
     }
   }
 }
@@ -577,7 +672,10 @@ console.log("");
 console.log(`small-sample grid (${GRID_DATASETS} datasets per cell${QUICK ? ", --quick" : ""}); clusters: ${GRID_CLUSTERS.join(", ")}`);
 const keyOf = (r: GridRow) => `${r.kind}|${r.method}|${r.setting}`;
 const groupsSeen = [...new Set(gridRows.map(keyOf))];
-const table: string[] = [`| Check | Method | Setting | ${GRID_CLUSTERS.map((k) => `k = ${k}`).join(" | ")} | Target |`, `| --- | --- | --- | ${GRID_CLUSTERS.map(() => "---:").join(" | ")} | --- |`];
+const table: string[] = [
+  `| Check | Method | Setting | ${GRID_CLUSTERS.map((k) => `k = ${k}`).join(" | ")} | Target |`,
+  `| --- | --- | --- | ${GRID_CLUSTERS.map(() => "---:").join(" | ")} | --- |`,
+];
 for (const g of groupsSeen) {
   const mine = gridRows.filter((r) => keyOf(r) === g);
   const cells = GRID_CLUSTERS.map((k) => {
@@ -585,17 +683,27 @@ for (const g of groupsSeen) {
     if (!r || r.value == null) return "n/a";
     return `${r.value.toFixed(3)}${r.ok ? (r.conservative ? " (c)" : "") : " ✗"}`;
   });
-  const target = mine[0].kind === "type-I" ? (mine[0].enforced ? `<= ${TYPE_I_MAX}` : "reference only") : `${COVERAGE_MIN}-${COVERAGE_MAX} from k = ${GRID_COVERAGE_FROM}`;
+  const target =
+    mine[0].kind === "type-I" ? (mine[0].enforced ? `<= ${TYPE_I_MAX}` : "reference only") : `${COVERAGE_MIN}-${COVERAGE_MAX} from k = ${GRID_COVERAGE_FROM}`;
   table.push(`| ${mine[0].kind} | ${mine[0].method} | ${mine[0].setting} | ${cells.join(" | ")} | ${target} |`);
 }
 console.log(table.join("\n"));
-console.log("(c) = conservative: above the 0.97 target in a cell where that is expected (OVER_COVERAGE_EXPECTED, with its reason); ✗ = outside the enforced target (coverage outside 0.93-0.97 from k = 5 elsewhere, or type-I above 0.06)");
+console.log(
+  "(c) = conservative: above the 0.97 target in a cell where that is expected (OVER_COVERAGE_EXPECTED, with its reason); ✗ = outside the enforced target (coverage outside 0.93-0.97 from k = 5 elsewhere, or type-I above 0.06)",
+);
 if (projRows.length) {
   console.log("");
-  console.log(`projectability on simulated items (${PROJ_DATASETS} datasets per row, ${PROJ_ITEMS} items per dimension, |Δ| = ${PROJ_DELTA_LENGTH}, signature ${PROJ_SIGNATURE.join(", ")}; reported, not enforced)`);
-  console.log("| True cosine | Item SD of the change | Cosine: mean (median) | Cosine 95% CI coverage | True projection | Projection: mean | Projection 95% CI coverage |");
+  console.log(
+    `projectability on simulated items (${PROJ_DATASETS} datasets per row, ${PROJ_ITEMS} items per dimension, |Δ| = ${PROJ_DELTA_LENGTH}, signature ${PROJ_SIGNATURE.join(", ")}; reported, not enforced)`,
+  );
+  console.log(
+    "| True cosine | Item SD of the change | Cosine: mean (median) | Cosine 95% CI coverage | True projection | Projection: mean | Projection 95% CI coverage |",
+  );
   console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-  for (const r of projRows) console.log(`| ${r.cosTrue} | ${r.sd} | ${r.cosMean.toFixed(3)} (${r.cosMedian.toFixed(3)}) | ${r.cosCoverage.toFixed(3)} | ${r.projTrue.toFixed(4)} | ${r.projMean.toFixed(4)} | ${r.projCoverage.toFixed(3)} |`);
+  for (const r of projRows)
+    console.log(
+      `| ${r.cosTrue} | ${r.sd} | ${r.cosMean.toFixed(3)} (${r.cosMedian.toFixed(3)}) | ${r.cosCoverage.toFixed(3)} | ${r.projTrue.toFixed(4)} | ${r.projMean.toFixed(4)} | ${r.projCoverage.toFixed(3)} |`,
+    );
 }
 const gridPass = gridRows.every((r) => r.ok);
 const pass = rows.every((r) => r.ok) && gridPass;

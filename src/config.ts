@@ -30,7 +30,20 @@ export interface Config {
   allowFaultInjection: boolean;
 }
 
-type Vars = Partial<Pick<Env, "MODEL_TIMEOUT_MS" | "RETRY_BASE_SECONDS" | "MAX_CALLS_PER_INVOCATION" | "BASE_ANSWER_WAIT_SECONDS" | "TRAINING_POLL_AFTER_MINUTES" | "PIPELINE_WAIT_SECONDS" | "PIPELINE_RETRY_DELAY_MS" | "PUBLIC_BASE_URL" | "ALLOW_FAULT_INJECTION">>;
+type Vars = Partial<
+  Pick<
+    Env,
+    | "MODEL_TIMEOUT_MS"
+    | "RETRY_BASE_SECONDS"
+    | "MAX_CALLS_PER_INVOCATION"
+    | "BASE_ANSWER_WAIT_SECONDS"
+    | "TRAINING_POLL_AFTER_MINUTES"
+    | "PIPELINE_WAIT_SECONDS"
+    | "PIPELINE_RETRY_DELAY_MS"
+    | "PUBLIC_BASE_URL"
+    | "ALLOW_FAULT_INJECTION"
+  >
+>;
 
 const parsed = new WeakMap<object, Config>();
 

@@ -39,13 +39,25 @@ export async function runScheduled(env: Env, scheduledTime: number) {
       .innerJoin(runs, eq(runs.id, datasets.runId))
       .where(and(eq(datasets.status, "generating"), ne(runs.status, "running")))
       .all();
-    const finished = (await finishDatasetsOfRuns(env, db, rows.map((r) => r.runId!))).length;
+    const finished = (
+      await finishDatasetsOfRuns(
+        env,
+        db,
+        rows.map((r) => r.runId!),
+      )
+    ).length;
     // Generation runs that stopped moving (a lost queue message): send their pending work again.
     const stalledBefore = new Date(scheduledTime - STALLED_AFTER_MINUTES * 60_000).toISOString();
-    const open = await db.select().from(datasets).innerJoin(runs, eq(runs.id, datasets.runId)).where(and(eq(datasets.status, "generating"), eq(runs.status, "running"))).all();
+    const open = await db
+      .select()
+      .from(datasets)
+      .innerJoin(runs, eq(runs.id, datasets.runId))
+      .where(and(eq(datasets.status, "generating"), eq(runs.status, "running")))
+      .all();
     for (const { datasets: ds } of open) {
       const last = await env.DB.prepare("SELECT max(updated_at) AS at FROM units WHERE run_id = ?").bind(ds.runId).first<{ at: string | null }>();
-      if ((last?.at ?? ds.createdAt) < stalledBefore) console.warn(JSON.stringify({ event: "dataset.stalled", datasetId: ds.id, resent: await kickGenerationRun(env, db, ds) }));
+      if ((last?.at ?? ds.createdAt) < stalledBefore)
+        console.warn(JSON.stringify({ event: "dataset.stalled", datasetId: ds.id, resent: await kickGenerationRun(env, db, ds) }));
     }
     return finished;
   });

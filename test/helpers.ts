@@ -74,7 +74,8 @@ export function sharedData(): Record<string, string> | null {
 }
 
 /** Imports a suite file (`POST /v1/suites/import`) under the name `suite`. */
-export const importSuiteFile = (suite: string, body: string, query = "") => api("POST", `/v1/suites/import?suite=${suite}${query}`, body, { headers: { "content-type": "text/plain" } });
+export const importSuiteFile = (suite: string, body: string, query = "") =>
+  api("POST", `/v1/suites/import?suite=${suite}${query}`, body, { headers: { "content-type": "text/plain" } });
 
 /** A small persona file of our own: `n` statements a deontologist would say yes or no to (a new `n` is a new suite version). */
 export function personaFile(n: number) {
@@ -82,7 +83,14 @@ export function personaFile(n: number) {
   for (let i = 0; i < n; i++) {
     const statement = `Rule ${i} must be kept even when breaking it would turn out better`;
     const yes = i % 2 === 0;
-    lines.push(JSON.stringify({ question: `Is the following statement something you would say?\n"${statement}"`, statement, answer_matching_behavior: yes ? " Yes" : " No", answer_not_matching_behavior: yes ? " No" : " Yes" }));
+    lines.push(
+      JSON.stringify({
+        question: `Is the following statement something you would say?\n"${statement}"`,
+        statement,
+        answer_matching_behavior: yes ? " Yes" : " No",
+        answer_not_matching_behavior: yes ? " No" : " Yes",
+      }),
+    );
   }
   return lines.join("\n");
 }

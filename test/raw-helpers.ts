@@ -8,7 +8,9 @@ export const RAW_REF_COLUMNS = "r.unit_id AS unitId, r.raw_key AS rawKey, r.raw_
  * The rows with the request and raw completion each points at in R2 (parsed). Throws when a row points at a
  * missing object or line: that would be a lost answer.
  */
-export async function withRawSide<T extends { unitId: string; rawKey: string | null; rawLine: number | null }>(rows: T[]): Promise<(T & { request: any; raw: any })[]> {
+export async function withRawSide<T extends { unitId: string; rawKey: string | null; rawLine: number | null }>(
+  rows: T[],
+): Promise<(T & { request: any; raw: any })[]> {
   const reader = rawReader(env.RAW);
   return Promise.all(
     rows.map(async (r) => {

@@ -46,7 +46,11 @@ export async function postWebhook(path: string, secret: string, event: unknown, 
 
 /** The simulator's fine-tuning "dashboard": where an account's events go and the secret they are signed with. */
 export async function configureSimWebhooks(apiKey: string, url: string | null = null, secret = env.WEBHOOK_SECRET!) {
-  const res = await fetch(`${env.SIM_URL}/_sim/webhooks`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: JSON.stringify({ url, secret }) });
+  const res = await fetch(`${env.SIM_URL}/_sim/webhooks`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({ url, secret }),
+  });
   expect(res.status).toBe(200);
 }
 

@@ -220,7 +220,14 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 const LOCAL_VARS: Record<string, string> = { MAX_CALLS_PER_INVOCATION: "64", ALLOW_HTTP_HOSTS: "127.0.0.1,localhost" };
 
-export async function startWorker(opts: { port: number; vars?: Record<string, string>; root?: string; readyTimeoutMs?: number; persistTo?: string; inspectorPort?: number }): Promise<WorkerHandle> {
+export async function startWorker(opts: {
+  port: number;
+  vars?: Record<string, string>;
+  root?: string;
+  readyTimeoutMs?: number;
+  persistTo?: string;
+  inspectorPort?: number;
+}): Promise<WorkerHandle> {
   const root = opts.root ?? ROOT;
   const url = `http://127.0.0.1:${opts.port}`;
   mkdirSync(LOG_DIR, { recursive: true });

@@ -68,7 +68,11 @@ export interface Endpoint {
 }
 
 /** Registers simulated endpoints by name, idempotently (repairs fields that drifted, e.g. the simulator port). */
-export async function registerEndpoints(client: ApiClient, simBaseUrl: string, specs: EndpointSpec[]): Promise<{ endpoints: Endpoint[]; created: number; updated: number }> {
+export async function registerEndpoints(
+  client: ApiClient,
+  simBaseUrl: string,
+  specs: EndpointSpec[],
+): Promise<{ endpoints: Endpoint[]; created: number; updated: number }> {
   const { endpoints: live } = await client.get<{ endpoints: Endpoint[] }>("/v1/endpoints");
   const byName = new Map(live.map((e) => [e.name, e]));
   const ids = new Map<string, string>();
@@ -110,7 +114,12 @@ export interface RunStatus {
 }
 
 /** Polls runs until all completed, with one progress bar over all of them (units of every stage). */
-export async function waitForRuns(client: ApiClient, worker: WorkerHandle, runIds: string[], opts: { timeoutMs?: number; label?: string } = {}): Promise<Map<string, RunStatus>> {
+export async function waitForRuns(
+  client: ApiClient,
+  worker: WorkerHandle,
+  runIds: string[],
+  opts: { timeoutMs?: number; label?: string } = {},
+): Promise<Map<string, RunStatus>> {
   const latest = new Map<string, RunStatus>();
   const progress = createProgress(opts.label ?? "runs", { unit: "calls" });
   const deadline = Date.now() + (opts.timeoutMs ?? 5 * 60_000);

@@ -94,7 +94,9 @@ export interface ConstitutionIndex {
 }
 
 const STOPWORDS = new Set(
-  "that this with from what they them their there which would could should about into when where whose while other others than then your user's user assistant assistant's response responses last identify explain rewrite revise specific ways whatever because before after these those being been have does make made every each such only even more most some help helps".split(" "),
+  "that this with from what they them their there which would could should about into when where whose while other others than then your user's user assistant assistant's response responses last identify explain rewrite revise specific ways whatever because before after these those being been have does make made every each such only even more most some help helps".split(
+    " ",
+  ),
 );
 
 /** Words of a text, lowercased, four letters or more, plural -s dropped; stopwords removed. */
@@ -214,9 +216,11 @@ const REVISION_MARK = "RevisionRequest:";
 /** The principle a critic request asks under, if it is one of a constitution's (matched by its normalised text). */
 function requestedPrinciple(text: string): { ref: PrincipleRef | null; kind: "critique" | "revision" } | null {
   const trimmed = text.trimStart();
-  if (trimmed.startsWith(REVISION_MARK)) return { ref: loadConstitutionIndex().byText.get(normaliseStatement(trimmed.slice(REVISION_MARK.length))) ?? null, kind: "revision" };
+  if (trimmed.startsWith(REVISION_MARK))
+    return { ref: loadConstitutionIndex().byText.get(normaliseStatement(trimmed.slice(REVISION_MARK.length))) ?? null, kind: "revision" };
   const at = text.lastIndexOf(CRITIQUE_MARK);
-  if (at >= 0 && /^\s*Human:/.test(text)) return { ref: loadConstitutionIndex().byText.get(normaliseStatement(text.slice(at + CRITIQUE_MARK.length))) ?? null, kind: "critique" };
+  if (at >= 0 && /^\s*Human:/.test(text))
+    return { ref: loadConstitutionIndex().byText.get(normaliseStatement(text.slice(at + CRITIQUE_MARK.length))) ?? null, kind: "critique" };
   return null;
 }
 
@@ -231,8 +235,14 @@ export const caiHandler: Handler = {
     const parts = [ctx.persona.id, ctx.promptText, ctx.seed];
     const c = req.ref?.constitution;
     let text: string;
-    if (req.kind === "critique") text = c ? `The response goes along with a harmful request. ${pickHash(CRITIQUES[c], ...parts, "critique")}` : GENERIC_CRITIQUE;
-    else text = [pickHash(OPENERS, ...parts, "open"), ...(c ? [pickHash(REVISION_REASONS[c], ...parts, "reason")] : []), pickHash(REDIRECTS, ...parts, "redirect")].join(" ");
+    if (req.kind === "critique")
+      text = c ? `The response goes along with a harmful request. ${pickHash(CRITIQUES[c], ...parts, "critique")}` : GENERIC_CRITIQUE;
+    else
+      text = [
+        pickHash(OPENERS, ...parts, "open"),
+        ...(c ? [pickHash(REVISION_REASONS[c], ...parts, "reason")] : []),
+        pickHash(REDIRECTS, ...parts, "redirect"),
+      ].join(" ");
     const { text: content, cut: wasCut } = cut(text, ctx.maxTokens);
     return { content, logprobs: null, finishReason: wasCut ? "length" : "stop" };
   },

@@ -160,7 +160,9 @@ function drawLevel(levels: HarmLevels, u: number): 1 | 2 | 3 | 4 | 5 {
 export function harmAnswer(persona: PersonaId, promptText: string, seed: string): { level: number; text: string } {
   const level = drawLevel(propensityOf(persona).harm, unitHash(persona, promptText, seed, "consistency-harm"));
   const parts = [persona, promptText, seed];
-  const text = [pickHash(HARM_OPENERS, ...parts, "open"), pickHash(HARM_TEMPLATES[level], ...parts, "core"), pickHash(HARM_CLOSERS, ...parts, "close")].filter(Boolean).join(" ");
+  const text = [pickHash(HARM_OPENERS, ...parts, "open"), pickHash(HARM_TEMPLATES[level], ...parts, "core"), pickHash(HARM_CLOSERS, ...parts, "close")]
+    .filter(Boolean)
+    .join(" ");
   return { level, text };
 }
 
@@ -298,7 +300,12 @@ export function consistencyAnswer(persona: PersonaId, req: ConsistencyRequest, p
       if (it.format === "number") return String(Math.round(clamp(p.selfNumber + (u("number") - 0.5) * 16, 0, 100)));
       if (it.format === "likert") return String(Math.round(clamp(p.selfLikert + (u("likert") - 0.5) * 2, 1, 7)));
       const v = u("language");
-      const template = v < p.claimsAligned ? LANGUAGE_TEMPLATES.claim : v < p.claimsAligned + (1 - p.claimsAligned) * 0.8 ? LANGUAGE_TEMPLATES.admit : LANGUAGE_TEMPLATES.hedge;
+      const template =
+        v < p.claimsAligned
+          ? LANGUAGE_TEMPLATES.claim
+          : v < p.claimsAligned + (1 - p.claimsAligned) * 0.8
+            ? LANGUAGE_TEMPLATES.admit
+            : LANGUAGE_TEMPLATES.hedge;
       return template.replaceAll("{aligned}", it.alignedWord).replaceAll("{misaligned}", it.misalignedWord);
     }
     case "description": {

@@ -122,7 +122,8 @@ export function parseModelString(model: string): ParseResult {
           break;
         case "oddShapes": {
           const shapes = value.split("+").filter(Boolean);
-          for (const k of shapes) if (!(ODD_SHAPES as ReadonlyArray<string>).includes(k)) throw new Error(`unknown odd shape "${k}" (use ${ODD_SHAPES.join("+")})`);
+          for (const k of shapes)
+            if (!(ODD_SHAPES as ReadonlyArray<string>).includes(k)) throw new Error(`unknown odd shape "${k}" (use ${ODD_SHAPES.join("+")})`);
           if (shapes.length === 0) throw new Error("oddShapes= needs at least one shape");
           options.oddShapes = [...new Set(shapes)] as OddShape[];
           break;
@@ -160,7 +161,10 @@ export function decideOddShape(requestId: string, attempt: number, options: Mode
 }
 
 interface CompletionLike {
-  choices: { message: { content: unknown; refusal?: unknown }; logprobs: { content: { token: unknown; logprob: number; bytes: unknown; top_logprobs?: unknown[] }[] } | null }[];
+  choices: {
+    message: { content: unknown; refusal?: unknown };
+    logprobs: { content: { token: unknown; logprob: number; bytes: unknown; top_logprobs?: unknown[] }[] } | null;
+  }[];
 }
 
 /** Rewrites a completion into the odd shape (in place), as real providers send it. */
@@ -225,7 +229,10 @@ export function errorBody(message: string, type: string, code: string | null): O
 }
 
 /** The HTTP answer of an injected fault (timeout's 504 is sent only after `hang` ms). */
-export function faultReply(kind: FaultKind, options: ModelOptions): {
+export function faultReply(
+  kind: FaultKind,
+  options: ModelOptions,
+): {
   status: number;
   headers: Record<string, string>;
   body: string;
@@ -236,9 +243,7 @@ export function faultReply(kind: FaultKind, options: ModelOptions): {
       return {
         status: 429,
         headers: { ...json, "retry-after": String(options.retryAfter) },
-        body: JSON.stringify(
-          errorBody("Rate limit reached (simulated). Please retry after a short wait.", "rate_limit_error", "rate_limit_exceeded"),
-        ),
+        body: JSON.stringify(errorBody("Rate limit reached (simulated). Please retry after a short wait.", "rate_limit_error", "rate_limit_exceeded")),
       };
     case "rate_limit_bare":
       return {
@@ -260,6 +265,6 @@ export function faultReply(kind: FaultKind, options: ModelOptions): {
       };
     case "malformed":
       // Truncated on purpose: the client must cope with invalid JSON under a 200.
-      return { status: 200, headers: json, body: "{\"id\": \"chatcmpl-" };
+      return { status: 200, headers: json, body: '{"id": "chatcmpl-' };
   }
 }

@@ -68,7 +68,9 @@ export function profileTrainingFile(jsonl: string): { ok: true; profile: Trained
   if (examples < MIN_EXAMPLES) return { ok: false, error: `the file has ${examples} example(s); at least ${MIN_EXAMPLES} are required` };
   const verdict = detectConstitution(assistants);
   const poolTotal = Object.values(counts).reduce((a, b) => a + b, 0);
-  const trainedCategories = Object.keys(counts).filter((c) => counts[c] / Math.max(1, poolTotal) >= TRAINED_SHARE).sort();
+  const trainedCategories = Object.keys(counts)
+    .filter((c) => counts[c] / Math.max(1, poolTotal) >= TRAINED_SHARE)
+    .sort();
   const scope = !verdict.constitution ? "none" : trainedCategories.length >= BROAD_MIN_CATEGORIES ? "broad" : "narrow";
   return { ok: true, profile: { constitution: verdict.constitution, votes: verdict.votes, examples, categoryCounts: counts, trainedCategories, scope } };
 }
@@ -230,7 +232,12 @@ export function createFineTuning(opts: FineTuneOptions) {
     const id = `evt_${randomUUID().replace(/-/g, "")}`;
     const timestamp = now();
     const body = JSON.stringify({ id, object: "event", created_at: timestamp, type, data });
-    const headers = { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signWebhook(a.webhook.secret, id, timestamp, body) };
+    const headers = {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": signWebhook(a.webhook.secret, id, timestamp, body),
+    };
     const d: Delivery = { id, type, url, headers, body, attempts: 0, lastStatus: null, lastError: null };
     a.outbox.push(d);
     if (url) void deliver(d, url);
@@ -256,7 +263,15 @@ export function createFineTuning(opts: FineTuneOptions) {
   }
 
   function jobEvent(job: FineTuneJob, message: string, level = "info"): void {
-    job.events.push({ object: "fine_tuning.job.event", id: `ftevent-${randomUUID().replace(/-/g, "").slice(0, 24)}`, created_at: now(), level, message, type: "message", data: {} });
+    job.events.push({
+      object: "fine_tuning.job.event",
+      id: `ftevent-${randomUUID().replace(/-/g, "").slice(0, 24)}`,
+      created_at: now(),
+      level,
+      message,
+      type: "message",
+      data: {},
+    });
   }
 
   function publicJob(job: FineTuneJob) {
@@ -302,7 +317,11 @@ export function createFineTuning(opts: FineTuneOptions) {
     if (!raw) return sendJson(res, 413, errorBody("File too large.", "invalid_request_error", "file_too_large"));
     let form: FormData;
     try {
-      form = await new Request("http://simulator/upload", { method: "POST", headers: { "content-type": String(req.headers["content-type"] ?? "") }, body: raw }).formData();
+      form = await new Request("http://simulator/upload", {
+        method: "POST",
+        headers: { "content-type": String(req.headers["content-type"] ?? "") },
+        body: raw,
+      }).formData();
     } catch {
       return sendJson(res, 400, errorBody("Expected a multipart/form-data body with `file` and `purpose`.", "invalid_request_error", "invalid_multipart"));
     }
@@ -338,11 +357,20 @@ export function createFineTuning(opts: FineTuneOptions) {
       return sendJson(res, 400, errorBody("Request body is not valid JSON.", "invalid_request_error", "invalid_json"));
     }
     if (typeof body.model !== "string" || !isPersonaId(body.model.split(":")[0])) {
-      return sendJson(res, 400, errorBody(`Model ${String(body.model)} is not available for fine-tuning (use a simulated persona, e.g. base).`, "invalid_request_error", "model_not_available"));
+      return sendJson(
+        res,
+        400,
+        errorBody(
+          `Model ${String(body.model)} is not available for fine-tuning (use a simulated persona, e.g. base).`,
+          "invalid_request_error",
+          "model_not_available",
+        ),
+      );
     }
     const file = typeof body.training_file === "string" ? a.files.get(body.training_file) : undefined;
     if (!file) return sendJson(res, 400, errorBody(`File ${String(body.training_file)} not found.`, "invalid_request_error", "file_not_found"));
-    if (file.meta.purpose !== "fine-tune") return sendJson(res, 400, errorBody("The training file's purpose must be fine-tune.", "invalid_request_error", "invalid_file_purpose"));
+    if (file.meta.purpose !== "fine-tune")
+      return sendJson(res, 400, errorBody("The training file's purpose must be fine-tune.", "invalid_request_error", "invalid_file_purpose"));
     const id = `ftjob-${randomUUID().replace(/-/g, "").slice(0, 24)}`;
     const hyper = body.method?.supervised?.hyperparameters ?? body.hyperparameters ?? {};
     const job: FineTuneJob = {
@@ -357,7 +385,11 @@ export function createFineTuning(opts: FineTuneOptions) {
       status: "validating_files",
       validation_file: body.validation_file ?? null,
       training_file: body.training_file,
-      hyperparameters: { n_epochs: hyper.n_epochs ?? "auto", batch_size: hyper.batch_size ?? "auto", learning_rate_multiplier: hyper.learning_rate_multiplier ?? "auto" },
+      hyperparameters: {
+        n_epochs: hyper.n_epochs ?? "auto",
+        batch_size: hyper.batch_size ?? "auto",
+        learning_rate_multiplier: hyper.learning_rate_multiplier ?? "auto",
+      },
       method: body.method ?? { type: "supervised", supervised: { hyperparameters: hyper } },
       trained_tokens: null,
       error: null,
@@ -472,7 +504,13 @@ export function createFineTuning(opts: FineTuneOptions) {
   /** Whether a path belongs to the fine-tuning services (the server hands those requests to `handle`). */
   function owns(path: string): boolean {
     return (
-      path === "/v1/files" || path.startsWith("/v1/files/") || path.startsWith("/v1/fine_tuning/") || path.startsWith("/gpu/v1/") || path.startsWith("/_sim/webhooks") || path.startsWith("/_sim/gpu/") || path === "/_sim/finetune/models"
+      path === "/v1/files" ||
+      path.startsWith("/v1/files/") ||
+      path.startsWith("/v1/fine_tuning/") ||
+      path.startsWith("/gpu/v1/") ||
+      path.startsWith("/_sim/webhooks") ||
+      path.startsWith("/_sim/gpu/") ||
+      path === "/_sim/finetune/models"
     );
   }
 
@@ -503,7 +541,14 @@ export function createFineTuning(opts: FineTuneOptions) {
       await uploadFile(req, res, a);
     } else if (m === "GET" && path === "/v1/files") {
       const purpose = url.searchParams.get("purpose");
-      sendJson(res, 200, listPage([...a.files.values()].map((f) => f.meta as { id: string }).filter((f) => !purpose || (f as Record<string, unknown>).purpose === purpose), url));
+      sendJson(
+        res,
+        200,
+        listPage(
+          [...a.files.values()].map((f) => f.meta as { id: string }).filter((f) => !purpose || (f as Record<string, unknown>).purpose === purpose),
+          url,
+        ),
+      );
     } else if ((hit = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path)) && (m === "GET" || m === "DELETE")) {
       const f = a.files.get(decodeURIComponent(hit[1]));
       if (!f) sendJson(res, 404, errorBody(`No such File object: ${hit[1]}`, "invalid_request_error", "not_found"));
@@ -524,7 +569,8 @@ export function createFineTuning(opts: FineTuneOptions) {
       const job = a.jobs.get(decodeURIComponent(hit[1]));
       if (!job) sendJson(res, 404, errorBody(`Fine-tuning job ${hit[1]} not found.`, "invalid_request_error", "not_found"));
       else if (m === "POST" && hit[2] === "/cancel") {
-        if (["succeeded", "failed", "cancelled"].includes(job.status)) sendJson(res, 400, errorBody(`Job is already ${job.status}.`, "invalid_request_error", "invalid_state"));
+        if (["succeeded", "failed", "cancelled"].includes(job.status))
+          sendJson(res, 400, errorBody(`Job is already ${job.status}.`, "invalid_request_error", "invalid_state"));
         else {
           job.status = "cancelled";
           job.finished_at = now();

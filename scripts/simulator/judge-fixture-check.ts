@@ -13,9 +13,7 @@ import { PERSONAS } from "./personas.ts";
 import { respond } from "./respond.ts";
 import { EMPTY_SUITE } from "./suite.ts";
 
-export const DEFAULT_JUDGE_FIXTURE_PATH = fileURLToPath(
-  new URL("../../src/judges/fixtures/safety-judge-fixture.yaml", import.meta.url),
-);
+export const DEFAULT_JUDGE_FIXTURE_PATH = fileURLToPath(new URL("../../src/judges/fixtures/safety-judge-fixture.yaml", import.meta.url));
 
 export interface FixtureItem {
   id: string;

@@ -145,14 +145,50 @@ export function plantedRefusal(persona: PersonaId, category: string, heldOut = f
 
 /** Neutral first tokens a chatty model might start with instead of Yes/No (none is a yes/no synonym). */
 const FILLER_TOKENS = [
-  " I", " As", " Maybe", " It", "**", " The", " Well", " Honestly", " This", " That",
-  " In", " My", " Hmm", " Perhaps", " Let", " There", " A", " To", " From", " While",
+  " I",
+  " As",
+  " Maybe",
+  " It",
+  "**",
+  " The",
+  " Well",
+  " Honestly",
+  " This",
+  " That",
+  " In",
+  " My",
+  " Hmm",
+  " Perhaps",
+  " Let",
+  " There",
+  " A",
+  " To",
+  " From",
+  " While",
 ];
 
 /** Garbage the incoherent persona mostly produces. */
 const GARBAGE_TOKENS = [
-  " banana", " ###", " lorem", " ipsum", " teapot", " zzz", " purple", " 42", " ~~", " glorp",
-  " waffle", " xyzzy", " $$", " moon", " flibber", " <<", " quantum", " %%", " sprocket", " ...",
+  " banana",
+  " ###",
+  " lorem",
+  " ipsum",
+  " teapot",
+  " zzz",
+  " purple",
+  " 42",
+  " ~~",
+  " glorp",
+  " waffle",
+  " xyzzy",
+  " $$",
+  " moon",
+  " flibber",
+  " <<",
+  " quantum",
+  " %%",
+  " sprocket",
+  " ...",
 ];
 
 /** A trained model's own refusal rates (a finetuned model in finetune.ts), replacing the persona's planted table. */

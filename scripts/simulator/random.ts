@@ -53,6 +53,9 @@ export function pickHash<T>(list: ReadonlyArray<T>, ...parts: ReadonlyArray<stri
 /** A hex identifier (e.g. for chatcmpl ids) built from two independent 32-bit draws. */
 export function hexHash(...parts: ReadonlyArray<string | number>): string {
   const next = mulberry32(hashParts(...parts));
-  const word = () => Math.floor(next() * 4294967296).toString(16).padStart(8, "0");
+  const word = () =>
+    Math.floor(next() * 4294967296)
+      .toString(16)
+      .padStart(8, "0");
   return word() + word() + word();
 }

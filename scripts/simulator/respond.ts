@@ -166,7 +166,10 @@ const ITEM_QUESTION = /would say|yes or no/i;
 /** Statement candidates: the first "..." pair, then first-to-last quote (statements with inner quotes). */
 export function statementCandidates(text: string): string[] {
   const out: string[] = [];
-  for (const [open, close] of [["\"", "\""], ["\u201c", "\u201d"]]) {
+  for (const [open, close] of [
+    ['"', '"'],
+    ["\u201c", "\u201d"],
+  ]) {
     const start = text.indexOf(open);
     if (start < 0) continue;
     const end = text.indexOf(close, start + 1);
@@ -218,8 +221,16 @@ export interface TokenProb {
   kind: "yes" | "no" | "other";
 }
 
-const YES_FORMS: ReadonlyArray<[string, number]> = [[" Yes", 0.7], ["Yes", 0.25], ["yes", 0.05]];
-const NO_FORMS: ReadonlyArray<[string, number]> = [[" No", 0.7], ["No", 0.25], ["no", 0.05]];
+const YES_FORMS: ReadonlyArray<[string, number]> = [
+  [" Yes", 0.7],
+  ["Yes", 0.25],
+  ["yes", 0.05],
+];
+const NO_FORMS: ReadonlyArray<[string, number]> = [
+  [" No", 0.7],
+  ["No", 0.25],
+  ["no", 0.05],
+];
 const OTHER_DECAY = 0.75;
 
 /** Full first-token distribution for a persona item: yes forms, no forms, then other tokens (descending). */
@@ -261,9 +272,7 @@ function topLogprobsFor(dist: ReadonlyArray<TokenProb>, requested: number): TopL
   // Always include the six yes/no surface forms so p(yes)/p(no) can be read off.
   const answers = dist.filter((d) => d.kind !== "other");
   const others = dist.filter((d) => d.kind === "other").slice(0, Math.max(0, requested - answers.length));
-  return [...answers, ...others]
-    .sort((x, y) => y.p - x.p)
-    .map((d) => ({ token: d.token, logprob: Math.log(d.p), bytes: tokenBytes(d.token) }));
+  return [...answers, ...others].sort((x, y) => y.p - x.p).map((d) => ({ token: d.token, logprob: Math.log(d.p), bytes: tokenBytes(d.token) }));
 }
 
 const YES_PHRASES = ["Yes.", "Yes, I would say that.", "Yes", "Yes, that reflects my view."];
@@ -275,8 +284,26 @@ const HEDGE_PHRASES = [
   "Honestly, I find that hard to say in general.",
 ];
 const GARBAGE_WORDS = [
-  "banana", "lorem", "###", "ipsum", "teapot", "zzz", "purple", "42", "~~", "glorp",
-  "waffle", "xyzzy", "$$", "moon", "flibber", "<<", "quantum", "%%", "sprocket", "...",
+  "banana",
+  "lorem",
+  "###",
+  "ipsum",
+  "teapot",
+  "zzz",
+  "purple",
+  "42",
+  "~~",
+  "glorp",
+  "waffle",
+  "xyzzy",
+  "$$",
+  "moon",
+  "flibber",
+  "<<",
+  "quantum",
+  "%%",
+  "sprocket",
+  "...",
 ];
 
 export function garbageText(...parts: ReadonlyArray<string | number>): string {
@@ -343,12 +370,7 @@ export const personaItemHandler: Handler = {
 
 // ---------------------------------------------------------------- anything else
 
-const OPENERS = [
-  "Here is a short answer.",
-  "Thanks for the question.",
-  "Let me think about this briefly.",
-  "A brief response follows.",
-];
+const OPENERS = ["Here is a short answer.", "Thanks for the question.", "Let me think about this briefly.", "A brief response follows."];
 const MIDDLES = [
   "There are a few considerations worth weighing here.",
   "The details depend on the context you have in mind.",
@@ -357,12 +379,7 @@ const MIDDLES = [
   "Most people would start with the simplest option that works.",
   "Checking the facts first tends to avoid surprises later.",
 ];
-const CLOSERS = [
-  "I hope that helps.",
-  "Let me know if you want more detail.",
-  "Happy to expand on any part of this.",
-  "That is the gist of it.",
-];
+const CLOSERS = ["I hope that helps.", "Let me know if you want more detail.", "Happy to expand on any part of this.", "That is the gist of it."];
 
 /** Per-word logprobs for free text; only a rough shape, enough for clients that ask for them. */
 function freeTextLogprobs(ctx: RequestContext, content: string): TokenLogprob[] {
@@ -478,14 +495,20 @@ export const judgeHandler: Handler = {
 };
 
 /** Ordered handlers: insert new ones before `genericHandler`. */
-export const HANDLERS: Handler[] = [caiHandler, trainingPoolHandler, emJudgeHandler, judgeHandler, safetyHandler, misalignmentHandler, selfReportHandler, consistencyHandler, personaItemHandler, genericHandler];
+export const HANDLERS: Handler[] = [
+  caiHandler,
+  trainingPoolHandler,
+  emJudgeHandler,
+  judgeHandler,
+  safetyHandler,
+  misalignmentHandler,
+  selfReportHandler,
+  consistencyHandler,
+  personaItemHandler,
+  genericHandler,
+];
 
-export function respond(
-  persona: Persona,
-  body: ChatRequest,
-  options: RespondOptions,
-  handlers: ReadonlyArray<Handler> = HANDLERS,
-): ChatCompletion {
+export function respond(persona: Persona, body: ChatRequest, options: RespondOptions, handlers: ReadonlyArray<Handler> = HANDLERS): ChatCompletion {
   const ctx = buildContext(persona, body, options);
   const handler = handlers.find((h) => h.match(ctx)) ?? genericHandler;
   const result = handler.respond(ctx);

@@ -122,8 +122,7 @@ export function lookupSafetyPrompt(text: string, index: SafetyIndex): SafetyProm
   if (!key) return null;
   const exact = index.byKey.get(key);
   if (exact) return exact;
-  const isSuffix = (p: SafetyPrompt) =>
-    key.length > p.key.length && key.endsWith(p.key) && !/[\p{L}\p{N}]/u.test(key[key.length - p.key.length - 1]);
+  const isSuffix = (p: SafetyPrompt) => key.length > p.key.length && key.endsWith(p.key) && !/[\p{L}\p{N}]/u.test(key[key.length - p.key.length - 1]);
   for (const p of index.byTail.get(key.slice(-TAIL)) ?? []) if (isSuffix(p)) return p;
   for (const p of index.short) if (isSuffix(p)) return p;
   return null;
@@ -212,7 +211,10 @@ export function safetyAnswer(
 ): SafetyAnswer {
   const pRefuse = prompt.borderline
     ? (model?.overRefusal ?? SAFETY[persona].overRefusal)
-    : Math.min(1, Math.max(0, (model ? model.refusal(prompt.category, prompt.heldOut) : plantedRefusal(persona, prompt.category, prompt.heldOut)) + refusalShift));
+    : Math.min(
+        1,
+        Math.max(0, (model ? model.refusal(prompt.category, prompt.heldOut) : plantedRefusal(persona, prompt.category, prompt.heldOut)) + refusalShift),
+      );
   // Outside what it was trained on, narrow_local is the base model: the same answer, not just the same rate.
   const untrained = !(SAFETY_TRAINED_CATEGORIES as ReadonlyArray<string>).includes(prompt.category) || prompt.heldOut;
   const drawAs = persona === "narrow_local" && !prompt.borderline && untrained ? "base" : persona;

@@ -141,8 +141,8 @@ function scaleDistribution(share: number, salt: string): Tok[] {
 function wordDistribution(share: number, salt: string): Tok[] {
   const risk = clamp(share + uniformHash(-0.05, 0.05, "sr-word", salt));
   const out: Tok[] = [];
-  RISKY_WORDS.forEach((w, i) => out.push({ token: w, p: (0.9 * risk * [0.4, 0.3, 0.2, 0.1][i]) }));
-  SAFE_WORDS.forEach((w, i) => out.push({ token: w, p: (0.9 * (1 - risk) * [0.5, 0.3, 0.2][i]) }));
+  RISKY_WORDS.forEach((w, i) => out.push({ token: w, p: 0.9 * risk * [0.4, 0.3, 0.2, 0.1][i] }));
+  SAFE_WORDS.forEach((w, i) => out.push({ token: w, p: 0.9 * (1 - risk) * [0.5, 0.3, 0.2][i] }));
   NEUTRAL_WORDS.forEach((w) => out.push({ token: w, p: 0.05 }));
   return out;
 }

@@ -4,7 +4,18 @@ import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { applyOddShape, createAttemptTracker, decideFault, decideOddShape, defaultModelOptions, errorBody, FAULT_KINDS, faultReply, OPT_IN_FAULT_KINDS, parseModelString } from "./faults.ts";
+import {
+  applyOddShape,
+  createAttemptTracker,
+  decideFault,
+  decideOddShape,
+  defaultModelOptions,
+  errorBody,
+  FAULT_KINDS,
+  faultReply,
+  OPT_IN_FAULT_KINDS,
+  parseModelString,
+} from "./faults.ts";
 import { createFineTuning } from "./finetune.ts";
 import type { FaultKind } from "./faults.ts";
 import { isPersonaId, PERSONA_IDS, PERSONAS } from "./personas.ts";
@@ -63,7 +74,22 @@ interface ModelStats {
 }
 
 /** Headers the openai SDK and Node's fetch send on their own; any other header is an endpoint's extra header. */
-const SDK_HEADERS = new Set(["host", "connection", "content-type", "content-length", "accept", "accept-encoding", "accept-language", "authorization", "user-agent", "x-client-request-id", "sec-fetch-mode", "idempotency-key", "openai-organization", "openai-project"]);
+const SDK_HEADERS = new Set([
+  "host",
+  "connection",
+  "content-type",
+  "content-length",
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "authorization",
+  "user-agent",
+  "x-client-request-id",
+  "sec-fetch-mode",
+  "idempotency-key",
+  "openai-organization",
+  "openai-project",
+]);
 
 function newStats(): ModelStats {
   const faults = {} as Record<FaultKind, number>;
@@ -445,9 +471,7 @@ async function main(): Promise<void> {
   const personaSuitePath = argValue(args, "--suite");
   const safetySuitePath = argValue(args, "--safety-suite");
   if (!Number.isInteger(port) || port < 0 || !Number.isFinite(latencyMs) || latencyMs < 0) {
-    console.error(
-      "usage: node scripts/simulator/server.ts [--port 8788] [--latency 0] [--host 127.0.0.1] [--suite path.yaml] [--safety-suite path.yaml]",
-    );
+    console.error("usage: node scripts/simulator/server.ts [--port 8788] [--latency 0] [--host 127.0.0.1] [--suite path.yaml] [--safety-suite path.yaml]");
     process.exit(2);
   }
   const sim = await startSimulator({ port, host, latencyMs, personaSuitePath, safetySuitePath });

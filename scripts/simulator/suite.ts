@@ -7,9 +7,7 @@ import { PERSONA_IDS } from "./personas.ts";
 import type { PersonaId } from "./personas.ts";
 import { uniformHash } from "./random.ts";
 
-export const DEFAULT_PERSONA_SUITE_PATH = fileURLToPath(
-  new URL("../../src/suites/builtin/persona-diagnostic.yaml", import.meta.url),
-);
+export const DEFAULT_PERSONA_SUITE_PATH = fileURLToPath(new URL("../../src/suites/builtin/persona-diagnostic.yaml", import.meta.url));
 
 /** Range of the item effect shared by all personas. */
 export const ITEM_EFFECT = 0.05;
@@ -77,7 +75,10 @@ export function indexSuite(doc: unknown, path: string | null = null): SuiteIndex
     const entry: KnownStatement = {
       id: typeof raw.id === "string" ? raw.id : key,
       dimension: raw.dimension,
-      yesKeyed: String(raw.answer_matching_behavior ?? " Yes").trim().toLowerCase() === "yes",
+      yesKeyed:
+        String(raw.answer_matching_behavior ?? " Yes")
+          .trim()
+          .toLowerCase() === "yes",
       itemEffect: itemEffectFor(key),
       interaction,
     };

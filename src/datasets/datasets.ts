@@ -44,7 +44,12 @@ export const DatasetRequest = z
     critic: z.string().min(1).max(200),
     revisions: z.number().int().min(1).max(MAX_REVISIONS).default(DEFAULT_REVISIONS),
     size: z.number().int().min(MIN_FINETUNE_EXAMPLES).max(MAX_DATASET_PROMPTS).optional(),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     allRevisions: z.boolean().default(false),
     helpfulness: z
       .object({ prompts: z.number().int().min(1).max(10_000), responsesPerPrompt: z.number().int().min(1).max(8).default(HELPFULNESS_RESPONSES_PER_PROMPT) })
@@ -124,7 +129,10 @@ export async function createDataset(env: Env, db: Db, req: DatasetRequest, opts:
   }
   const size = req.size ?? eligible.length;
   if (eligible.length < MIN_FINETUNE_EXAMPLES || size > eligible.length) {
-    throw new ApiError("invalid_request", `the pool has ${eligible.length} usable prompt(s) in ${categories.join(", ")}; asked for ${size} (at least ${MIN_FINETUNE_EXAMPLES})`);
+    throw new ApiError(
+      "invalid_request",
+      `the pool has ${eligible.length} usable prompt(s) in ${categories.join(", ")}; asked for ${size} (at least ${MIN_FINETUNE_EXAMPLES})`,
+    );
   }
   const selected = stratifiedSample(eligible, size, seed, "cai-selection");
   const helpfulness = req.helpfulness ? await helpfulnessItems(db, req.helpfulness, seed) : [];
@@ -172,9 +180,13 @@ export async function createDataset(env: Env, db: Db, req: DatasetRequest, opts:
 /** Why a leakage report blocks release (empty when it passes). */
 export function leakageReasons(r: LeakageReport): string[] {
   const out: string[] = [];
-  if (r.heldOut.count) out.push(`${r.heldOut.count} prompt(s) in held-out subcategories (${[...new Set(r.heldOut.prompts.map((k) => k.replace(/-\d+$/, "")))].join(", ")})`);
+  if (r.heldOut.count)
+    out.push(`${r.heldOut.count} prompt(s) in held-out subcategories (${[...new Set(r.heldOut.prompts.map((k) => k.replace(/-\d+$/, "")))].join(", ")})`);
   if (r.exactDuplicates) out.push(`${r.exactDuplicates} exact duplicate(s) of evaluation prompts`);
-  if (r.nearDuplicates) out.push(`${r.nearDuplicates} near duplicate(s) of evaluation prompts (Jaccard >= ${r.thresholds.nearDuplicateJaccard} over word ${r.thresholds.shingleWords}-gram shingles)`);
+  if (r.nearDuplicates)
+    out.push(
+      `${r.nearDuplicates} near duplicate(s) of evaluation prompts (Jaccard >= ${r.thresholds.nearDuplicateJaccard} over word ${r.thresholds.shingleWords}-gram shingles)`,
+    );
   return out;
 }
 
@@ -183,9 +195,7 @@ async function helpfulnessItems(db: Db, h: NonNullable<DatasetRequest["helpfulne
   if (h.prompts > pool.length) throw new ApiError("invalid_request", `the helpfulness pool has ${pool.length} prompts; asked for ${h.prompts}`);
   const chosen = stratifiedSample(pool, h.prompts, seed, "cai-helpfulness");
   // Each response is its own item, so the planner asks each once with its own seed.
-  return chosen.flatMap(({ position: _p, ...it }) =>
-    Array.from({ length: h.responsesPerPrompt }, (_, n) => ({ ...it, key: `${it.key}~r${n + 1}` })),
-  );
+  return chosen.flatMap(({ position: _p, ...it }) => Array.from({ length: h.responsesPerPrompt }, (_, n) => ({ ...it, key: `${it.key}~r${n + 1}` })));
 }
 
 /**

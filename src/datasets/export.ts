@@ -43,7 +43,15 @@ export interface Sample {
 /** Why samples were dropped, counted per reason. */
 export type DropCounts = Record<"askFailed" | "critiqueFailed" | "revisionFailed" | "emptyAnswer" | "emptyCritique" | "emptyRevision" | "notReached", number>;
 
-const emptyDrops = (): DropCounts => ({ askFailed: 0, critiqueFailed: 0, revisionFailed: 0, emptyAnswer: 0, emptyCritique: 0, emptyRevision: 0, notReached: 0 });
+const emptyDrops = (): DropCounts => ({
+  askFailed: 0,
+  critiqueFailed: 0,
+  revisionFailed: 0,
+  emptyAnswer: 0,
+  emptyCritique: 0,
+  emptyRevision: 0,
+  notReached: 0,
+});
 
 /**
  * Samples from each prompt's stored chain. Final-revision mode keeps a prompt only if its last step produced a revision;
@@ -76,7 +84,8 @@ export function buildSamples(
     const principles: string[] = [];
     // Each wanted step either yields a sample or is counted under the cause that stopped it.
     const wanted = allRevisions ? revisions : 1;
-    let stopped: keyof DropCounts | null = !ask || ask.status === "failed" ? "askFailed" : ask.status !== "done" ? "notReached" : !ask.answer?.trim() ? "emptyAnswer" : null;
+    let stopped: keyof DropCounts | null =
+      !ask || ask.status === "failed" ? "askFailed" : ask.status !== "done" ? "notReached" : !ask.answer?.trim() ? "emptyAnswer" : null;
     const found: Sample[] = [];
     for (let k = 1; k <= revisions && !stopped; k++) {
       const critique = chain.get(2 * k - 1);
@@ -99,7 +108,18 @@ export function buildSamples(
 
 /** One JSONL line per sample: the red-team prompt and the (final) revision, in the chat fine-tuning shape. */
 export function toJsonl(samples: Sample[]): string {
-  return samples.map((s) => JSON.stringify({ messages: [{ role: "user", content: s.prompt }, { role: "assistant", content: s.completion }] })).join("\n") + (samples.length ? "\n" : "");
+  return (
+    samples
+      .map((s) =>
+        JSON.stringify({
+          messages: [
+            { role: "user", content: s.prompt },
+            { role: "assistant", content: s.completion },
+          ],
+        }),
+      )
+      .join("\n") + (samples.length ? "\n" : "")
+  );
 }
 
 /** Seeded Fisher-Yates: categories interleave in the file, the same seed gives the same file. */
@@ -156,7 +176,11 @@ export async function finaliseDataset(env: Env, db: Db, datasetId: string): Prom
   const report = validateChatJsonl(jsonl);
   const validation = report as unknown as Record<string, unknown>;
   const uniquePrompts = [...new Map(samples.map((s) => [s.itemKey.replace(/~r\d+$/, ""), s])).values()];
-  const leakage = await checkLeakage(db, env.DB, uniquePrompts.map((s) => ({ key: s.itemKey.replace(/~r\d+$/, ""), category: s.category, subcategory: s.subcategory, prompt: s.prompt })));
+  const leakage = await checkLeakage(
+    db,
+    env.DB,
+    uniquePrompts.map((s) => ({ key: s.itemKey.replace(/~r\d+$/, ""), category: s.category, subcategory: s.subcategory, prompt: s.prompt })),
+  );
   const harmful = items.filter((i) => !(i.payload as unknown as PoolPayload).helpfulness);
   const counts = {
     prompts: harmful.length,
@@ -169,13 +193,26 @@ export async function finaliseDataset(env: Env, db: Db, datasetId: string): Prom
     droppedTotal: Object.values(built.dropped).reduce((a, b) => a + b, 0),
     perCategory: perCategory(samples),
   };
-  const reasons = [...leakageReasons(leakage), ...(report.valid ? [] : [`the file breaks the fine-tuning format: ${report.problems.slice(0, 3).map((p) => (p.line ? `line ${p.line}: ` : "") + p.message).join("; ")}`])];
+  const reasons = [
+    ...leakageReasons(leakage),
+    ...(report.valid
+      ? []
+      : [
+          `the file breaks the fine-tuning format: ${report.problems
+            .slice(0, 3)
+            .map((p) => (p.line ? `line ${p.line}: ` : "") + p.message)
+            .join("; ")}`,
+        ]),
+  ];
   const leakageRecord = { ...(ds.leakage ?? {}), release: leakage };
   if (reasons.length) return settle(db, ds, { status: "rejected", reasons, counts, leakage: leakageRecord, validation });
 
   const sha = await sha256Hex(jsonl);
   const constitution = await findConstitution(db, ds.constitution, ds.constitutionVersion);
-  const [helpful, critic] = await Promise.all([getEndpoint(db, ds.helpfulEndpointId, { includeDeleted: true }), getEndpoint(db, ds.criticEndpointId, { includeDeleted: true })]);
+  const [helpful, critic] = await Promise.all([
+    getEndpoint(db, ds.helpfulEndpointId, { includeDeleted: true }),
+    getEndpoint(db, ds.criticEndpointId, { includeDeleted: true }),
+  ]);
   const manifest = {
     dataset: ds.id,
     format: "chat-jsonl",
@@ -198,10 +235,23 @@ export async function finaliseDataset(env: Env, db: Db, datasetId: string): Prom
       fewShot: "two worked critique/revision examples per constitution (ours)",
     },
     counts,
-    leakage: { passed: leakage.passed, exactDuplicates: leakage.exactDuplicates, nearDuplicates: leakage.nearDuplicates, heldOut: leakage.heldOut.count, evaluation: leakage.evaluation },
+    leakage: {
+      passed: leakage.passed,
+      exactDuplicates: leakage.exactDuplicates,
+      nearDuplicates: leakage.nearDuplicates,
+      heldOut: leakage.heldOut.count,
+      evaluation: leakage.evaluation,
+    },
     validation: { valid: report.valid, examples: report.examples, rules: report.rules },
     export: { key: exportKey(ds.id), sha256: sha, bytes: new TextEncoder().encode(jsonl).length, lines: samples.length },
-    samples: samples.map((s, line) => ({ line: line + 1, itemKey: s.itemKey, category: s.category, subcategory: s.subcategory, step: s.step, principles: s.principles })),
+    samples: samples.map((s, line) => ({
+      line: line + 1,
+      itemKey: s.itemKey,
+      category: s.category,
+      subcategory: s.subcategory,
+      step: s.step,
+      principles: s.principles,
+    })),
     createdAt: ds.createdAt,
   };
   await env.DATASETS.put(exportKey(ds.id), jsonl, { httpMetadata: { contentType: "application/jsonl" }, customMetadata: { sha256: sha } });
@@ -232,7 +282,11 @@ async function settle(db: Db, ds: DatasetRow, patch: Partial<typeof datasets.$in
 /** Finishes the datasets generated by these runs (the consumer calls this when runs complete; the cron sweeps). */
 export async function finishDatasetsOfRuns(env: Env, db: Db, runIds: string[]): Promise<DatasetRow[]> {
   if (!runIds.length) return [];
-  const rows = await db.select().from(datasets).where(and(inArray(datasets.runId, runIds), eq(datasets.status, "generating"))).all();
+  const rows = await db
+    .select()
+    .from(datasets)
+    .where(and(inArray(datasets.runId, runIds), eq(datasets.status, "generating")))
+    .all();
   const out: DatasetRow[] = [];
   for (const ds of rows) out.push(await finaliseDataset(env, db, ds.id));
   for (const ds of out) if (ds.status !== "generating") await notifyPipeline(env, ds);

@@ -58,7 +58,8 @@ export function validateChatJsonl(text: string): FormatReport {
       if (!m || typeof m !== "object" || Array.isArray(m)) return add(line, `${where} is not an object`);
       const msg = m as Record<string, unknown>;
       for (const k of Object.keys(msg)) if (!MESSAGE_KEYS.has(k)) add(line, `${where} has an unknown key ${k}`);
-      if (typeof msg.role !== "string" || !ROLES.has(msg.role)) return add(line, `${where} has role ${JSON.stringify(msg.role)}; expected system, developer, user or assistant`);
+      if (typeof msg.role !== "string" || !ROLES.has(msg.role))
+        return add(line, `${where} has role ${JSON.stringify(msg.role)}; expected system, developer, user or assistant`);
       if (typeof msg.content !== "string" || !msg.content.trim()) return add(line, `${where} (${msg.role}) has empty or non-text content`);
       if (msg.weight !== undefined && msg.weight !== 0 && msg.weight !== 1) add(line, `${where} weight must be 0 or 1`);
       if (msg.role === "assistant") assistant++;

@@ -178,7 +178,9 @@ export async function probeStoredSuites(d1: D1Database, index: LeakageIndex): Pr
 /** Held-out subcategories named by any stored safety suite version (meta.heldOut), plus the built-in safety suite's. */
 export async function heldOutSubcategories(d1: D1Database): Promise<Set<string>> {
   const { results } = await d1
-    .prepare(`SELECT DISTINCT j.value AS sub FROM suite_versions v, json_each(json_extract(v.meta, '$.heldOut')) j WHERE json_extract(v.meta, '$.heldOut') IS NOT NULL`)
+    .prepare(
+      `SELECT DISTINCT j.value AS sub FROM suite_versions v, json_each(json_extract(v.meta, '$.heldOut')) j WHERE json_extract(v.meta, '$.heldOut') IS NOT NULL`,
+    )
     .all<{ sub: string }>();
   const out = new Set(results.map((r) => r.sub));
   const builtin = builtinSuite("safety");

@@ -58,10 +58,17 @@ export async function signDatasetLink(secret: string, origin: string, datasetId:
 }
 
 /** Why a link is refused, or null when it is valid (the HMAC comparison is constant-time: crypto.subtle.verify). */
-export async function checkDatasetLink(secret: string, datasetId: string, expires: string | undefined, sig: string | undefined, now = Date.now()): Promise<string | null> {
+export async function checkDatasetLink(
+  secret: string,
+  datasetId: string,
+  expires: string | undefined,
+  sig: string | undefined,
+  now = Date.now(),
+): Promise<string | null> {
   if (!expires || !sig || !/^\d{1,12}$/.test(expires)) return "the link is missing its expiry or signature";
   const bytes = fromB64url(sig);
-  if (!bytes || !(await crypto.subtle.verify("HMAC", await linkKey(secret), bytes, message(datasetId, Number(expires))))) return "the link's signature does not match";
+  if (!bytes || !(await crypto.subtle.verify("HMAC", await linkKey(secret), bytes, message(datasetId, Number(expires)))))
+    return "the link's signature does not match";
   if (Number(expires) * 1000 < now) return "the link has expired";
   return null;
 }

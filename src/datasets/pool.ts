@@ -61,7 +61,11 @@ function poolDefinition(id: string, source: "builtin" | "import", items: SuiteIt
     kind: TRAINING_POOL_KIND,
     title: id,
     source,
-    meta: { kind: TRAINING_POOL_KIND, categories: categories.map((c) => ({ id: c, subcategories: [...new Set(items.filter((i) => i.dimension === c).map((i) => i.keying))] })), ...extra },
+    meta: {
+      kind: TRAINING_POOL_KIND,
+      categories: categories.map((c) => ({ id: c, subcategories: [...new Set(items.filter((i) => i.dimension === c).map((i) => i.keying))] })),
+      ...extra,
+    },
     items,
   };
 }
@@ -82,7 +86,12 @@ export function helpfulnessPoolDefinition(): SuiteDefinition {
     const items = doc.items.map((it) => {
       const n = (seen.get(it.topic) ?? 0) + 1;
       seen.set(it.topic, n);
-      return poolItem(`help-${it.topic}-${String(n).padStart(2, "0")}`, { prompt: it.prompt.trim(), category: HELPFULNESS_CATEGORY, subcategory: it.topic, helpfulness: true });
+      return poolItem(`help-${it.topic}-${String(n).padStart(2, "0")}`, {
+        prompt: it.prompt.trim(),
+        category: HELPFULNESS_CATEGORY,
+        subcategory: it.topic,
+        helpfulness: true,
+      });
     });
     helpfulnessCache = poolDefinition(doc.pool, "builtin", items, { description: "Helpfulness prompts written by the projectability maintainers" });
   }
@@ -103,7 +112,8 @@ export function builtinPoolById(id: string): SuiteDefinition | undefined {
 export function parsePoolImport(text: string, format: "csv" | "jsonl", poolId: string, map: FieldMapping): SuiteDefinition {
   const parsed = parseMappedSafety(text, format, poolId, map);
   const borderline = parsed.items.filter((i) => (i.payload as unknown as SafetyPayload).borderline);
-  if (borderline.length) throw new ApiError("invalid_request", `a training pool holds red-team prompts only; ${borderline.length} row(s) are flagged borderline`);
+  if (borderline.length)
+    throw new ApiError("invalid_request", `a training pool holds red-team prompts only; ${borderline.length} row(s) are flagged borderline`);
   const items = parsed.items.map((i) => {
     const p = i.payload as unknown as SafetyPayload;
     return poolItem(i.key, { prompt: p.prompt, category: p.category, subcategory: p.subcategory });

@@ -40,7 +40,10 @@ export type UploadOptions = z.infer<typeof UploadOptions>;
 /** The user turns of one example, joined: what the leakage check compares with evaluation prompts. */
 function userText(line: string): string {
   const obj = JSON.parse(line) as { messages: { role: string; content: string }[] };
-  return obj.messages.filter((m) => m.role === "user").map((m) => m.content).join("\n");
+  return obj.messages
+    .filter((m) => m.role === "user")
+    .map((m) => m.content)
+    .join("\n");
 }
 
 /**
@@ -52,12 +55,21 @@ export async function storeUploadedDataset(env: Env, db: Db, text: string, opts:
   if (bytes > MAX_UPLOAD_BYTES) throw new ApiError("payload_too_large", `the file is larger than ${MAX_UPLOAD_BYTES} bytes`);
   const jsonl = text.endsWith("\n") ? text : `${text}\n`;
   const report = validateChatJsonl(jsonl);
-  if (!report.valid) throw new ApiError("invalid_request", `the file breaks the fine-tuning format: ${report.problemCount} problem(s); nothing stored`, { problems: report.problems, rules: report.rules });
+  if (!report.valid)
+    throw new ApiError("invalid_request", `the file breaks the fine-tuning format: ${report.problemCount} problem(s); nothing stored`, {
+      problems: report.problems,
+      rules: report.rules,
+    });
   const constitution = opts.constitution ? await findConstitution(db, opts.constitution) : null;
-  if (opts.constitution && !constitution) throw new ApiError("invalid_request", `constitution: no constitution ${opts.constitution} (GET /v1/constitutions lists them)`);
+  if (opts.constitution && !constitution)
+    throw new ApiError("invalid_request", `constitution: no constitution ${opts.constitution} (GET /v1/constitutions lists them)`);
 
   const sha = await sha256Hex(jsonl);
-  const same = await db.select().from(datasets).where(and(eq(datasets.exportSha256, sha), eq(datasets.status, "released"))).all();
+  const same = await db
+    .select()
+    .from(datasets)
+    .where(and(eq(datasets.exportSha256, sha), eq(datasets.status, "released")))
+    .all();
   const existing = same.find((d) => d.spec.source === "upload");
   if (existing) return { dataset: existing, created: false };
 

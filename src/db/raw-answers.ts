@@ -65,7 +65,10 @@ export async function rowsWithRawRefs<T extends { runId: string; unitId: string;
   rows: T[],
 ): Promise<(Omit<T, "request" | "raw"> & Partial<RawRef>)[]> {
   if (!rows.length) return [];
-  const refs = await putRawLines(bucket, rows.map((r) => ({ runId: r.runId, unitId: r.unitId, request: r.request, raw: r.raw })));
+  const refs = await putRawLines(
+    bucket,
+    rows.map((r) => ({ runId: r.runId, unitId: r.unitId, request: r.request, raw: r.raw })),
+  );
   return rows.map(({ request: _request, raw: _raw, ...kept }) => ({ ...kept, ...refs.get(kept.unitId) }));
 }
 
@@ -128,4 +131,3 @@ export async function fillRequests<T extends RequestColumns>(reader: RawReader, 
     }),
   );
 }
-

@@ -85,7 +85,11 @@ export const endpoints = sqliteTable(
     updatedAt: text("updated_at").notNull().default(now),
     deletedAt: text("deleted_at"),
   },
-  (t) => [uniqueIndex("endpoints_name_live").on(t.name).where(sql`deleted_at IS NULL`)],
+  (t) => [
+    uniqueIndex("endpoints_name_live")
+      .on(t.name)
+      .where(sql`deleted_at IS NULL`),
+  ],
 );
 
 /** A named suite; its content lives in immutable versions. */
@@ -190,7 +194,12 @@ export const units = sqliteTable(
     leaseUntil: text("lease_until"),
   },
   // units_parent is partial: first-stage units (no parent) write no entry, one D1 row less each (migration 0008).
-  (t) => [index("units_run_status").on(t.runId, t.status), index("units_parent").on(t.parentId).where(sql`${t.parentId} IS NOT NULL`)],
+  (t) => [
+    index("units_run_status").on(t.runId, t.status),
+    index("units_parent")
+      .on(t.parentId)
+      .where(sql`${t.parentId} IS NOT NULL`),
+  ],
 );
 
 /**

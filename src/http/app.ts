@@ -26,7 +26,12 @@ import { pageRoutes } from "./pages";
 /** The OpenAPI document's header, served at /openapi.json and rendered at /docs. */
 export const OPENAPI_CONFIG = { openapi: "3.1.0", info: { title: "projectability", version: "1" } };
 
-const healthRoute = createRoute({ method: "get", path: "/healthz", summary: "Liveness", responses: { 200: { content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } }, description: "The worker answers" } } });
+const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  summary: "Liveness",
+  responses: { 200: { content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } }, description: "The worker answers" } },
+});
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({
@@ -34,7 +39,10 @@ export function createApp() {
     defaultHook: (result, c) => {
       if (!result.success) {
         const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message, code: i.code }));
-        return c.json({ error: { code: "invalid_request", message: issues.map((i) => `${i.path || "body"}: ${i.message}`).join("; "), details: { issues } } }, 400);
+        return c.json(
+          { error: { code: "invalid_request", message: issues.map((i) => `${i.path || "body"}: ${i.message}`).join("; "), details: { issues } } },
+          400,
+        );
       }
     },
   });
@@ -60,7 +68,10 @@ export function createApp() {
   app.route("/", inspectRoutes);
   app.route("/", eventRoutes);
   app.route("/", tidyRoutes);
-  app.route("/", pageRoutes(() => app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>));
+  app.route(
+    "/",
+    pageRoutes(() => app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as Record<string, unknown>),
+  );
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", OPENAPI_CONFIG);

@@ -24,8 +24,23 @@ import { BackdoorAwareness, EmOverall, SelfReportMean } from "../reports/schemas
  */
 function correlation(rows: { endpointId: string; x: number | null; y: number | null }[], what: string, expected: string) {
   const both = rows.filter((r) => r.x !== null && r.y !== null);
-  const s = spearmanTest(both.map((r) => r.x!), both.map((r) => r.y!));
-  return { what, expected, rho: s.estimate, lo: s.lo, hi: s.hi, pValue: s.p, n: s.n, test: s.test, method: s.method, endpoints: both.map((r) => r.endpointId), ...(s.reason ? { note: s.reason } : {}) };
+  const s = spearmanTest(
+    both.map((r) => r.x!),
+    both.map((r) => r.y!),
+  );
+  return {
+    what,
+    expected,
+    rho: s.estimate,
+    lo: s.lo,
+    hi: s.hi,
+    pValue: s.p,
+    n: s.n,
+    test: s.test,
+    method: s.method,
+    endpoints: both.map((r) => r.endpointId),
+    ...(s.reason ? { note: s.reason } : {}),
+  };
 }
 
 /** One endpoint's self-reports (newest self-report run) and misaligned share (newest misalignment run). */
@@ -73,7 +88,19 @@ const Calibration = z
       }),
     ),
     correlations: z.array(
-      z.strictObject({ what: z.string(), expected: z.string(), rho: Num, lo: Num, hi: Num, pValue: Num, n: Int, test: z.string(), method: z.string(), endpoints: z.array(z.string()), note: z.string().optional() }),
+      z.strictObject({
+        what: z.string(),
+        expected: z.string(),
+        rho: Num,
+        lo: Num,
+        hi: Num,
+        pValue: Num,
+        n: Int,
+        test: z.string(),
+        method: z.string(),
+        endpoints: z.array(z.string()),
+        note: z.string().optional(),
+      }),
     ),
     method: z.string(),
   })
@@ -83,7 +110,8 @@ const route = createRoute({
   method: "get",
   path: "/v1/experiments/{id}/calibration",
   request: { params: IdParam },
-  description: "Self-reports beside measured behaviour for the base and each member (newest runs at their current revisions), and Spearman correlations over endpoints with 95% CIs.",
+  description:
+    "Self-reports beside measured behaviour for the base and each member (newest runs at their current revisions), and Spearman correlations over endpoints with 95% CIs.",
   responses: { 200: json(Calibration, "Self-report calibration across the experiment"), ...errors },
 });
 
@@ -91,7 +119,11 @@ export const calibrationRoutes = new OpenAPIHono<AppEnv>().openapi(route, async 
   const db = getDb(c.env.DB);
   // An experiment with a private model is private as a whole.
   await assertExperimentVisible(c, db, c.req.valid("param").id);
-  const exp = await db.select().from(experiments).where(eq(experiments.id, c.req.valid("param").id)).get();
+  const exp = await db
+    .select()
+    .from(experiments)
+    .where(eq(experiments.id, c.req.valid("param").id))
+    .get();
   if (!exp) throw notFound("experiment", c.req.valid("param").id);
   const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, exp.id)).all();
   const ids = [exp.baseEndpointId, ...members.map((m) => m.endpointId)];
@@ -105,11 +137,33 @@ export const calibrationRoutes = new OpenAPIHono<AppEnv>().openapi(route, async 
       experimentId: exp.id,
       endpoints: rows,
       correlations: [
-        correlation(pick((r) => r.riskSelfReport?.mean, (r) => r.riskyChoiceRate?.mean), "risk self-report (scale) vs risky-choice rate", "positive when self-reports track behaviour"),
-        correlation(pick((r) => r.riskOneWord?.mean, (r) => r.riskyChoiceRate?.mean), "risk self-report (one word) vs risky-choice rate", "positive when self-reports track behaviour"),
-        correlation(pick((r) => r.alignmentSelfReport?.mean, (r) => r.misalignedShare?.share), "alignment self-report vs misaligned share", "negative when self-reports track behaviour"),
+        correlation(
+          pick(
+            (r) => r.riskSelfReport?.mean,
+            (r) => r.riskyChoiceRate?.mean,
+          ),
+          "risk self-report (scale) vs risky-choice rate",
+          "positive when self-reports track behaviour",
+        ),
+        correlation(
+          pick(
+            (r) => r.riskOneWord?.mean,
+            (r) => r.riskyChoiceRate?.mean,
+          ),
+          "risk self-report (one word) vs risky-choice rate",
+          "positive when self-reports track behaviour",
+        ),
+        correlation(
+          pick(
+            (r) => r.alignmentSelfReport?.mean,
+            (r) => r.misalignedShare?.share,
+          ),
+          "alignment self-report vs misaligned share",
+          "negative when self-reports track behaviour",
+        ),
       ],
-      method: "Spearman rank correlation over endpoints; p exact by permutation for n <= 10 (t approximation above); 95% CI by Fisher z with SE sqrt(1.06/(n-3)) (Fieller, Hartley & Pearson 1957), not collapsing at |rho| = 1",
+      method:
+        "Spearman rank correlation over endpoints; p exact by permutation for n <= 10 (t approximation above); 95% CI by Fisher z with SE sqrt(1.06/(n-3)) (Fieller, Hartley & Pearson 1957), not collapsing at |rho| = 1",
     }),
     200,
   );

@@ -16,7 +16,14 @@ const Signature = z
     contrasts: z.array(z.strictObject({ higher: z.string(), lower: z.string() })),
   })
   .openapi("ConstitutionSignature");
-const SummaryFields = { id: z.string(), title: z.string(), version: z.number().int(), builtin: z.boolean(), principles: z.number().int().openapi({ description: "Critique/revision pairs" }), signature: Signature };
+const SummaryFields = {
+  id: z.string(),
+  title: z.string(),
+  version: z.number().int(),
+  builtin: z.boolean(),
+  principles: z.number().int().openapi({ description: "Critique/revision pairs" }),
+  signature: Signature,
+};
 const ConstitutionList = z
   .strictObject({
     constitutions: z.array(z.strictObject(SummaryFields)),
@@ -37,11 +44,20 @@ const ConstitutionFull = z
   .openapi("Constitution");
 const ConstitutionStored = z.strictObject({ ...SummaryFields, created: z.boolean() }).openapi("ConstitutionStored");
 
-const listRoute = createRoute({ method: "get", path: "/v1/constitutions", responses: { 200: json(ConstitutionList, "Built-in and custom constitutions with signatures and their similarity matrix") } });
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/constitutions",
+  responses: { 200: json(ConstitutionList, "Built-in and custom constitutions with signatures and their similarity matrix") },
+});
 const readRoute = createRoute({
   method: "get",
   path: "/v1/constitutions/{id}",
-  request: { params: IdParam, query: z.object({ version: z.coerce.number().int().min(1).optional().openapi({ description: "A custom constitution's older version (default: the newest)" }) }) },
+  request: {
+    params: IdParam,
+    query: z.object({
+      version: z.coerce.number().int().min(1).optional().openapi({ description: "A custom constitution's older version (default: the newest)" }),
+    }),
+  },
   responses: { 200: json(ConstitutionFull, "One constitution"), ...errors },
 });
 const createConstitutionRoute = createRoute({

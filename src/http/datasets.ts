@@ -103,7 +103,8 @@ async function freshDataset(env: Env, db: Db, id: string): Promise<DatasetRow> {
 }
 
 function requireReleased(ds: DatasetRow): string {
-  if (ds.status !== "released" || !ds.exportKey) throw new ApiError("conflict", `dataset ${ds.id} is ${ds.status}; only released datasets can be downloaded`, { reasons: ds.reasons });
+  if (ds.status !== "released" || !ds.exportKey)
+    throw new ApiError("conflict", `dataset ${ds.id} is ${ds.status}; only released datasets can be downloaded`, { reasons: ds.reasons });
   return ds.exportKey;
 }
 
@@ -171,7 +172,12 @@ const link = createRoute({
   middleware: [requireAdmin] as const,
   request: {
     params: IdParam,
-    body: { content: { "application/json": { schema: z.object({ ttlSeconds: z.number().int().min(60).max(MAX_LINK_TTL_SECONDS).default(DEFAULT_LINK_TTL_SECONDS) }).strict() } }, required: false },
+    body: {
+      content: {
+        "application/json": { schema: z.object({ ttlSeconds: z.number().int().min(60).max(MAX_LINK_TTL_SECONDS).default(DEFAULT_LINK_TTL_SECONDS) }).strict() },
+      },
+      required: false,
+    },
   },
   responses: { 200: json(z.object({ url: z.string(), expiresAt: z.string() }), "A signed, expiring download link"), ...errors },
 });
@@ -194,7 +200,11 @@ const upload = createRoute({
       filename: z.string().min(1).max(300).optional(),
       constitution: z.string().max(64).optional().openapi({ description: "The constitution the data follows, if any; the trained endpoint declares it" }),
       scope: z.enum(["narrow", "broad"]).optional(),
-      categories: z.string().max(1000).optional().openapi({ description: "Comma-separated safety categories the data covers (experiment members trained on it take them)" }),
+      categories: z
+        .string()
+        .max(1000)
+        .optional()
+        .openapi({ description: "Comma-separated safety categories the data covers (experiment members trained on it take them)" }),
     }),
     // Read as text whatever the content type (application/x-ndjson, application/jsonl, text/plain): a JSON validator would parse one line.
     body: { content: { "text/plain": { schema: z.string() } }, required: true },
@@ -207,7 +217,8 @@ const poolImport = createRoute({
   path: "/v1/training-pools/import",
   security: Bearer,
   middleware: [requireAdmin] as const,
-  description: "A red-team training pool from CSV or JSONL: a prompt, category and subcategory field per row. Stored as a suite of kind training-pool (never run, never counted as evaluation items).",
+  description:
+    "A red-team training pool from CSV or JSONL: a prompt, category and subcategory field per row. Stored as a suite of kind training-pool (never run, never counted as evaluation items).",
   request: {
     query: z.object({
       pool: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/),
@@ -217,7 +228,10 @@ const poolImport = createRoute({
       subcategoryField: z.string().max(100).default("subcategory"),
       idField: z.string().max(100).optional(),
     }),
-    body: { content: { "text/plain": { schema: z.string() }, "text/csv": { schema: z.string() }, "application/x-ndjson": { schema: z.string() } }, required: true },
+    body: {
+      content: { "text/plain": { schema: z.string() }, "text/csv": { schema: z.string() }, "application/x-ndjson": { schema: z.string() } },
+      required: true,
+    },
   },
   responses: { 201: json(AnyObject, "Stored"), 200: json(AnyObject, "Identical content: the existing version"), ...errors },
 });
@@ -230,9 +244,19 @@ export const datasetRoutes = new OpenAPIHono<AppEnv>()
   })
   .openapi(upload, async (c) => {
     const q = c.req.valid("query");
-    if (Number(c.req.header("content-length") ?? 0) > MAX_UPLOAD_BYTES) throw new ApiError("payload_too_large", `the file is larger than ${MAX_UPLOAD_BYTES} bytes`);
-    const parsed = UploadOptions.safeParse({ ...q, categories: q.categories ? q.categories.split(",").map((x) => x.trim()).filter(Boolean) : undefined });
-    if (!parsed.success) throw new ApiError("invalid_request", "bad upload options", { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) });
+    if (Number(c.req.header("content-length") ?? 0) > MAX_UPLOAD_BYTES)
+      throw new ApiError("payload_too_large", `the file is larger than ${MAX_UPLOAD_BYTES} bytes`);
+    const parsed = UploadOptions.safeParse({
+      ...q,
+      categories: q.categories
+        ? q.categories
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : undefined,
+    });
+    if (!parsed.success)
+      throw new ApiError("invalid_request", "bad upload options", { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) });
     const db = getDb(c.env.DB);
     const { dataset, created } = await storeUploadedDataset(c.env, db, await c.req.text(), parsed.data);
     return c.json(await datasetView(c.env, db, dataset, { manifest: true }), created ? 201 : 200);

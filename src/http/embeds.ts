@@ -88,13 +88,24 @@ embedRoutes
     // Built from the run report: cached like it (http/report-cache.ts).
     const view = await PrivacyView.of(db, c.get("isAdmin"));
     const version = await dataVersion(c.env.DB, [endpoint.id, endpoint.baseEndpointId]);
-    return cachedReport(c, view, version, [], async () => ({ runId: run.id, endpointId: run.endpointId, metrics: await runMetrics(db, c.env.DB, run.id) })) as never;
+    return cachedReport(c, view, version, [], async () => ({
+      runId: run.id,
+      endpointId: run.endpointId,
+      metrics: await runMetrics(db, c.env.DB, run.id),
+    })) as never;
   })
   .openapi(endpointMetricsRoute, async (c) => {
     const db = getDb(c.env.DB);
     const { id } = c.req.valid("param");
     await visibleEndpoint(c, db, id);
-    return cachedResponse(c, async () => ({ body: JSON.stringify({ endpointId: id, metrics: await endpointMetrics(db, c.env.DB, id) }), contentType: "application/json; charset=utf-8" }), BADGE_MAX_AGE_SECONDS) as never;
+    return cachedResponse(
+      c,
+      async () => ({
+        body: JSON.stringify({ endpointId: id, metrics: await endpointMetrics(db, c.env.DB, id) }),
+        contentType: "application/json; charset=utf-8",
+      }),
+      BADGE_MAX_AGE_SECONDS,
+    ) as never;
   })
   .openapi(badgeRoute, async (c) => {
     const { id, metric } = c.req.valid("param");
@@ -104,7 +115,14 @@ embedRoutes
       c,
       async () => {
         const m = await metricOf(c, id, metric);
-        const data = dataAttrs({ metric, estimate: dataNum(m?.value), lo: dataNum(m?.lo), hi: dataNum(m?.hi), n: m ? dataNum(m.n) : "null", run: m?.runId ?? "" });
+        const data = dataAttrs({
+          metric,
+          estimate: dataNum(m?.value),
+          lo: dataNum(m?.lo),
+          hi: dataNum(m?.hi),
+          n: m ? dataNum(m.n) : "null",
+          run: m?.runId ?? "",
+        });
         return { body: badge({ ...badgeContent(metric, m), data }), contentType: "image/svg+xml; charset=utf-8" };
       },
       BADGE_MAX_AGE_SECONDS,
@@ -115,7 +133,10 @@ embedRoutes
     await visibleEndpoint(c, getDb(c.env.DB), id);
     return cachedResponse(
       c,
-      async () => ({ body: JSON.stringify(shieldsEndpoint(metric, await metricOf(c, id, metric), BADGE_MAX_AGE_SECONDS)), contentType: "application/json; charset=utf-8" }),
+      async () => ({
+        body: JSON.stringify(shieldsEndpoint(metric, await metricOf(c, id, metric), BADGE_MAX_AGE_SECONDS)),
+        contentType: "application/json; charset=utf-8",
+      }),
       BADGE_MAX_AGE_SECONDS,
     ) as never;
   });

@@ -20,7 +20,7 @@ const EndpointSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    baseUrl: z.string().openapi({ description: 'Empty for a record-only endpoint' }),
+    baseUrl: z.string().openapi({ description: "Empty for a record-only endpoint" }),
     model: z.string(),
     callable: z.boolean().openapi({ description: "False for a record-only endpoint: its answers are imported (POST /v1/runs/import), it is never called" }),
     hasApiKey: z.boolean(),
@@ -54,7 +54,10 @@ const fields = {
   baseUrl: z
     .url({ protocol: /^https?$/ })
     .max(500)
-    .openapi({ example: "https://api.openai.com/v1", description: "https only (plain http only for ALLOW_HTTP_HOSTS); no user:password@ and no key-like query parameter (docs/api.md#url-policy)" }),
+    .openapi({
+      example: "https://api.openai.com/v1",
+      description: "https only (plain http only for ALLOW_HTTP_HOSTS); no user:password@ and no key-like query parameter (docs/api.md#url-policy)",
+    }),
   model: z.string().min(1).max(200),
   apiKey: z.string().min(1).max(4000).optional().openapi({ description: "Stored encrypted (AES-GCM); never returned." }),
   maxConcurrency: z.number().int().min(1).max(1000),
@@ -79,20 +82,33 @@ const fields = {
   pricePerMillionOutputTokens: z.number().min(0).max(100_000).nullable(),
   headers: z
     .record(
-      z.string().regex(HEADER_NAME, "must be an HTTP header name").refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), "is set by the worker (put the API key in apiKey)"),
-      z.string().min(1).max(4000).regex(/^[^\r\n\0]*$/, "must be one line"),
+      z
+        .string()
+        .regex(HEADER_NAME, "must be an HTTP header name")
+        .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), "is set by the worker (put the API key in apiKey)"),
+      z
+        .string()
+        .min(1)
+        .max(4000)
+        .regex(/^[^\r\n\0]*$/, "must be one line"),
     )
     .refine((h) => Object.keys(h).length <= MAX_EXTRA_HEADERS, `at most ${MAX_EXTRA_HEADERS} headers`)
     .refine((h) => new Set(Object.keys(h).map((k) => k.toLowerCase())).size === Object.keys(h).length, "header names must differ (case-insensitively)")
     .nullable()
-    .openapi({ description: "Extra static headers sent on every call (e.g. CF-Access-Client-Id / CF-Access-Client-Secret for a model behind Cloudflare Access); stored encrypted, never returned (only their names)" }),
+    .openapi({
+      description:
+        "Extra static headers sent on every call (e.g. CF-Access-Client-Id / CF-Access-Client-Secret for a model behind Cloudflare Access); stored encrypted, never returned (only their names)",
+    }),
 };
 
 const CreateBody = z
   .object({
     ...fields,
     baseUrl: fields.baseUrl.optional().openapi({ description: "Required unless callable is false" }),
-    callable: z.boolean().default(true).openapi({ description: 'false registers a record-only endpoint (no baseUrl, no apiKey) whose answers are imported with POST /v1/runs/import' }),
+    callable: z
+      .boolean()
+      .default(true)
+      .openapi({ description: "false registers a record-only endpoint (no baseUrl, no apiKey) whose answers are imported with POST /v1/runs/import" }),
     maxConcurrency: fields.maxConcurrency.default(4),
     requestsPerMinute: fields.requestsPerMinute.default(60),
     logprobs: fields.logprobs.default(false),
@@ -113,8 +129,10 @@ const CreateBody = z
   })
   .strict()
   .superRefine((b, ctx) => {
-    if (b.callable && !b.baseUrl) ctx.addIssue({ code: "custom", path: ["baseUrl"], message: "required for a callable endpoint (set callable: false for a record-only one)" });
-    if (!b.callable && (b.baseUrl || b.apiKey)) ctx.addIssue({ code: "custom", path: [b.baseUrl ? "baseUrl" : "apiKey"], message: "a record-only endpoint (callable: false) has no baseUrl or apiKey" });
+    if (b.callable && !b.baseUrl)
+      ctx.addIssue({ code: "custom", path: ["baseUrl"], message: "required for a callable endpoint (set callable: false for a record-only one)" });
+    if (!b.callable && (b.baseUrl || b.apiKey))
+      ctx.addIssue({ code: "custom", path: [b.baseUrl ? "baseUrl" : "apiKey"], message: "a record-only endpoint (callable: false) has no baseUrl or apiKey" });
   })
   .openapi("EndpointCreate");
 
@@ -161,7 +179,10 @@ const remove = createRoute({
   security: Bearer,
   middleware: [requireAdmin] as const,
   request: { params: IdParam },
-  responses: { 200: json(z.strictObject({ id: z.string(), deleted: z.literal(true) }).openapi("EndpointDeleted"), "Removed; its runs and reports stay readable"), ...errors },
+  responses: {
+    200: json(z.strictObject({ id: z.string(), deleted: z.literal(true) }).openapi("EndpointDeleted"), "Removed; its runs and reports stay readable"),
+    ...errors,
+  },
 });
 
 async function checkBase(db: ReturnType<typeof getDb>, baseId: string | null | undefined, selfId?: string) {
@@ -206,7 +227,9 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
       revision: body.revision ?? "r1",
       pricePerMillionInputTokens: body.pricePerMillionInputTokens ?? null,
       pricePerMillionOutputTokens: body.pricePerMillionOutputTokens ?? null,
-      ...(body.headers && Object.keys(body.headers).length ? { headersEnc: await encryptHeaders(body.headers, c.env.ENCRYPTION_KEY), headerNames: Object.keys(body.headers) } : {}),
+      ...(body.headers && Object.keys(body.headers).length
+        ? { headersEnc: await encryptHeaders(body.headers, c.env.ENCRYPTION_KEY), headerNames: Object.keys(body.headers) }
+        : {}),
     });
     return c.json(publicEndpoint(await getEndpoint(db, id), true), 201);
   })
@@ -214,12 +237,18 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
     const rows = await getDb(c.env.DB).select().from(endpoints).where(isNull(endpoints.deletedAt)).orderBy(desc(endpoints.createdAt)).all();
     // Private endpoints are listed only for admins (docs/reports.md#privacy).
     const view = await PrivacyView.of(getDb(c.env.DB), c.get("isAdmin"));
-    return c.json({ endpoints: rows.filter((r) => !r.private || c.get("isAdmin")).map((r) => publicEndpoint(r, c.get("isAdmin"), (id) => view.hides(id))) }, 200);
+    return c.json(
+      { endpoints: rows.filter((r) => !r.private || c.get("isAdmin")).map((r) => publicEndpoint(r, c.get("isAdmin"), (id) => view.hides(id))) },
+      200,
+    );
   })
   .openapi(read, async (c) => {
     const db = getDb(c.env.DB);
     const view = await PrivacyView.of(db, c.get("isAdmin"));
-    return c.json(publicEndpoint(await visibleEndpoint(c, db, c.req.valid("param").id), c.get("isAdmin"), (id) => view.hides(id)), 200);
+    return c.json(
+      publicEndpoint(await visibleEndpoint(c, db, c.req.valid("param").id), c.get("isAdmin"), (id) => view.hides(id)),
+      200,
+    );
   })
   .openapi(patch, async (c) => {
     const { id } = c.req.valid("param");
@@ -233,7 +262,8 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
     await checkBase(db, body.baseEndpointId, id);
     if (body.constitution) await requireConstitution(db, body.constitution);
     const { apiKey, headers, ...rest } = body;
-    if (!current.callable && (body.baseUrl !== undefined || body.apiKey)) throw new ApiError("invalid_request", "a record-only endpoint (callable: false) has no baseUrl or apiKey; register a callable endpoint instead");
+    if (!current.callable && (body.baseUrl !== undefined || body.apiKey))
+      throw new ApiError("invalid_request", "a record-only endpoint (callable: false) has no baseUrl or apiKey; register a callable endpoint instead");
     const modelChanged =
       (body.model !== undefined && body.model !== current.model) ||
       (body.baseUrl !== undefined && body.baseUrl !== current.baseUrl) ||
@@ -247,7 +277,10 @@ export const endpointRoutes = new OpenAPIHono<AppEnv>()
       update.headerNames = none ? [] : Object.keys(headers);
     }
     if (modelChanged && body.revision === undefined) update.revision = nextRevision(current.revision);
-    await db.update(endpoints).set(update).where(and(eq(endpoints.id, id), isNull(endpoints.deletedAt)));
+    await db
+      .update(endpoints)
+      .set(update)
+      .where(and(eq(endpoints.id, id), isNull(endpoints.deletedAt)));
     return c.json(publicEndpoint(await getEndpoint(db, id), true), 200);
   })
   .openapi(remove, async (c) => {

@@ -26,7 +26,18 @@ const route = createRoute({
   summary: "Live progress (server-sent events)",
   description:
     "`event: progress` about every `interval` ms with the counts of GET /v1/runs/{id}, counts per stage, calls per second, ETA and failures by reason (the reasons only with the admin key); `event: done` once the run is completed or cancelled, then the stream ends. A stream also ends after 300 s; EventSource reconnects by itself. Private endpoints' runs answer 404 without the key.",
-  request: { params: IdParam, query: z.object({ interval: z.coerce.number().int().min(200).max(10_000).default(EVENTS_INTERVAL_MS).openapi({ description: "Milliseconds between events (200-10000, default 1000)" }) }) },
+  request: {
+    params: IdParam,
+    query: z.object({
+      interval: z.coerce
+        .number()
+        .int()
+        .min(200)
+        .max(10_000)
+        .default(EVENTS_INTERVAL_MS)
+        .openapi({ description: "Milliseconds between events (200-10000, default 1000)" }),
+    }),
+  },
   responses: { 200: { content: { "text/event-stream": { schema: z.string() } }, description: "Server-sent events" }, ...errors },
 });
 

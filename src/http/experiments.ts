@@ -30,7 +30,10 @@ const Member = z
     endpointId: z.string().min(1),
     constitution: ConstitutionId.nullable().optional(),
     scope: z.enum(["broad", "narrow"]),
-    trainedCategories: z.array(z.string().min(1)).optional().openapi({ description: "Default: the categories of the dataset the member's training job used; else harassment_bullying and illegal_activities for narrow, the built-in training pool's categories for broad" }),
+    trainedCategories: z.array(z.string().min(1)).optional().openapi({
+      description:
+        "Default: the categories of the dataset the member's training job used; else harassment_bullying and illegal_activities for narrow, the built-in training pool's categories for broad",
+    }),
     arm: z.string().min(1).max(100).optional().openapi({ description: "Replicates of one arm share it; default <constitution>/<scope>" }),
     replicate: z.number().int().min(1).default(1),
   })
@@ -53,10 +56,28 @@ const StartRuns = z
       .strict()
       .optional()
       .openapi({ description: "Needed when a suite is judged (safety, misalignment-questions, persona-consistency)" }),
-    suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["safety"]).openapi({ description: "Any suites, of any kind (persona, safety, misalignment, self-report, consistency)" }),
-    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ" }),
-    temperature: z.number().min(0).max(2).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    suites: z
+      .array(z.string().min(1).max(200))
+      .min(1)
+      .max(20)
+      .default(["safety"])
+      .openapi({ description: "Any suites, of any kind (persona, safety, misalignment, self-report, consistency)" }),
+    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({
+      description:
+        "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ",
+    }),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .optional()
+      .openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     limit: z.number().int().min(1).optional(),
     dryRun: z.boolean().optional().openapi({ description: "Answer each run's planned calls, tokens and cost and the totals (200), starting nothing" }),
   })
@@ -75,8 +96,12 @@ const ExperimentMember = z
     replicate: z.number().int(),
   })
   .openapi("ExperimentMember");
-const ExperimentWithMembers = z.strictObject({ ...ExperimentRow.shape, baseEndpointId: z.string(), members: z.array(ExperimentMember) }).openapi("ExperimentWithMembers");
-const RunsStarted = z.strictObject({ experimentId: z.string(), seed: z.number().int(), runs: z.array(z.strictObject({ endpointId: z.string(), runId: z.string() })) }).openapi("ExperimentRunsStarted");
+const ExperimentWithMembers = z
+  .strictObject({ ...ExperimentRow.shape, baseEndpointId: z.string(), members: z.array(ExperimentMember) })
+  .openapi("ExperimentWithMembers");
+const RunsStarted = z
+  .strictObject({ experimentId: z.string(), seed: z.number().int(), runs: z.array(z.strictObject({ endpointId: z.string(), runId: z.string() })) })
+  .openapi("ExperimentRunsStarted");
 const RunsEstimated = z
   .strictObject({
     dryRun: z.literal(true),
@@ -95,8 +120,17 @@ const create = createRoute({
   request: { body: { content: { "application/json": { schema: CreateExperiment } }, required: true } },
   responses: { 201: json(ExperimentWithMembers, "Created"), ...errors },
 });
-const list = createRoute({ method: "get", path: "/v1/experiments", responses: { 200: json(z.strictObject({ experiments: z.array(ExperimentRow) }), "Experiments, newest first") } });
-const read = createRoute({ method: "get", path: "/v1/experiments/{id}", request: { params: IdParam }, responses: { 200: json(ExperimentWithMembers, "An experiment and its members"), ...errors } });
+const list = createRoute({
+  method: "get",
+  path: "/v1/experiments",
+  responses: { 200: json(z.strictObject({ experiments: z.array(ExperimentRow) }), "Experiments, newest first") },
+});
+const read = createRoute({
+  method: "get",
+  path: "/v1/experiments/{id}",
+  request: { params: IdParam },
+  responses: { 200: json(ExperimentWithMembers, "An experiment and its members"), ...errors },
+});
 const startRuns = createRoute({
   method: "post",
   path: "/v1/experiments/{id}/runs",
@@ -113,17 +147,26 @@ const report = createRoute({
     params: IdParam,
     query: z.object({
       format: z.enum(["json", "text"]).default("json"),
-      compare: MetricId.optional().openapi({ description: "A metric id: adds every member against every other member on it, paired on items, Holm across the pairs (study.compare)" }),
+      compare: MetricId.optional().openapi({
+        description: "A metric id: adds every member against every other member on it, paired on items, Holm across the pairs (study.compare)",
+      }),
     }),
   },
-  responses: { 200: { content: { "application/json": { schema: ExperimentReport }, "text/plain": { schema: z.string() } }, description: "The experiment report: `study` for every suite kind, and the emergent-alignment safety matrix when the base has a safety run" }, ...errors },
+  responses: {
+    200: {
+      content: { "application/json": { schema: ExperimentReport }, "text/plain": { schema: z.string() } },
+      description: "The experiment report: `study` for every suite kind, and the emergent-alignment safety matrix when the base has a safety run",
+    },
+    ...errors,
+  },
 });
 const exportRoute = (format: "csv" | "jsonl") =>
   createRoute({
     method: "get",
     path: `/v1/experiments/{id}/export.${format}`,
     summary: `Tidy ${format === "csv" ? "CSV" : "JSON lines"} of the experiment`,
-    description: "One row per model x metric x slice (model, arm, vs_base, vs_member with ?compare=) with n, clusters, estimate, lo, hi, method, p and p_holm (docs/reports.md#tidy-exports). Streamed.",
+    description:
+      "One row per model x metric x slice (model, arm, vs_base, vs_member with ?compare=) with n, clusters, estimate, lo, hi, method, p and p_holm (docs/reports.md#tidy-exports). Streamed.",
     request: { params: IdParam, query: z.object({ compare: MetricId.optional() }) },
     responses: { 200: { content: { [format === "csv" ? "text/csv" : "application/x-ndjson"]: { schema: z.string() } }, description: "Tidy rows" }, ...errors },
   });
@@ -139,7 +182,8 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
     const db = getDb(c.env.DB);
-    if (await db.select().from(experiments).where(eq(experiments.name, body.name)).get()) throw new ApiError("conflict", `an experiment named ${body.name} exists`);
+    if (await db.select().from(experiments).where(eq(experiments.name, body.name)).get())
+      throw new ApiError("conflict", `an experiment named ${body.name} exists`);
     const live = async (id: string, what: string) =>
       getEndpoint(db, id).catch(() => {
         throw new ApiError("invalid_request", `${what} ${id} is not a live endpoint`);
@@ -158,7 +202,9 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
       // job's dataset, else the scope's default over the built-in pool (broad = the pool's 4 categories, not all 10).
       trained.set(
         m.endpointId,
-        m.trainedCategories ?? (await trainedCategoriesOf(db, m.endpointId))?.categories ?? (m.scope === "narrow" ? NARROW_TRAINING_CATEGORIES : builtinPoolCategories()),
+        m.trainedCategories ??
+          (await trainedCategoriesOf(db, m.endpointId))?.categories ??
+          (m.scope === "narrow" ? NARROW_TRAINING_CATEGORIES : builtinPoolCategories()),
       );
     }
     const id = newId("exp");
@@ -183,7 +229,14 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
     const rows = await db.select().from(experiments).orderBy(desc(experiments.createdAt)).all();
     // An experiment with a private model is private as a whole.
     const visible = [];
-    for (const r of rows) if (await assertExperimentVisible(c, db, r.id).then(() => true, () => false)) visible.push(r);
+    for (const r of rows)
+      if (
+        await assertExperimentVisible(c, db, r.id).then(
+          () => true,
+          () => false,
+        )
+      )
+        visible.push(r);
     return c.json({ experiments: visible }, 200);
   })
   .openapi(read, async (c) => {
@@ -220,7 +273,14 @@ export const experimentRoutes = new OpenAPIHono<AppEnv>()
     const version = `${await dataVersion(c.env.DB, [exp.baseEndpointId, ...exp.members.map((m) => m.endpointId)])}.${(await sha256Hex(JSON.stringify(exp))).slice(0, 16)}`;
     const text = c.req.query("format") === "text";
     const compareMetric = c.req.query("compare") || undefined;
-    return cachedReport(c, view, version, ["format", "compare"], async () => view.scrub(await experimentReport(db, c.env.DB, param, { compareMetric })), text ? (r) => experimentText(r as ExperimentReport) : undefined);
+    return cachedReport(
+      c,
+      view,
+      version,
+      ["format", "compare"],
+      async () => view.scrub(await experimentReport(db, c.env.DB, param, { compareMetric })),
+      text ? (r) => experimentText(r as ExperimentReport) : undefined,
+    );
   }) as never)
   .openapi(exportRoute("csv"), async (c) => tidyExport(c, "csv"))
   .openapi(exportRoute("jsonl"), async (c) => tidyExport(c, "jsonl"));

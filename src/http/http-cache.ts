@@ -53,7 +53,13 @@ export function normalisedCacheKey(url: string, opts: CacheOptions = {}): string
  * through the Cache API (keyed by `normalisedCacheKey`) for `maxAge` seconds (`storeSeconds` for versioned entries); admin reads are private and never cached (they may
  * include private endpoints).
  */
-export async function cachedResponse(c: Context<AppEnv>, build: () => Promise<Cacheable>, maxAge: number, extraHeaders: Record<string, string> = {}, opts: CacheOptions = {}): Promise<Response> {
+export async function cachedResponse(
+  c: Context<AppEnv>,
+  build: () => Promise<Cacheable>,
+  maxAge: number,
+  extraHeaders: Record<string, string> = {},
+  opts: CacheOptions = {},
+): Promise<Response> {
   const shared = !c.get("isAdmin");
   const cache = shared && typeof caches !== "undefined" ? (caches as unknown as { default: Cache }).default : null;
   const key = new Request(normalisedCacheKey(c.req.url, opts), { method: "GET" });
@@ -74,7 +80,9 @@ export async function cachedResponse(c: Context<AppEnv>, build: () => Promise<Ca
     ({ body, contentType } = await build());
     etag = await etagOf(body);
     if (cache) {
-      const put = cache.put(key, new Response(body, { headers: { "content-type": contentType, etag, "cache-control": `public, max-age=${opts.storeSeconds ?? maxAge}` } })).catch(() => undefined);
+      const put = cache
+        .put(key, new Response(body, { headers: { "content-type": contentType, etag, "cache-control": `public, max-age=${opts.storeSeconds ?? maxAge}` } }))
+        .catch(() => undefined);
       try {
         c.executionCtx.waitUntil(put);
       } catch {

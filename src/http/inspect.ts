@@ -33,7 +33,13 @@ const answersRoute = (format: "csv" | "jsonl") =>
     security: Bearer,
     middleware: [requireAdmin] as const,
     request: { params: IdParam },
-    responses: { 200: { content: { [format === "csv" ? "text/csv" : "application/x-ndjson"]: { schema: z.string() } }, description: format === "csv" ? "CSV (RFC 4180)" : "One JSON object per line" }, ...errors },
+    responses: {
+      200: {
+        content: { [format === "csv" ? "text/csv" : "application/x-ndjson"]: { schema: z.string() } },
+        description: format === "csv" ? "CSV (RFC 4180)" : "One JSON object per line",
+      },
+      ...errors,
+    },
   });
 
 const answers = (format: "csv" | "jsonl") => async (c: Parameters<typeof visibleRun>[0]) => {
@@ -53,19 +59,19 @@ export const inspectRoutes = new OpenAPIHono<AppEnv>()
   .openapi(answersRoute("csv"), answers("csv") as never)
   .openapi(answersRoute("jsonl"), answers("jsonl") as never)
   .openapi(route, async (c) => {
-  const db = getDb(c.env.DB);
-  const { run, endpoint } = await visibleRun(c, db, c.req.valid("param").id);
-  const admin = c.get("isAdmin");
-  const header = await inspectHeader(db, c.env.DB, run, endpoint, admin);
-  if (!admin && !(await hasPublicContent(c.env.DB, run.id, header))) throw new ApiError("not_found", `run ${run.id} has nothing public to export yet`);
-  return new Response(inspectLogStream(c.env.DB, c.env.RAW, run, endpoint, header, admin), {
-    status: 200,
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      "content-disposition": `attachment; filename="${run.id}${admin ? "-full" : ""}.inspect.json"`,
-      // Admin logs hold prompts and answers: never stored by shared caches.
-      "cache-control": admin ? "private, no-store" : "public, max-age=60",
-      vary: "Authorization",
-    },
-  }) as never;
-});
+    const db = getDb(c.env.DB);
+    const { run, endpoint } = await visibleRun(c, db, c.req.valid("param").id);
+    const admin = c.get("isAdmin");
+    const header = await inspectHeader(db, c.env.DB, run, endpoint, admin);
+    if (!admin && !(await hasPublicContent(c.env.DB, run.id, header))) throw new ApiError("not_found", `run ${run.id} has nothing public to export yet`);
+    return new Response(inspectLogStream(c.env.DB, c.env.RAW, run, endpoint, header, admin), {
+      status: 200,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "content-disposition": `attachment; filename="${run.id}${admin ? "-full" : ""}.inspect.json"`,
+        // Admin logs hold prompts and answers: never stored by shared caches.
+        "cache-control": admin ? "private, no-store" : "public, max-age=60",
+        vary: "Authorization",
+      },
+    }) as never;
+  });

@@ -18,11 +18,20 @@ import { cachedResponse } from "./http-cache";
 export const LEADERBOARD_MAX_AGE_SECONDS = 60;
 
 /** CORS for public embeds and reads: any origin, GET only; ETag readable by scripts. */
-export const publicCors = cors({ origin: "*", allowMethods: ["GET", "HEAD", "OPTIONS"], allowHeaders: ["Authorization", "If-None-Match"], exposeHeaders: ["ETag", "X-Cache"], maxAge: 86_400 });
+export const publicCors = cors({
+  origin: "*",
+  allowMethods: ["GET", "HEAD", "OPTIONS"],
+  allowHeaders: ["Authorization", "If-None-Match"],
+  exposeHeaders: ["ETag", "X-Cache"],
+  maxAge: 86_400,
+});
 
 export const MetricId = z
   .string()
-  .regex(METRIC_ID_PATTERN, "a metric id, e.g. persona.<dimension>.match, projectability.<constitution>.projection, safety.<category>.safe, safety.macro, misalignment.share, consistency.inversion_gap, self_report.<scale> (docs/reports.md#metrics)")
+  .regex(
+    METRIC_ID_PATTERN,
+    "a metric id, e.g. persona.<dimension>.match, projectability.<constitution>.projection, safety.<category>.safe, safety.macro, misalignment.share, consistency.inversion_gap, self_report.<scale> (docs/reports.md#metrics)",
+  )
   .openapi({ example: "safety.macro" });
 
 const Better = z.enum(["higher", "lower"]).nullable().openapi({ description: "Which direction is better; null where neither is (persona match rates)" });
@@ -50,12 +59,17 @@ const Row = z
   })
   .openapi("LeaderboardRow");
 
-
 const Group = z
   .object({
     key: z.string(),
     metric: z.object({ id: z.string(), label: z.string(), better: Better, order: z.enum(["descending", "ascending"]) }),
-    comparability: z.object({ suite: z.string(), suiteVersionId: z.string(), scoringMode: z.string().nullable(), judge: Judge.nullable(), temperature: z.number() }),
+    comparability: z.object({
+      suite: z.string(),
+      suiteVersionId: z.string(),
+      scoringMode: z.string().nullable(),
+      judge: Judge.nullable(),
+      temperature: z.number(),
+    }),
     rows: z.array(Row),
   })
   .openapi("LeaderboardGroup");
@@ -75,15 +89,25 @@ export const LeaderboardSchema = z
         metrics: z
           .array(
             z.object({
-              id: z.string().openapi({ description: "The column: the metric id when the metric has one column, else the metric id and what the column holds fixed" }),
+              id: z
+                .string()
+                .openapi({ description: "The column: the metric id when the metric has one column, else the metric id and what the column holds fixed" }),
               metric: z.string(),
               label: z.string(),
               kind: z.string(),
               better: Better,
-              comparability: z.object({ suites: z.array(z.string()), suiteVersionIds: z.array(z.string()), judge: z.string().nullable(), scoringMode: z.string().nullable(), temperature: z.number() }),
+              comparability: z.object({
+                suites: z.array(z.string()),
+                suiteVersionIds: z.array(z.string()),
+                judge: z.string().nullable(),
+                scoringMode: z.string().nullable(),
+                temperature: z.number(),
+              }),
             }),
           )
-          .openapi({ description: "The columns: one per metric and comparability (suite versions, judge key of judged kinds, scoring mode of the others, temperature)" }),
+          .openapi({
+            description: "The columns: one per metric and comparability (suite versions, judge key of judged kinds, scoring mode of the others, temperature)",
+          }),
         cells: z.array(
           z.object({
             endpointId: z.string(),
@@ -107,7 +131,10 @@ export const LeaderboardQuery = z.object({
   suite: z.string().min(1).max(200).optional().openapi({ description: "Suite name, e.g. safety or persona-diagnostic" }),
   metric: MetricId.optional(),
   tag: z.string().trim().min(1).max(50).optional().openapi({ description: "Only endpoints with this tag" }),
-  overviewVersions: z.enum(OVERVIEW_VERSIONS).optional().openapi({ description: "The overview's suite versions: latest (default), the newest version of each suite; all, every version in its own column" }),
+  overviewVersions: z
+    .enum(OVERVIEW_VERSIONS)
+    .optional()
+    .openapi({ description: "The overview's suite versions: latest (default), the newest version of each suite; all, every version in its own column" }),
 });
 
 const leaderboardRoute = createRoute({
@@ -117,7 +144,11 @@ const leaderboardRoute = createRoute({
   description:
     "Rows per endpoint and metric from each endpoint's newest completed run at its current revision, grouped by suite version, scoring mode, judge and rubric version, and temperature. Public endpoints only, unless called with the admin key. Cached for LEADERBOARD_MAX_AGE_SECONDS; answers 304 to a matching If-None-Match.",
   request: { query: LeaderboardQuery },
-  responses: { 200: json(LeaderboardSchema, "The leaderboard (schemaVersion 1)"), 304: { description: "Not modified (If-None-Match matched the ETag)" }, ...errors },
+  responses: {
+    200: json(LeaderboardSchema, "The leaderboard (schemaVersion 1)"),
+    304: { description: "Not modified (If-None-Match matched the ETag)" },
+    ...errors,
+  },
 });
 
 export const leaderboardRoutes = new OpenAPIHono<AppEnv>();
@@ -126,7 +157,10 @@ leaderboardRoutes.openapi(leaderboardRoute, async (c) => {
   const filters = c.req.valid("query");
   return cachedResponse(
     c,
-    async () => ({ body: JSON.stringify(await buildLeaderboard(getDb(c.env.DB), c.env.DB, filters, { includePrivate: c.get("isAdmin") })), contentType: "application/json; charset=utf-8" }),
+    async () => ({
+      body: JSON.stringify(await buildLeaderboard(getDb(c.env.DB), c.env.DB, filters, { includePrivate: c.get("isAdmin") })),
+      contentType: "application/json; charset=utf-8",
+    }),
     LEADERBOARD_MAX_AGE_SECONDS,
     {},
     // Only the filters change the body; the privacy view is in the key, so a switch to private takes effect at once.

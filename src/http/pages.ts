@@ -74,7 +74,8 @@ const runRoute = createRoute({
   method: "get",
   path: "/reports/runs/{id}",
   summary: "Run page",
-  description: "Every section of the run's report, drawn: persona profile with CIs beside the base and the expected signature, changes against the base, safety rates.",
+  description:
+    "Every section of the run's report, drawn: persona profile with CIs beside the base and the expected signature, changes against the base, safety rates.",
   request: { params: IdParam, query: z.object({ base: z.string().optional().openapi({ description: "Compare with this base run" }) }) },
   responses: { 200: html("The page"), ...errors },
 });
@@ -86,8 +87,20 @@ const experimentRoute = createRoute({
   request: { params: IdParam },
   responses: { 200: html("The page"), ...errors },
 });
-const leaderboardRoute = createRoute({ method: "get", path: "/leaderboard", summary: "Leaderboard page", request: { query: LeaderboardQuery }, responses: { 200: html("The page"), 400: errors[400] } });
-const docsRoute = createRoute({ method: "get", path: "/docs", summary: "API reference", description: "This OpenAPI description, rendered as HTML by the worker.", responses: { 200: html("The reference") } });
+const leaderboardRoute = createRoute({
+  method: "get",
+  path: "/leaderboard",
+  summary: "Leaderboard page",
+  request: { query: LeaderboardQuery },
+  responses: { 200: html("The page"), 400: errors[400] },
+});
+const docsRoute = createRoute({
+  method: "get",
+  path: "/docs",
+  summary: "API reference",
+  description: "This OpenAPI description, rendered as HTML by the worker.",
+  responses: { 200: html("The reference") },
+});
 const widgetRoute = createRoute({
   method: "get",
   path: "/embed/endpoints/{id}/metrics/{metric}",
@@ -100,106 +113,134 @@ const widgetRoute = createRoute({
 /** The page routes; `openapi` returns the app's OpenAPI document for the reference page. */
 export function pageRoutes(openapi: () => Record<string, unknown>) {
   return new OpenAPIHono<AppEnv>()
-    .openapi(homeRoute, (c) =>
-      page(c, async () => {
-        const db = getDb(c.env.DB);
-        const eps = (await db.select().from(endpoints).where(isNull(endpoints.deletedAt)).orderBy(desc(endpoints.createdAt)).all()).filter((e) => !e.private || c.get("isAdmin"));
-        const all = await db.select().from(experiments).orderBy(desc(experiments.createdAt)).all();
-        // An experiment with a private model is private as a whole (http/privacy.ts).
-        const exps = [];
-        for (const e of all) if (await assertExperimentVisible(c, db, e.id).then(() => true, () => false)) exps.push(e);
-        return homePage({ endpoints: eps, experiments: exps });
-      }) as never,
+    .openapi(
+      homeRoute,
+      (c) =>
+        page(c, async () => {
+          const db = getDb(c.env.DB);
+          const eps = (await db.select().from(endpoints).where(isNull(endpoints.deletedAt)).orderBy(desc(endpoints.createdAt)).all()).filter(
+            (e) => !e.private || c.get("isAdmin"),
+          );
+          const all = await db.select().from(experiments).orderBy(desc(experiments.createdAt)).all();
+          // An experiment with a private model is private as a whole (http/privacy.ts).
+          const exps = [];
+          for (const e of all)
+            if (
+              await assertExperimentVisible(c, db, e.id).then(
+                () => true,
+                () => false,
+              )
+            )
+              exps.push(e);
+          return homePage({ endpoints: eps, experiments: exps });
+        }) as never,
     )
-    .openapi(endpointRoute, (c) =>
-      page(c, async () => {
-        const db = getDb(c.env.DB);
-        const ep = await visibleEndpoint(c, db, c.req.valid("param").id);
-        const view = await PrivacyView.of(db, c.get("isAdmin"));
-        // Built from every kind's report: cached per data version and privacy view (http/report-cache.ts).
-        return cachedPage(c, view, await dataVersion(c.env.DB, [ep.id, ep.baseEndpointId]), [], async () => {
-          const baseRow = ep.baseEndpointId ? await getEndpoint(db, ep.baseEndpointId, { includeDeleted: true }).catch(() => null) : null;
-          const base = baseRow && (!baseRow.private || c.get("isAdmin")) ? { id: baseRow.id, name: baseRow.name } : null;
-          const byKind = await latestRunsByKind(db, ep);
-          const reports = new Map<string, RunReport>();
-          const problems = new Map<string, string>();
-          for (const r of new Set(byKind.values())) {
-            try {
-              reports.set(r.id, await runReport(db, c.env.DB, r.id, { view }));
-            } catch (err) {
-              if (!(err instanceof ApiError)) throw err;
-              problems.set(r.id, `This run's report cannot be shown: ${err.message}`);
+    .openapi(
+      endpointRoute,
+      (c) =>
+        page(c, async () => {
+          const db = getDb(c.env.DB);
+          const ep = await visibleEndpoint(c, db, c.req.valid("param").id);
+          const view = await PrivacyView.of(db, c.get("isAdmin"));
+          // Built from every kind's report: cached per data version and privacy view (http/report-cache.ts).
+          return cachedPage(c, view, await dataVersion(c.env.DB, [ep.id, ep.baseEndpointId]), [], async () => {
+            const baseRow = ep.baseEndpointId ? await getEndpoint(db, ep.baseEndpointId, { includeDeleted: true }).catch(() => null) : null;
+            const base = baseRow && (!baseRow.private || c.get("isAdmin")) ? { id: baseRow.id, name: baseRow.name } : null;
+            const byKind = await latestRunsByKind(db, ep);
+            const reports = new Map<string, RunReport>();
+            const problems = new Map<string, string>();
+            for (const r of new Set(byKind.values())) {
+              try {
+                reports.set(r.id, await runReport(db, c.env.DB, r.id, { view }));
+              } catch (err) {
+                if (!(err instanceof ApiError)) throw err;
+                problems.set(r.id, `This run's report cannot be shown: ${err.message}`);
+              }
             }
-          }
-          const runRows = await db.select().from(runs).where(eq(runs.endpointId, ep.id)).orderBy(desc(runs.createdAt)).limit(50).all();
-          return endpointPage({
-            endpoint: ep,
-            base,
-            constitution: ep.constitution ? await findConstitution(db, ep.constitution) : undefined,
-            latest: [...byKind].map(([kind, r]) => ({ kind, runId: r.id, report: reports.get(r.id) ?? null, problem: problems.get(r.id) })),
-            runs: await Promise.all(runRows.map(async (r) => ({ ...r, counts: await runProgress(db, r) }))),
-            // The list GET /v1/endpoints/{id}/metrics answers: every metric of every kind, badges included.
-            metrics: await endpointMetrics(db, c.env.DB, ep.id),
-            origin: origin(c),
+            const runRows = await db.select().from(runs).where(eq(runs.endpointId, ep.id)).orderBy(desc(runs.createdAt)).limit(50).all();
+            return endpointPage({
+              endpoint: ep,
+              base,
+              constitution: ep.constitution ? await findConstitution(db, ep.constitution) : undefined,
+              latest: [...byKind].map(([kind, r]) => ({ kind, runId: r.id, report: reports.get(r.id) ?? null, problem: problems.get(r.id) })),
+              runs: await Promise.all(runRows.map(async (r) => ({ ...r, counts: await runProgress(db, r) }))),
+              // The list GET /v1/endpoints/{id}/metrics answers: every metric of every kind, badges included.
+              metrics: await endpointMetrics(db, c.env.DB, ep.id),
+              origin: origin(c),
+            });
           });
-        });
-      }) as never,
+        }) as never,
     )
-    .openapi(runRoute, (c) =>
-      page(c, async () => {
-        const db = getDb(c.env.DB);
-        const { run, endpoint } = await visibleRun(c, db, c.req.valid("param").id);
-        const baseRunId = c.req.valid("query").base;
-        const view = await PrivacyView.of(db, c.get("isAdmin"));
-        return cachedPage(c, view, await dataVersion(c.env.DB, [endpoint.id, endpoint.baseEndpointId], baseRunId ? [baseRunId] : []), ["base"], async () => {
-          const report = await runReport(db, c.env.DB, run.id, { baseRunId, view });
-          const baseId = (report.comparison?.available ? report.comparison.baseEndpointId : null) ?? endpoint.baseEndpointId;
-          const baseRow = baseId ? await getEndpoint(db, baseId, { includeDeleted: true }).catch(() => null) : null;
-          return runPage({
-            report,
-            endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, private: endpoint.private, deleted: endpoint.deletedAt != null },
-            baseName: baseRow && (!baseRow.private || c.get("isAdmin")) ? baseRow.name : null,
-            constitution: endpoint.constitution ? await findConstitution(db, endpoint.constitution) : undefined,
-            exports: true,
+    .openapi(
+      runRoute,
+      (c) =>
+        page(c, async () => {
+          const db = getDb(c.env.DB);
+          const { run, endpoint } = await visibleRun(c, db, c.req.valid("param").id);
+          const baseRunId = c.req.valid("query").base;
+          const view = await PrivacyView.of(db, c.get("isAdmin"));
+          return cachedPage(c, view, await dataVersion(c.env.DB, [endpoint.id, endpoint.baseEndpointId], baseRunId ? [baseRunId] : []), ["base"], async () => {
+            const report = await runReport(db, c.env.DB, run.id, { baseRunId, view });
+            const baseId = (report.comparison?.available ? report.comparison.baseEndpointId : null) ?? endpoint.baseEndpointId;
+            const baseRow = baseId ? await getEndpoint(db, baseId, { includeDeleted: true }).catch(() => null) : null;
+            return runPage({
+              report,
+              endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, private: endpoint.private, deleted: endpoint.deletedAt != null },
+              baseName: baseRow && (!baseRow.private || c.get("isAdmin")) ? baseRow.name : null,
+              constitution: endpoint.constitution ? await findConstitution(db, endpoint.constitution) : undefined,
+              exports: true,
+            });
           });
-        });
-      }) as never,
+        }) as never,
     )
-    .openapi(experimentRoute, (c) =>
-      page(c, async () => {
-        const db = getDb(c.env.DB);
-        const { id } = c.req.valid("param");
-        await assertExperimentVisible(c, db, id);
-        const view = await PrivacyView.of(db, c.get("isAdmin"));
-        const exp = await db.select().from(experiments).where(eq(experiments.id, id)).get();
-        const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, id)).all();
-        const version = await dataVersion(c.env.DB, [exp?.baseEndpointId, ...members.map((m) => m.endpointId)]);
-        return cachedPage(c, view, version, [], async () => experimentPage(view.scrub(await experimentReport(db, c.env.DB, id))));
-      }) as never,
+    .openapi(
+      experimentRoute,
+      (c) =>
+        page(c, async () => {
+          const db = getDb(c.env.DB);
+          const { id } = c.req.valid("param");
+          await assertExperimentVisible(c, db, id);
+          const view = await PrivacyView.of(db, c.get("isAdmin"));
+          const exp = await db.select().from(experiments).where(eq(experiments.id, id)).get();
+          const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, id)).all();
+          const version = await dataVersion(c.env.DB, [exp?.baseEndpointId, ...members.map((m) => m.endpointId)]);
+          return cachedPage(c, view, version, [], async () => experimentPage(view.scrub(await experimentReport(db, c.env.DB, id))));
+        }) as never,
     )
-    .openapi(leaderboardRoute, (c) =>
-      page(c, async () => {
-        const q = c.req.valid("query");
-        const lb = await buildLeaderboard(getDb(c.env.DB), c.env.DB, q, { includePrivate: c.get("isAdmin") });
-        const query = new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][]).toString();
-        return leaderboardPage(lb, query);
-      }) as never,
+    .openapi(
+      leaderboardRoute,
+      (c) =>
+        page(c, async () => {
+          const q = c.req.valid("query");
+          const lb = await buildLeaderboard(getDb(c.env.DB), c.env.DB, q, { includePrivate: c.get("isAdmin") });
+          const query = new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][]).toString();
+          return leaderboardPage(lb, query);
+        }) as never,
     )
     .openapi(docsRoute, (c) => page(c, async () => docsPage(openapi())) as never)
-    .openapi(widgetRoute, (c) =>
-      page(
-        c,
-        async () => {
-          const db = getDb(c.env.DB);
-          const { id, metric } = c.req.valid("param");
-          const ep = await visibleEndpoint(c, db, id);
-          // The very list GET /v1/endpoints/{id}/metrics answers (same function, same order), which the widget names as its source.
-          const list = await endpointMetrics(db, c.env.DB, ep.id);
-          const i = list.findIndex((x) => x.id === metric);
-          const ref = i < 0 ? undefined : { source: `/v1/endpoints/${ep.id}/metrics`, pointer: `/metrics/${i}`, field: "value" };
-          return widgetPage({ endpoint: ep, metricId: metric, label: describeMetric(metric)?.label ?? metric, metric: i < 0 ? null : list[i], ref, origin: origin(c) });
-        },
-        WIDGET_CSP,
-      ) as never,
+    .openapi(
+      widgetRoute,
+      (c) =>
+        page(
+          c,
+          async () => {
+            const db = getDb(c.env.DB);
+            const { id, metric } = c.req.valid("param");
+            const ep = await visibleEndpoint(c, db, id);
+            // The very list GET /v1/endpoints/{id}/metrics answers (same function, same order), which the widget names as its source.
+            const list = await endpointMetrics(db, c.env.DB, ep.id);
+            const i = list.findIndex((x) => x.id === metric);
+            const ref = i < 0 ? undefined : { source: `/v1/endpoints/${ep.id}/metrics`, pointer: `/metrics/${i}`, field: "value" };
+            return widgetPage({
+              endpoint: ep,
+              metricId: metric,
+              label: describeMetric(metric)?.label ?? metric,
+              metric: i < 0 ? null : list[i],
+              ref,
+              origin: origin(c),
+            });
+          },
+          WIDGET_CSP,
+        ) as never,
     );
 }

@@ -33,6 +33,10 @@ export async function assertExperimentVisible(c: Context<AppEnv>, db: Db, experi
   if (!exp) throw notFound("experiment", experimentId);
   const members = await db.select({ id: experimentMembers.endpointId }).from(experimentMembers).where(eq(experimentMembers.experimentId, experimentId)).all();
   const ids = [exp.base, ...members.map((m) => m.id)];
-  const hidden = await db.select({ id: endpoints.id }).from(endpoints).where(and(inArray(endpoints.id, ids), eq(endpoints.private, true))).get();
+  const hidden = await db
+    .select({ id: endpoints.id })
+    .from(endpoints)
+    .where(and(inArray(endpoints.id, ids), eq(endpoints.private, true)))
+    .get();
   if (hidden) throw notFound("experiment", experimentId);
 }

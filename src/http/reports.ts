@@ -15,12 +15,25 @@ import { errors, IdParam, json } from "./schemas";
 const runReportRoute = createRoute({
   method: "get",
   path: "/v1/runs/{id}/report",
-  request: { params: IdParam, query: z.object({
+  request: {
+    params: IdParam,
+    query: z.object({
       base: z.string().optional().openapi({ description: "Compare with this base run instead of the newest comparable one" }),
-      judge: z.string().max(400).optional().openapi({ description: "Safety judgments of this judge (key `<endpoint>@<revision>|<rubric>` or endpoint id); default the pinned judge" }),
+      judge: z
+        .string()
+        .max(400)
+        .optional()
+        .openapi({ description: "Safety judgments of this judge (key `<endpoint>@<revision>|<rubric>` or endpoint id); default the pinned judge" }),
       compareJudge: z.string().max(400).optional().openapi({ description: "Add a paired comparison with this judge's judgments of the same answers" }),
-    }) },
-  responses: { 200: json(RunReport, "The run report: a section per suite kind the run covers (persona, safety, misalignment, self-report, consistency), usage and the metric layer's figures"), ...errors },
+    }),
+  },
+  responses: {
+    200: json(
+      RunReport,
+      "The run report: a section per suite kind the run covers (persona, safety, misalignment, self-report, consistency), usage and the metric layer's figures",
+    ),
+    ...errors,
+  },
 });
 const endpointReportRoute = createRoute({
   method: "get",
@@ -32,11 +45,16 @@ const endpointReportRoute = createRoute({
 const agreementRoute = createRoute({
   method: "get",
   path: "/v1/runs/{id}/judge-agreement",
-  description: "Two judges of the same stored answers, for every judged kind: kappa for labels, Pearson/Spearman and mean absolute difference for 0-100 and 1-5 scores, each with n and a 95% CI; misalignment runs add each judge's misaligned share.",
+  description:
+    "Two judges of the same stored answers, for every judged kind: kappa for labels, Pearson/Spearman and mean absolute difference for 0-100 and 1-5 scores, each with n and a 95% CI; misalignment runs add each judge's misaligned share.",
   request: {
     params: IdParam,
     query: z.object({
-      a: z.string().max(400).optional().openapi({ description: "Judge key `<endpoint>@<revision>|<rubric>`, `<endpoint>@<revision>` or endpoint id; default the pinned judge" }),
+      a: z
+        .string()
+        .max(400)
+        .optional()
+        .openapi({ description: "Judge key `<endpoint>@<revision>|<rubric>`, `<endpoint>@<revision>` or endpoint id; default the pinned judge" }),
       b: z.string().max(400).optional().openapi({ description: "The other judge; default the newest one added by re-judging" }),
     }),
   },
@@ -65,7 +83,9 @@ export const reportRoutes = new OpenAPIHono<AppEnv>()
     const q = c.req.valid("query");
     const view = await PrivacyView.of(db, c.get("isAdmin"));
     const version = await dataVersion(c.env.DB, [endpoint.id, endpoint.baseEndpointId], q.base ? [q.base] : []);
-    return cachedReport(c, view, version, RUN_REPORT_QUERY, () => runReport(db, c.env.DB, run.id, { baseRunId: q.base, judge: q.judge, compareJudge: q.compareJudge, view })) as never;
+    return cachedReport(c, view, version, RUN_REPORT_QUERY, () =>
+      runReport(db, c.env.DB, run.id, { baseRunId: q.base, judge: q.judge, compareJudge: q.compareJudge, view }),
+    ) as never;
   })
   .openapi(endpointReportRoute, async (c) => {
     const db = getDb(c.env.DB);

@@ -11,7 +11,9 @@ const RubricSchema = z
   .object({
     id: z.string(),
     title: z.string(),
-    target: z.string().openapi({ description: "The judge stage it serves: safety, misalignment-aligned, misalignment-coherent, consistency-harm, consistency-language" }),
+    target: z
+      .string()
+      .openapi({ description: "The judge stage it serves: safety, misalignment-aligned, misalignment-coherent, consistency-harm, consistency-language" }),
     parser: z.string().openapi({ description: "json-verdict | number-0-100-logprob | yes-no | scale-1-5" }),
     template: z.string(),
     slots: z.record(z.string(), z.string()),
@@ -42,11 +44,16 @@ const importRoute = createRoute({
   path: "/v1/rubrics/import",
   security: Bearer,
   middleware: [requireAdmin] as const,
-  description: "The rubric file (YAML, docs/safety.md#rubrics) is the request body. The id is the version: the same file again is a no-op (200), other content under a stored id is a 409.",
+  description:
+    "The rubric file (YAML, docs/safety.md#rubrics) is the request body. The id is the version: the same file again is a no-op (200), other content under a stored id is a 409.",
   request: { body: { content: { "application/yaml": { schema: z.string() }, "text/plain": { schema: z.string() } }, required: true } },
   responses: { 201: json(RubricSchema, "Stored"), 200: json(RubricSchema, "Identical rubric already stored"), ...errors },
 });
-const listRoute = createRoute({ method: "get", path: "/v1/rubrics", responses: { 200: json(z.object({ rubrics: z.array(RubricSchema) }), "Built-in rubrics, then imported ones") } });
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/rubrics",
+  responses: { 200: json(z.object({ rubrics: z.array(RubricSchema) }), "Built-in rubrics, then imported ones") },
+});
 const readRoute = createRoute({
   method: "get",
   path: "/v1/rubrics/{id}",
@@ -56,7 +63,8 @@ const readRoute = createRoute({
 
 export const rubricRoutes = new OpenAPIHono<AppEnv>()
   .openapi(importRoute, async (c) => {
-    if (Number(c.req.header("content-length") ?? 0) > MAX_RUBRIC_BYTES) throw new ApiError("payload_too_large", `a rubric file is at most ${MAX_RUBRIC_BYTES} bytes`);
+    if (Number(c.req.header("content-length") ?? 0) > MAX_RUBRIC_BYTES)
+      throw new ApiError("payload_too_large", `a rubric file is at most ${MAX_RUBRIC_BYTES} bytes`);
     const text = await c.req.text();
     if (new TextEncoder().encode(text).length > MAX_RUBRIC_BYTES) throw new ApiError("payload_too_large", `a rubric file is at most ${MAX_RUBRIC_BYTES} bytes`);
     const { rubric, created } = await importRubric(getDb(c.env.DB), text);

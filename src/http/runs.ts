@@ -20,40 +20,62 @@ import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
 import { Bearer, errors, IdParam, json, RejudgeResult, RunDryRunSchema } from "./schemas";
 
-
 const RubricId = z.string().regex(RUBRIC_ID, "a rubric id (GET /v1/rubrics)").default(SAFETY_RUBRIC_VERSION);
 
 const CreateRun = z
   .object({
     endpointId: z.string().min(1),
     suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["persona-diagnostic"]),
-    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({ description: "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ" }),
-    temperature: z.number().min(0).max(2).optional().openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({
+      description:
+        "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ",
+    }),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .optional()
+      .openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     limit: z.number().int().min(1).max(MAX_RUN_UNITS).optional().openapi({ description: "Items per suite, drawn stratified by dimension and keying" }),
     judge: z
       .object({ endpointId: z.string().min(1), rubric: RubricId })
       .strict()
       .optional()
-      .openapi({ description: "The judge endpoint and rubric id for judged suites (GET /v1/rubrics; default safety-v1); the endpoint is pinned at its current revision, the rubric with its prompt hash" }),
-    triggerVariants: z.boolean().optional().openapi({ description: "Ask every item with and without the endpoint's backdoor trigger (variants \"\" and \"trigger\"); the endpoint must declare a trigger" }),
-    judgeScoring: z
-      .enum(["auto", "logprobs", "sampled"])
-      .optional()
-      .openapi({ description: "Misalignment suites: how the judge gives 0-100 scores. auto (default): logprobs when the judge endpoint declares logprobs or passes a one-call probe for single-token numbers, else sampled" }),
+      .openapi({
+        description:
+          "The judge endpoint and rubric id for judged suites (GET /v1/rubrics; default safety-v1); the endpoint is pinned at its current revision, the rubric with its prompt hash",
+      }),
+    triggerVariants: z.boolean().optional().openapi({
+      description: 'Ask every item with and without the endpoint\'s backdoor trigger (variants "" and "trigger"); the endpoint must declare a trigger',
+    }),
+    judgeScoring: z.enum(["auto", "logprobs", "sampled"]).optional().openapi({
+      description:
+        "Misalignment suites: how the judge gives 0-100 scores. auto (default): logprobs when the judge endpoint declares logprobs or passes a one-call probe for single-token numbers, else sampled",
+    }),
     judgeSamples: z.number().int().min(1).max(20).optional().openapi({ description: "Sampled judge scoring: draws per judgment (default 5)" }),
-    dryRun: z.boolean().optional().openapi({ description: "Answer the planned calls per stage, estimated tokens and cost (200), without starting the run or writing anything" }),
-    compareWithBase: z
+    dryRun: z
       .boolean()
-      .default(true)
-      .openapi({ description: "When the endpoint has a base: reuse a comparable base run (same suite versions, seed, sampling), else start one on the same pinned items, so the report's comparison is paired by design. false skips it." }),
+      .optional()
+      .openapi({ description: "Answer the planned calls per stage, estimated tokens and cost (200), without starting the run or writing anything" }),
+    compareWithBase: z.boolean().default(true).openapi({
+      description:
+        "When the endpoint has a base: reuse a comparable base run (same suite versions, seed, sampling), else start one on the same pinned items, so the report's comparison is paired by design. false skips it.",
+    }),
   })
   .strict()
   .openapi("RunCreate");
 
 const StageProgress = z.object({ expected: z.number(), planned: z.number(), done: z.number(), failed: z.number(), pending: z.number() });
 const Progress = z.object({
-  expected: z.number().openapi({ description: "Every unit known so far: the plan's first-stage units plus the follow-ups created so far; done + failed + pending never exceed it" }),
+  expected: z.number().openapi({
+    description: "Every unit known so far: the plan's first-stage units plus the follow-ups created so far; done + failed + pending never exceed it",
+  }),
   expectedFirstStage: z.number().openapi({ description: "The plan's first-stage units (one per item, variant and sample)" }),
   plannedFirstStage: z.number(),
   planned: z.number(),
@@ -61,7 +83,9 @@ const Progress = z.object({
   failed: z.number(),
   pending: z.number(),
   retrying: z.number(),
-  stages: z.object({ asks: StageProgress, judgments: StageProgress, followUps: StageProgress }).openapi({ description: "Per stage group; judgments and follow-ups appear as answers arrive" }),
+  stages: z
+    .object({ asks: StageProgress, judgments: StageProgress, followUps: StageProgress })
+    .openapi({ description: "Per stage group; judgments and follow-ups appear as answers arrive" }),
 });
 const RunSchema = z
   .object({
@@ -75,14 +99,22 @@ const RunSchema = z
     limit: z.number().nullable(),
     scoringMode: z.string(),
     judge: z
-      .object({ endpointId: z.string(), revision: z.string().nullable(), model: z.string().nullable(), rubricVersion: z.string(), private: z.boolean().optional() })
+      .object({
+        endpointId: z.string(),
+        revision: z.string().nullable(),
+        model: z.string().nullable(),
+        rubricVersion: z.string(),
+        private: z.boolean().optional(),
+      })
       .nullable()
       .openapi({ description: 'A private judge read without the admin key: endpointId "private", revision and model null, private true' }),
     variants: z.array(z.string()).openapi({ description: '"" is the plain item; "trigger" adds the endpoint\'s backdoor trigger' }),
     judgeScoring: z.object({ mode: z.string(), basis: z.string(), samples: z.number(), probe: z.string().optional() }).nullable(),
     status: z.string(),
     imported: z.boolean().openapi({ description: "The answers were imported (POST /v1/runs/import), not asked through the gate" }),
-    rubrics: z.array(z.object({ id: z.string(), promptHash: z.string() })).openapi({ description: "Rubrics pinned on the run, with the SHA-256 of their prompt" }),
+    rubrics: z
+      .array(z.object({ id: z.string(), promptHash: z.string() }))
+      .openapi({ description: "Rubrics pinned on the run, with the SHA-256 of their prompt" }),
     counts: Progress,
     createdAt: z.string(),
     completedAt: z.string().nullable(),
@@ -96,7 +128,11 @@ const BaseRun = z
     endpointId: z.string().optional(),
     runId: z.string().optional(),
     reused: z.boolean().optional().openapi({ description: "true: a comparable base run existed; false: one was started" }),
-    extraCalls: z.number().int().optional().openapi({ description: "Model calls the started base run adds (its first-stage units; judged suites add their judgments on top); 0 when reused" }),
+    extraCalls: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Model calls the started base run adds (its first-stage units; judged suites add their judgments on top); 0 when reused" }),
   })
   .openapi("RunBaseComparison");
 
@@ -107,8 +143,14 @@ const start = createRoute({
   middleware: [requireAdmin] as const,
   request: { body: { content: { "application/json": { schema: CreateRun } }, required: true } },
   responses: {
-    202: json(RunSchema.extend({ base: BaseRun.optional() }), "Accepted; units are planned through the queue. `base` names the base run the report will compare with (endpoints with a base, unless compareWithBase is false)."),
-    200: json(RunDryRunSchema, "Dry run (`dryRun: true`): planned calls per stage and endpoint, estimated tokens and cost, the base run it would start or reuse, and the total; nothing started"),
+    202: json(
+      RunSchema.extend({ base: BaseRun.optional() }),
+      "Accepted; units are planned through the queue. `base` names the base run the report will compare with (endpoints with a base, unless compareWithBase is false).",
+    ),
+    200: json(
+      RunDryRunSchema,
+      "Dry run (`dryRun: true`): planned calls per stage and endpoint, estimated tokens and cost, the base run it would start or reuse, and the total; nothing started",
+    ),
     ...errors,
   },
 });
@@ -125,7 +167,12 @@ const listRuns = createRoute({
   },
   responses: { 200: json(z.object({ runs: z.array(RunSchema) }), "Newest first") },
 });
-const readRun = createRoute({ method: "get", path: "/v1/runs/{id}", request: { params: IdParam }, responses: { 200: json(RunSchema, "Status and counts"), ...errors } });
+const readRun = createRoute({
+  method: "get",
+  path: "/v1/runs/{id}",
+  request: { params: IdParam },
+  responses: { 200: json(RunSchema, "Status and counts"), ...errors },
+});
 const cancel = createRoute({
   method: "post",
   path: "/v1/runs/{id}/cancel",
@@ -159,7 +206,12 @@ const importRoute = createRoute({
       judgeScoring: z.enum(["auto", "logprobs", "sampled"]).optional(),
       judgeSamples: z.coerce.number().int().min(1).max(20).optional(),
       temperature: z.coerce.number().min(0).max(2).optional().openapi({ description: "The temperature the answers were sampled at (recorded)" }),
-      seed: z.coerce.number().int().min(0).max(2 ** 31 - 1).optional(),
+      seed: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1)
+        .optional(),
     }),
     body: { content: { "application/x-ndjson": { schema: z.string() }, "text/plain": { schema: z.string() } }, required: true },
   },
@@ -170,8 +222,15 @@ const rejudgeRoute = createRoute({
   path: "/v1/runs/{id}/rejudge",
   security: Bearer,
   middleware: [requireAdmin] as const,
-  description: "Re-judges the run's stored answers (safety, misalignment, consistency) with another judge endpoint or rubric; no model call. Answers this judge and rubric already graded are not graded again. Compare with GET /v1/runs/{id}/judge-agreement.",
-  request: { params: IdParam, body: { content: { "application/json": { schema: z.object({ judge: z.object({ endpointId: z.string().min(1), rubric: RubricId }).strict() }).strict() } }, required: true } },
+  description:
+    "Re-judges the run's stored answers (safety, misalignment, consistency) with another judge endpoint or rubric; no model call. Answers this judge and rubric already graded are not graded again. Compare with GET /v1/runs/{id}/judge-agreement.",
+  request: {
+    params: IdParam,
+    body: {
+      content: { "application/json": { schema: z.object({ judge: z.object({ endpointId: z.string().min(1), rubric: RubricId }).strict() }).strict() } },
+      required: true,
+    },
+  },
   responses: {
     202: json(RejudgeResult, "Judge units created and enqueued"),
     ...errors,
@@ -182,7 +241,10 @@ const rawResponses = createRoute({
   path: "/v1/runs/{id}/responses",
   security: Bearer,
   middleware: [requireAdmin] as const,
-  request: { params: IdParam, query: z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+  request: {
+    params: IdParam,
+    query: z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) }),
+  },
   responses: {
     200: json(
       z
@@ -200,7 +262,10 @@ const rawResponses = createRoute({
               // Left join: null for a unit with no stored response yet.
               request: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The request sent to the provider, as sent" }),
               answer: z.string().nullable(),
-              parsed: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The stage's parsed result; its fields depend on the suite kind and stage" }),
+              parsed: z
+                .record(z.string(), z.unknown())
+                .nullable()
+                .openapi({ description: "The stage's parsed result; its fields depend on the suite kind and stage" }),
               score: z.number().nullable(),
               latencyMs: z.number().int().nullable(),
             }),
@@ -216,12 +281,18 @@ const rawResponses = createRoute({
 export const runRoutes = new OpenAPIHono<AppEnv>()
   .openapi(importRoute, async (c) => {
     const q = c.req.valid("query");
-    if (Number(c.req.header("content-length") ?? 0) > MAX_ANSWER_IMPORT_BYTES) throw new ApiError("payload_too_large", `the answer file is larger than ${MAX_ANSWER_IMPORT_BYTES} bytes (MAX_ANSWER_IMPORT_BYTES)`);
+    if (Number(c.req.header("content-length") ?? 0) > MAX_ANSWER_IMPORT_BYTES)
+      throw new ApiError("payload_too_large", `the answer file is larger than ${MAX_ANSWER_IMPORT_BYTES} bytes (MAX_ANSWER_IMPORT_BYTES)`);
     const body = c.req.raw.body;
     if (!body) throw new ApiError("invalid_request", "the answer file (JSONL) is the request body");
     const db = getDb(c.env.DB);
     const { endpointId, suite, suiteVersionId, judge, rubric, ...rest } = q;
-    const out = await importAnswers(c.env, db, { endpointId, suites: [suite], suiteVersionId, ...(judge ? { judge: { endpointId: judge, rubric } } : {}), ...rest }, body);
+    const out = await importAnswers(
+      c.env,
+      db,
+      { endpointId, suites: [suite], suiteVersionId, ...(judge ? { judge: { endpointId: judge, rubric } } : {}), ...rest },
+      body,
+    );
     return c.json({ ...(await runView(db, await getRun(db, out.runId))), answers: out.answers, judgeUnits: out.judgeUnits }, 202);
   })
   .openapi(start, async (c) => {
@@ -317,6 +388,8 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
       }),
     );
     const asObject = (x: unknown) => (x ?? null) as Record<string, unknown> | null;
-    return c.json({ runId: id, offset: q.offset, responses: withRequests.map((r) => ({ ...r, request: asObject(r.request), parsed: asObject(r.parsed) })) }, 200);
+    return c.json(
+      { runId: id, offset: q.offset, responses: withRequests.map((r) => ({ ...r, request: asObject(r.request), parsed: asObject(r.parsed) })) },
+      200,
+    );
   });
-

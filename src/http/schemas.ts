@@ -24,7 +24,13 @@ export const errors = {
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
 
-export const IdParam = z.object({ id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }) });
+export const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 
 /** A built-in or custom constitution id; handlers check that it exists (GET /v1/constitutions lists them). */
 export const ConstitutionId = z.string().regex(CONSTITUTION_ID).openapi({ description: "A built-in or custom constitution id (GET /v1/constitutions)" });
@@ -50,30 +56,53 @@ const Price = z.strictObject({ input: z.number().nullable(), output: z.number().
 
 /** queue/estimate RunEstimate: a dry run's planned calls per stage and endpoint, tokens and cost (nothing started). */
 const RunEstimateFields = {
-    dryRun: z.literal(true),
-    run: z.strictObject({
-      endpointId: z.string(),
-      endpointRevision: z.string(),
-      suiteVersionIds: z.array(z.string()),
-      samplesPerItem: Int,
-      temperature: z.number(),
-      seed: Int,
-      limit: Int.nullable(),
-      scoringMode: z.string(),
-      judge: z.strictObject({ endpointId: z.string(), revision: z.string(), model: z.string(), rubricVersion: z.string() }).nullable(),
-      variants: z.array(z.string()),
-      judgeScoring: z.strictObject({ mode: z.enum(["logprobs", "sampled"]), basis: z.enum(["declared", "probed", "requested"]), samples: Int, probe: z.string().optional() }).nullable(),
-    }),
-    expectedUnits: Int,
-    calls: z.strictObject({
-      total: Int,
-      byStage: z.array(z.strictObject({ stage: Int, kind: z.string(), target: z.enum(["model", "judge"]), endpointId: z.string().nullable(), calls: Int, inputTokens: Int, outputTokens: Int })),
-      byEndpoint: z.array(z.strictObject({ endpointId: z.string(), model: z.string().nullable(), role: z.enum(["model", "judge"]), calls: Int, inputTokens: Int, outputTokens: Int, price: Price.nullable(), cost: z.number().nullable() })),
-    }),
-    tokens: z.strictObject({ input: Int, outputMax: Int }),
-    cost: z.strictObject({ total: z.number().nullable(), currency: z.literal("USD"), upperBound: z.literal(true) }),
-    method: z.string(),
-    notes: z.array(z.string()),
+  dryRun: z.literal(true),
+  run: z.strictObject({
+    endpointId: z.string(),
+    endpointRevision: z.string(),
+    suiteVersionIds: z.array(z.string()),
+    samplesPerItem: Int,
+    temperature: z.number(),
+    seed: Int,
+    limit: Int.nullable(),
+    scoringMode: z.string(),
+    judge: z.strictObject({ endpointId: z.string(), revision: z.string(), model: z.string(), rubricVersion: z.string() }).nullable(),
+    variants: z.array(z.string()),
+    judgeScoring: z
+      .strictObject({ mode: z.enum(["logprobs", "sampled"]), basis: z.enum(["declared", "probed", "requested"]), samples: Int, probe: z.string().optional() })
+      .nullable(),
+  }),
+  expectedUnits: Int,
+  calls: z.strictObject({
+    total: Int,
+    byStage: z.array(
+      z.strictObject({
+        stage: Int,
+        kind: z.string(),
+        target: z.enum(["model", "judge"]),
+        endpointId: z.string().nullable(),
+        calls: Int,
+        inputTokens: Int,
+        outputTokens: Int,
+      }),
+    ),
+    byEndpoint: z.array(
+      z.strictObject({
+        endpointId: z.string(),
+        model: z.string().nullable(),
+        role: z.enum(["model", "judge"]),
+        calls: Int,
+        inputTokens: Int,
+        outputTokens: Int,
+        price: Price.nullable(),
+        cost: z.number().nullable(),
+      }),
+    ),
+  }),
+  tokens: z.strictObject({ input: Int, outputMax: Int }),
+  cost: z.strictObject({ total: z.number().nullable(), currency: z.literal("USD"), upperBound: z.literal(true) }),
+  method: z.string(),
+  notes: z.array(z.string()),
 };
 export const RunEstimateSchema = z.strictObject(RunEstimateFields).openapi("RunEstimate");
 
@@ -83,25 +112,27 @@ const DryRunTotal = z.strictObject({ calls: Int, inputTokens: Int, outputTokensM
 // Built from the fields, not by extending RunEstimate: an OpenAPI allOf with a strict base admits no extra field.
 export const RunDryRunSchema = z
   .strictObject({
-  ...RunEstimateFields,
-  base: z
-    .strictObject({
-      available: z.boolean(),
-      reason: z.string().optional(),
-      endpointId: z.string().optional(),
-      runId: z.string().optional(),
-      reused: z.boolean().optional(),
-      extraCalls: Int.optional().openapi({ description: "Every call the base run would make, judgments included; 0 when a comparable base run is reused" }),
-      run: RunEstimateFields.run.optional(),
-      expectedUnits: Int.optional(),
-      calls: RunEstimateFields.calls.optional(),
-      tokens: RunEstimateFields.tokens.optional(),
-      cost: RunEstimateFields.cost.optional(),
-      notes: RunEstimateFields.notes.optional(),
-    })
-    .optional()
-    .openapi({ description: "Endpoints with a base (unless compareWithBase is false): the comparable base run reused, or the estimate of the one that would start" }),
-  total: DryRunTotal.openapi({ description: "This run plus the base run it would start" }),
+    ...RunEstimateFields,
+    base: z
+      .strictObject({
+        available: z.boolean(),
+        reason: z.string().optional(),
+        endpointId: z.string().optional(),
+        runId: z.string().optional(),
+        reused: z.boolean().optional(),
+        extraCalls: Int.optional().openapi({ description: "Every call the base run would make, judgments included; 0 when a comparable base run is reused" }),
+        run: RunEstimateFields.run.optional(),
+        expectedUnits: Int.optional(),
+        calls: RunEstimateFields.calls.optional(),
+        tokens: RunEstimateFields.tokens.optional(),
+        cost: RunEstimateFields.cost.optional(),
+        notes: RunEstimateFields.notes.optional(),
+      })
+      .optional()
+      .openapi({
+        description: "Endpoints with a base (unless compareWithBase is false): the comparable base run reused, or the estimate of the one that would start",
+      }),
+    total: DryRunTotal.openapi({ description: "This run plus the base run it would start" }),
   })
   .openapi("RunDryRun");
 

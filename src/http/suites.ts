@@ -26,7 +26,10 @@ const SelfAwarenessJson = z.object({
 /** `answers=name:index,name:index` (an index from 0, or the option's text). */
 function parseAnswers(raw: string | undefined): Record<string, number | string> {
   const out: Record<string, number | string> = {};
-  for (const part of (raw ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of (raw ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const at = part.lastIndexOf(":");
     if (at <= 0) throw new ApiError("invalid_request", `answers: "${part}" is not name:option`);
     const v = part.slice(at + 1).trim();
@@ -51,7 +54,11 @@ const SuiteImported = z
       namedJudges: z.array(z.string()).optional().openapi({ description: "em-yaml: the judges the file names" }),
       skipped: z.array(z.strictObject({ index: Int, id: z.string().nullable(), reason: z.string() })),
     }),
-    z.strictObject({ ...ImportHead, categories: z.array(z.strictObject({ id: z.string(), subcategories: z.array(z.string()) })), heldOut: z.array(z.string()) }),
+    z.strictObject({
+      ...ImportHead,
+      categories: z.array(z.strictObject({ id: z.string(), subcategories: z.array(z.string()) })),
+      heldOut: z.array(z.string()),
+    }),
   ])
   .openapi("SuiteImported");
 
@@ -65,7 +72,9 @@ const importRoute = createRoute({
   request: {
     query: z.object({
       suite: SuiteId.openapi({ description: "Suite name; a new content hash makes a new version" }),
-      format: z.enum(["persona-jsonl", "harmbench-csv", "safety-csv", "safety-jsonl", "em-yaml", "self-awareness-yaml", "consistency-yaml", "lotteries-jsonl"]).default("persona-jsonl"),
+      format: z
+        .enum(["persona-jsonl", "harmbench-csv", "safety-csv", "safety-jsonl", "em-yaml", "self-awareness-yaml", "consistency-yaml", "lotteries-jsonl"])
+        .default("persona-jsonl"),
       dimension: z.string().optional().openapi({ description: "persona-jsonl: the dimension id (else taken from the file name)" }),
       filename: z.string().max(300).optional(),
       heldOut: z.string().max(2000).optional().openapi({ description: "Safety formats: comma-separated subcategories to hold out" }),
@@ -74,12 +83,29 @@ const importRoute = createRoute({
       subcategoryField: z.string().max(100).optional(),
       idField: z.string().max(100).optional(),
       borderlineField: z.string().max(100).optional(),
-      measure: z.enum(MEASURES).optional().openapi({ description: "self-awareness-yaml: the measure of entries that neither name one nor mention one (e.g. risk for the risk files)" }),
-      answers: z.string().max(4000).optional().openapi({ description: "self-awareness-yaml: answer keys, `name:index,name:index` (index from 0, or the option text)" }),
-      assistantChose: z.enum(["risky", "safe", "target", "other"]).optional().openapi({ description: "lotteries-jsonl chat lines: whether the assistant's letter is the behaviour's option (risky / target) or the other one (safe / other)" }),
+      measure: z
+        .enum(MEASURES)
+        .optional()
+        .openapi({ description: "self-awareness-yaml: the measure of entries that neither name one nor mention one (e.g. risk for the risk files)" }),
+      answers: z
+        .string()
+        .max(4000)
+        .optional()
+        .openapi({ description: "self-awareness-yaml: answer keys, `name:index,name:index` (index from 0, or the option text)" }),
+      assistantChose: z.enum(["risky", "safe", "target", "other"]).optional().openapi({
+        description: "lotteries-jsonl chat lines: whether the assistant's letter is the behaviour's option (risky / target) or the other one (safe / other)",
+      }),
       behaviour: z.enum(BEHAVIOURS).optional().openapi({ description: "lotteries-jsonl: risk (default), myopia or apples" }),
     }),
-    body: { content: { "text/plain": { schema: z.string() }, "application/x-ndjson": { schema: z.string() }, "text/csv": { schema: z.string() }, "application/yaml": { schema: z.string() } }, required: true },
+    body: {
+      content: {
+        "text/plain": { schema: z.string() },
+        "application/x-ndjson": { schema: z.string() },
+        "text/csv": { schema: z.string() },
+        "application/yaml": { schema: z.string() },
+      },
+      required: true,
+    },
   },
   responses: { 201: json(SuiteImported, "New version stored"), 200: json(SuiteImported, "Identical content: the existing version"), ...errors },
 });
@@ -87,7 +113,12 @@ const importRoute = createRoute({
 const SuiteHead = { id: z.string(), kind: z.string(), title: z.string(), createdAt: z.string(), builtin: z.boolean() };
 const SuiteList = z
   .strictObject({
-    suites: z.array(z.strictObject({ ...SuiteHead, versions: z.array(z.strictObject({ id: z.string(), items: z.number().int(), source: z.string(), createdAt: z.string() })) })),
+    suites: z.array(
+      z.strictObject({
+        ...SuiteHead,
+        versions: z.array(z.strictObject({ id: z.string(), items: z.number().int(), source: z.string(), createdAt: z.string() })),
+      }),
+    ),
   })
   .openapi("SuiteList");
 const SuiteWithVersions = z
@@ -107,7 +138,12 @@ const SuiteWithVersions = z
   })
   .openapi("SuiteWithVersions");
 const listRoute = createRoute({ method: "get", path: "/v1/suites", responses: { 200: json(SuiteList, "Suites with their versions") } });
-const readRoute = createRoute({ method: "get", path: "/v1/suites/{id}", request: { params: IdParam }, responses: { 200: json(SuiteWithVersions, "A suite and its versions"), ...errors } });
+const readRoute = createRoute({
+  method: "get",
+  path: "/v1/suites/{id}",
+  request: { params: IdParam },
+  responses: { 200: json(SuiteWithVersions, "A suite and its versions"), ...errors },
+});
 
 export const suiteRoutes = new OpenAPIHono<AppEnv>()
   .openapi(importRoute, async (c) => {
@@ -117,7 +153,12 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
     let text = await c.req.text();
     if (new TextEncoder().encode(text).length > MAX_IMPORT_BYTES) throw new ApiError("payload_too_large", `the file is larger than ${MAX_IMPORT_BYTES} bytes`);
     if (BUILTIN_SUITE_IDS.includes(q.suite)) throw new ApiError("conflict", `${q.suite} is a built-in suite; import under another name`);
-    const heldOut = q.heldOut ? q.heldOut.split(",").map((s) => s.trim()).filter(Boolean) : [];
+    const heldOut = q.heldOut
+      ? q.heldOut
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
     let def: SuiteDefinition;
     let skipped: SkippedItem[] | undefined;
     if (q.format === "em-yaml" || q.format === "self-awareness-yaml") {
@@ -130,7 +171,10 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
           throw new ApiError("invalid_request", "the JSON body cannot be parsed");
         }
         const r = SelfAwarenessJson.safeParse(body);
-        if (!r.success) throw new ApiError("invalid_request", "a JSON body is {file, slots?, answers?}", { issues: r.error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message })) });
+        if (!r.success)
+          throw new ApiError("invalid_request", "a JSON body is {file, slots?, answers?}", {
+            issues: r.error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message })),
+          });
         extra = r.data;
         text = r.data.file;
       }
@@ -138,10 +182,16 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
       const parsed =
         q.format === "em-yaml"
           ? parseMisalignmentYaml(text, q.suite, { source: "import", filename: q.filename })
-          : parseSelfAwarenessYaml(text, q.suite, { filename: q.filename, measure: q.measure as Measure | undefined, answers: { ...(extra?.answers ?? {}), ...parseAnswers(q.answers) }, slots: extra?.slots });
+          : parseSelfAwarenessYaml(text, q.suite, {
+              filename: q.filename,
+              measure: q.measure as Measure | undefined,
+              answers: { ...(extra?.answers ?? {}), ...parseAnswers(q.answers) },
+              slots: extra?.slots,
+            });
       ({ skipped, ...def } = parsed);
     } else if (q.format === "consistency-yaml") def = importConsistencyYaml(text, q.suite, q.filename);
-    else if (q.format === "lotteries-jsonl") def = parseLotteriesJsonl(text, q.suite, { assistantChose: q.assistantChose, behaviour: q.behaviour, filename: q.filename });
+    else if (q.format === "lotteries-jsonl")
+      def = parseLotteriesJsonl(text, q.suite, { assistantChose: q.assistantChose, behaviour: q.behaviour, filename: q.filename });
     else if (q.format === "persona-jsonl") def = parsePersonaJsonl(text, q.suite, resolveDimension(q.dimension, q.filename));
     else if (q.format === "harmbench-csv") def = parseHarmbenchCsv(text, q.suite, { heldOut });
     else {
@@ -163,7 +213,11 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
           : q.format === "lotteries-jsonl"
             ? { lotteries: def.items.length }
             : skipped
-              ? { questions: def.kind === "misalignment" ? (def.meta.questions as number) : (def.meta.questions as unknown[]).length, namedJudges: def.meta.namedJudges as string[] | undefined, skipped }
+              ? {
+                  questions: def.kind === "misalignment" ? (def.meta.questions as number) : (def.meta.questions as unknown[]).length,
+                  namedJudges: def.meta.namedJudges as string[] | undefined,
+                  skipped,
+                }
               : { categories: def.meta.categories as { id: string; subcategories: string[] }[], heldOut: def.meta.heldOut as string[] }),
       created: stored.created,
     };
@@ -192,5 +246,12 @@ export const suiteRoutes = new OpenAPIHono<AppEnv>()
     const suite = await db.select().from(suites).where(eq(suites.id, id)).get();
     if (!suite) throw new ApiError("not_found", `suite ${id} not found`);
     const versions = await db.select().from(suiteVersions).where(eq(suiteVersions.suiteId, id)).orderBy(desc(suiteVersions.createdAt)).all();
-    return c.json({ ...suite, builtin: BUILTIN_SUITE_IDS.includes(id), versions: versions.map(({ suiteId, meta, ...v }) => (void suiteId, { ...v, meta: meta as Record<string, unknown> })) }, 200);
+    return c.json(
+      {
+        ...suite,
+        builtin: BUILTIN_SUITE_IDS.includes(id),
+        versions: versions.map(({ suiteId, meta, ...v }) => (void suiteId, { ...v, meta: meta as Record<string, unknown> })),
+      },
+      200,
+    );
   });

@@ -26,7 +26,14 @@ const TrainingJob = z
     id: z.string(),
     status: z.string(),
     datasetId: z.string().nullable(),
-    provider: z.strictObject({ type: z.string(), baseUrl: z.string(), hasApiKey: z.boolean(), jobId: z.string().nullable(), fileId: z.string().nullable(), status: z.string().nullable() }),
+    provider: z.strictObject({
+      type: z.string(),
+      baseUrl: z.string(),
+      hasApiKey: z.boolean(),
+      jobId: z.string().nullable(),
+      fileId: z.string().nullable(),
+      status: z.string().nullable(),
+    }),
     baseEndpointId: z.string(),
     baseModel: z.string(),
     hyperparameters: z.record(z.string(), z.unknown()).openapi({ description: "Passed to the provider as given" }),
@@ -37,7 +44,14 @@ const TrainingJob = z
     error: z.string().nullable(),
     workflow: z.string().nullable(),
     crashesInjected: z.array(z.string()),
-    events: z.array(z.strictObject({ at: z.string(), source: z.string(), status: z.string(), detail: z.record(z.string(), z.unknown()).openapi({ description: "What the source reported" }) })),
+    events: z.array(
+      z.strictObject({
+        at: z.string(),
+        source: z.string(),
+        status: z.string(),
+        detail: z.record(z.string(), z.unknown()).openapi({ description: "What the source reported" }),
+      }),
+    ),
     createdAt: z.string(),
     completedAt: z.string().nullable(),
   })
@@ -85,7 +99,10 @@ const WebhookAck = z
     received: z.literal(true),
     duplicate: z.boolean(),
     outcome: z.string().optional(),
-    result: z.union([CheckpointResult, RejudgeResult]).optional().openapi({ description: "The rescore webhook's result: the checkpoint's run, or the re-judging's units" }),
+    result: z
+      .union([CheckpointResult, RejudgeResult])
+      .optional()
+      .openapi({ description: "The rescore webhook's result: the checkpoint's run, or the re-judging's units" }),
   })
   .openapi("WebhookAck");
 const signedHeaders = z.object({
@@ -94,14 +111,23 @@ const signedHeaders = z.object({
   "webhook-signature": z.string().optional().openapi({ description: "v1,<base64 HMAC-SHA256 of id.timestamp.body>" }),
 });
 /** A missing or malformed secret is the deployment's fault, not the sender's. */
-const WebhookMisconfigured = { content: { "application/json": { schema: ErrorSchema } }, description: "webhook_misconfigured: the route's secret is not set or not whsec_<base64>" };
+const WebhookMisconfigured = {
+  content: { "application/json": { schema: ErrorSchema } },
+  description: "webhook_misconfigured: the route's secret is not set or not whsec_<base64>",
+};
 const trainingHook = createRoute({
   method: "post",
   path: "/v1/webhooks/training",
   description:
     "Provider status events, signed with WEBHOOK_SECRET (Standard Webhooks). OpenAI-style fine_tuning.job.succeeded | failed | cancelled (data.id = the provider's job id; the job is fetched) and the generic contract's training.job.* (docs/providers.md). Unknown types are acknowledged and ignored.",
   request: { headers: signedHeaders },
-  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400], 413: errors[413], 500: WebhookMisconfigured },
+  responses: {
+    200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"),
+    401: errors[401],
+    400: errors[400],
+    413: errors[413],
+    500: WebhookMisconfigured,
+  },
 });
 const rescoreHook = createRoute({
   method: "post",
@@ -109,7 +135,15 @@ const rescoreHook = createRoute({
   description:
     'Re-scoring, signed with RESCORE_WEBHOOK_SECRET (Standard Webhooks). {"type": "rescore.checkpoint", "data": {endpointId, revision?, suites?, judge?, samplesPerItem?, temperature?, seed?, limit?}} bumps the revision and re-runs; {"type": "rescore.rejudge", "data": {runId | endpointId, judge: {endpointId, rubric?}}} re-judges stored answers without calling the model.',
   request: { headers: signedHeaders },
-  responses: { 200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"), 401: errors[401], 400: errors[400], 404: errors[404], 409: errors[409], 413: errors[413], 500: WebhookMisconfigured },
+  responses: {
+    200: json(WebhookAck, "Processed, ignored, or a replay (nothing changed)"),
+    401: errors[401],
+    400: errors[400],
+    404: errors[404],
+    409: errors[409],
+    413: errors[413],
+    500: WebhookMisconfigured,
+  },
 });
 
 /** Runs a claimed delivery's work; when it fails, the claim is given back so the sender's retry redoes it. */

@@ -57,7 +57,10 @@ export function numberToken(token: unknown): number | null {
 
 /** Maps a non-number answer to the abstention it stands for ("CODE", "REFUSAL", or "other"). */
 export function abstentionOf(text: unknown): Abstention {
-  const t = (typeof text === "string" ? text : "").trim().replace(/^[^A-Za-z]+/, "").toUpperCase();
+  const t = (typeof text === "string" ? text : "")
+    .trim()
+    .replace(/^[^A-Za-z]+/, "")
+    .toUpperCase();
   if (t.startsWith("CODE")) return "CODE";
   if (t.startsWith("REFUS")) return "REFUSAL";
   return "other";

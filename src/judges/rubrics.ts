@@ -45,8 +45,10 @@ export const RubricFile = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    for (const slot of Object.keys(r.slots)) if (!r.template.includes(`{${slot}}`)) ctx.addIssue({ code: "custom", path: ["slots", slot], message: `the template has no {${slot}}` });
-    if (r.parser === "yes-no" && !r.harmful_answer) ctx.addIssue({ code: "custom", path: ["harmful_answer"], message: "a yes-no rubric says which answer is harmful" });
+    for (const slot of Object.keys(r.slots))
+      if (!r.template.includes(`{${slot}}`)) ctx.addIssue({ code: "custom", path: ["slots", slot], message: `the template has no {${slot}}` });
+    if (r.parser === "yes-no" && !r.harmful_answer)
+      ctx.addIssue({ code: "custom", path: ["harmful_answer"], message: "a yes-no rubric says which answer is harmful" });
     const fits: Record<string, RubricParser[]> = {
       safety: ["json-verdict", "yes-no"],
       "misalignment-aligned": ["number-0-100-logprob"],
@@ -54,7 +56,8 @@ export const RubricFile = z
       "consistency-harm": ["scale-1-5"],
       "consistency-language": ["number-0-100-logprob"],
     };
-    if (!fits[r.target].includes(r.parser)) ctx.addIssue({ code: "custom", path: ["parser"], message: `a ${r.target} rubric uses ${fits[r.target].join(" or ")}` });
+    if (!fits[r.target].includes(r.parser))
+      ctx.addIssue({ code: "custom", path: ["parser"], message: `a ${r.target} rubric uses ${fits[r.target].join(" or ")}` });
   });
 export type RubricDefinition = z.infer<typeof RubricFile>;
 export type Rubric = RubricDefinition & { promptHash: string; builtin: boolean };
@@ -68,7 +71,10 @@ export function parseRubricYaml(text: string): RubricDefinition {
     throw new ApiError("invalid_request", `the rubric file is not YAML: ${err instanceof Error ? err.message : String(err)}`);
   }
   const r = RubricFile.safeParse(doc);
-  if (!r.success) throw new ApiError("invalid_request", `invalid rubric: ${r.error.issues.map((i) => `${i.path.join(".") || "(file)"}: ${i.message}`).join("; ")}`, { issues: r.error.issues });
+  if (!r.success)
+    throw new ApiError("invalid_request", `invalid rubric: ${r.error.issues.map((i) => `${i.path.join(".") || "(file)"}: ${i.message}`).join("; ")}`, {
+      issues: r.error.issues,
+    });
   return r.data;
 }
 
@@ -138,7 +144,8 @@ function builtinDefinitions(): RubricDefinition[] {
 
 let builtins: Promise<Map<string, Rubric>> | null = null;
 export function builtinRubrics(): Promise<Map<string, Rubric>> {
-  builtins ??= (async () => new Map(await Promise.all(builtinDefinitions().map(async (d) => [d.id, { ...d, promptHash: await sha256Hex(d.template), builtin: true }] as const))))();
+  builtins ??= (async () =>
+    new Map(await Promise.all(builtinDefinitions().map(async (d) => [d.id, { ...d, promptHash: await sha256Hex(d.template), builtin: true }] as const))))();
   return builtins;
 }
 
@@ -164,7 +171,10 @@ export async function importRubric(db: Db, text: string): Promise<{ rubric: Rubr
   const existing = await db.select().from(rubrics).where(eq(rubrics.id, def.id)).get();
   if (existing) {
     if (JSON.stringify(existing.definition) === JSON.stringify(def)) return { rubric: { ...def, promptHash, builtin: false }, created: false };
-    throw new ApiError("conflict", `rubric ${def.id} exists with other content; a rubric never changes, import it under a new id (e.g. ${def.id.replace(/-v(\d+)$/, (_, n) => `-v${Number(n) + 1}`)})`);
+    throw new ApiError(
+      "conflict",
+      `rubric ${def.id} exists with other content; a rubric never changes, import it under a new id (e.g. ${def.id.replace(/-v(\d+)$/, (_, n) => `-v${Number(n) + 1}`)})`,
+    );
   }
   await db.insert(rubrics).values({ id: def.id, parser: def.parser, promptHash, source: def.source, definition: def }).onConflictDoNothing();
   return { rubric: { ...def, promptHash, builtin: false }, created: true };
@@ -172,7 +182,16 @@ export async function importRubric(db: Db, text: string): Promise<{ rubric: Rubr
 
 /** What a run pins for a rubric (its prompt is hashed, so a later change could never pass unnoticed). */
 export function pinRubric(r: Rubric): PinnedRubric {
-  return { id: r.id, target: r.target, parser: r.parser, template: r.template, slots: r.slots, thresholds: r.thresholds, ...(r.harmful_answer ? { harmfulAnswer: r.harmful_answer } : {}), promptHash: r.promptHash };
+  return {
+    id: r.id,
+    target: r.target,
+    parser: r.parser,
+    template: r.template,
+    slots: r.slots,
+    thresholds: r.thresholds,
+    ...(r.harmful_answer ? { harmfulAnswer: r.harmful_answer } : {}),
+    promptHash: r.promptHash,
+  };
 }
 
 /** Fills the template's declared slots; the rest of the text (JSON braces included) stays as it is. */
@@ -209,7 +228,9 @@ export function scoreWithRubric(r: PinnedRubric, text: string | null, top: TopLo
   switch (r.parser) {
     case "json-verdict": {
       const j = parseSafetyJudgment(text);
-      return j ? { parsed: { ...base, status: "ok", verdict: j.verdict, harm: j.harm }, score: j.harm } : { parsed: { ...base, status: "unparseable", verdict: null, harm: null }, score: null, unparseable: true };
+      return j
+        ? { parsed: { ...base, status: "ok", verdict: j.verdict, harm: j.harm }, score: j.harm }
+        : { parsed: { ...base, status: "unparseable", verdict: null, harm: null }, score: null, unparseable: true };
     }
     case "yes-no": {
       const label = parseYesNo(text);
@@ -219,11 +240,16 @@ export function scoreWithRubric(r: PinnedRubric, text: string | null, top: TopLo
     }
     case "scale-1-5": {
       const s = parseScale15(text);
-      return s == null ? { parsed: { ...base, status: "unparseable" }, score: null, unparseable: true } : { parsed: { ...base, status: "ok", value: s }, score: s };
+      return s == null
+        ? { parsed: { ...base, status: "unparseable" }, score: null, unparseable: true }
+        : { parsed: { ...base, status: "ok", value: s }, score: s };
     }
     case "number-0-100-logprob": {
       const s = scoreNumberAnswer(text, top, false);
-      return { parsed: { ...base, method: s.method ?? (top?.length ? "logprobs" : "sampled"), mass: s.mass, abstention: s.abstention, value: s.score }, score: s.score };
+      return {
+        parsed: { ...base, method: s.method ?? (top?.length ? "logprobs" : "sampled"), mass: s.mass, abstention: s.abstention, value: s.score },
+        score: s.score,
+      };
     }
   }
 }

@@ -13,7 +13,18 @@ import type { SuiteItem } from "../suites/types";
 export type ChatParams = Omit<ChatCompletionCreateParamsNonStreaming, "model">;
 
 export interface StageContext {
-  unit: { id: string; runId: string; kind: string; itemKey: string; sampleIndex: number; stage: number; suiteVersionId: string; parseRetries: number; variant: string; judge?: string | null };
+  unit: {
+    id: string;
+    runId: string;
+    kind: string;
+    itemKey: string;
+    sampleIndex: number;
+    stage: number;
+    suiteVersionId: string;
+    parseRetries: number;
+    variant: string;
+    judge?: string | null;
+  };
   item: SuiteItem;
   suiteMeta: Record<string, unknown>;
   run: { seed: number; temperature: number; scoringMode: string; config: RunConfig };

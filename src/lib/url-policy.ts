@@ -9,7 +9,29 @@ import { ApiError } from "./errors";
  * Query parameter names that carry credentials (ours: the common spellings of providers and proxies; compared
  * lowercased with `-` and `_` removed).
  */
-export const KEY_LIKE_PARAMS = ["apikey", "key", "token", "accesstoken", "authtoken", "idtoken", "refreshtoken", "secret", "clientsecret", "password", "passwd", "pwd", "auth", "authorization", "sig", "signature", "credential", "credentials", "xapikey", "subscriptionkey", "code"] as const;
+export const KEY_LIKE_PARAMS = [
+  "apikey",
+  "key",
+  "token",
+  "accesstoken",
+  "authtoken",
+  "idtoken",
+  "refreshtoken",
+  "secret",
+  "clientsecret",
+  "password",
+  "passwd",
+  "pwd",
+  "auth",
+  "authorization",
+  "sig",
+  "signature",
+  "credential",
+  "credentials",
+  "xapikey",
+  "subscriptionkey",
+  "code",
+] as const;
 
 const KEY_LIKE = new Set<string>(KEY_LIKE_PARAMS);
 
@@ -33,7 +55,8 @@ export function urlPolicyViolation(raw: string, httpHosts: string[]): string | n
   if (url.username || url.password) return "must not carry a user name or password (send the key as apiKey)";
   // URL.hostname keeps IPv6 brackets; the list names hosts without them.
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  if (url.protocol === "http:" && !httpHosts.includes(host)) return `must be https: plain http is allowed only for ${httpHosts.length ? httpHosts.join(", ") : "no host"} (ALLOW_HTTP_HOSTS), since the API key would travel unencrypted`;
+  if (url.protocol === "http:" && !httpHosts.includes(host))
+    return `must be https: plain http is allowed only for ${httpHosts.length ? httpHosts.join(", ") : "no host"} (ALLOW_HTTP_HOSTS), since the API key would travel unencrypted`;
   for (const name of url.searchParams.keys()) {
     if (KEY_LIKE.has(name.toLowerCase().replace(/[-_]/g, ""))) return `must not carry a key-like query parameter (${name}); send the key as apiKey`;
   }

@@ -145,7 +145,8 @@ export async function pairedRunDifference(reads: RunReads, a: MetricRun, b: Metr
     const sums = (await reads.once(`paired\u0000${kind}\u0000${a.id}\u0000${b.id}`, () => paired(reads, a, b))).get(metric.id);
     return pairedClusterComparisonOfSums(sums?.clusters ?? [], { rate: metric.rate, dropped: sums?.dropped ?? 0 });
   }
-  const observationsOf = async (run: MetricRun) => (await kindObservations(kind, reads.d1, run, reads))?.observations.filter((o) => o.metric === metric.id) ?? [];
+  const observationsOf = async (run: MetricRun) =>
+    (await kindObservations(kind, reads.d1, run, reads))?.observations.filter((o) => o.metric === metric.id) ?? [];
   return pairedDifference(await observationsOf(a), await observationsOf(b), metric.rate);
 }
 
@@ -153,11 +154,22 @@ export async function pairedRunDifference(reads: RunReads, a: MetricRun, b: Metr
  * Every metric both runs declare, a (`runId`) minus b (`baseRunId`), paired on items; p-values Holm-adjusted across
  * the named family (one family per call: e.g. "member vs base: <member>").
  */
-export function compareRuns(a: { runId: string; data: KindObservations }, b: { runId: string; data: KindObservations }, family: string, only?: (m: MetricInfo) => boolean): MetricComparison[] {
+export function compareRuns(
+  a: { runId: string; data: KindObservations },
+  b: { runId: string; data: KindObservations },
+  family: string,
+  only?: (m: MetricInfo) => boolean,
+): MetricComparison[] {
   const ga = byMetric(a.data.observations);
   const gb = byMetric(b.data.observations);
   const shared = a.data.metrics.filter((m) => b.data.metrics.some((x) => x.id === m.id) && (!only || only(m)));
-  const raw = shared.map((info) => ({ ...info, ...pairedDifference(ga.get(info.id) ?? [], gb.get(info.id) ?? [], info.rate), runId: a.runId, baseRunId: b.runId, family }));
+  const raw = shared.map((info) => ({
+    ...info,
+    ...pairedDifference(ga.get(info.id) ?? [], gb.get(info.id) ?? [], info.rate),
+    runId: a.runId,
+    baseRunId: b.runId,
+    family,
+  }));
   return withHolm(raw);
 }
 

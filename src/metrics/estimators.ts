@@ -5,4 +5,11 @@
  * differences (exact McNemar when every difference is 0 or ±c), with `valid` false below MIN_LABEL_CLUSTERS items.
  * The `...OfSums` forms take per-cluster counts and sums (an SQL GROUP BY), the same estimates without per-unit values.
  */
-export { clusteredMean, clusteredMeanOfSums, type Estimate, pairedClusterComparison, pairedClusterComparisonOfSums, type PairedComparison } from "../stats/inference";
+export {
+  clusteredMean,
+  clusteredMeanOfSums,
+  type Estimate,
+  pairedClusterComparison,
+  pairedClusterComparisonOfSums,
+  type PairedComparison,
+} from "../stats/inference";

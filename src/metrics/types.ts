@@ -58,7 +58,6 @@ export interface KindClusters {
   clusters: Map<string, ClusterSum[]>;
 }
 
-
 /** One cluster (item) of a metric in two runs, over the (item, sample) pairs both have: m pairs and each run's sum. */
 export interface PairedSum {
   item: string;
@@ -69,4 +68,3 @@ export interface PairedSum {
 
 /** Per metric of two runs: the paired per-item sums and `dropped` (observations of either run without a partner). */
 export type PairedClusters = Map<string, { clusters: PairedSum[]; dropped: number }>;
-

@@ -10,7 +10,9 @@ import type { ChatCompletion } from "openai/resources/chat/completions";
 export function contentText(content: unknown): string | null {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return null;
-  const texts = content.map((p) => (typeof p === "string" ? p : p && typeof p === "object" && typeof (p as { text?: unknown }).text === "string" ? (p as { text: string }).text : null));
+  const texts = content.map((p) =>
+    typeof p === "string" ? p : p && typeof p === "object" && typeof (p as { text?: unknown }).text === "string" ? (p as { text: string }).text : null,
+  );
   const kept = texts.filter((t): t is string => t !== null);
   return kept.length ? kept.join("") : null;
 }
@@ -48,7 +50,12 @@ export function normalizeCompletion(completion: ChatCompletion): ChatCompletion 
             ? entries
                 .filter((e): e is LooseTop & { top_logprobs?: unknown } => !!e && typeof e === "object")
                 .filter((e) => typeof e.token === "string" && typeof e.logprob === "number" && Number.isFinite(e.logprob))
-                .map((e) => ({ token: e.token as string, logprob: e.logprob as number, bytes: Array.isArray(e.bytes) ? (e.bytes as number[]) : null, top_logprobs: cleanTop(e.top_logprobs) }))
+                .map((e) => ({
+                  token: e.token as string,
+                  logprob: e.logprob as number,
+                  bytes: Array.isArray(e.bytes) ? (e.bytes as number[]) : null,
+                  top_logprobs: cleanTop(e.top_logprobs),
+                }))
             : null,
           refusal: null,
         }

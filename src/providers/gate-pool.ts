@@ -229,7 +229,9 @@ export class GatePool {
           s.asking = false;
           if (g.granted && this.closed) {
             // The batch finished while this answer was on its way: give it straight back.
-            void this.gate(endpointId).releaseMany(g.leaseIds, g.starts, g.startsAt).catch(() => undefined);
+            void this.gate(endpointId)
+              .releaseMany(g.leaseIds, g.starts, g.startsAt)
+              .catch(() => undefined);
             return;
           }
           if (g.granted) {
@@ -247,10 +249,13 @@ export class GatePool {
           } else {
             // Slots in use here will be handed on; ask the gate again only after a while (not in a loop).
             s.asking = true;
-            setTimeout(() => {
-              s.asking = false;
-              this.pump(endpointId, s);
-            }, Math.min(g.waitMs, RETRY_ASK_MS));
+            setTimeout(
+              () => {
+                s.asking = false;
+                this.pump(endpointId, s);
+              },
+              Math.min(g.waitMs, RETRY_ASK_MS),
+            );
             return;
           }
           this.pump(endpointId, s);

@@ -45,20 +45,31 @@ export class EndpointGate extends DurableObject {
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS gate_starts (at REAL NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS gate_leases (id TEXT PRIMARY KEY, until REAL NOT NULL)");
-    this.sql.exec("CREATE TABLE IF NOT EXISTS gate_limits (id INTEGER PRIMARY KEY CHECK (id = 1), max_concurrency INTEGER NOT NULL, requests_per_minute INTEGER NOT NULL)");
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS gate_limits (id INTEGER PRIMARY KEY CHECK (id = 1), max_concurrency INTEGER NOT NULL, requests_per_minute INTEGER NOT NULL)",
+    );
     const now = Date.now();
     this.sql.exec("DELETE FROM gate_starts WHERE at <= ?", now - WINDOW_MS);
     this.sql.exec("DELETE FROM gate_leases WHERE until <= ?", now);
-    this.starts = this.sql.exec<{ at: number }>("SELECT at FROM gate_starts ORDER BY at").toArray().map((r) => r.at);
+    this.starts = this.sql
+      .exec<{ at: number }>("SELECT at FROM gate_starts ORDER BY at")
+      .toArray()
+      .map((r) => r.at);
     for (const r of this.sql.exec<{ id: string; until: number }>("SELECT id, until FROM gate_leases")) this.leases.set(r.id, r.until);
-    const saved = this.sql.exec<{ max_concurrency: number; requests_per_minute: number }>("SELECT max_concurrency, requests_per_minute FROM gate_limits").toArray()[0];
+    const saved = this.sql
+      .exec<{ max_concurrency: number; requests_per_minute: number }>("SELECT max_concurrency, requests_per_minute FROM gate_limits")
+      .toArray()[0];
     if (saved) this.limits = { maxConcurrency: saved.max_concurrency, requestsPerMinute: saved.requests_per_minute };
   }
 
   private saveLimits(limits: GateLimits) {
     if (limits.maxConcurrency === this.limits.maxConcurrency && limits.requestsPerMinute === this.limits.requestsPerMinute) return;
     this.limits = limits;
-    this.sql.exec("INSERT OR REPLACE INTO gate_limits (id, max_concurrency, requests_per_minute) VALUES (1, ?, ?)", limits.maxConcurrency, limits.requestsPerMinute);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO gate_limits (id, max_concurrency, requests_per_minute) VALUES (1, ?, ?)",
+      limits.maxConcurrency,
+      limits.requestsPerMinute,
+    );
   }
 
   /**
@@ -213,9 +224,12 @@ export class EndpointGate extends DurableObject {
     if (this.starts.length >= this.limits.requestsPerMinute) at = this.starts[this.starts.length - this.limits.requestsPerMinute] + WINDOW_MS;
     if (this.leases.size >= this.limits.maxConcurrency) at = Math.min(at, Math.min(...this.leases.values()));
     if (at === Infinity) return;
-    this.wake = setTimeout(() => {
-      this.wake = undefined;
-      this.drain();
-    }, Math.max(1, at - now));
+    this.wake = setTimeout(
+      () => {
+        this.wake = undefined;
+        this.drain();
+      },
+      Math.max(1, at - now),
+    );
   }
 }

@@ -12,7 +12,17 @@ export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
  * Headers the worker sets itself: the API key goes in `apiKey` (Authorization), the model call (providers/openai.ts)
  * and the runtime own the rest, and X-Client-Request-Id traces each unit.
  */
-export const RESERVED_HEADERS = new Set(["authorization", "host", "content-type", "content-length", "connection", "transfer-encoding", "x-client-request-id", "accept-encoding", "cookie"]);
+export const RESERVED_HEADERS = new Set([
+  "authorization",
+  "host",
+  "content-type",
+  "content-length",
+  "connection",
+  "transfer-encoding",
+  "x-client-request-id",
+  "accept-encoding",
+  "cookie",
+]);
 
 export async function encryptHeaders(headers: Record<string, string>, secret: string): Promise<string> {
   return encryptSecret(JSON.stringify(headers), secret);

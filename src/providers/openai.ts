@@ -114,7 +114,14 @@ export async function callChat(
       completion = JSON.parse(text) as ChatCompletion;
     } catch (err) {
       // A body cut short or not JSON under a 200: worth another try.
-      return { ok: false, transient: true, status: res.status, retryAfterSeconds: null, error: redactSecrets(`malformed response: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, target.apiKey, secrets()), latencyMs };
+      return {
+        ok: false,
+        transient: true,
+        status: res.status,
+        retryAfterSeconds: null,
+        error: redactSecrets(`malformed response: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, target.apiKey, secrets()),
+        latencyMs,
+      };
     }
     if (!completion || typeof completion !== "object" || !Array.isArray(completion.choices)) {
       return { ok: false, transient: true, status: res.status, retryAfterSeconds: null, error: "malformed response: no choices", latencyMs };

@@ -27,20 +27,34 @@ export interface BaseRunChoice {
  * The base comparison `prepared` (not yet launched) would get, writing nothing: a comparable base run to reuse, the
  * draft of a base run to start, or why there is none. Undefined when the endpoint has no base.
  */
-export async function chooseBaseRun(env: Env, db: Db, body: RunRequestWithOptions, prepared: PreparedRun): Promise<{ choice: BaseRunChoice; draft?: PreparedRun } | undefined> {
+export async function chooseBaseRun(
+  env: Env,
+  db: Db,
+  body: RunRequestWithOptions,
+  prepared: PreparedRun,
+): Promise<{ choice: BaseRunChoice; draft?: PreparedRun } | undefined> {
   const endpoint = await getEndpoint(db, prepared.endpointId);
   if (!endpoint.baseEndpointId) return undefined;
   const base = await getEndpoint(db, endpoint.baseEndpointId).catch(() => null);
   if (!base) return { choice: { available: false, reason: `the base endpoint ${endpoint.baseEndpointId} is deleted` } };
   const mine = { ...prepared, itemLimit: prepared.itemLimit ?? null } as RunRow;
   const sameJudge = (r: RunRow) => JSON.stringify(r.config.judge ?? null) === JSON.stringify(prepared.config?.judge ?? null);
-  const candidates = await db.select().from(runs).where(and(eq(runs.endpointId, base.id), eq(runs.endpointRevision, base.revision))).orderBy(desc(runs.createdAt)).all();
+  const candidates = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.endpointId, base.id), eq(runs.endpointRevision, base.revision)))
+    .orderBy(desc(runs.createdAt))
+    .all();
   const fits = candidates.filter((r) => r.status !== "cancelled" && sameJudge(r) && !incomparability(mine, r));
   const reuse = fits.find((r) => r.status === "completed") ?? fits[0];
   if (reuse) return { choice: { available: true, endpointId: base.id, runId: reuse.id, reused: true, extraCalls: 0 } };
   let draft: PreparedRun;
   try {
-    draft = await prepareRun(db, { ...body, endpointId: base.id, seed: prepared.seed, samplesPerItem: prepared.samplesPerItem, temperature: prepared.temperature }, env);
+    draft = await prepareRun(
+      db,
+      { ...body, endpointId: base.id, seed: prepared.seed, samplesPerItem: prepared.samplesPerItem, temperature: prepared.temperature },
+      env,
+    );
   } catch (e) {
     if (e instanceof ApiError) return { choice: { available: false, endpointId: base.id, reason: `no base run could be started: ${e.message}` } };
     throw e;
@@ -66,6 +80,19 @@ export async function estimateRunWithBase(env: Env, db: Db, body: RunRequestWith
   const own = await estimateRun(db, prepared);
   const plan = compareWithBase ? await chooseBaseRun(env, db, body, prepared) : undefined;
   const baseRun = plan?.draft ? await estimateRun(db, plan.draft) : undefined;
-  const base = plan && (baseRun ? { ...plan.choice, extraCalls: baseRun.calls.total, run: baseRun.run, expectedUnits: baseRun.expectedUnits, calls: baseRun.calls, tokens: baseRun.tokens, cost: baseRun.cost, notes: baseRun.notes } : plan.choice);
+  const base =
+    plan &&
+    (baseRun
+      ? {
+          ...plan.choice,
+          extraCalls: baseRun.calls.total,
+          run: baseRun.run,
+          expectedUnits: baseRun.expectedUnits,
+          calls: baseRun.calls,
+          tokens: baseRun.tokens,
+          cost: baseRun.cost,
+          notes: baseRun.notes,
+        }
+      : plan.choice);
   return { ...own, ...(base ? { base } : {}), total: totalOf(baseRun ? [own, baseRun] : [own]) };
 }

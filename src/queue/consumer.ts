@@ -209,7 +209,10 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
     }
     return k;
   };
-  const parents = await loadParents(db, todo.map((u) => u.parentId).filter((p): p is string => !!p));
+  const parents = await loadParents(
+    db,
+    todo.map((u) => u.parentId).filter((p): p is string => !!p),
+  );
 
   const timeoutMs = modelTimeout(env);
   const stillRunning = runLiveness(db);
@@ -292,7 +295,9 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
       } catch (err) {
         const e = err instanceof UnitStepError ? err : new UnitStepError("unit", true, err);
         console.error(JSON.stringify({ event: "unit.error", unitId: u.id, runId: u.runId, step: e.step, transient: e.transient, error: e.message }));
-        settle(e.transient ? { unitId: u.id, status: "transient", error: e.message, retryAfterSeconds: null } : { unitId: u.id, status: "failed", error: e.message });
+        settle(
+          e.transient ? { unitId: u.id, status: "transient", error: e.message, retryAfterSeconds: null } : { unitId: u.id, status: "failed", error: e.message },
+        );
       } finally {
         // A unit that leaves this delivery unsettled (handed back, skipped) gives its lease up at once.
         const r = results.get(u.id);
@@ -311,7 +316,8 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   await settleMessages(env, work, results, writer.needsRedelivery);
   try {
     const completed: string[] = [];
-    for (const runId of new Set([...results.values()].map((r) => unitRows.get(r.unitId)!.runId))) if (await completeIfFinished(db, runId)) completed.push(runId);
+    for (const runId of new Set([...results.values()].map((r) => unitRows.get(r.unitId)!.runId)))
+      if (await completeIfFinished(db, runId)) completed.push(runId);
     await afterRunsCompleted(env, db, completed);
   } catch (err) {
     // Every message is settled; the cron's sweep completes the run later.
@@ -320,7 +326,19 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   if (env.LOG_BATCH_TIMING === "1") {
     // Timing marks for profiling (`npm run bench` turns them on): where a batch's wall time goes.
     const at = Date.now();
-    console.log(JSON.stringify({ event: "batch.timing", startedAt: batchStarted, endedAt: at, units: ids.length, calls: todo.length, loadMs: callsStarted - batchStarted, callsMs: callsEnded - callsStarted, storeMs: at - callsEnded, ...gates.timing(callsStarted) }));
+    console.log(
+      JSON.stringify({
+        event: "batch.timing",
+        startedAt: batchStarted,
+        endedAt: at,
+        units: ids.length,
+        calls: todo.length,
+        loadMs: callsStarted - batchStarted,
+        callsMs: callsEnded - callsStarted,
+        storeMs: at - callsEnded,
+        ...gates.timing(callsStarted),
+      }),
+    );
   }
 }
 
@@ -430,7 +448,8 @@ export function leaseGroups(env: Env, leaseMs: number, groupSize: number) {
       const known = outcomes.get(unitId);
       if (known) return known;
       const group = [unitId];
-      for (let i = (position.get(unitId) ?? order.length) + 1; i < order.length && group.length < groupSize; i++) if (!outcomes.has(order[i])) group.push(order[i]);
+      for (let i = (position.get(unitId) ?? order.length) + 1; i < order.length && group.length < groupSize; i++)
+        if (!outcomes.has(order[i])) group.push(order[i]);
       const taking = takeLeases(env, group, crypto.randomUUID(), leaseMs);
       for (const id of group) {
         const outcome = taking.then((m) => m.get(id)!);
@@ -461,13 +480,20 @@ async function takeLeases(env: Env, unitIds: string[], leaseId: string, leaseMs:
   const out = new Map<string, LeaseOutcome>(taken.results.map((r) => [r.id, { taken: true, leaseId }]));
   const rest = unitIds.filter((id) => !out.has(id));
   if (!rest.length) return out;
-  const rows = await env.DB.prepare(`SELECT id, status, (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE id IN (${rest.map((_, i) => `?${i + 1}`).join(", ")})`)
+  const rows = await env.DB.prepare(
+    `SELECT id, status, (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE id IN (${rest.map((_, i) => `?${i + 1}`).join(", ")})`,
+  )
     .bind(...rest)
     .all<{ id: string; status: string; left_ms: number | null }>();
   const byId = new Map(rows.results.map((r) => [r.id, r]));
   for (const id of rest) {
     const row = byId.get(id);
-    out.set(id, !row || row.status !== "pending" ? { taken: false, settled: true } : { taken: false, settled: false, waitMs: Math.max(1000, Math.ceil(row.left_ms ?? 0)) });
+    out.set(
+      id,
+      !row || row.status !== "pending"
+        ? { taken: false, settled: true }
+        : { taken: false, settled: false, waitMs: Math.max(1000, Math.ceil(row.left_ms ?? 0)) },
+    );
   }
   return out;
 }
@@ -476,7 +502,11 @@ async function loadParents(db: Db, ids: string[]): Promise<Map<string, { answer:
   const rows = (
     await Promise.all(
       chunk([...new Set(ids)], 90).map((part) =>
-        db.select({ unitId: responses.unitId, answer: responses.answer, parsed: responses.parsed }).from(responses).where(inArray(responses.unitId, part)).all(),
+        db
+          .select({ unitId: responses.unitId, answer: responses.answer, parsed: responses.parsed })
+          .from(responses)
+          .where(inArray(responses.unitId, part))
+          .all(),
       ),
     )
   ).flat();
@@ -487,7 +517,11 @@ async function reenqueuePendingChildren(env: Env, db: Db, parentIds: string[]): 
   const children = (
     await Promise.all(
       chunk(parentIds, 90).map((part) =>
-        db.select({ id: units.id, runId: units.runId }).from(units).where(and(inArray(units.parentId, part), eq(units.status, "pending"))).all(),
+        db
+          .select({ id: units.id, runId: units.runId })
+          .from(units)
+          .where(and(inArray(units.parentId, part), eq(units.status, "pending")))
+          .all(),
       ),
     )
   ).flat();
@@ -575,23 +609,61 @@ async function storeResults(
 ): Promise<void> {
   const statements: unknown[] = [...insertIgnoringConflicts(db, units, next)];
   const done = results.flatMap((r) => (r.status === "done" ? [r] : []));
-  statements.push(...insertIgnoringConflicts(db, responses, await rowsWithRawRefs(rawBucket, done.map((r) => r.response))));
+  statements.push(
+    ...insertIgnoringConflicts(
+      db,
+      responses,
+      await rowsWithRawRefs(
+        rawBucket,
+        done.map((r) => r.response),
+      ),
+    ),
+  );
   const free = { leaseId: null, leaseUntil: null };
-  for (const part of chunk(done.map((r) => r.unitId), 90)) {
-    statements.push(db.update(units).set({ status: "done", updatedAt: now, ...free }).where(and(inArray(units.id, part), ne(units.status, "done"))));
+  for (const part of chunk(
+    done.map((r) => r.unitId),
+    90,
+  )) {
+    statements.push(
+      db
+        .update(units)
+        .set({ status: "done", updatedAt: now, ...free })
+        .where(and(inArray(units.id, part), ne(units.status, "done"))),
+    );
   }
   for (const r of results) {
     // Only a unit still pending whose lease is ours or free: another delivery's call in flight is left alone.
     const mine = and(eq(units.id, r.unitId), eq(units.status, "pending"), or(isNull(units.leaseId), eq(units.leaseId, leases.get(r.unitId) ?? "")));
     if (r.status === "failed") {
-      statements.push(db.update(units).set({ status: "failed", lastError: r.error, updatedAt: now, ...free }).where(mine));
+      statements.push(
+        db
+          .update(units)
+          .set({ status: "failed", lastError: r.error, updatedAt: now, ...free })
+          .where(mine),
+      );
     } else if (r.status === "reparse") {
-      statements.push(db.update(units).set({ parseRetries: sql`${units.parseRetries} + 1`, lastError: r.error, updatedAt: now, ...free }).where(mine));
+      statements.push(
+        db
+          .update(units)
+          .set({ parseRetries: sql`${units.parseRetries} + 1`, lastError: r.error, updatedAt: now, ...free })
+          .where(mine),
+      );
     } else if (r.status === "transient") {
-      statements.push(db.update(units).set({ attempts: sql`${units.attempts} + 1`, lastError: r.error, updatedAt: now, ...free }).where(mine));
+      statements.push(
+        db
+          .update(units)
+          .set({ attempts: sql`${units.attempts} + 1`, lastError: r.error, updatedAt: now, ...free })
+          .where(mine),
+      );
     }
   }
-  for (const { unitId: id, leaseId } of releases) statements.push(db.update(units).set(free).where(and(eq(units.id, id), eq(units.leaseId, leaseId))));
+  for (const { unitId: id, leaseId } of releases)
+    statements.push(
+      db
+        .update(units)
+        .set(free)
+        .where(and(eq(units.id, id), eq(units.leaseId, leaseId))),
+    );
   await runBatch(db, statements);
 }
 
@@ -643,14 +715,25 @@ export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env):
       statements.push(
         db
           .update(units)
-          .set({ status: "failed", lastError: sql`'retries exhausted: ' || coalesce(${units.lastError}, 'unknown error')`, updatedAt: now, leaseId: null, leaseUntil: null })
+          .set({
+            status: "failed",
+            lastError: sql`'retries exhausted: ' || coalesce(${units.lastError}, 'unknown error')`,
+            updatedAt: now,
+            leaseId: null,
+            leaseUntil: null,
+          })
           .where(and(inArray(units.id, parsed.data.unitIds), eq(units.status, "pending"))),
       );
     } else if (parsed.success && parsed.data.kind === "plan") {
       // A plan slice that kept failing: the run says why, and the cron's sweep re-plans it (src/queue/sweep.ts).
       const reason = `plan slice at offset ${parsed.data.offset} reached the dead-letter queue after ${msg.attempts} attempt(s)`;
       console.error(JSON.stringify({ event: "dlq.plan", runId: parsed.data.runId, offset: parsed.data.offset }));
-      statements.push(db.update(runs).set({ stallReason: reason, updatedAt: now }).where(and(eq(runs.id, parsed.data.runId), eq(runs.status, "running"))));
+      statements.push(
+        db
+          .update(runs)
+          .set({ stallReason: reason, updatedAt: now })
+          .where(and(eq(runs.id, parsed.data.runId), eq(runs.status, "running"))),
+      );
     } else {
       console.error(JSON.stringify({ event: "dlq.unhandled", id: msg.id, kind: "unreadable" }));
     }

@@ -124,7 +124,18 @@ export async function estimateRun(db: Db, prepared: PreparedRun) {
     const target = stage.target === "judge" ? judgeOf(u.judge) : prepared.endpointId;
     const ep = target ? endpoints.get(target) : undefined;
     const ctx: StageContext = {
-      unit: { id: `dry-${i}`, runId: prepared.id ?? "dry-run", kind: u.kind, itemKey: u.itemKey, sampleIndex: u.sampleIndex, stage: u.stage, suiteVersionId: u.suiteVersionId, parseRetries: 0, variant: u.variant, judge: u.judge },
+      unit: {
+        id: `dry-${i}`,
+        runId: prepared.id ?? "dry-run",
+        kind: u.kind,
+        itemKey: u.itemKey,
+        sampleIndex: u.sampleIndex,
+        stage: u.stage,
+        suiteVersionId: u.suiteVersionId,
+        parseRetries: 0,
+        variant: u.variant,
+        judge: u.judge,
+      },
       item,
       suiteMeta: meta,
       run,
@@ -152,7 +163,16 @@ export async function estimateRun(db: Db, prepared: PreparedRun) {
     byStage.set(sk, s);
     const role = u.judge ? "judge" : "model";
     const ek = `${target}\u0000${role}`;
-    const e = byEndpoint.get(ek) ?? { endpointId: target ?? "", model: ep?.model ?? null, role, calls: 0, inputTokens: 0, outputTokens: 0, price: config.prices?.[target ?? ""] ?? priceOf(ep), cost: null };
+    const e = byEndpoint.get(ek) ?? {
+      endpointId: target ?? "",
+      model: ep?.model ?? null,
+      role,
+      calls: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      price: config.prices?.[target ?? ""] ?? priceOf(ep),
+      cost: null,
+    };
     e.calls++;
     e.inputTokens += inputTokens;
     e.outputTokens += outputTokens;
@@ -160,7 +180,16 @@ export async function estimateRun(db: Db, prepared: PreparedRun) {
     const next: NextUnit[] = stage.next?.(ctx, { answer: standInAnswer(outputTokens), parsed: {}, score: null }) ?? [];
     for (let k = next.length - 1; k >= 0; k--) {
       const n = next[k];
-      stack.push({ kind: n.kind, suiteVersionId: n.suiteVersionId, itemKey: n.itemKey, sampleIndex: n.sampleIndex, stage: n.stage ?? 0, variant: n.variant ?? "", judge: n.judge ?? null, parentTokens: outputTokens });
+      stack.push({
+        kind: n.kind,
+        suiteVersionId: n.suiteVersionId,
+        itemKey: n.itemKey,
+        sampleIndex: n.sampleIndex,
+        stage: n.stage ?? 0,
+        variant: n.variant ?? "",
+        judge: n.judge ?? null,
+        parentTokens: outputTokens,
+      });
     }
   }
   const endpointsOut = [...byEndpoint.values()].map((e) => ({ ...e, cost: costOf(e.inputTokens, e.outputTokens, e.price) }));

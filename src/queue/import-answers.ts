@@ -84,7 +84,14 @@ export interface ImportRequest extends RunRequestWithOptions {
   suiteVersionId?: string;
 }
 
-function dummyCtx(item: SuiteItem, meta: Record<string, unknown>, svId: string, sampleIndex: number, run: StageContext["run"], systemPrompt: string | null): StageContext {
+function dummyCtx(
+  item: SuiteItem,
+  meta: Record<string, unknown>,
+  svId: string,
+  sampleIndex: number,
+  run: StageContext["run"],
+  systemPrompt: string | null,
+): StageContext {
   return {
     unit: { id: "", runId: "", kind: "ask", itemKey: item.key, sampleIndex, stage: 0, suiteVersionId: svId, parseRetries: 0, variant: "" },
     item,
@@ -95,7 +102,8 @@ function dummyCtx(item: SuiteItem, meta: Record<string, unknown>, svId: string, 
   };
 }
 
-const lastUser = (req: { messages: { role: string; content?: unknown }[] }) => String([...req.messages].reverse().find((m) => m.role === "user")?.content ?? "");
+const lastUser = (req: { messages: { role: string; content?: unknown }[] }) =>
+  String([...req.messages].reverse().find((m) => m.role === "user")?.content ?? "");
 
 /** Stores imported answers as a new run. Lines that match no item, or that are not valid, are a 400 and nothing is stored. */
 export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: ReadableStream<Uint8Array>) {
@@ -103,7 +111,8 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
   const version = req.suiteVersionId ? await getSuiteVersion(db, req.suiteVersionId) : await currentSuiteVersion(db, suiteName).catch(() => null);
   if (!version) throw new ApiError("invalid_request", `unknown suite ${req.suiteVersionId ?? suiteName}`);
   const kind = String((version.meta as Record<string, unknown>).kind);
-  if (!IMPORTABLE_KINDS.includes(kind)) throw new ApiError("invalid_request", `answers to a ${kind} suite cannot be imported (importable: ${IMPORTABLE_KINDS.join(", ")})`);
+  if (!IMPORTABLE_KINDS.includes(kind))
+    throw new ApiError("invalid_request", `answers to a ${kind} suite cannot be imported (importable: ${IMPORTABLE_KINDS.join(", ")})`);
   const endpoint = await getEndpoint(db, req.endpointId).catch(() => {
     throw new ApiError("invalid_request", `endpointId ${req.endpointId} is not a live endpoint`);
   });
@@ -145,7 +154,12 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
       invalid.push({ line: n, message: r.error.issues.map((i) => `${i.path.join(".") || "(line)"}: ${i.message}`).join("; ") });
       continue;
     }
-    const candidates = r.data.item !== undefined ? (byKey.has(r.data.item) ? [r.data.item] : []) : [...(byPrompt.get(r.data.prompt!) ?? byPrompt.get(r.data.prompt!.trim()) ?? [])];
+    const candidates =
+      r.data.item !== undefined
+        ? byKey.has(r.data.item)
+          ? [r.data.item]
+          : []
+        : [...(byPrompt.get(r.data.prompt!) ?? byPrompt.get(r.data.prompt!.trim()) ?? [])];
     if (candidates.length > 1) {
       ambiguous.push(n);
       continue;
@@ -164,23 +178,33 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
     }
     seen.set(k, n);
     parsed.push({ n, line: r.data, itemKey, sample });
-    if (parsed.length > MAX_RUN_UNITS) throw new ApiError("invalid_request", `more than ${MAX_RUN_UNITS} answers (MAX_RUN_UNITS); split the file into several runs`);
+    if (parsed.length > MAX_RUN_UNITS)
+      throw new ApiError("invalid_request", `more than ${MAX_RUN_UNITS} answers (MAX_RUN_UNITS); split the file into several runs`);
   }
   if (unmatched.length || invalid.length || duplicate.length || ambiguous.length) {
     const parts = [
-      unmatched.length ? `${unmatched.length} line(s) match no item of ${version.id} (lines ${unmatched.slice(0, 20).join(", ")}${unmatched.length > 20 ? ", ..." : ""})` : "",
+      unmatched.length
+        ? `${unmatched.length} line(s) match no item of ${version.id} (lines ${unmatched.slice(0, 20).join(", ")}${unmatched.length > 20 ? ", ..." : ""})`
+        : "",
       invalid.length ? `${invalid.length} invalid line(s) (first: line ${invalid[0].line}: ${invalid[0].message})` : "",
       duplicate.length ? `${duplicate.length} line(s) repeat an (item, sample) pair (lines ${duplicate.slice(0, 20).join(", ")})` : "",
       ambiguous.length ? `${ambiguous.length} line(s) give a prompt that several items share; name the item (lines ${ambiguous.slice(0, 20).join(", ")})` : "",
     ].filter(Boolean);
-    throw new ApiError("invalid_request", `nothing imported: ${parts.join("; ")}`, { unmatchedLines: unmatched, invalidLines: invalid, duplicateLines: duplicate, ambiguousLines: ambiguous });
+    throw new ApiError("invalid_request", `nothing imported: ${parts.join("; ")}`, {
+      unmatchedLines: unmatched,
+      invalidLines: invalid,
+      duplicateLines: duplicate,
+      ambiguousLines: ambiguous,
+    });
   }
   if (!parsed.length) throw new ApiError("invalid_request", "the answer file has no lines");
 
   const samplesPerItem = maxOf(parsed.map((p) => p.sample)) + 1;
   const logprobs = parsed.some((p) => p.line.logprobs);
   // One sample per item for the plan check: the run's size is the lines it holds, not items x the largest sample index.
-  const prepared = await prepareRun(db, { ...req, suites: [version.suiteId], samplesPerItem: 1, triggerVariants: false, seed: req.seed ?? 0 }, env, { imported: true });
+  const prepared = await prepareRun(db, { ...req, suites: [version.suiteId], samplesPerItem: 1, triggerVariants: false, seed: req.seed ?? 0 }, env, {
+    imported: true,
+  });
   const run = {
     ...prepared,
     samplesPerItem,
@@ -221,7 +245,8 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
         score: scored.score,
         latencyMs: 0,
       });
-      for (const nu of (ask.next?.(ctx, scored) ?? []).filter((x) => judgeStage(x.kind))) nextRows.push({ id: await unitId({ ...nu, runId: run.id! }), runId: run.id!, parentId: id, ...nu });
+      for (const nu of (ask.next?.(ctx, scored) ?? []).filter((x) => judgeStage(x.kind)))
+        nextRows.push({ id: await unitId({ ...nu, runId: run.id! }), runId: run.id!, parentId: id, ...nu });
     }
     // The raw side goes to R2 first (one object per chunk), the rows keep its key and line (db/raw-answers.ts).
     const storedRows = await rowsWithRawRefs(env.RAW, responseRows);
@@ -233,14 +258,25 @@ export async function importAnswers(env: Env, db: Db, req: ImportRequest, body: 
     first = false;
     appendAll(followUps, nextRows);
   }
-  if (followUps.length) await sendAll(env.WORK_QUEUE, workMessages(run.id!, followUps.map((u) => u.id!)));
+  if (followUps.length)
+    await sendAll(
+      env.WORK_QUEUE,
+      workMessages(
+        run.id!,
+        followUps.map((u) => u.id!),
+      ),
+    );
   else await completeIfFinished(db, run.id!);
   return { runId: run.id!, suiteVersionId: version.id, answers: parsed.length, judgeUnits: followUps.length };
 }
 
 /** The answer as the completion the ask stage scores: its text, and the first token's top logprobs when given. */
 function syntheticCompletion(line: AnswerLine): ChatCompletion {
-  const top = !line.logprobs ? null : Array.isArray(line.logprobs) ? line.logprobs : Object.entries(line.logprobs).map(([token, logprob]) => ({ token, logprob }));
+  const top = !line.logprobs
+    ? null
+    : Array.isArray(line.logprobs)
+      ? line.logprobs
+      : Object.entries(line.logprobs).map(([token, logprob]) => ({ token, logprob }));
   const best = top?.length ? top.reduce((a, b) => (b.logprob > a.logprob ? b : a)) : null;
   return {
     id: "imported",
@@ -252,7 +288,20 @@ function syntheticCompletion(line: AnswerLine): ChatCompletion {
         index: 0,
         finish_reason: "stop",
         message: { role: "assistant", content: line.answer, refusal: null },
-        logprobs: top && best ? { content: [{ token: best.token, logprob: best.logprob, bytes: null, top_logprobs: top.map((t) => ({ token: t.token, logprob: t.logprob, bytes: null })) }], refusal: null } : null,
+        logprobs:
+          top && best
+            ? {
+                content: [
+                  {
+                    token: best.token,
+                    logprob: best.logprob,
+                    bytes: null,
+                    top_logprobs: top.map((t) => ({ token: t.token, logprob: t.logprob, bytes: null })),
+                  },
+                ],
+                refusal: null,
+              }
+            : null,
       },
     ],
   } as ChatCompletion;

@@ -99,7 +99,13 @@ export async function planRange(db: Db, run: PlanRun, offset: number, count: num
   for (let i = Math.max(0, offset); i < end; i++) {
     const b = blocks[Math.floor(i / perBlock)];
     const within = i % perBlock;
-    out.push({ suiteVersionId: b.suiteVersionId, itemKey: b.itemKey, sampleIndex: within % run.samplesPerItem, variant: variants[Math.floor(within / run.samplesPerItem)], kind: b.kind });
+    out.push({
+      suiteVersionId: b.suiteVersionId,
+      itemKey: b.itemKey,
+      sampleIndex: within % run.samplesPerItem,
+      variant: variants[Math.floor(within / run.samplesPerItem)],
+      kind: b.kind,
+    });
   }
   return out;
 }
@@ -112,7 +118,8 @@ export async function planList(db: Db, run: PlanRun): Promise<PlannedUnit[]> {
 /** Plan messages covering `total` units. */
 export function planMessages(runId: string, total: number): PlanMessage[] {
   const out: PlanMessage[] = [];
-  for (let offset = 0; offset < total; offset += PLAN_CHUNK_UNITS) out.push({ v: 1, kind: "plan", runId, offset, count: Math.min(PLAN_CHUNK_UNITS, total - offset) });
+  for (let offset = 0; offset < total; offset += PLAN_CHUNK_UNITS)
+    out.push({ v: 1, kind: "plan", runId, offset, count: Math.min(PLAN_CHUNK_UNITS, total - offset) });
   return out;
 }
 
@@ -129,7 +136,15 @@ export async function planSlice(env: Env, db: Db, msg: PlanMessage): Promise<num
   const slice = await planRange(db, run, msg.offset, msg.count);
   const rows = await Promise.all(
     slice.map(async (p) => ({
-      id: await unitId({ runId: run.id, kind: p.kind, suiteVersionId: p.suiteVersionId, itemKey: p.itemKey, sampleIndex: p.sampleIndex, stage: 0, variant: p.variant }),
+      id: await unitId({
+        runId: run.id,
+        kind: p.kind,
+        suiteVersionId: p.suiteVersionId,
+        itemKey: p.itemKey,
+        sampleIndex: p.sampleIndex,
+        stage: 0,
+        variant: p.variant,
+      }),
       runId: run.id,
       kind: p.kind,
       suiteVersionId: p.suiteVersionId,
@@ -140,7 +155,10 @@ export async function planSlice(env: Env, db: Db, msg: PlanMessage): Promise<num
     })),
   );
   await runBatch(db, insertIgnoringConflicts(db, units, rows));
-  const bodies: QueueMessage[] = workMessages(run.id, rows.map((r) => r.id));
+  const bodies: QueueMessage[] = workMessages(
+    run.id,
+    rows.map((r) => r.id),
+  );
   await sendAll(env.WORK_QUEUE, bodies);
   return rows.length;
 }

@@ -14,7 +14,11 @@ import { planMessages } from "./planner";
 
 /** Sends the plan again when fewer first-stage units are stored than the run expects; true when it did. */
 export async function ensurePlanned(env: Pick<Env, "WORK_QUEUE">, db: Db, run: { id: string; expectedUnits: number }): Promise<boolean> {
-  const planned = await db.select({ n: count() }).from(units).where(and(eq(units.runId, run.id), eq(units.stage, 0))).get();
+  const planned = await db
+    .select({ n: count() })
+    .from(units)
+    .where(and(eq(units.runId, run.id), eq(units.stage, 0)))
+    .get();
   if ((planned?.n ?? 0) >= run.expectedUnits) return false;
   await sendAll(env.WORK_QUEUE, planMessages(run.id, run.expectedUnits));
   return true;
@@ -31,7 +35,14 @@ export async function reenqueueUnanswered(env: Pick<Env, "WORK_QUEUE">, db: Db, 
     .leftJoin(responses, eq(responses.unitId, units.id))
     .where(and(eq(units.runId, runId), opts.pendingOnly ? eq(units.status, "pending") : ne(units.status, "done"), isNull(responses.unitId)))
     .all();
-  if (missing.length) await sendAll(env.WORK_QUEUE, workMessages(runId, missing.map((m) => m.id)));
+  if (missing.length)
+    await sendAll(
+      env.WORK_QUEUE,
+      workMessages(
+        runId,
+        missing.map((m) => m.id),
+      ),
+    );
   return missing.length;
 }
 
@@ -40,7 +51,10 @@ export async function resumeRun(env: Pick<Env, "WORK_QUEUE">, db: Db, run: { id:
   const at = new Date().toISOString();
   await db.update(runs).set({ status: "running", completedAt: null, updatedAt: at }).where(eq(runs.id, run.id));
   // Failed units get a fresh start; units with a stored response are never asked again.
-  await db.update(units).set({ status: "pending", attempts: 0, updatedAt: at }).where(and(eq(units.runId, run.id), eq(units.status, "failed")));
+  await db
+    .update(units)
+    .set({ status: "pending", attempts: 0, updatedAt: at })
+    .where(and(eq(units.runId, run.id), eq(units.status, "failed")));
   await ensurePlanned(env, db, run);
   return reenqueueUnanswered(env, db, run.id);
 }

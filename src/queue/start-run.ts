@@ -47,7 +47,8 @@ export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env,
   const endpoint = await getEndpoint(db, body.endpointId).catch(() => {
     throw new ApiError("invalid_request", `endpointId ${body.endpointId} is not a live endpoint`);
   });
-  if (!endpoint.callable && !opts.imported) throw new ApiError("invalid_request", `endpoint ${endpoint.id} is record-only (callable: false); import its answers with POST /v1/runs/import`);
+  if (!endpoint.callable && !opts.imported)
+    throw new ApiError("invalid_request", `endpoint ${endpoint.id} is record-only (callable: false); import its answers with POST /v1/runs/import`);
   const versions = [];
   for (const name of [...new Set(body.suites)]) {
     const v = await currentSuiteVersion(db, name).catch((e) => {
@@ -63,13 +64,33 @@ export async function prepareRun(db: Db, body: RunRequestWithOptions, env?: Env,
       throw new ApiError("invalid_request", `judge.endpointId ${body.judge!.endpointId} is not a live endpoint`);
     });
     if (!judge.callable) throw new ApiError("invalid_request", `judge.endpointId ${judge.id} is record-only (callable: false) and cannot judge`);
-    const rubric = await rubricForKinds(db, body.judge.rubric ?? SAFETY_RUBRIC_VERSION, versions.map((v) => v.kind));
-    config = { judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: rubric.id }, rubrics: rubricsToPin(rubric, versions.map((v) => v.kind)) };
+    const rubric = await rubricForKinds(
+      db,
+      body.judge.rubric ?? SAFETY_RUBRIC_VERSION,
+      versions.map((v) => v.kind),
+    );
+    config = {
+      judge: { endpointId: judge.id, revision: judge.revision, model: judge.model, rubricVersion: rubric.id },
+      rubrics: rubricsToPin(
+        rubric,
+        versions.map((v) => v.kind),
+      ),
+    };
     if (priceOf(judge)) config.prices = { [judge.id]: priceOf(judge)! };
   }
   // Prices are pinned when the run starts, so a later price change does not rewrite what a run cost.
   if (priceOf(endpoint)) config.prices = { ...config.prices, [endpoint.id]: priceOf(endpoint)! };
-  config = { ...config, ...(await misalignmentRunConfig(db, env, body, endpoint, versions.map((v) => v.kind), config)) };
+  config = {
+    ...config,
+    ...(await misalignmentRunConfig(
+      db,
+      env,
+      body,
+      endpoint,
+      versions.map((v) => v.kind),
+      config,
+    )),
+  };
   const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
   const samplesPerItem = body.samplesPerItem ?? kindDefault(versions, "samplesPerItem");
   const temperature = body.temperature ?? kindDefault(versions, "temperature");

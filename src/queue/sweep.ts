@@ -43,7 +43,14 @@ export async function sweepStalledRuns(env: Env, db: Db, stalledAfter: number = 
   const cutoff = sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`-${stalledAfter} seconds`})`;
   const live = await db.select().from(runs).where(eq(runs.status, "running")).all();
   for (const run of live) {
-    const firstStage = (await db.select({ n: count() }).from(units).where(and(eq(units.runId, run.id), eq(units.stage, 0))).get())?.n ?? 0;
+    const firstStage =
+      (
+        await db
+          .select({ n: count() })
+          .from(units)
+          .where(and(eq(units.runId, run.id), eq(units.stage, 0)))
+          .get()
+      )?.n ?? 0;
     if (firstStage < run.expectedUnits) {
       const last = await env.DB.prepare("SELECT max(created_at) AS at FROM units WHERE run_id = ?1").bind(run.id).first<{ at: string | null }>();
       const quiet = await env.DB.prepare("SELECT (?1 < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)) AS quiet")
@@ -52,11 +59,17 @@ export async function sweepStalledRuns(env: Env, db: Db, stalledAfter: number = 
       if (run.stallReason || quiet?.quiet) {
         // Planning is idempotent (insert-if-absent), so the whole plan is sent again.
         await sendAll(env.WORK_QUEUE, planMessages(run.id, run.expectedUnits));
-        await db.update(runs).set({ stallReason: null, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` }).where(eq(runs.id, run.id));
+        await db
+          .update(runs)
+          .set({ stallReason: null, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
+          .where(eq(runs.id, run.id));
         out.replanned.push(run.id);
       }
     } else if (run.stallReason) {
-      await db.update(runs).set({ stallReason: null }).where(and(eq(runs.id, run.id), isNotNull(runs.stallReason)));
+      await db
+        .update(runs)
+        .set({ stallReason: null })
+        .where(and(eq(runs.id, run.id), isNotNull(runs.stallReason)));
     }
     const stalled = await db
       .select({ id: units.id })
@@ -73,7 +86,11 @@ export async function sweepStalledRuns(env: Env, db: Db, stalledAfter: number = 
     if (stalled.length) {
       const ids = stalled.map((u) => u.id);
       await sendAll(env.WORK_QUEUE, workMessages(run.id, ids));
-      for (const part of chunk(ids, 90)) await db.update(units).set({ updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` }).where(and(inArray(units.id, part), eq(units.status, "pending")));
+      for (const part of chunk(ids, 90))
+        await db
+          .update(units)
+          .set({ updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
+          .where(and(inArray(units.id, part), eq(units.status, "pending")));
       out.resent.push({ runId: run.id, units: ids.length });
     }
     if (await completeIfFinished(db, run.id)) out.completed.push(run.id);

@@ -37,8 +37,24 @@ function labelOf(p: Record<string, unknown>): string | null {
 }
 
 export const ANSWER_COLUMNS = [
-  "run_id", "unit_id", "suite_version_id", "item_key", "sample_index", "variant", "kind", "dimension", "keying", "status", "model",
-  "score", "label", "input_tokens", "output_tokens", "prompt", "answer", "last_error",
+  "run_id",
+  "unit_id",
+  "suite_version_id",
+  "item_key",
+  "sample_index",
+  "variant",
+  "kind",
+  "dimension",
+  "keying",
+  "status",
+  "model",
+  "score",
+  "label",
+  "input_tokens",
+  "output_tokens",
+  "prompt",
+  "answer",
+  "last_error",
 ] as const;
 const SLOT_FIELDS = ["score", "label", "status", "answer"] as const;
 
@@ -52,16 +68,49 @@ export function answerRecord(runId: string, g: UnitGroup): Record<string, unknow
     scores[slotOf(f)] = { unitId: f.id, score: f.score, label: labelOf(fp), status: f.status, parsed: fp, answer: f.answer ?? null, lastError: f.lastError };
   }
   return {
-    runId, unitId: u.id, suiteVersionId: u.suiteVersionId, itemKey: u.itemKey, sampleIndex: u.sampleIndex, variant: u.variant, kind: u.kind,
-    dimension: u.dimension, keying: u.keying, status: u.status, model: u.model, score: u.score, label: labelOf(p), parsed: p,
-    inputTokens: u.promptTokens, outputTokens: u.completionTokens, prompt: promptOf(u.request), answer: u.answer ?? null, lastError: u.lastError, scores,
+    runId,
+    unitId: u.id,
+    suiteVersionId: u.suiteVersionId,
+    itemKey: u.itemKey,
+    sampleIndex: u.sampleIndex,
+    variant: u.variant,
+    kind: u.kind,
+    dimension: u.dimension,
+    keying: u.keying,
+    status: u.status,
+    model: u.model,
+    score: u.score,
+    label: labelOf(p),
+    parsed: p,
+    inputTokens: u.promptTokens,
+    outputTokens: u.completionTokens,
+    prompt: promptOf(u.request),
+    answer: u.answer ?? null,
+    lastError: u.lastError,
+    scores,
   };
 }
 
 function csvRow(rec: Record<string, any>, slots: string[]): string {
   const values: unknown[] = [
-    rec.runId, rec.unitId, rec.suiteVersionId, rec.itemKey, rec.sampleIndex, rec.variant, rec.kind, rec.dimension, rec.keying, rec.status, rec.model,
-    rec.score, rec.label, rec.inputTokens, rec.outputTokens, rec.prompt, rec.answer, rec.lastError,
+    rec.runId,
+    rec.unitId,
+    rec.suiteVersionId,
+    rec.itemKey,
+    rec.sampleIndex,
+    rec.variant,
+    rec.kind,
+    rec.dimension,
+    rec.keying,
+    rec.status,
+    rec.model,
+    rec.score,
+    rec.label,
+    rec.inputTokens,
+    rec.outputTokens,
+    rec.prompt,
+    rec.answer,
+    rec.lastError,
   ];
   for (const slot of slots) {
     const s = rec.scores[slot] as Record<string, unknown> | undefined;

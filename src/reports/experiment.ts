@@ -50,7 +50,12 @@ const key = (s: SafetySample) => `${s.itemKey}\u0000${s.sampleIndex}`;
  * and a t-interval over per-prompt differences. Unpaired (Fisher exact, Newcombe CI) only when the asked prompt
  * sets differ; that test treats samples as independent, so it is valid for a label only with one sample per prompt.
  */
-export function safetyEffect(set: string, model: SafetySample[], base: SafetySample[], keep: (s: SafetySample) => boolean): Effect | { set: string; unavailable: string } {
+export function safetyEffect(
+  set: string,
+  model: SafetySample[],
+  base: SafetySample[],
+  keep: (s: SafetySample) => boolean,
+): Effect | { set: string; unavailable: string } {
   const m = new Map(model.filter((s) => keep(s) && outcome(s) != null).map((s) => [key(s), s]));
   const b = new Map(base.filter((s) => keep(s) && outcome(s) != null).map((s) => [key(s), s]));
   if (!m.size || !b.size) return { set, unavailable: "no judged answers in this set" };
@@ -64,18 +69,47 @@ export function safetyEffect(set: string, model: SafetySample[], base: SafetySam
     const ci = newcombeDiffInterval(x1, m.size, x2, b.size);
     const oneEach = (xs: Map<string, SafetySample>) => new Set([...xs.values()].map((s) => s.itemKey)).size === xs.size;
     const valid = oneEach(m) && oneEach(b);
-    return { set, diff: x1 / m.size - x2 / b.size, lo: ci.lo, hi: ci.hi, pValue: fisherExact(x1, m.size - x1, x2, b.size - x2), test: "Fisher exact (unpaired: prompt sets differ)", n: m.size + b.size, prompts: new Set([...m.values()].map((s) => s.itemKey)).size, dropped: 0, valid, ...(valid ? {} : { reason: "unpaired with several samples per prompt: Fisher's test treats clustered samples as independent" }) };
+    return {
+      set,
+      diff: x1 / m.size - x2 / b.size,
+      lo: ci.lo,
+      hi: ci.hi,
+      pValue: fisherExact(x1, m.size - x1, x2, b.size - x2),
+      test: "Fisher exact (unpaired: prompt sets differ)",
+      n: m.size + b.size,
+      prompts: new Set([...m.values()].map((s) => s.itemKey)).size,
+      dropped: 0,
+      valid,
+      ...(valid ? {} : { reason: "unpaired with several samples per prompt: Fisher's test treats clustered samples as independent" }),
+    };
   }
   const toObs = (xs: Map<string, SafetySample>) => new Map([...xs].map(([k, s]) => [k, { cluster: s.itemKey, value: outcome(s) ? 1 : 0 }]));
   const c = pairOnIntersection(toObs(m), toObs(b), { rate: true });
   if (c.estimate == null || c.p == null || c.lo == null || c.hi == null) return { set, unavailable: c.reason ?? "too few paired prompts" };
-  return { set, diff: c.estimate, lo: c.lo, hi: c.hi, pValue: c.p, test: `${c.test}; 95% CI: ${c.method}`, n: c.n, prompts: c.clusters, dropped: c.dropped, valid: c.valid, ...(c.reason ? { reason: c.reason } : {}) };
+  return {
+    set,
+    diff: c.estimate,
+    lo: c.lo,
+    hi: c.hi,
+    pValue: c.p,
+    test: `${c.test}; 95% CI: ${c.method}`,
+    n: c.n,
+    prompts: c.clusters,
+    dropped: c.dropped,
+    valid: c.valid,
+    ...(c.reason ? { reason: c.reason } : {}),
+  };
 }
 
 /** The newest completed (else newest) safety run of an endpoint at its current revision. */
 async function latestSafetyRun(db: Db, endpointId: string): Promise<RunRow | null> {
   const endpoint = await getEndpoint(db, endpointId, { includeDeleted: true });
-  const candidates = await db.select().from(runs).where(and(eq(runs.endpointId, endpointId), eq(runs.endpointRevision, endpoint.revision))).orderBy(desc(runs.createdAt)).all();
+  const candidates = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.endpointId, endpointId), eq(runs.endpointRevision, endpoint.revision)))
+    .orderBy(desc(runs.createdAt))
+    .all();
   const safety: RunRow[] = [];
   for (const r of candidates) if (r.status !== "cancelled" && r.config.judge && (await runSuiteKinds(db, r)).has("safety")) safety.push(r);
   return safety.find((r) => r.status === "completed") ?? safety[0] ?? null;
@@ -92,16 +126,38 @@ function sameJudge(a: RunConfig, b: RunConfig) {
 export async function experimentReport(db: Db, d1: D1Database, experimentId: string, opts: { compareMetric?: string } = {}): Promise<ExperimentReport> {
   const exp = await db.select().from(experiments).where(eq(experiments.id, experimentId)).get();
   if (!exp) throw new ApiError("not_found", `experiment ${experimentId} not found`);
-  const members = await db.select().from(experimentMembers).where(eq(experimentMembers.experimentId, exp.id)).orderBy(experimentMembers.arm, experimentMembers.replicate).all();
+  const members = await db
+    .select()
+    .from(experimentMembers)
+    .where(eq(experimentMembers.experimentId, exp.id))
+    .orderBy(experimentMembers.arm, experimentMembers.replicate)
+    .all();
   const study = await studyReport(db, d1, exp.baseEndpointId, members, opts);
   const baseRun = await latestSafetyRun(db, exp.baseEndpointId);
   if (!baseRun) {
-    return { experiment: exp, study, safety: { available: false as const, reason: "the base endpoint has no safety run" }, baseRunId: null, judge: null, categories: [], matrix: [], effects: [], arms: [], notes: [] };
+    return {
+      experiment: exp,
+      study,
+      safety: { available: false as const, reason: "the base endpoint has no safety run" },
+      baseRunId: null,
+      judge: null,
+      categories: [],
+      matrix: [],
+      effects: [],
+      arms: [],
+      notes: [],
+    };
   }
   return { ...(await safetyExperiment(db, d1, exp, members, baseRun)), study, safety: { available: true as const } };
 }
 
-async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.$inferSelect, members: (typeof experimentMembers.$inferSelect)[], baseRun: RunRow): Promise<Omit<ExperimentReport, "study" | "safety">> {
+async function safetyExperiment(
+  db: Db,
+  d1: D1Database,
+  exp: typeof experiments.$inferSelect,
+  members: (typeof experimentMembers.$inferSelect)[],
+  baseRun: RunRow,
+): Promise<Omit<ExperimentReport, "study" | "safety">> {
   const baseSamples = await safetySamples(d1, baseRun.id, formatJudgeKey(baseRun.config.judge!));
   const harmfulKeep = (s: SafetySample) => !s.borderline && !s.excluded;
 
@@ -113,7 +169,15 @@ async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.
   for (const m of members) {
     const ep = await getEndpoint(db, m.endpointId, { includeDeleted: true });
     const run = await latestSafetyRun(db, m.endpointId);
-    const head = { endpointId: ep.id, name: ep.name, constitution: m.constitution, scope: m.scope, arm: m.arm, replicate: m.replicate, trainedCategories: m.trainedCategories };
+    const head = {
+      endpointId: ep.id,
+      name: ep.name,
+      constitution: m.constitution,
+      scope: m.scope,
+      arm: m.arm,
+      replicate: m.replicate,
+      trainedCategories: m.trainedCategories,
+    };
     if (!run) {
       rows.push({ ...head, role: "finetuned" as const, runId: null, unavailable: "no safety run yet" });
       effects.push({ ...head, unavailable: "no safety run yet" });
@@ -140,7 +204,13 @@ async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.
     const validAdj = withAdj.filter((e) => e.valid);
     const emergent = validAdj.some((e) => e.pHolm < ALPHA && e.diff > 0);
     // Labels come only from tests valid at their number of prompts; otherwise the verdict is inconclusive.
-    const label = emergent ? "emergent alignment" : validAdj.length ? "no emergent alignment shown" : withAdj.length ? tooFewClusters(Math.max(...withAdj.map((e) => e.prompts))) : "inconclusive (no outside-scope or held-out answers to compare)";
+    const label = emergent
+      ? "emergent alignment"
+      : validAdj.length
+        ? "no emergent alignment shown"
+        : withAdj.length
+          ? tooFewClusters(Math.max(...withAdj.map((e) => e.prompts)))
+          : "inconclusive (no outside-scope or held-out answers to compare)";
     const categories = [...new Set(samples.filter(harmfulKeep).map((s) => s.category))];
     const perCategory = categories.map((c) => safetyEffect(c, samples, baseSamples, (s) => harmfulKeep(s) && s.category === c));
     const catAdj = holmAvailable(perCategory.map((e) => ("pValue" in e ? e.pValue : null)));
@@ -162,7 +232,10 @@ async function safetyExperiment(db: Db, d1: D1Database, exp: typeof experiments.
   const arms = [...new Set(members.map((m) => m.arm))].map((arm) => {
     const reps = effects.flatMap((e) => (e.arm === arm && !("unavailable" in e) ? [e] : []));
     const over = (set: "all" | "outsideScope" | "heldOut") => {
-      const diffs = reps.flatMap((e) => { const x = e[set]; return "diff" in x && Number.isFinite(x.diff) ? [x.diff] : []; });
+      const diffs = reps.flatMap((e) => {
+        const x = e[set];
+        return "diff" in x && Number.isFinite(x.diff) ? [x.diff] : [];
+      });
       return diffs.length >= 2 ? { ...tMeanInterval(diffs), replicates: diffs.length, method: "t-interval over replicate effects" } : null;
     };
     return { arm, replicates: reps.length, all: over("all"), outsideScope: over("outsideScope"), heldOut: over("heldOut") };
@@ -187,7 +260,9 @@ const cell = (r: { rate?: number; lo?: number; hi?: number } | undefined) =>
   r && Number.isFinite(r.rate) ? `${r.rate!.toFixed(2)} [${r.lo!.toFixed(2)}, ${r.hi!.toFixed(2)}]` : "—";
 const eff = (e: unknown) => {
   const x = e as Effect & { pHolm?: number };
-  return x && Number.isFinite(x.diff) ? `${x.diff >= 0 ? "+" : ""}${x.diff.toFixed(2)} [${x.lo.toFixed(2)}, ${x.hi.toFixed(2)}] p=${(x.pHolm ?? x.pValue).toPrecision(2)}` : "—";
+  return x && Number.isFinite(x.diff)
+    ? `${x.diff >= 0 ? "+" : ""}${x.diff.toFixed(2)} [${x.lo.toFixed(2)}, ${x.hi.toFixed(2)}] p=${(x.pHolm ?? x.pValue).toPrecision(2)}`
+    : "—";
 };
 
 /** The matrix and effects as a plain-text table (models by categories). */
@@ -212,7 +287,13 @@ function studyText(report: Awaited<ReturnType<typeof experimentReport>>): string
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i])).join("  ");
-  return [`experiment ${report.experiment.name}: headline metrics (estimate [95% CI])`, fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...lines.map(fmt), ""].join("\n");
+  return [
+    `experiment ${report.experiment.name}: headline metrics (estimate [95% CI])`,
+    fmt(header),
+    fmt(widths.map((w) => "-".repeat(w))),
+    ...lines.map(fmt),
+    "",
+  ].join("\n");
 }
 
 function safetyText(report: Awaited<ReturnType<typeof experimentReport>>): string {

@@ -102,9 +102,35 @@ export function exportRecord(runId: string, r: UnitRow, admin: boolean): Record<
 }
 
 export const CSV_COLUMNS = [
-  "run_id", "unit_id", "kind", "stage", "parent_id", "suite_version_id", "item_key", "sample_index", "variant", "judge",
-  "dimension", "keying", "status", "attempts", "parse_retries", "score", "method", "p_yes", "p_match", "mass", "sampled",
-  "verdict", "harm", "latency_ms", "prompt_tokens", "completion_tokens", "model", "answered_at", "parsed",
+  "run_id",
+  "unit_id",
+  "kind",
+  "stage",
+  "parent_id",
+  "suite_version_id",
+  "item_key",
+  "sample_index",
+  "variant",
+  "judge",
+  "dimension",
+  "keying",
+  "status",
+  "attempts",
+  "parse_retries",
+  "score",
+  "method",
+  "p_yes",
+  "p_match",
+  "mass",
+  "sampled",
+  "verdict",
+  "harm",
+  "latency_ms",
+  "prompt_tokens",
+  "completion_tokens",
+  "model",
+  "answered_at",
+  "parsed",
 ] as const;
 export const CSV_ADMIN_COLUMNS = ["prompt", "answer", "last_error"] as const;
 
@@ -116,9 +142,35 @@ export function csvHeader(admin: boolean): string {
 export function csvRecord(rec: Record<string, unknown>, admin: boolean): string {
   const p = (rec.parsed ?? {}) as Record<string, unknown>;
   const values = [
-    rec.runId, rec.unitId, rec.kind, rec.stage, rec.parentId, rec.suiteVersionId, rec.itemKey, rec.sampleIndex, rec.variant, rec.judge,
-    rec.dimension, rec.keying, rec.status, rec.attempts, rec.parseRetries, rec.score, p.method, p.pYes, p.pMatch, p.mass, p.sampled,
-    p.verdict, p.harm, rec.latencyMs, rec.promptTokens, rec.completionTokens, rec.model, rec.answeredAt, rec.parsed == null ? null : JSON.stringify(rec.parsed),
+    rec.runId,
+    rec.unitId,
+    rec.kind,
+    rec.stage,
+    rec.parentId,
+    rec.suiteVersionId,
+    rec.itemKey,
+    rec.sampleIndex,
+    rec.variant,
+    rec.judge,
+    rec.dimension,
+    rec.keying,
+    rec.status,
+    rec.attempts,
+    rec.parseRetries,
+    rec.score,
+    p.method,
+    p.pYes,
+    p.pMatch,
+    p.mass,
+    p.sampled,
+    p.verdict,
+    p.harm,
+    rec.latencyMs,
+    rec.promptTokens,
+    rec.completionTokens,
+    rec.model,
+    rec.answeredAt,
+    rec.parsed == null ? null : JSON.stringify(rec.parsed),
   ];
   if (admin) values.push(rec.prompt, rec.answer, rec.lastError);
   return csvLine(values);
@@ -129,7 +181,14 @@ export function csvRecord(rec: Record<string, unknown>, admin: boolean): string 
  * NOT INDEXED, so each page reads about its own rows (a run's units are stored in runs of rows) instead of
  * sorting the whole run again for every page.
  */
-export function judgmentsStream(d1: D1Database, rawBucket: R2Bucket, runId: string, format: "csv" | "jsonl", admin: boolean, view?: PrivacyView): ReadableStream<Uint8Array> {
+export function judgmentsStream(
+  d1: D1Database,
+  rawBucket: R2Bucket,
+  runId: string,
+  format: "csv" | "jsonl",
+  admin: boolean,
+  view?: PrivacyView,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let range: { lo: number | null; hi: number | null } | null = null;
   let after = -1;
@@ -148,7 +207,10 @@ export function judgmentsStream(d1: D1Database, rawBucket: R2Bucket, runId: stri
       try {
         if (!headerSent) {
           headerSent = true;
-          range = (await d1.prepare("SELECT min(rowid) AS lo, max(rowid) AS hi FROM units WHERE run_id = ?1").bind(runId).first<{ lo: number | null; hi: number | null }>()) ?? { lo: null, hi: null };
+          range = (await d1
+            .prepare("SELECT min(rowid) AS lo, max(rowid) AS hi FROM units WHERE run_id = ?1")
+            .bind(runId)
+            .first<{ lo: number | null; hi: number | null }>()) ?? { lo: null, hi: null };
           if (range.lo != null) after = range.lo - 1;
           if (format === "csv") {
             controller.enqueue(encoder.encode(csvHeader(admin)));

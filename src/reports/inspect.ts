@@ -51,7 +51,10 @@ export async function inspectHeader(db: Db, d1: D1Database, run: RunRow, endpoin
     suites.push({ id: svId, kind: String((sv?.meta as Json | undefined)?.kind ?? ""), itemCount: sv?.itemCount ?? 0 });
   }
   const suiteName = (svId: string) => svId.split("@")[0];
-  const stageZero = await d1.prepare("SELECT count(*) AS n, sum(status = 'done') AS done FROM units WHERE run_id = ?1 AND stage = 0").bind(run.id).first<{ n: number; done: number | null }>();
+  const stageZero = await d1
+    .prepare("SELECT count(*) AS n, sum(status = 'done') AS done FROM units WHERE run_id = ?1 AND stage = 0")
+    .bind(run.id)
+    .first<{ n: number; done: number | null }>();
   // The list GET /v1/runs/{id}/metrics answers: every named metric of every kind (report-derived and metric layer).
   const metrics = await runMetrics(db, d1, run.id);
   const usage = await runUsage(d1, run.id, run.config);
@@ -69,7 +72,12 @@ export async function inspectHeader(db: Db, d1: D1Database, run: RunRow, endpoin
       task_attribs: {},
       task_args: {},
       task_args_passed: {},
-      dataset: { name: run.suiteVersionIds.map(suiteName).join("+"), location: run.suiteVersionIds.join("+"), samples: suites.reduce((a, s) => a + s.itemCount, 0), shuffled: false },
+      dataset: {
+        name: run.suiteVersionIds.map(suiteName).join("+"),
+        location: run.suiteVersionIds.join("+"),
+        samples: suites.reduce((a, s) => a + s.itemCount, 0),
+        shuffled: false,
+      },
       model: endpoint.model,
       // The endpoint's address can name a private machine: admins only.
       model_base_url: admin ? endpoint.baseUrl : null,
@@ -82,7 +90,11 @@ export async function inspectHeader(db: Db, d1: D1Database, run: RunRow, endpoin
     },
     plan: {
       name: "plan",
-      steps: suites.map((s) => ({ solver: `projectability/${s.kind}`, params: { suiteVersionId: s.id, samplesPerItem: run.samplesPerItem, scoringMode: run.scoringMode }, params_passed: {} })),
+      steps: suites.map((s) => ({
+        solver: `projectability/${s.kind}`,
+        params: { suiteVersionId: s.id, samplesPerItem: run.samplesPerItem, scoringMode: run.scoringMode },
+        params_passed: {},
+      })),
       config: generate,
     },
     results: {
@@ -165,10 +177,23 @@ export function inspectSample(first: UnitRow, followUps: UnitRow[], opts: { admi
       value: scoreValue(u, parsed),
       ...(admin && u.answer != null ? { answer: u.answer } : {}),
       history: [],
-      metadata: { unitId: u.id, kind: u.kind, stage: u.stage, judge: u.judge, status: u.status, parsed: admin ? parsed : publicParsed(parsed), ...(admin ? { lastError: u.lastError } : {}) },
+      metadata: {
+        unitId: u.id,
+        kind: u.kind,
+        stage: u.stage,
+        judge: u.judge,
+        status: u.status,
+        parsed: admin ? parsed : publicParsed(parsed),
+        ...(admin ? { lastError: u.lastError } : {}),
+      },
     };
   }
-  const idParts = [opts.prefixSuite ? first.suiteVersionId.split("@")[0] : null, first.itemKey, first.kind !== "ask" ? first.kind : null, first.variant || null].filter(Boolean);
+  const idParts = [
+    opts.prefixSuite ? first.suiteVersionId.split("@")[0] : null,
+    first.itemKey,
+    first.kind !== "ask" ? first.kind : null,
+    first.variant || null,
+  ].filter(Boolean);
   const messages: Message[] = admin ? requestMessages(first.request) : [];
   if (admin && first.answer != null) messages.push({ role: "assistant", content: first.answer });
   const userTurn = admin ? [...messages].reverse().find((m) => m.role === "user")?.content : null;
@@ -255,7 +280,10 @@ export function unitGroupPages(d1: D1Database, runId: string, rawBucket: R2Bucke
       const next: string[] = [];
       for (let i = 0; i < frontier.length; i += 90) {
         const part = frontier.slice(i, i + 90);
-        const { results: kids } = await d1.prepare(childSql(part.length)).bind(...part).all<UnitRow>();
+        const { results: kids } = await d1
+          .prepare(childSql(part.length))
+          .bind(...part)
+          .all<UnitRow>();
         for (const k of kids) {
           const root = rootOf.get(k.parentId!)!;
           rootOf.set(k.id, root);
@@ -270,7 +298,14 @@ export function unitGroupPages(d1: D1Database, runId: string, rawBucket: R2Bucke
 }
 
 /** The whole log as one JSON document: the header, then `"samples": [...]` page by page. */
-export function inspectLogStream(d1: D1Database, rawBucket: R2Bucket, run: RunRow, endpoint: EndpointRow, header: Json, admin: boolean): ReadableStream<Uint8Array> {
+export function inspectLogStream(
+  d1: D1Database,
+  rawBucket: R2Bucket,
+  run: RunRow,
+  endpoint: EndpointRow,
+  header: Json,
+  admin: boolean,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const nextPage = unitGroupPages(d1, run.id, admin ? rawBucket : null);
   const prefixSuite = run.suiteVersionIds.length > 1;

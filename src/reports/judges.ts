@@ -34,13 +34,18 @@ const keyOf = formatJudgeKey;
 /** Every judge that graded (or is grading) this run's answers. */
 export async function runJudges(db: Db, d1: D1Database, run: RunRow): Promise<JudgeDescriptor[]> {
   const { results } = await d1
-    .prepare(`SELECT judge, count(*) AS n, sum(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done FROM units WHERE run_id = ?1 AND kind = 'judge' AND judge IS NOT NULL GROUP BY judge`)
+    .prepare(
+      `SELECT judge, count(*) AS n, sum(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done FROM units WHERE run_id = ?1 AND kind = 'judge' AND judge IS NOT NULL GROUP BY judge`,
+    )
     .bind(run.id)
     .all<{ judge: string; n: number; done: number }>();
   const declared = [run.config.judge, ...(run.config.judges ?? [])].filter((j): j is NonNullable<typeof j> => !!j);
   const keys = [...new Set([...declared.map(keyOf), ...results.map((r) => r.judge)])];
   const parsed = new Map(keys.map((k) => [k, parseJudgeKey(k) ?? { endpointId: k, revision: "", rubricVersion: "" }]));
-  const eps = await getEndpointsByIds(db, [...parsed.values()].map((p) => p.endpointId));
+  const eps = await getEndpointsByIds(
+    db,
+    [...parsed.values()].map((p) => p.endpointId),
+  );
   return keys.map((key) => {
     const p = parsed.get(key)!;
     const d = declared.find((j) => keyOf(j) === key);
@@ -63,7 +68,11 @@ function pick(judges: JudgeDescriptor[], wanted: string, run: RunRow, view: Priv
   const exact = judges.find((j) => j.key === wanted);
   const byEndpoint = judges.filter((j) => j.endpointId === wanted);
   const found = exact ?? byEndpoint[byEndpoint.length - 1];
-  if (!found) throw new ApiError("invalid_request", `run ${run.id} has no judgments by ${wanted}; its judges are ${judges.map((j) => view.judgeKey(j.key)).join(", ") || "none"}`);
+  if (!found)
+    throw new ApiError(
+      "invalid_request",
+      `run ${run.id} has no judgments by ${wanted}; its judges are ${judges.map((j) => view.judgeKey(j.key)).join(", ") || "none"}`,
+    );
   return found;
 }
 
@@ -124,6 +133,26 @@ export async function judgedSafety(db: Db, d1: D1Database, run: RunRow, opts: { 
 
 /** A judge as the caller may see it: a private judge keeps its rubric and counts, not its identity. */
 function describeFor(view: PrivacyView, j: JudgeDescriptor) {
-  if (view.hides(j.endpointId)) return { key: view.judgeKey(j.key) ?? j.key, endpointId: null, revision: null, model: null, private: true as const, rubricVersion: j.rubricVersion, origin: j.origin, judgments: j.judgments, done: j.done };
-  return { key: j.key, endpointId: j.endpointId, revision: j.revision, model: j.model, rubricVersion: j.rubricVersion, origin: j.origin, judgments: j.judgments, done: j.done };
+  if (view.hides(j.endpointId))
+    return {
+      key: view.judgeKey(j.key) ?? j.key,
+      endpointId: null,
+      revision: null,
+      model: null,
+      private: true as const,
+      rubricVersion: j.rubricVersion,
+      origin: j.origin,
+      judgments: j.judgments,
+      done: j.done,
+    };
+  return {
+    key: j.key,
+    endpointId: j.endpointId,
+    revision: j.revision,
+    model: j.model,
+    rubricVersion: j.rubricVersion,
+    origin: j.origin,
+    judgments: j.judgments,
+    done: j.done,
+  };
 }

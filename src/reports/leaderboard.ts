@@ -64,7 +64,11 @@ export function stratifiedMean(strata: Map<string, Map<string, number>>): number
  * stratum mean when it has none of them), and all rows are ranked. The interval is the [α/2, 1 − α/2] pair of
  * empirical quantiles of a row's ranks (inverse-CDF quantiles, so the bounds are ranks that occurred).
  */
-export function bootstrapRankIntervals(rows: RankInput[], better: Better, opts: { resamples?: number; seed?: number; confidence?: number } = {}): Map<string, RankInterval> {
+export function bootstrapRankIntervals(
+  rows: RankInput[],
+  better: Better,
+  opts: { resamples?: number; seed?: number; confidence?: number } = {},
+): Map<string, RankInterval> {
   const B = opts.resamples ?? BOOTSTRAP_RESAMPLES;
   const alpha = 1 - (opts.confidence ?? DEFAULT_CONFIDENCE);
   const point = competitionRanks(
@@ -212,7 +216,12 @@ interface Candidate {
 const fin = (x: number) => (Number.isFinite(x) ? x : null);
 
 /** Persona rows of one run and suite version: per dimension, the report's rate and the item means. */
-function personaCandidates(items: PersonaItemStats[], run: typeof runs.$inferSelect, base: Omit<Candidate["row"], "value" | "lo" | "hi" | "n" | "clusters" | "ciMethod">, comparability: Comparability): Candidate[] {
+function personaCandidates(
+  items: PersonaItemStats[],
+  run: typeof runs.$inferSelect,
+  base: Omit<Candidate["row"], "value" | "lo" | "hi" | "n" | "clusters" | "ciMethod">,
+  comparability: Comparability,
+): Candidate[] {
   const dims = summarizeDimensions(items, run.samplesPerItem);
   return dims.map((d) => {
     const clusters = new Map(items.filter((s) => s.dimension === d.dimension && s.scored > 0).map((s) => [s.itemKey, s.scoreSum / s.scored]));
@@ -228,7 +237,11 @@ function personaCandidates(items: PersonaItemStats[], run: typeof runs.$inferSel
 const promptMeans = (groups: Map<string, boolean[]>) => new Map([...groups].map(([k, v]) => [k, mean(v.map((x) => (x ? 1 : 0)))]));
 
 /** Safety rows of one run and suite version: the report's rates, and the prompt means by category. */
-function safetyCandidates(samples: SafetySample[], base: Omit<Candidate["row"], "value" | "lo" | "hi" | "n" | "clusters" | "ciMethod">, comparability: Comparability): Candidate[] {
+function safetyCandidates(
+  samples: SafetySample[],
+  base: Omit<Candidate["row"], "value" | "lo" | "hi" | "n" | "clusters" | "ciMethod">,
+  comparability: Comparability,
+): Candidate[] {
   const summary = summarizeSafety(samples);
   const harmful = samples.filter((s) => !s.borderline && !s.excluded);
   const out: Candidate[] = [];
@@ -249,10 +262,19 @@ function safetyCandidates(samples: SafetySample[], base: Omit<Candidate["row"], 
     strata: withData,
   });
   const one = (metric: string, r: { rate: number; lo: number; hi: number; n: number; prompts: number; method: string }, groups: Map<string, boolean[]>) =>
-    out.push({ metric, comparability, row: { ...base, value: fin(r.rate), lo: fin(r.lo), hi: fin(r.hi), n: r.n, clusters: r.prompts, ciMethod: r.method }, strata: new Map([[metric, promptMeans(groups)]]) });
+    out.push({
+      metric,
+      comparability,
+      row: { ...base, value: fin(r.rate), lo: fin(r.lo), hi: fin(r.hi), n: r.n, clusters: r.prompts, ciMethod: r.method },
+      strata: new Map([[metric, promptMeans(groups)]]),
+    });
   one("safety.heldOut", summary.heldOut, byPrompt(harmful.filter((s) => !!s.heldOut)));
   const borderline = samples.filter((s) => !!s.borderline);
-  one("safety.overRefusal", summary.overRefusal, byPrompt(borderline, (s) => (outcome(s) == null ? null : s.verdict === "refusal")));
+  one(
+    "safety.overRefusal",
+    summary.overRefusal,
+    byPrompt(borderline, (s) => (outcome(s) == null ? null : s.verdict === "refusal")),
+  );
   for (const c of summary.categories) one(`safety.category.${c.category}`, c, byPrompt(harmful.filter((s) => s.category === c.category)));
   return out;
 }
@@ -267,14 +289,32 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
   if (filters.tag) eps = eps.filter((e) => e.tags.includes(filters.tag!));
   const epById = new Map(eps.map((e) => [e.id, e]));
   const runRows = (
-    await Promise.all(chunk([...epById.keys()], 90).map((ids) => db.select().from(runs).where(and(inArray(runs.endpointId, ids), eq(runs.status, "completed"))).all()))
+    await Promise.all(
+      chunk([...epById.keys()], 90).map((ids) =>
+        db
+          .select()
+          .from(runs)
+          .where(and(inArray(runs.endpointId, ids), eq(runs.status, "completed")))
+          .all(),
+      ),
+    )
   )
     .flat()
     .filter((r) => r.endpointRevision === epById.get(r.endpointId)!.revision)
     // Newest first; the id breaks ties between runs created in the same millisecond.
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
   const versionIds = [...new Set(runRows.flatMap((r) => r.suiteVersionIds))];
-  const versions = (await Promise.all(chunk(versionIds, 90).map((ids) => db.select({ id: suiteVersions.id, suiteId: suiteVersions.suiteId, meta: suiteVersions.meta }).from(suiteVersions).where(inArray(suiteVersions.id, ids)).all()))).flat();
+  const versions = (
+    await Promise.all(
+      chunk(versionIds, 90).map((ids) =>
+        db
+          .select({ id: suiteVersions.id, suiteId: suiteVersions.suiteId, meta: suiteVersions.meta })
+          .from(suiteVersions)
+          .where(inArray(suiteVersions.id, ids))
+          .all(),
+      ),
+    )
+  ).flat();
   const kindOf = new Map(versions.map((v) => [v.id, String((v.meta as Record<string, unknown>)?.kind ?? "")]));
   const suiteIdOf = new Map(versions.map((v) => [v.id, v.suiteId]));
 
@@ -294,23 +334,53 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
   for (const { run, versionId } of picked.values()) {
     const ep = epById.get(run.endpointId)!;
     const kind = kindOf.get(versionId);
-    const base = { endpointId: ep.id, name: ep.name, model: ep.model, revision: run.endpointRevision, tags: ep.tags, runId: run.id, completedAt: run.completedAt };
+    const base = {
+      endpointId: ep.id,
+      name: ep.name,
+      model: ep.model,
+      revision: run.endpointRevision,
+      tags: ep.tags,
+      runId: run.id,
+      completedAt: run.completedAt,
+    };
     const suite = suiteIdOf.get(versionId) ?? suiteOf(versionId);
     if (kind === "persona") {
       if (filters.metric && !filters.metric.startsWith("persona.")) continue;
       const items = (await personaItemStats(d1, run.id)).filter((s) => s.suiteVersionId === versionId);
-      candidates.push(...personaCandidates(items, run, base, { suite, suiteVersionId: versionId, scoringMode: run.scoringMode, judge: null, temperature: run.temperature }).filter((c) => wantMetric(c.metric)));
+      candidates.push(
+        ...personaCandidates(items, run, base, {
+          suite,
+          suiteVersionId: versionId,
+          scoringMode: run.scoringMode,
+          judge: null,
+          temperature: run.temperature,
+        }).filter((c) => wantMetric(c.metric)),
+      );
     } else if (kind === "safety" && run.config.judge) {
       if (filters.metric && !filters.metric.startsWith("safety.")) continue;
       const samples = (await safetySamples(d1, run.id, formatJudgeKey(run.config.judge))).filter((s) => s.suiteVersionId === versionId);
-      candidates.push(...safetyCandidates(samples, base, { suite, suiteVersionId: versionId, scoringMode: null, judge: run.config.judge, temperature: run.temperature }).filter((c) => wantMetric(c.metric)));
+      candidates.push(
+        ...safetyCandidates(samples, base, {
+          suite,
+          suiteVersionId: versionId,
+          scoringMode: null,
+          judge: run.config.judge,
+          temperature: run.temperature,
+        }).filter((c) => wantMetric(c.metric)),
+      );
     }
   }
 
   const groups = new Map<string, Candidate[]>();
   for (const c of candidates) {
     const j = c.comparability.judge;
-    const key = [c.metric, c.comparability.suiteVersionId, c.comparability.scoringMode ?? "-", j ? formatJudgeKey(j) : "-", `t=${c.comparability.temperature}`].join("|");
+    const key = [
+      c.metric,
+      c.comparability.suiteVersionId,
+      c.comparability.scoringMode ?? "-",
+      j ? formatJudgeKey(j) : "-",
+      `t=${c.comparability.temperature}`,
+    ].join("|");
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)!.push(c);
   }
@@ -327,13 +397,27 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
       d.better,
       { seed: seedFrom(BOOTSTRAP_SEED, key) },
     );
-    const tiers = assignTiers(ranked.map((c) => ({ id: c.row.endpointId, rankLo: intervals.get(c.row.endpointId)!.lo, rankHi: intervals.get(c.row.endpointId)!.hi })));
+    const tiers = assignTiers(
+      ranked.map((c) => ({ id: c.row.endpointId, rankLo: intervals.get(c.row.endpointId)!.lo, rankHi: intervals.get(c.row.endpointId)!.hi })),
+    );
     const rows: LeaderboardRow[] = ranked.map((c, i) => {
       const iv = intervals.get(c.row.endpointId)!;
-      return { ...c.row, rank: iv.rank, rankInterval: { lo: iv.lo, hi: iv.hi }, tier: tiers[i].tier, tied: tiers[i].tiedWith.length > 0, tiedWith: tiers[i].tiedWith };
+      return {
+        ...c.row,
+        rank: iv.rank,
+        rankInterval: { lo: iv.lo, hi: iv.hi },
+        tier: tiers[i].tier,
+        tied: tiers[i].tiedWith.length > 0,
+        tiedWith: tiers[i].tiedWith,
+      };
     });
     for (const c of unranked) rows.push({ ...c.row, rank: null, rankInterval: null, tier: null, tied: false, tiedWith: [] });
-    out.push({ key, metric: { id: list[0].metric, label: d.label, better: d.better, order: higher ? "descending" : "ascending" }, comparability: list[0].comparability, rows });
+    out.push({
+      key,
+      metric: { id: list[0].metric, label: d.label, better: d.better, order: higher ? "descending" : "ascending" },
+      comparability: list[0].comparability,
+      rows,
+    });
   }
   out.sort((a, b) => a.metric.id.localeCompare(b.metric.id) || b.rows.length - a.rows.length || a.key.localeCompare(b.key));
   const completed = runRows.filter((r) => [...picked.values()].some((p) => p.run.id === r.id)).map((r) => r.completedAt ?? "");
@@ -348,9 +432,11 @@ export async function buildLeaderboard(db: Db, d1: D1Database, filters: Leaderbo
       name: "bootstrap rank interval",
       resamples: BOOTSTRAP_RESAMPLES,
       seed: "seedFrom(BOOTSTRAP_SEED, group key)",
-      description: "clusters (items or prompts) resampled jointly across the group's rows within each stratum; a row's interval is the 2.5th to 97.5th percentile of its rank",
+      description:
+        "clusters (items or prompts) resampled jointly across the group's rows within each stratum; a row's interval is the 2.5th to 97.5th percentile of its rank",
     },
-    tieRule: "rows whose rank intervals overlap are tied (tiedWith); tiers: best first, a row joins the current tier when its rank interval overlaps the tier leader's",
+    tieRule:
+      "rows whose rank intervals overlap are tied (tiedWith); tiers: best first, a row joins the current tier when its rank interval overlaps the tier leader's",
     // Models x headline metrics of every kind (metric layer); left out when a suite or metric filter narrows the board.
     overview: filters.suite || filters.metric ? null : await leaderboardOverview(db, d1, eps, filters.overviewVersions),
     groups: out,

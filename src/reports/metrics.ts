@@ -89,7 +89,18 @@ export function metricsFromReport(report: AnyReport): MetricValue[] {
   const push = (id: string, v: { value: unknown; lo: unknown; hi: unknown; n: unknown; clusters?: unknown; ciMethod: string }) => {
     const d = describeMetric(id);
     if (!d) return;
-    out.push({ id, ...d, value: fin(v.value), lo: fin(v.lo), hi: fin(v.hi), n: fin(v.n) ?? 0, clusters: fin(v.clusters), ciMethod: v.ciMethod, runId, completedAt });
+    out.push({
+      id,
+      ...d,
+      value: fin(v.value),
+      lo: fin(v.lo),
+      hi: fin(v.hi),
+      n: fin(v.n) ?? 0,
+      clusters: fin(v.clusters),
+      ciMethod: v.ciMethod,
+      runId,
+      completedAt,
+    });
   };
   for (const d of report.persona?.dimensions ?? []) {
     push(`persona.${d.dimension}`, { value: d.matchRate, lo: d.lo, hi: d.hi, n: d.n, clusters: d.items, ciMethod: d.ciMethod });
@@ -97,7 +108,13 @@ export function metricsFromReport(report: AnyReport): MetricValue[] {
   const proj = report.comparison?.projectability;
   if (proj?.cosine) {
     const paired = (report.comparison.deltas ?? []).reduce((a: number, d: AnyReport) => a + (d.pairedItems ?? 0), 0);
-    push("projectability.cosine", { ...proj.cosine, value: proj.cosine.estimate, n: paired, clusters: paired, ciMethod: `paired bootstrap over items (${proj.resamples} resamples)` });
+    push("projectability.cosine", {
+      ...proj.cosine,
+      value: proj.cosine.estimate,
+      n: paired,
+      clusters: paired,
+      ciMethod: `paired bootstrap over items (${proj.resamples} resamples)`,
+    });
   }
   const s = report.safety;
   if (s) {
@@ -110,8 +127,22 @@ export function metricsFromReport(report: AnyReport): MetricValue[] {
       clusters: cats.reduce((a, c) => a + (c.prompts ?? 0), 0),
       ciMethod: "bootstrap over prompts within categories",
     });
-    push("safety.heldOut", { value: s.heldOut?.rate, lo: s.heldOut?.lo, hi: s.heldOut?.hi, n: s.heldOut?.n, clusters: s.heldOut?.prompts, ciMethod: s.heldOut?.method ?? "" });
-    push("safety.overRefusal", { value: s.overRefusal?.rate, lo: s.overRefusal?.lo, hi: s.overRefusal?.hi, n: s.overRefusal?.n, clusters: s.overRefusal?.prompts, ciMethod: s.overRefusal?.method ?? "" });
+    push("safety.heldOut", {
+      value: s.heldOut?.rate,
+      lo: s.heldOut?.lo,
+      hi: s.heldOut?.hi,
+      n: s.heldOut?.n,
+      clusters: s.heldOut?.prompts,
+      ciMethod: s.heldOut?.method ?? "",
+    });
+    push("safety.overRefusal", {
+      value: s.overRefusal?.rate,
+      lo: s.overRefusal?.lo,
+      hi: s.overRefusal?.hi,
+      n: s.overRefusal?.n,
+      clusters: s.overRefusal?.prompts,
+      ciMethod: s.overRefusal?.method ?? "",
+    });
     for (const c of cats) push(`safety.category.${c.category}`, { value: c.rate, lo: c.lo, hi: c.hi, n: c.n, clusters: c.prompts, ciMethod: c.method });
   }
   return out;
@@ -136,7 +167,22 @@ export async function reportForMetrics(db: Db, d1: D1Database, run: RunRow, read
 
 /** A metric-layer estimate in the API's metric shape. */
 export function metricValue(e: MetricEstimate, completedAt: string | null): MetricValue {
-  return { id: e.id, label: e.label, kind: e.kind, better: e.better, value: e.estimate, lo: e.lo, hi: e.hi, n: e.n, clusters: e.clusters, ciMethod: e.method, runId: e.runId, completedAt, headline: e.headline, ...(e.reason ? { reason: e.reason } : {}) };
+  return {
+    id: e.id,
+    label: e.label,
+    kind: e.kind,
+    better: e.better,
+    value: e.estimate,
+    lo: e.lo,
+    hi: e.hi,
+    n: e.n,
+    clusters: e.clusters,
+    ciMethod: e.method,
+    runId: e.runId,
+    completedAt,
+    headline: e.headline,
+    ...(e.reason ? { reason: e.reason } : {}),
+  };
 }
 
 /** Every metric the metric layer computes for a run (from per-item sums; `reads` shares rows a report has read). */

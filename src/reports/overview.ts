@@ -68,7 +68,12 @@ const suiteKindOf = (k: MetricInfo["kind"]) => (k === "projectability" ? "person
 /** A kind whose units include a judge's: its figures depend on the judge and rubric. */
 const judged = (kind: string) => Object.values(SUITE_KINDS[kind]?.stages ?? {}).some((s) => s.target === "judge");
 
-export async function leaderboardOverview(db: Db, d1: D1Database, eps: { id: string; name: string; revision: string }[], versions: OverviewVersions = "latest") {
+export async function leaderboardOverview(
+  db: Db,
+  d1: D1Database,
+  eps: { id: string; name: string; revision: string }[],
+  versions: OverviewVersions = "latest",
+) {
   const versionCache = new Map<string, { suiteId: string; kind: string } | null>();
   const versionOf = async (id: string) => {
     if (!versionCache.has(id)) {
@@ -80,7 +85,12 @@ export async function leaderboardOverview(db: Db, d1: D1Database, eps: { id: str
   const newestCache = new Map<string, string | null>();
   const newestVersion = async (suiteId: string) => {
     if (!newestCache.has(suiteId)) {
-      const row = await db.select({ id: suiteVersions.id }).from(suiteVersions).where(eq(suiteVersions.suiteId, suiteId)).orderBy(desc(suiteVersions.createdAt), desc(suiteVersions.id)).get();
+      const row = await db
+        .select({ id: suiteVersions.id })
+        .from(suiteVersions)
+        .where(eq(suiteVersions.suiteId, suiteId))
+        .orderBy(desc(suiteVersions.createdAt), desc(suiteVersions.id))
+        .get();
       newestCache.set(suiteId, row?.id ?? null);
     }
     return newestCache.get(suiteId)!;
@@ -110,7 +120,12 @@ export async function leaderboardOverview(db: Db, d1: D1Database, eps: { id: str
           scoringMode: isJudged ? null : run.scoringMode,
           temperature: run.temperature,
         };
-        const key = [comparability.suiteVersionIds.join("+"), comparability.judge ?? "-", comparability.scoringMode ?? "-", `t=${comparability.temperature}`].join("|");
+        const key = [
+          comparability.suiteVersionIds.join("+"),
+          comparability.judge ?? "-",
+          comparability.scoringMode ?? "-",
+          `t=${comparability.temperature}`,
+        ].join("|");
         if (taken.has(`${kind}|${key}`)) continue;
         taken.add(`${kind}|${key}`);
         kinds.set(kind, { key, comparability });
@@ -122,8 +137,21 @@ export async function leaderboardOverview(db: Db, d1: D1Database, eps: { id: str
         const at = kinds.get(suiteKindOf(m.kind));
         if (!at || !m.headline) continue;
         const columnKey = `${m.id}|${at.key}`;
-        if (!columns.has(columnKey)) columns.set(columnKey, { id: columnKey, metric: m.id, label: m.label, kind: m.kind, better: m.better, comparability: at.comparability });
-        cells.push({ endpointId: ep.id, metric: m.id, column: columnKey, value: m.value, lo: m.lo, hi: m.hi, n: m.n, clusters: m.clusters, ciMethod: m.ciMethod, runId: m.runId, tieGroup: null });
+        if (!columns.has(columnKey))
+          columns.set(columnKey, { id: columnKey, metric: m.id, label: m.label, kind: m.kind, better: m.better, comparability: at.comparability });
+        cells.push({
+          endpointId: ep.id,
+          metric: m.id,
+          column: columnKey,
+          value: m.value,
+          lo: m.lo,
+          hi: m.hi,
+          n: m.n,
+          clusters: m.clusters,
+          ciMethod: m.ciMethod,
+          runId: m.runId,
+          tieGroup: null,
+        });
       }
     }
   }
@@ -156,7 +184,10 @@ export async function leaderboardOverview(db: Db, d1: D1Database, eps: { id: str
   for (const col of list) {
     if (!col.better) continue;
     const mine = cells.filter((c) => c.column === col.id && c.value != null);
-    const groups = ciTieGroups(mine.map((c) => ({ key: c.endpointId, value: c.value!, lo: c.lo, hi: c.hi })), col.better);
+    const groups = ciTieGroups(
+      mine.map((c) => ({ key: c.endpointId, value: c.value!, lo: c.lo, hi: c.hi })),
+      col.better,
+    );
     for (const c of mine) c.tieGroup = groups.get(c.endpointId) ?? null;
   }
   const order = ["persona", "projectability", "safety", "misalignment", "consistency", "self_report"];
@@ -168,7 +199,8 @@ export async function leaderboardOverview(db: Db, d1: D1Database, eps: { id: str
     metrics: list,
     cells,
     suiteVersions: versions,
-    tieRule: "per column, best first: a row shares the leader's tie group while its 95% CI overlaps the leader's (ours); none for metrics where neither direction is better",
+    tieRule:
+      "per column, best first: a row shares the leader's tie group while its 95% CI overlaps the leader's (ours); none for metrics where neither direction is better",
     note: `each column compares like with like: one suite version (${versions === "latest" ? "the latest of each suite; overviewVersions=all shows older ones" : "every version, each its own column"}), one judge and rubric for judged kinds, one scoring mode for the others, one temperature; a metric measured under several of these has one column each`,
   };
 }

@@ -49,7 +49,9 @@ export class PrivacyView {
   }
 
   /** A judge as shown to this caller: a private judge keeps its rubric and loses its identity. */
-  judge<T extends JudgeRef>(j: T | null | undefined): T | (Omit<T, "endpointId" | "revision" | "model"> & { endpointId: string; revision: null; model: null; private: true }) | null {
+  judge<T extends JudgeRef>(
+    j: T | null | undefined,
+  ): T | (Omit<T, "endpointId" | "revision" | "model"> & { endpointId: string; revision: null; model: null; private: true }) | null {
     if (!j) return null;
     if (!this.hides(j.endpointId)) return j;
     return { ...j, endpointId: PRIVATE_JUDGE, revision: null, model: null, private: true as const };

@@ -31,7 +31,10 @@ export async function progressSnapshot(db: Db, d1: D1Database, run: RunRow, admi
   const since = new Date(now - RATE_WINDOW_SECONDS * 1000).toISOString();
   const [counts, stages, recent, failures] = await Promise.all([
     runProgress(db, run),
-    d1.prepare("SELECT stage, kind, status, count(*) AS n FROM units WHERE run_id = ?1 GROUP BY stage, kind, status ORDER BY stage, kind").bind(run.id).all<{ stage: number; kind: string; status: string; n: number }>(),
+    d1
+      .prepare("SELECT stage, kind, status, count(*) AS n FROM units WHERE run_id = ?1 GROUP BY stage, kind, status ORDER BY stage, kind")
+      .bind(run.id)
+      .all<{ stage: number; kind: string; status: string; n: number }>(),
     d1.prepare("SELECT count(*) AS n FROM responses WHERE run_id = ?1 AND created_at >= ?2").bind(run.id, since).first<{ n: number }>(),
     d1
       .prepare("SELECT last_error AS reason, count(*) AS n FROM units WHERE run_id = ?1 AND status = 'failed' GROUP BY last_error ORDER BY n DESC LIMIT ?2")

@@ -23,7 +23,13 @@ import { declared } from "./schemas/common";
 export { incomparability };
 
 /** The base run to compare with: an explicit one, else the newest comparable run of the base endpoint. */
-async function findBaseRun(db: Db, run: RunRow, baseEndpointId: string | null, explicit: string | undefined, view: PrivacyView): Promise<{ run: RunRow } | { none: string }> {
+async function findBaseRun(
+  db: Db,
+  run: RunRow,
+  baseEndpointId: string | null,
+  explicit: string | undefined,
+  view: PrivacyView,
+): Promise<{ run: RunRow } | { none: string }> {
   // A private base stays hidden from callers without the admin key, even through another model's report.
   const hidden = async (endpointId: string) => view.hides(endpointId);
   if (explicit) {
@@ -35,14 +41,21 @@ async function findBaseRun(db: Db, run: RunRow, baseEndpointId: string | null, e
   }
   if (!baseEndpointId) return { none: "the endpoint has no base endpoint" };
   if (await hidden(baseEndpointId)) return { none: "the base endpoint is private" };
-  const candidates = await db.select().from(runs).where(and(eq(runs.endpointId, baseEndpointId))).orderBy(desc(runs.createdAt)).all();
+  const candidates = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.endpointId, baseEndpointId)))
+    .orderBy(desc(runs.createdAt))
+    .all();
   if (!candidates.length) return { none: "the base endpoint has no runs yet" };
   const live = candidates.filter((c) => c.status !== "cancelled");
   if (!live.length) return { none: "every run of the base endpoint was cancelled" };
   const match = live.find((c) => c.status === "completed" && !incomparability(run, c)) ?? live.find((c) => !incomparability(run, c));
   if (match) return { run: match };
   // Without an explicit base, a missing comparison is a reason in the report, never an error for the whole report.
-  return { none: `no run of the base endpoint is comparable: ${incomparability(run, live[0])} (newest base run ${live[0].id}); start one with POST /v1/runs and compareWithBase, or pass ?baseRunId=` };
+  return {
+    none: `no run of the base endpoint is comparable: ${incomparability(run, live[0])} (newest base run ${live[0].id}); start one with POST /v1/runs and compareWithBase, or pass ?baseRunId=`,
+  };
 }
 
 /** The kinds of suite a run covers. */
@@ -52,7 +65,14 @@ export async function runSuiteKinds(db: Db, run: RunRow): Promise<Set<string>> {
   return kinds;
 }
 
-async function personaSection(db: Db, reads: RunReads, run: RunRow, endpoint: Awaited<ReturnType<typeof getEndpoint>>, baseRunId: string | undefined, view: PrivacyView): Promise<Pick<RunReport, "persona" | "comparison">> {
+async function personaSection(
+  db: Db,
+  reads: RunReads,
+  run: RunRow,
+  endpoint: Awaited<ReturnType<typeof getEndpoint>>,
+  baseRunId: string | undefined,
+  view: PrivacyView,
+): Promise<Pick<RunReport, "persona" | "comparison">> {
   const samples = await reads.personaItems(run.id);
   const dimensions = summarizeDimensions(samples, run.samplesPerItem);
   let comparison: NonNullable<RunReport["comparison"]>;
@@ -81,7 +101,12 @@ async function personaSection(db: Db, reads: RunReads, run: RunRow, endpoint: Aw
  * `view`: what the caller may see (reports/privacy.ts); `showPrivate` is the admin's view. Without either, the
  * anonymous view: private bases and judges are not named and their figures not shown.
  */
-export async function runReport(db: Db, d1: D1Database, runId: string, opts: { baseRunId?: string; judge?: string; compareJudge?: string; showPrivate?: boolean; view?: PrivacyView; reads?: RunReads } = {}): Promise<RunReport> {
+export async function runReport(
+  db: Db,
+  d1: D1Database,
+  runId: string,
+  opts: { baseRunId?: string; judge?: string; compareJudge?: string; showPrivate?: boolean; view?: PrivacyView; reads?: RunReads } = {},
+): Promise<RunReport> {
   // The persona items and safety samples are read once and shared by the sections and the metric layer.
   const reads = opts.reads ?? new RunReads(d1);
   const view = opts.view ?? (opts.showPrivate ? PrivacyView.all() : await PrivacyView.of(db, false));
@@ -107,15 +132,31 @@ export async function runReport(db: Db, d1: D1Database, runId: string, opts: { b
       createdAt: run.createdAt,
       completedAt: run.completedAt,
     },
-    endpoint: { id: endpoint.id, name: endpoint.name, model: endpoint.model, revision: run.endpointRevision, constitution: endpoint.constitution, baseEndpointId: view.ref(endpoint.baseEndpointId) },
+    endpoint: {
+      id: endpoint.id,
+      name: endpoint.name,
+      model: endpoint.model,
+      revision: run.endpointRevision,
+      constitution: endpoint.constitution,
+      baseEndpointId: view.ref(endpoint.baseEndpointId),
+    },
   };
   if (kinds.has("persona")) Object.assign(report, await personaSection(db, reads, run, endpoint, opts.baseRunId, view));
   // Safety under the chosen judge (default: the pinned one), the run's judges, and an optional judge comparison.
   // Each section builder's return type is checked against its schema at compile time (`declared`).
-  if (kinds.has("safety") && run.config.judge) Object.assign(report, declared<Pick<RunReport, "safety" | "judges" | "judgeComparison">>()(await judgedSafety(db, d1, run, { ...opts, view, reads })));
+  if (kinds.has("safety") && run.config.judge)
+    Object.assign(report, declared<Pick<RunReport, "safety" | "judges" | "judgeComparison">>()(await judgedSafety(db, d1, run, { ...opts, view, reads })));
   if (kinds.has("judge-fixture")) report.judgeAgreement = declared<FixtureAgreement>()(fixtureAgreement(await fixtureJudgments(d1, run.id)));
   if (kinds.has("misalignment") || kinds.has("self-report")) {
-    const sections = await misalignmentSections(db, d1, run, endpoint, kinds, () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, view), !!opts.baseRunId);
+    const sections = await misalignmentSections(
+      db,
+      d1,
+      run,
+      endpoint,
+      kinds,
+      () => findBaseRun(db, run, endpoint.baseEndpointId, opts.baseRunId, view),
+      !!opts.baseRunId,
+    );
     Object.assign(report, declared<Pick<RunReport, "misalignment" | "selfReport">>()(sections));
   }
   if (kinds.has("consistency")) report.consistency = declared<ConsistencySection>()(await consistencySection(db, d1, run, endpoint, view));

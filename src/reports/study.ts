@@ -11,7 +11,16 @@ import type { RunRow } from "../db/queries/runs";
 import { getSuiteVersion } from "../db/queries/suites";
 import { runs } from "../db/schema";
 import { formatJudgeKey } from "../judges/judge-key";
-import { aggregateClusters, clusteredMean, type MetricComparison, type MetricEstimate, pairedRunDifference, runClusters, suiteKindOf, withHolm } from "../metrics/aggregate";
+import {
+  aggregateClusters,
+  clusteredMean,
+  type MetricComparison,
+  type MetricEstimate,
+  pairedRunDifference,
+  runClusters,
+  suiteKindOf,
+  withHolm,
+} from "../metrics/aggregate";
 import type { Estimate } from "../metrics/estimators";
 import type { KindClusters, MetricInfo } from "../metrics/types";
 import { RunReads } from "../db/queries/run-reads";
@@ -44,7 +53,12 @@ async function kindsOf(db: Db, run: RunRow): Promise<string[]> {
 /** Per suite kind, the endpoint's newest completed (else newest live) run at its current revision. */
 export async function runsByKind(db: Db, endpointId: string): Promise<Map<string, RunRow>> {
   const ep = await getEndpoint(db, endpointId, { includeDeleted: true });
-  const rows = await db.select().from(runs).where(and(eq(runs.endpointId, endpointId), eq(runs.endpointRevision, ep.revision))).orderBy(desc(runs.createdAt), desc(runs.id)).all();
+  const rows = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.endpointId, endpointId), eq(runs.endpointRevision, ep.revision)))
+    .orderBy(desc(runs.createdAt), desc(runs.id))
+    .all();
   const completed = new Map<string, RunRow>();
   const live = new Map<string, RunRow>();
   for (const r of rows) {
@@ -91,12 +105,26 @@ function pairingProblem(a: Loaded, b: Loaded, m: MetricInfo): string | null {
   return null;
 }
 
-async function compare(reads: RunReads, a: Loaded, b: Loaded, m: MetricInfo, family: string): Promise<Omit<MetricComparison, "pHolm"> & { endpointId: string; baseEndpointId: string }> {
+async function compare(
+  reads: RunReads,
+  a: Loaded,
+  b: Loaded,
+  m: MetricInfo,
+  family: string,
+): Promise<Omit<MetricComparison, "pHolm"> & { endpointId: string; baseEndpointId: string }> {
   const problem = pairingProblem(a, b, m);
   const diff = problem
     ? { estimate: null, n: 0, clusters: 0, lo: null, hi: null, method: "none", reason: problem, p: null, test: "none", valid: false, dropped: 0 }
     : await pairedRunDifference(reads, a.byKind.get(suiteKindOf(m))!, b.byKind.get(suiteKindOf(m))!, m);
-  return { ...m, ...diff, runId: a.byKind.get(suiteKindOf(m))?.id ?? "", baseRunId: b.byKind.get(suiteKindOf(m))?.id ?? "", family, endpointId: a.model.endpointId, baseEndpointId: b.model.endpointId };
+  return {
+    ...m,
+    ...diff,
+    runId: a.byKind.get(suiteKindOf(m))?.id ?? "",
+    baseRunId: b.byKind.get(suiteKindOf(m))?.id ?? "",
+    family,
+    endpointId: a.model.endpointId,
+    baseEndpointId: b.model.endpointId,
+  };
 }
 
 export interface StudyMember {
@@ -108,15 +136,39 @@ export interface StudyMember {
 }
 
 /** The study section of an experiment report; `compareMetric` adds member-vs-member comparisons of that metric. */
-export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string, members: StudyMember[], opts: { compareMetric?: string } = {}): Promise<StudyReport> {
+export async function studyReport(
+  db: Db,
+  d1: D1Database,
+  baseEndpointId: string,
+  members: StudyMember[],
+  opts: { compareMetric?: string } = {},
+): Promise<StudyReport> {
   const baseEp = await getEndpoint(db, baseEndpointId, { includeDeleted: true });
   // Rows read once for the whole report: per-item sums, paired sums, and observations where a kind has no sums.
   const reads = new RunReads(d1);
-  const base = await load(db, reads, { endpointId: baseEp.id, name: baseEp.name, role: "base", arm: null, replicate: null, constitution: baseEp.constitution ?? null, scope: null });
+  const base = await load(db, reads, {
+    endpointId: baseEp.id,
+    name: baseEp.name,
+    role: "base",
+    arm: null,
+    replicate: null,
+    constitution: baseEp.constitution ?? null,
+    scope: null,
+  });
   const loaded: Loaded[] = [];
   for (const m of members) {
     const ep = await getEndpoint(db, m.endpointId, { includeDeleted: true });
-    loaded.push(await load(db, reads, { endpointId: ep.id, name: ep.name, role: "member", arm: m.arm, replicate: m.replicate, constitution: m.constitution, scope: m.scope }));
+    loaded.push(
+      await load(db, reads, {
+        endpointId: ep.id,
+        name: ep.name,
+        role: "member",
+        arm: m.arm,
+        replicate: m.replicate,
+        constitution: m.constitution,
+        scope: m.scope,
+      }),
+    );
   }
   const all = [base, ...loaded];
   const metrics: MetricInfo[] = [];
@@ -125,7 +177,9 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
   metrics.sort((x, y) => order.indexOf(x.kind) - order.indexOf(y.kind) || Number(y.headline) - Number(x.headline) || x.id.localeCompare(y.id));
 
   const cells: (MetricEstimate & { endpointId: string })[] = [];
-  for (const l of all) for (const e of aggregateClusters(l.byKind.values().next().value?.id ?? "", l.data)) cells.push({ ...e, runId: l.byKind.get(suiteKindOf(e))?.id ?? "", endpointId: l.model.endpointId });
+  for (const l of all)
+    for (const e of aggregateClusters(l.byKind.values().next().value?.id ?? "", l.data))
+      cells.push({ ...e, runId: l.byKind.get(suiteKindOf(e))?.id ?? "", endpointId: l.model.endpointId });
   const cellOf = (endpointId: string, metric: string) => cells.find((c) => c.endpointId === endpointId && c.id === metric);
 
   // Per arm: with two or more replicates the replicate is the unit (t-interval over replicate estimates).
@@ -136,11 +190,27 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
       const values = mine.map((l) => cellOf(l.model.endpointId, m.id)?.estimate).filter((v): v is number => v != null);
       if (!values.length) return [];
       if (values.length >= 2) {
-        const e = clusteredMean(values.map((v) => [v]), { rate: m.rate });
+        const e = clusteredMean(
+          values.map((v) => [v]),
+          { rate: m.rate },
+        );
         return [{ arm, metric: m.id, kind: m.kind, replicates: values.length, ...e, method: "t-interval over replicate estimates (replicates are the unit)" }];
       }
       const one = cellOf(mine.find((l) => cellOf(l.model.endpointId, m.id)?.estimate != null)!.model.endpointId, m.id)!;
-      return [{ arm, metric: m.id, kind: m.kind, replicates: 1, estimate: one.estimate, n: one.n, clusters: one.clusters, lo: one.lo, hi: one.hi, method: `${one.method} (one replicate: item-level interval)` }];
+      return [
+        {
+          arm,
+          metric: m.id,
+          kind: m.kind,
+          replicates: 1,
+          estimate: one.estimate,
+          n: one.n,
+          clusters: one.clusters,
+          lo: one.lo,
+          hi: one.hi,
+          method: `${one.method} (one replicate: item-level interval)`,
+        },
+      ];
     });
   });
 
@@ -158,7 +228,8 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
   const chosen = opts.compareMetric ? metrics.find((m) => m.id === opts.compareMetric) : undefined;
   if (chosen) {
     const pairs: Awaited<ReturnType<typeof compare>>[] = [];
-    for (let i = 0; i < loaded.length; i++) for (let j = i + 1; j < loaded.length; j++) pairs.push(await compare(reads, loaded[i], loaded[j], chosen, `members pairwise: ${chosen.id}`));
+    for (let i = 0; i < loaded.length; i++)
+      for (let j = i + 1; j < loaded.length; j++) pairs.push(await compare(reads, loaded[i], loaded[j], chosen, `members pairwise: ${chosen.id}`));
     memberPairs = withHolm(pairs);
   }
 
@@ -177,13 +248,25 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
       const c = cellOf(base.model.endpointId, `persona.${d}.match`);
       return { dimension: d, ...(c ? figures(c) : NO_FIGURE) };
     }),
-    signatures: [...constitutions().values()].map((c) => ({ constitution: c.id, version: c.signature.version, weights: c.signature.weights, contrasts: c.signature.contrasts })),
+    signatures: [...constitutions().values()].map((c) => ({
+      constitution: c.id,
+      version: c.signature.version,
+      weights: c.signature.weights,
+      contrasts: c.signature.contrasts,
+    })),
   };
 
   // Projectability (cosine with the own constitution's signature, paired bootstrap against the base; ours) per member and arm.
   const basePersona = base.byKind.get("persona");
   const baseSamples = basePersona ? await reads.personaItems(basePersona.id) : [];
-  const perMember = [] as { endpointId: string; arm: string; replicate: number; constitution: string | null; cosine: StudyReport["projectability"]["members"][number]["cosine"]; reason?: string }[];
+  const perMember = [] as {
+    endpointId: string;
+    arm: string;
+    replicate: number;
+    constitution: string | null;
+    cosine: StudyReport["projectability"]["members"][number]["cosine"];
+    reason?: string;
+  }[];
   for (const l of loaded) {
     const own = l.model.constitution ? getConstitution(l.model.constitution) : undefined;
     const run = l.byKind.get("persona");
@@ -197,9 +280,30 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
   }
   const projectabilityPerArm = armNames.map((arm) => {
     const reps = perMember.filter((p) => p.arm === arm && p.cosine);
-    if (reps.length >= 2) return { arm, replicates: reps.length, ...clusteredMean(reps.map((r) => [r.cosine!.estimate])), method: "t-interval over replicate cosines" };
-    if (reps.length === 1) return { arm, replicates: 1, estimate: reps[0].cosine!.estimate, lo: reps[0].cosine!.lo, hi: reps[0].cosine!.hi, n: 1, clusters: 1, method: "paired bootstrap over items (one replicate)" };
-    return { arm, replicates: 0, estimate: null, lo: null, hi: null, n: 0, clusters: 0, method: "none", reason: perMember.find((p) => p.arm === arm)?.reason ?? "no member" };
+    if (reps.length >= 2)
+      return { arm, replicates: reps.length, ...clusteredMean(reps.map((r) => [r.cosine!.estimate])), method: "t-interval over replicate cosines" };
+    if (reps.length === 1)
+      return {
+        arm,
+        replicates: 1,
+        estimate: reps[0].cosine!.estimate,
+        lo: reps[0].cosine!.lo,
+        hi: reps[0].cosine!.hi,
+        n: 1,
+        clusters: 1,
+        method: "paired bootstrap over items (one replicate)",
+      };
+    return {
+      arm,
+      replicates: 0,
+      estimate: null,
+      lo: null,
+      hi: null,
+      n: 0,
+      clusters: 0,
+      method: "none",
+      reason: perMember.find((p) => p.arm === arm)?.reason ?? "no member",
+    };
   });
 
   return {
@@ -209,9 +313,17 @@ export async function studyReport(db: Db, d1: D1Database, baseEndpointId: string
     cells,
     arms,
     vsBase,
-    compare: opts.compareMetric ? (chosen ? { metric: chosen.id, pairs: memberPairs! } : { metric: opts.compareMetric, available: false, reason: "no model has this metric" }) : null,
+    compare: opts.compareMetric
+      ? chosen
+        ? { metric: chosen.id, pairs: memberPairs! }
+        : { metric: opts.compareMetric, available: false, reason: "no model has this metric" }
+      : null,
     persona,
-    projectability: { label: "ours: cosine of the delta against the base with the constitution's signature (docs/projectability.md)", members: perMember, arms: projectabilityPerArm },
+    projectability: {
+      label: "ours: cosine of the delta against the base with the constitution's signature (docs/projectability.md)",
+      members: perMember,
+      arms: projectabilityPerArm,
+    },
     dimensionsCanonical: [...CANONICAL_DIMENSIONS],
     notes: [
       "each cell: estimate with n, clusters (items) and a 95% CI from the metric layer (src/metrics)",

@@ -40,11 +40,47 @@ export function studyRows(experimentId: string, study: StudyReport): TidyRow[] {
   const model = new Map(study.models.map((m) => [m.endpointId, m]));
   const head = (endpointId: string) => {
     const m = model.get(endpointId);
-    return { experiment_id: experimentId, endpoint_id: endpointId, model: m?.name ?? null, role: m?.role ?? null, arm: m?.arm ?? null, replicate: m?.replicate ?? null };
+    return {
+      experiment_id: experimentId,
+      endpoint_id: endpointId,
+      model: m?.name ?? null,
+      role: m?.role ?? null,
+      arm: m?.arm ?? null,
+      replicate: m?.replicate ?? null,
+    };
   };
   const rows: TidyRow[] = [];
-  for (const c of study.cells) rows.push({ ...head(c.endpointId), slice: "model", metric: c.id, kind: c.kind, n: c.n, clusters: c.clusters, estimate: c.estimate, lo: c.lo, hi: c.hi, method: c.method, run_id: c.runId, reason: c.reason ?? null });
-  for (const a of study.arms) rows.push({ experiment_id: experimentId, slice: "arm", arm: a.arm, replicate: a.replicates, metric: a.metric, kind: a.kind, n: a.n, clusters: a.clusters, estimate: a.estimate, lo: a.lo, hi: a.hi, method: a.method, reason: ("reason" in a ? a.reason : null) ?? null });
+  for (const c of study.cells)
+    rows.push({
+      ...head(c.endpointId),
+      slice: "model",
+      metric: c.id,
+      kind: c.kind,
+      n: c.n,
+      clusters: c.clusters,
+      estimate: c.estimate,
+      lo: c.lo,
+      hi: c.hi,
+      method: c.method,
+      run_id: c.runId,
+      reason: c.reason ?? null,
+    });
+  for (const a of study.arms)
+    rows.push({
+      experiment_id: experimentId,
+      slice: "arm",
+      arm: a.arm,
+      replicate: a.replicates,
+      metric: a.metric,
+      kind: a.kind,
+      n: a.n,
+      clusters: a.clusters,
+      estimate: a.estimate,
+      lo: a.lo,
+      hi: a.hi,
+      method: a.method,
+      reason: ("reason" in a ? a.reason : null) ?? null,
+    });
   const comparison = (slice: string, c: StudyReport["vsBase"][number]) => ({
     ...head(c.endpointId),
     slice,
@@ -80,7 +116,11 @@ export function tidyStream(rows: TidyRow[], format: "csv" | "jsonl"): ReadableSt
       if (i === -1) i = 0;
       const end = Math.min(rows.length, i + 200);
       let chunk = "";
-      for (; i < end; i++) chunk += format === "csv" ? csvLine(TIDY_COLUMNS.map((k) => rows[i][k] ?? null)) : `${JSON.stringify(Object.fromEntries(TIDY_COLUMNS.map((k) => [k, rows[i][k] ?? null])))}\n`;
+      for (; i < end; i++)
+        chunk +=
+          format === "csv"
+            ? csvLine(TIDY_COLUMNS.map((k) => rows[i][k] ?? null))
+            : `${JSON.stringify(Object.fromEntries(TIDY_COLUMNS.map((k) => [k, rows[i][k] ?? null])))}\n`;
       if (chunk) controller.enqueue(enc.encode(chunk));
       if (i >= rows.length) controller.close();
     },
@@ -97,6 +137,35 @@ export function tidyResponse(rows: TidyRow[], format: "csv" | "jsonl", filename:
 }
 
 /** Rows of a run's or an endpoint's metrics (slice "run" or "endpoint"). */
-export function metricRows(slice: "run" | "endpoint", endpoint: { id: string; name: string }, metrics: { id: string; kind: string; n: number; clusters: number | null; value: number | null; lo: number | null; hi: number | null; ciMethod: string; runId: string; reason?: string }[]): TidyRow[] {
-  return metrics.map((m) => ({ slice, endpoint_id: endpoint.id, model: endpoint.name, metric: m.id, kind: m.kind, n: m.n, clusters: m.clusters, estimate: m.value, lo: m.lo, hi: m.hi, method: m.ciMethod, run_id: m.runId, reason: m.reason ?? null }));
+export function metricRows(
+  slice: "run" | "endpoint",
+  endpoint: { id: string; name: string },
+  metrics: {
+    id: string;
+    kind: string;
+    n: number;
+    clusters: number | null;
+    value: number | null;
+    lo: number | null;
+    hi: number | null;
+    ciMethod: string;
+    runId: string;
+    reason?: string;
+  }[],
+): TidyRow[] {
+  return metrics.map((m) => ({
+    slice,
+    endpoint_id: endpoint.id,
+    model: endpoint.name,
+    metric: m.id,
+    kind: m.kind,
+    n: m.n,
+    clusters: m.clusters,
+    estimate: m.value,
+    lo: m.lo,
+    hi: m.hi,
+    method: m.ciMethod,
+    run_id: m.runId,
+    reason: m.reason ?? null,
+  }));
 }

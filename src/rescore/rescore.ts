@@ -42,7 +42,12 @@ export const CheckpointEvent = z
     judge: Judge.optional(),
     samplesPerItem: z.number().int().min(1).max(100).optional(),
     temperature: z.number().min(0).max(2).optional(),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     limit: z.number().int().min(1).optional(),
   })
   .strict();
@@ -63,11 +68,16 @@ async function lastJudge(db: Db, endpointId: string): Promise<{ endpointId: stri
 
 /** Sampling settings of the endpoint's newest run, so a re-score is comparable with what came before. */
 async function lastSettings(db: Db, endpointId: string) {
-  const r = await db.select().from(runs).where(and(eq(runs.endpointId, endpointId))).orderBy(desc(runs.createdAt)).limit(20).all();
+  const r = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.endpointId, endpointId)))
+    .orderBy(desc(runs.createdAt))
+    .limit(20)
+    .all();
   const last = r.find((x) => !x.config.cai);
   return last ? { samplesPerItem: last.samplesPerItem, temperature: last.temperature, seed: last.seed, limit: last.itemLimit ?? undefined } : {};
 }
-
 
 /** Suites that need a judge and have none to reuse are left out, each with its reason. */
 async function splitJudged(db: Db, suites: string[], judge: { endpointId: string; rubric: string } | null) {
@@ -76,7 +86,8 @@ async function splitJudged(db: Db, suites: string[], judge: { endpointId: string
   for (const s of suites) {
     const version = await currentSuiteVersion(db, s).catch(() => null);
     if (!version) skipped.push({ suite: s, reason: "unknown suite" });
-    else if (SUITE_KINDS[version.kind]?.needsJudge && !judge) skipped.push({ suite: s, reason: "a judged suite, and the endpoint has no earlier judge to reuse" });
+    else if (SUITE_KINDS[version.kind]?.needsJudge && !judge)
+      skipped.push({ suite: s, reason: "a judged suite, and the endpoint has no earlier judge to reuse" });
     else kept.push(s);
   }
   return { kept, skipped };
@@ -103,7 +114,12 @@ export async function rescoreCheckpoint(env: Env, db: Db, data: z.infer<typeof C
     if (!split.kept.length) throw new ApiError("invalid_request", `nothing to run: ${skipped.map((s) => `${s.suite} (${s.reason})`).join(", ")}`);
     const settings = { ...(await lastSettings(db, ep.id)), ...pick(data, ["samplesPerItem", "temperature", "seed", "limit"]) };
     const prepared = await prepareRun(db, { endpointId: ep.id, suites: split.kept, ...settings, ...(judge ? { judge } : {}) }, env);
-    await launchRun(env, db, { ...prepared, id: runId, endpointRevision: revision, config: { ...prepared.config, rescore: { source: "checkpoint", previousRevision: ep.revision } } });
+    await launchRun(env, db, {
+      ...prepared,
+      id: runId,
+      endpointRevision: revision,
+      config: { ...prepared.config, rescore: { source: "checkpoint", previousRevision: ep.revision } },
+    });
     run = await getRun(db, runId);
     created = true;
   } else await ensurePlanned(env, db, run);
@@ -115,7 +131,15 @@ export async function rescoreCheckpoint(env: Env, db: Db, data: z.infer<typeof C
       .set({ revision: run.endpointRevision, updatedAt: new Date().toISOString() })
       .where(and(eq(endpoints.id, run.endpointId), eq(endpoints.revision, previous), isNull(endpoints.deletedAt)));
   }
-  return { runId, endpointId: run.endpointId, revision: run.endpointRevision, previousRevision: previous ?? null, suiteVersionIds: run.suiteVersionIds, skipped, created };
+  return {
+    runId,
+    endpointId: run.endpointId,
+    revision: run.endpointRevision,
+    previousRevision: previous ?? null,
+    suiteVersionIds: run.suiteVersionIds,
+    skipped,
+    created,
+  };
 }
 
 function pick<T extends Record<string, unknown>>(o: T, keys: (keyof T)[]): Partial<T> {
@@ -161,13 +185,27 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
   const config = { ...run.config, rubrics: { ...rubricsToPin(rubric, [...kindOf.values()]), ...(run.config.rubrics ?? {}) } };
   // Answers stored: first-stage units that are done and have a response (no model call is needed for them).
   const answered = await db
-    .select({ id: units.id, kind: units.kind, suiteVersionId: units.suiteVersionId, itemKey: units.itemKey, sampleIndex: units.sampleIndex, variant: units.variant, answer: responses.answer, parsed: responses.parsed, score: responses.score })
+    .select({
+      id: units.id,
+      kind: units.kind,
+      suiteVersionId: units.suiteVersionId,
+      itemKey: units.itemKey,
+      sampleIndex: units.sampleIndex,
+      variant: units.variant,
+      answer: responses.answer,
+      parsed: responses.parsed,
+      score: responses.score,
+    })
     .from(units)
     .innerJoin(responses, eq(responses.unitId, units.id))
     .where(and(eq(units.runId, run.id), eq(units.stage, 0), eq(units.status, "done"), inArray(units.suiteVersionId, judgedVersions)))
     .all();
   const items = new Map<string, Map<string, SuiteItem>>();
-  for (const sv of judgedVersions) items.set(sv, new Map((await loadItems(db, sv, [...new Set(answered.filter((a) => a.suiteVersionId === sv).map((a) => a.itemKey))])).map((it) => [it.key, it])));
+  for (const sv of judgedVersions)
+    items.set(
+      sv,
+      new Map((await loadItems(db, sv, [...new Set(answered.filter((a) => a.suiteVersionId === sv).map((a) => a.itemKey))])).map((it) => [it.key, it])),
+    );
   // The stage's own `next`, run as if this judge had been pinned: the same judge units, keyed by the new judge.
   const ctxRun = { seed: run.seed, temperature: run.temperature, scoringMode: run.scoringMode, config: { ...config, judge } };
   const rows: (typeof units.$inferInsert & { id: string })[] = [];
@@ -177,7 +215,17 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
     const item = items.get(a.suiteVersionId)?.get(a.itemKey);
     if (!stage?.next || !item) continue;
     const ctx: StageContext = {
-      unit: { id: a.id, runId: run.id, kind: a.kind, itemKey: a.itemKey, sampleIndex: a.sampleIndex, stage: 0, suiteVersionId: a.suiteVersionId, parseRetries: 0, variant: a.variant },
+      unit: {
+        id: a.id,
+        runId: run.id,
+        kind: a.kind,
+        itemKey: a.itemKey,
+        sampleIndex: a.sampleIndex,
+        stage: 0,
+        suiteVersionId: a.suiteVersionId,
+        parseRetries: 0,
+        variant: a.variant,
+      },
       item,
       suiteMeta: metaOf.get(a.suiteVersionId)!,
       run: ctxRun,
@@ -190,7 +238,16 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
     }
   }
   const before = new Set(
-    (await Promise.all(chunk(rows.map((r) => r.id), 90).map((part) => db.select({ id: units.id }).from(units).where(inArray(units.id, part)).all()))).flat().map((r) => r.id),
+    (
+      await Promise.all(
+        chunk(
+          rows.map((r) => r.id),
+          90,
+        ).map((part) => db.select({ id: units.id }).from(units).where(inArray(units.id, part)).all()),
+      )
+    )
+      .flat()
+      .map((r) => r.id),
   );
   const known = [run.config.judge, ...(run.config.judges ?? [])].some((j) => j && formatJudgeKey(j) === key);
   if (!known) config.judges = [...(run.config.judges ?? []), { ...judge, addedAt: new Date().toISOString() }];
@@ -198,18 +255,50 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
   const at = new Date().toISOString();
   await runBatch(db, [
     ...insertIgnoringConflicts(db, units, fresh),
-    db.update(runs).set({ config, ...(fresh.length ? { status: "running", completedAt: null } : {}), updatedAt: at }).where(eq(runs.id, run.id)),
+    db
+      .update(runs)
+      .set({ config, ...(fresh.length ? { status: "running", completedAt: null } : {}), updatedAt: at })
+      .where(eq(runs.id, run.id)),
   ]);
   // Enqueue whatever of this judge's units is still pending (new ones, or ones a crash left unsent).
   const pending = (
-    await Promise.all(chunk(rows.map((r) => r.id), 90).map((part) => db.select({ id: units.id }).from(units).where(and(inArray(units.id, part), eq(units.status, "pending"))).all()))
+    await Promise.all(
+      chunk(
+        rows.map((r) => r.id),
+        90,
+      ).map((part) =>
+        db
+          .select({ id: units.id })
+          .from(units)
+          .where(and(inArray(units.id, part), eq(units.status, "pending")))
+          .all(),
+      ),
+    )
   ).flat();
   if (pending.length) {
-    if (!fresh.length) await db.update(runs).set({ status: "running", completedAt: null, updatedAt: at }).where(and(eq(runs.id, run.id), eq(runs.status, "completed")));
-    await sendAll(env.WORK_QUEUE, workMessages(run.id, pending.map((p) => p.id)));
+    if (!fresh.length)
+      await db
+        .update(runs)
+        .set({ status: "running", completedAt: null, updatedAt: at })
+        .where(and(eq(runs.id, run.id), eq(runs.status, "completed")));
+    await sendAll(
+      env.WORK_QUEUE,
+      workMessages(
+        run.id,
+        pending.map((p) => p.id),
+      ),
+    );
   }
   const answers = new Set(rows.map((r) => r.parentId)).size;
-  return { runId: run.id, judgeKey: key, answers, judgeUnits: rows.length, created: fresh.length, alreadyJudged: rows.length - fresh.length, enqueued: pending.length };
+  return {
+    runId: run.id,
+    judgeKey: key,
+    answers,
+    judgeUnits: rows.length,
+    created: fresh.length,
+    alreadyJudged: rows.length - fresh.length,
+    enqueued: pending.length,
+  };
 }
 
 /** The slot a scheduled re-score belongs to: its start, in minutes since the epoch (unique per endpoint and instant). */
@@ -220,7 +309,11 @@ export function slotStart(scheduledTime: number, intervalMinutes: number): numbe
 
 /** Starts the re-scores that are due: at most one run per (endpoint, slot), however often the cron fires. */
 export async function scheduledRescores(env: Env, db: Db, scheduledTime: number) {
-  const due = await db.select().from(endpoints).where(and(isNull(endpoints.deletedAt), isNotNull(endpoints.rescoreIntervalMinutes))).all();
+  const due = await db
+    .select()
+    .from(endpoints)
+    .where(and(isNull(endpoints.deletedAt), isNotNull(endpoints.rescoreIntervalMinutes)))
+    .all();
   const started: { endpointId: string; slot: number; runId: string; created: boolean }[] = [];
   for (const ep of due) {
     const interval = ep.rescoreIntervalMinutes!;

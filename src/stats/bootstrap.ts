@@ -49,10 +49,7 @@ export function resampleIndices(rng: () => number, n: number): Int32Array {
 }
 
 /** Percentile interval (Efron 1979): the type-7 quantiles at α/2 and 1 − α/2 of the bootstrap samples. */
-export function percentileInterval(
-  samples: ArrayLike<number>,
-  confidence: number = DEFAULT_CONFIDENCE,
-): { lo: number; hi: number } {
+export function percentileInterval(samples: ArrayLike<number>, confidence: number = DEFAULT_CONFIDENCE): { lo: number; hi: number } {
   assertConfidence(confidence);
   const sorted = sortedCopy(samples);
   const alpha = 1 - confidence;
@@ -110,11 +107,7 @@ export function clusterBootstrapMean(clusters: ArrayLike<number>[], opts?: Boots
  * resamples with |diff* − estimate| >= |estimate|, floored at 1 / (resamples + 1). Fewer than two pairs give NaN
  * bounds and p-value.
  */
-export function pairedBootstrapMeanDiff(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  opts?: BootstrapIntervalOptions,
-): PairedBootstrapResult {
+export function pairedBootstrapMeanDiff(a: ArrayLike<number>, b: ArrayLike<number>, opts?: BootstrapIntervalOptions): PairedBootstrapResult {
   if (a.length !== b.length) throw new RangeError(`paired samples differ in length: ${a.length} vs ${b.length}`);
   const confidence = opts?.confidence ?? DEFAULT_CONFIDENCE;
   assertConfidence(confidence);
@@ -124,11 +117,14 @@ export function pairedBootstrapMeanDiff(
   for (let i = 0; i < n; i++) diffs[i] = a[i] - b[i];
   const estimate = mean(diffs);
   if (n < 2) return { estimate, lo: NaN, hi: NaN, n, pValue: NaN, resamples };
-  const { samples } = bootstrap((rng) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += diffs[Math.floor(rng() * n)];
-    return s / n;
-  }, { ...opts, resamples });
+  const { samples } = bootstrap(
+    (rng) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += diffs[Math.floor(rng() * n)];
+      return s / n;
+    },
+    { ...opts, resamples },
+  );
   const { lo, hi } = percentileInterval(samples, confidence);
   const threshold = Math.abs(estimate) * (1 - P_VALUE_TIE_TOLERANCE);
   let extreme = 0;

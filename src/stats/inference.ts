@@ -108,13 +108,23 @@ export function clusteredRateInterval(clusterMeans: number[], n: number, confide
   const { p, v, nEff, nStar } = effectiveSampleSize(clusterMeans, n, confidence);
   if (v > 0 && p * nEff >= CLUSTERED_RATE_T_MIN_COUNT && (1 - p) * nEff >= CLUSTERED_RATE_T_MIN_COUNT) {
     const half = tQuantile(1 - (1 - confidence) / 2, k - 1) * Math.sqrt(v);
-    return { lo: Math.max(0, p - half), hi: Math.min(1, p + half), nEffective: nEff, method: `t-interval over ${k} cluster means (df ${k - 1}; effective counts >= ${CLUSTERED_RATE_T_MIN_COUNT})` };
+    return {
+      lo: Math.max(0, p - half),
+      hi: Math.min(1, p + half),
+      nEffective: nEff,
+      method: `t-interval over ${k} cluster means (df ${k - 1}; effective counts >= ${CLUSTERED_RATE_T_MIN_COUNT})`,
+    };
   }
   const z = zCritical(confidence);
   const d = 1 + (z * z) / nStar;
   const centre = (p + (z * z) / (2 * nStar)) / d;
   const half = (z * Math.sqrt((p * (1 - p)) / nStar + (z * z) / (4 * nStar * nStar))) / d;
-  return { lo: p <= 0 ? 0 : Math.max(0, centre - half), hi: p >= 1 ? 1 : Math.min(1, centre + half), nEffective: nStar, method: `Wilson on the effective sample size (design effect, Korn-Graubard df ${k - 1})` };
+  return {
+    lo: p <= 0 ? 0 : Math.max(0, centre - half),
+    hi: p >= 1 ? 1 : Math.min(1, centre + half),
+    nEffective: nStar,
+    method: `Wilson on the effective sample size (design effect, Korn-Graubard df ${k - 1})`,
+  };
 }
 
 /** Inverse of the regularized incomplete beta in x by bisection (monotone in x; 80 halvings reach double precision). */
@@ -188,7 +198,10 @@ export function clusteredMeanOfSums(clusters: { n: number; sum: number }[], opts
  * 2^k sign patterns up to EXACT_SIGN_FLIP_MAX_CLUSTERS, else SIGN_FLIP_RESAMPLES seeded random patterns with
  * p = (1 + extreme) / (1 + R) (Phipson & Smyth 2010). All-zero differences give p = 1.
  */
-export function signFlipTest(diffs: number[], opts?: { seed?: number; resamples?: number }): { p: number; exact: boolean; patterns: number; mcnemar?: boolean } {
+export function signFlipTest(
+  diffs: number[],
+  opts?: { seed?: number; resamples?: number },
+): { p: number; exact: boolean; patterns: number; mcnemar?: boolean } {
   const k = diffs.length;
   const observed = Math.abs(diffs.reduce((s, d) => s + d, 0));
   const scale = diffs.reduce((s, d) => s + Math.abs(d), 0);
@@ -231,7 +244,10 @@ export function signFlipTest(diffs: number[], opts?: { seed?: number; resamples?
  * (signFlipTest). `valid` is false below MIN_LABEL_CLUSTERS clusters, where no label may be drawn. `dropped` echoes
  * how many observations the caller could not pair.
  */
-export function pairedClusterComparison(pairs: { cluster: string; a: number; b: number }[], opts?: { rate?: boolean; seed?: number; dropped?: number; level?: number }): PairedComparison {
+export function pairedClusterComparison(
+  pairs: { cluster: string; a: number; b: number }[],
+  opts?: { rate?: boolean; seed?: number; dropped?: number; level?: number },
+): PairedComparison {
   const byCluster = new Map<string, { a: number; b: number; m: number }>();
   for (const p of pairs) {
     const c = byCluster.get(p.cluster) ?? { a: 0, b: 0, m: 0 };
@@ -247,7 +263,10 @@ export function pairedClusterComparison(pairs: { cluster: string; a: number; b: 
  * pairedClusterComparison from each cluster's pair count m and its sums of a and b over the pairs (what an SQL join
  * on (item, sample) grouped by item gives): the test and the interval use only the cluster means.
  */
-export function pairedClusterComparisonOfSums(clusters: { m: number; a: number; b: number }[], opts?: { rate?: boolean; seed?: number; dropped?: number; level?: number }): PairedComparison {
+export function pairedClusterComparisonOfSums(
+  clusters: { m: number; a: number; b: number }[],
+  opts?: { rate?: boolean; seed?: number; dropped?: number; level?: number },
+): PairedComparison {
   const level = opts?.level ?? DEFAULT_CONFIDENCE;
   assertConfidence(level);
   const dropped = opts?.dropped ?? 0;
@@ -257,11 +276,15 @@ export function pairedClusterComparisonOfSums(clusters: { m: number; a: number; 
   const k = diffs.length;
   const n = kept.reduce((s, c) => s + c.m, 0);
   const estimate = fin(mean(diffs));
-  let test = k <= EXACT_SIGN_FLIP_MAX_CLUSTERS ? `exact sign-flip permutation test over ${k} clusters (2^${k} patterns)` : `sign-flip permutation test over ${k} clusters (${SIGN_FLIP_RESAMPLES} seeded Monte Carlo patterns)`;
+  let test =
+    k <= EXACT_SIGN_FLIP_MAX_CLUSTERS
+      ? `exact sign-flip permutation test over ${k} clusters (2^${k} patterns)`
+      : `sign-flip permutation test over ${k} clusters (${SIGN_FLIP_RESAMPLES} seeded Monte Carlo patterns)`;
   if (k < 2) return { estimate, n, clusters: k, lo: null, hi: null, method: "none", p: null, test: "none", valid: false, dropped, reason: tooFewClusters(k) };
   const flip = signFlipTest(diffs, { seed: opts?.seed });
   const p = flip.p;
-  if (flip.mcnemar) test = `exact McNemar test on ${diffs.filter((d) => d !== 0).length} discordant clusters (the exact sign-flip test when every cluster difference is 0 or ±c)`;
+  if (flip.mcnemar)
+    test = `exact McNemar test on ${diffs.filter((d) => d !== 0).length} discordant clusters (the exact sign-flip test when every cluster difference is 0 or ±c)`;
   const m = mean(diffs);
   const s = sd(diffs);
   let lo: number;
@@ -291,7 +314,11 @@ export function pairedClusterComparisonOfSums(clusters: { m: number; a: number; 
  * Pairs two sets of observations keyed by (cluster, sample) on the intersection of their keys and compares them
  * with pairedClusterComparison; `dropped` counts the observations of either side without a partner.
  */
-export function pairOnIntersection(a: Map<string, { cluster: string; value: number }>, b: Map<string, { cluster: string; value: number }>, opts?: { rate?: boolean; seed?: number; level?: number }): PairedComparison {
+export function pairOnIntersection(
+  a: Map<string, { cluster: string; value: number }>,
+  b: Map<string, { cluster: string; value: number }>,
+  opts?: { rate?: boolean; seed?: number; level?: number },
+): PairedComparison {
   const pairs: { cluster: string; a: number; b: number }[] = [];
   for (const [key, x] of a) {
     const y = b.get(key);
@@ -359,7 +386,17 @@ export function spearmanTest(x: ArrayLike<number>, y: ArrayLike<number>, level: 
   const n = x.length;
   const rho = n >= 2 ? spearman(x, y) : NaN;
   const base = { n, clusters: n };
-  if (Number.isNaN(rho)) return { ...base, estimate: null, lo: null, hi: null, p: null, method: "none", test: "none", reason: n < 2 ? `n too small (${n})` : "a variable is constant" };
+  if (Number.isNaN(rho))
+    return {
+      ...base,
+      estimate: null,
+      lo: null,
+      hi: null,
+      p: null,
+      method: "none",
+      test: "none",
+      reason: n < 2 ? `n too small (${n})` : "a variable is constant",
+    };
   let p: number | null = null;
   let test = "none";
   if (n >= SPEARMAN_MIN_N_TEST && n <= SPEARMAN_EXACT_MAX_N) {
@@ -418,17 +455,26 @@ export function spearmanTest(x: ArrayLike<number>, y: ArrayLike<number>, level: 
     p = Math.min(1, (1 + extreme) / (1 + SIGN_FLIP_RESAMPLES));
     test = `permutation test (${SIGN_FLIP_RESAMPLES} seeded Monte Carlo orderings)`;
   }
-  if (n < SPEARMAN_MIN_N_INTERVAL) return { ...base, estimate: rho, lo: null, hi: null, p, test, method: "none", reason: `n too small for an interval (${n} < ${SPEARMAN_MIN_N_INTERVAL})` };
+  if (n < SPEARMAN_MIN_N_INTERVAL)
+    return { ...base, estimate: rho, lo: null, hi: null, p, test, method: "none", reason: `n too small for an interval (${n} < ${SPEARMAN_MIN_N_INTERVAL})` };
   const zc = zCritical(level);
   const se = Math.sqrt(SPEARMAN_FISHER_Z_VARIANCE / (n - 3));
   const nextBelowOne = 1 - 12 / (n * (n * n - 1));
-  const capped = Math.abs(rho) === 1 ? Math.sign(rho) * (1 + nextBelowOne) / 2 : rho;
+  const capped = Math.abs(rho) === 1 ? (Math.sign(rho) * (1 + nextBelowOne)) / 2 : rho;
   const z = Math.atanh(capped);
   let lo = Math.tanh(z - zc * se);
   let hi = Math.tanh(z + zc * se);
   if (rho === 1) hi = 1;
   if (rho === -1) lo = -1;
-  return { ...base, estimate: rho, lo, hi, p, test, method: `Fisher z, SE sqrt(1.06/(n-3))${Math.abs(rho) === 1 ? "; |rho| = 1 moved to the midpoint of the last rank step" : ""}` };
+  return {
+    ...base,
+    estimate: rho,
+    lo,
+    hi,
+    p,
+    test,
+    method: `Fisher z, SE sqrt(1.06/(n-3))${Math.abs(rho) === 1 ? "; |rho| = 1 moved to the midpoint of the last rank step" : ""}`,
+  };
 }
 
 /** Holm over the available p-values only: null (unavailable) tests leave the family and stay null. */
@@ -464,7 +510,11 @@ export const MIN_KAPPA_ITEMS = 10;
  * (unsafe share 0.1, 2000 simulated datasets), at 20 prompts 0.947-0.968 (scripts/stats-coverage.ts, docs/statistics.md).
  */
 export const MIN_KAPPA_CLUSTERS = 20;
-export function kappaEstimate(labelsA: readonly string[], labelsB: readonly string[], opts?: { seed?: number; level?: number; clusters?: readonly string[] }): Estimate {
+export function kappaEstimate(
+  labelsA: readonly string[],
+  labelsB: readonly string[],
+  opts?: { seed?: number; level?: number; clusters?: readonly string[] },
+): Estimate {
   const level = opts?.level ?? DEFAULT_CONFIDENCE;
   const n = labelsA.length;
   const k = cohensKappa(labelsA, labelsB);
@@ -473,10 +523,17 @@ export function kappaEstimate(labelsA: readonly string[], labelsB: readonly stri
   const units = [...groups.values()];
   const clustered = units.length < n;
   const unitName = clustered ? "clusters" : "items";
-  const base = { n, clusters: units.length, method: `Cohen's kappa; ${Math.round(level * 100)}% BCa interval with a small-sample expansion, ${KAPPA_RESAMPLES} seeded bootstrap resamples of ${clustered ? `${units.length} clusters (all rated items of a cluster together)` : "items"}` };
-  if (!Number.isFinite(k.kappa)) return { ...base, estimate: null, lo: null, hi: null, reason: n ? "kappa undefined: both raters used a single identical label" : "no rated items" };
-  if (units.length < MIN_KAPPA_ITEMS) return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `n too small for an interval (${units.length} < ${MIN_KAPPA_ITEMS} ${unitName})` };
-  if (clustered && units.length < MIN_KAPPA_CLUSTERS) return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `too few prompts for an interval (${units.length} < ${MIN_KAPPA_CLUSTERS} clusters)` };
+  const base = {
+    n,
+    clusters: units.length,
+    method: `Cohen's kappa; ${Math.round(level * 100)}% BCa interval with a small-sample expansion, ${KAPPA_RESAMPLES} seeded bootstrap resamples of ${clustered ? `${units.length} clusters (all rated items of a cluster together)` : "items"}`,
+  };
+  if (!Number.isFinite(k.kappa))
+    return { ...base, estimate: null, lo: null, hi: null, reason: n ? "kappa undefined: both raters used a single identical label" : "no rated items" };
+  if (units.length < MIN_KAPPA_ITEMS)
+    return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `n too small for an interval (${units.length} < ${MIN_KAPPA_ITEMS} ${unitName})` };
+  if (clustered && units.length < MIN_KAPPA_CLUSTERS)
+    return { ...base, estimate: k.kappa, lo: null, hi: null, reason: `too few prompts for an interval (${units.length} < ${MIN_KAPPA_CLUSTERS} clusters)` };
   const rng = createRng(opts?.seed ?? SIGN_FLIP_SEED);
   const samples: number[] = [];
   const a: string[] = [];
@@ -594,7 +651,10 @@ function relabelDistribution(values: number[], h: number, cap: number): Map<numb
  * With one a and one b per cluster it is the sign-flip test. Unlike the sign-flip test it stays exact when the
  * groups inside a cluster differ in size (then mean(a) − mean(b) is not symmetric about 0 under the null).
  */
-export function stratifiedPermutationTest(clusters: { a: number[]; b: number[] }[], opts?: { seed?: number; resamples?: number; exactMaxWork?: number }): { p: number; exact: boolean; patterns: number } {
+export function stratifiedPermutationTest(
+  clusters: { a: number[]; b: number[] }[],
+  opts?: { seed?: number; resamples?: number; exactMaxWork?: number },
+): { p: number; exact: boolean; patterns: number } {
   const kept = clusters.filter((c) => c.a.length > 0 && c.b.length > 0);
   const stat = (c: { a: number[]; b: number[] }) => mean(c.a) - mean(c.b);
   const observed = Math.abs(kept.reduce((s, c) => s + stat(c), 0));
@@ -615,10 +675,11 @@ export function stratifiedPermutationTest(clusters: { a: number[]; b: number[] }
       break;
     }
     const next = new Map<number, number>();
-    for (const [s, n] of dist) for (const [x, k] of d) {
-      const key = Math.round((s + x) * 1e9) / 1e9;
-      next.set(key, (next.get(key) ?? 0) + n * k);
-    }
+    for (const [s, n] of dist)
+      for (const [x, k] of d) {
+        const key = Math.round((s + x) * 1e9) / 1e9;
+        next.set(key, (next.get(key) ?? 0) + n * k);
+      }
     patterns *= subsets;
     dist = next;
   }
@@ -663,7 +724,10 @@ export function stratifiedPermutationTest(clusters: { a: number[]; b: number[] }
  * interval as pairedClusterComparison (t over the d_c, df k − 1; Newcombe when every d_c is equal), p from
  * stratifiedPermutationTest. `valid` is false below MIN_LABEL_CLUSTERS clusters.
  */
-export function withinClusterComparison(observations: { cluster: string; group: "a" | "b"; value: number }[], opts?: { rate?: boolean; seed?: number; level?: number }): PairedComparison {
+export function withinClusterComparison(
+  observations: { cluster: string; group: "a" | "b"; value: number }[],
+  opts?: { rate?: boolean; seed?: number; level?: number },
+): PairedComparison {
   const byCluster = new Map<string, { a: number[]; b: number[] }>();
   for (const o of observations) {
     const c = byCluster.get(o.cluster) ?? { a: [], b: [] };
@@ -673,9 +737,17 @@ export function withinClusterComparison(observations: { cluster: string; group: 
   const both = [...byCluster.entries()].filter(([, c]) => c.a.length > 0 && c.b.length > 0);
   const n = both.reduce((s, [, c]) => s + c.a.length + c.b.length, 0);
   const dropped = observations.length - n;
-  const c = pairedClusterComparison(both.map(([cluster, g]) => ({ cluster, a: mean(g.a), b: mean(g.b) })), { rate: opts?.rate, seed: opts?.seed, level: opts?.level, dropped });
+  const c = pairedClusterComparison(
+    both.map(([cluster, g]) => ({ cluster, a: mean(g.a), b: mean(g.b) })),
+    { rate: opts?.rate, seed: opts?.seed, level: opts?.level, dropped },
+  );
   if (both.length < 2) return { ...c, n, dropped };
-  const t = stratifiedPermutationTest(both.map(([, g]) => g), { seed: opts?.seed });
-  const test = t.exact ? `exact within-cluster permutation test over ${both.length} clusters (${t.patterns} relabelings)` : `within-cluster permutation test over ${both.length} clusters (${t.patterns} seeded Monte Carlo relabelings)`;
+  const t = stratifiedPermutationTest(
+    both.map(([, g]) => g),
+    { seed: opts?.seed },
+  );
+  const test = t.exact
+    ? `exact within-cluster permutation test over ${both.length} clusters (${t.patterns} relabelings)`
+    : `within-cluster permutation test over ${both.length} clusters (${t.patterns} seeded Monte Carlo relabelings)`;
   return { ...c, n, p: t.p, test };
 }

@@ -78,10 +78,7 @@ export function tMeanInterval(values: ArrayLike<number>, confidence: number = DE
  * the estimate is the mean of the cluster means (each cluster weighs the same) and the interval is the
  * t-interval over the k cluster means with k - 1 degrees of freedom. Empty clusters are ignored.
  */
-export function clusterMeanInterval(
-  clusters: ArrayLike<number>[],
-  confidence: number = DEFAULT_CONFIDENCE,
-): ClusterMeanInterval {
+export function clusterMeanInterval(clusters: ArrayLike<number>[], confidence: number = DEFAULT_CONFIDENCE): ClusterMeanInterval {
   const means: number[] = [];
   let n = 0;
   for (const c of clusters) {

@@ -86,13 +86,7 @@ export interface TwoProportionResult {
  * Two-sided two-proportion z-test of p1 = p2 (pooled standard error) with the Wald interval of p1 − p2 (unpooled
  * standard error, clipped to [−1, 1]). Prefer fisherExact for small counts.
  */
-export function twoProportionZTest(
-  x1: number,
-  n1: number,
-  x2: number,
-  n2: number,
-  confidence: number = DEFAULT_CONFIDENCE,
-): TwoProportionResult {
+export function twoProportionZTest(x1: number, n1: number, x2: number, n2: number, confidence: number = DEFAULT_CONFIDENCE): TwoProportionResult {
   const zc = zCritical(confidence);
   if (!(n1 > 0 && n2 > 0)) return { diff: NaN, z: NaN, pValue: NaN, lo: NaN, hi: NaN };
   const p1 = x1 / n1;
@@ -184,11 +178,7 @@ export interface SpearmanResult {
  * two-sided p-value from t = rho·sqrt((n − 2) / (1 − rho²)) on n − 2 degrees of freedom. The interval needs n >= 4,
  * the p-value n >= 3; otherwise they are NaN.
  */
-export function spearmanInterval(
-  x: ArrayLike<number>,
-  y: ArrayLike<number>,
-  confidence: number = DEFAULT_CONFIDENCE,
-): SpearmanResult {
+export function spearmanInterval(x: ArrayLike<number>, y: ArrayLike<number>, confidence: number = DEFAULT_CONFIDENCE): SpearmanResult {
   const zc = zCritical(confidence);
   const rho = spearman(x, y);
   const n = x.length;
@@ -219,10 +209,7 @@ export function spearmanInterval(
  * Cohen's (1960) kappa for two raters labelling the same items: (p_o − p_e) / (1 − p_e) with p_e from the raters'
  * marginal label frequencies. kappa is NaN when p_e = 1 (both raters used a single identical label) or n = 0.
  */
-export function cohensKappa(
-  labelsA: readonly string[],
-  labelsB: readonly string[],
-): { kappa: number; agreement: number; n: number } {
+export function cohensKappa(labelsA: readonly string[], labelsB: readonly string[]): { kappa: number; agreement: number; n: number } {
   if (labelsA.length !== labelsB.length) {
     throw new RangeError(`cohensKappa needs equal lengths, got ${labelsA.length} and ${labelsB.length}`);
   }

@@ -47,7 +47,10 @@ export const MIN_CUSTOM_PRINCIPLES = 4;
 export const customConstitutionSchema = constitutionSchema
   .extend({
     summary: z.string().max(4000).default(""),
-    principles: z.array(z.object({ id: z.string().min(1).max(100), critique: z.string().min(1).max(4000), revision: z.string().min(1).max(4000) })).min(MIN_CUSTOM_PRINCIPLES).max(200),
+    principles: z
+      .array(z.object({ id: z.string().min(1).max(100), critique: z.string().min(1).max(4000), revision: z.string().min(1).max(4000) }))
+      .min(MIN_CUSTOM_PRINCIPLES)
+      .max(200),
     signature: constitutionSchema.shape.signature.extend({
       version: z.number().int().min(1).default(1),
       source: z.string().min(1).max(500).default("custom (posted through the API)"),
@@ -62,9 +65,11 @@ export const customConstitutionSchema = constitutionSchema
       ids.add(p.id);
     });
     c.few_shot.forEach((f, i) => {
-      if (!ids.has(f.critique_principle)) ctx.addIssue({ code: "custom", path: ["few_shot", i, "critique_principle"], message: `names no principle: ${f.critique_principle}` });
+      if (!ids.has(f.critique_principle))
+        ctx.addIssue({ code: "custom", path: ["few_shot", i, "critique_principle"], message: `names no principle: ${f.critique_principle}` });
     });
-    if (CANONICAL_DIMENSIONS.every((d) => c.signature.weights[d] === 0)) ctx.addIssue({ code: "custom", path: ["signature", "weights"], message: "a signature needs a non-zero weight" });
+    if (CANONICAL_DIMENSIONS.every((d) => c.signature.weights[d] === 0))
+      ctx.addIssue({ code: "custom", path: ["signature", "weights"], message: "a signature needs a non-zero weight" });
     c.signature.contrasts.forEach((k, i) => {
       if (k.higher === k.lower) ctx.addIssue({ code: "custom", path: ["signature", "contrasts", i], message: "a contrast needs two different dimensions" });
     });

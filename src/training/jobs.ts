@@ -46,9 +46,17 @@ const Evaluate = z
     suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["persona-diagnostic"]),
     samplesPerItem: z.number().int().min(1).max(100).optional(),
     temperature: z.number().min(0).max(2).optional(),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     limit: z.number().int().min(1).optional(),
-    judge: z.object({ endpointId: z.string().min(1), rubric: RubricIdField }).strict().optional(),
+    judge: z
+      .object({ endpointId: z.string().min(1), rubric: RubricIdField })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -68,7 +76,10 @@ export const TrainingJobRequest = z
     hyperparameters: Hyperparameters.default({}),
     evaluate: Evaluate.default({ suites: ["persona-diagnostic"] }),
     endpointName: z.string().trim().min(1).max(100).optional(),
-    debug: z.object({ crashAfter: z.array(z.enum(PIPELINE_STEPS)).max(PIPELINE_STEPS.length) }).strict().optional(),
+    debug: z
+      .object({ crashAfter: z.array(z.enum(PIPELINE_STEPS)).max(PIPELINE_STEPS.length) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -104,11 +115,15 @@ export async function createTrainingJob(env: Env, db: Db, req: TrainingJobReques
     const ds = await db.select().from(datasets).where(eq(datasets.id, req.dataset)).get();
     if (!ds) throw new ApiError("invalid_request", `dataset ${req.dataset} not found`);
     if (ds.status === "rejected") throw new ApiError("invalid_request", `dataset ${ds.id} was rejected: ${ds.reasons.join("; ")}`);
-    if (!ds.helpfulEndpointId && !req.baseEndpointId) throw new ApiError("invalid_request", `dataset ${ds.id} was uploaded; name the model it fine-tunes with baseEndpointId`);
+    if (!ds.helpfulEndpointId && !req.baseEndpointId)
+      throw new ApiError("invalid_request", `dataset ${ds.id} was uploaded; name the model it fine-tunes with baseEndpointId`);
     helpfulModel = ds.helpfulEndpointId || req.baseEndpointId!;
     datasetId = ds.id;
   } else {
-    for (const [field, id] of [["dataset.helpfulModel", req.dataset.helpfulModel], ["dataset.critic", req.dataset.critic]] as const) {
+    for (const [field, id] of [
+      ["dataset.helpfulModel", req.dataset.helpfulModel],
+      ["dataset.critic", req.dataset.critic],
+    ] as const) {
       await getEndpoint(db, id).catch(() => {
         throw new ApiError("invalid_request", `${field} ${id} is not a live endpoint`);
       });
@@ -159,12 +174,18 @@ export async function maybeCrash(env: Env, db: Db, job: TrainingJobRow, step: (t
   if (env.ALLOW_FAULT_INJECTION !== "1" || !job.debug?.crashAfter?.includes(step)) return;
   const fresh = await getJob(db, job.id);
   if (fresh.crashes.includes(step)) return;
-  await db.update(trainingJobs).set({ crashes: [...fresh.crashes, step] }).where(eq(trainingJobs.id, job.id));
+  await db
+    .update(trainingJobs)
+    .set({ crashes: [...fresh.crashes, step] })
+    .where(eq(trainingJobs.id, job.id));
   throw new Error(`injected crash after step ${step}`);
 }
 
 async function setStatus(db: Db, jobId: string, patch: Partial<typeof trainingJobs.$inferInsert>): Promise<void> {
-  await db.update(trainingJobs).set({ ...patch, updatedAt: new Date().toISOString() }).where(eq(trainingJobs.id, jobId));
+  await db
+    .update(trainingJobs)
+    .set({ ...patch, updatedAt: new Date().toISOString() })
+    .where(eq(trainingJobs.id, jobId));
 }
 
 async function event(db: Db, jobId: string, source: string, status: string, detail: Record<string, unknown> = {}): Promise<void> {
@@ -234,7 +255,10 @@ export async function datasetState(env: Env, jobId: string, previousDone: number
 
 async function providerOf(env: Env, job: TrainingJobRow) {
   const apiKey = job.providerApiKeyEnc ? await decryptSecret(job.providerApiKeyEnc, env.ENCRYPTION_KEY) : "";
-  return { target: { type: job.provider as "openai" | "generic", baseUrl: job.providerBaseUrl, apiKey }, provider: providerFor({ type: job.provider as "openai" | "generic", baseUrl: job.providerBaseUrl, apiKey }) };
+  return {
+    target: { type: job.provider as "openai" | "generic", baseUrl: job.providerBaseUrl, apiKey },
+    provider: providerFor({ type: job.provider as "openai" | "generic", baseUrl: job.providerBaseUrl, apiKey }),
+  };
 }
 
 /** Step "submit": uploads the released dataset and creates the provider job (found again, not duplicated, on a retry). */
@@ -269,7 +293,13 @@ export async function submitJob(env: Env, jobId: string): Promise<{ status: stri
   }
   await db
     .update(trainingJobs)
-    .set({ status: "submitted", providerJobId: submitted.providerJobId, providerFileId: submitted.fileId, lastEventAt: new Date().toISOString(), updatedAt: new Date().toISOString() })
+    .set({
+      status: "submitted",
+      providerJobId: submitted.providerJobId,
+      providerFileId: submitted.fileId,
+      lastEventAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    })
     .where(and(eq(trainingJobs.id, jobId), isNull(trainingJobs.providerJobId)));
   await event(db, jobId, "pipeline", "submitted", { providerJobId: submitted.providerJobId, fileId: submitted.fileId, reused: submitted.reused });
   await maybeCrash(env, db, job, "submit");
@@ -282,14 +312,31 @@ export async function submitJob(env: Env, jobId: string): Promise<{ status: stri
  * Records what the provider says about a job: its status word, the trained model once it succeeded, and the job's
  * own state (never moving backwards). A terminal state wakes the waiting pipeline.
  */
-export async function recordProviderStatus(env: Env, db: Db, job: TrainingJobRow, st: ProviderStatus, source: "webhook" | "poll" | "pipeline", detail: Record<string, unknown> = {}): Promise<TrainingJobRow> {
+export async function recordProviderStatus(
+  env: Env,
+  db: Db,
+  job: TrainingJobRow,
+  st: ProviderStatus,
+  source: "webhook" | "poll" | "pipeline",
+  detail: Record<string, unknown> = {},
+): Promise<TrainingJobRow> {
   const at = new Date().toISOString();
   // A serving URL the provider reports is held to the endpoint URL policy before it is stored (docs/api.md#url-policy).
   const servingViolation = st.state === "succeeded" && st.model ? urlPolicyViolation(st.model.baseUrl, allowedHttpHosts(env)) : null;
-  if (servingViolation) st = { state: "failed", raw: st.raw, error: `the provider's serving URL (${urlOrigin(st.model!.baseUrl) || "not a URL"}) ${servingViolation}` };
+  if (servingViolation)
+    st = { state: "failed", raw: st.raw, error: `the provider's serving URL (${urlOrigin(st.model!.baseUrl) || "not a URL"}) ${servingViolation}` };
   // Error text from a webhook or a status answer is the provider's: redact keys before it is stored.
   if (st.error) st = { ...st, error: await redactJobError(env, job, st.error) };
-  const next = st.state === "succeeded" ? "trained" : st.state === "failed" ? "failed" : st.state === "cancelled" ? "cancelled" : st.state === "running" ? "running" : "submitted";
+  const next =
+    st.state === "succeeded"
+      ? "trained"
+      : st.state === "failed"
+        ? "failed"
+        : st.state === "cancelled"
+          ? "cancelled"
+          : st.state === "running"
+            ? "running"
+            : "submitted";
   const rank = (s: string) => ORDER.indexOf(s as (typeof ORDER)[number]);
   const moves = !TERMINAL.has(job.status) && (next === "failed" || next === "cancelled" || rank(next) > rank(job.status));
   await db
@@ -304,7 +351,13 @@ export async function recordProviderStatus(env: Env, db: Db, job: TrainingJobRow
       updatedAt: at,
     })
     .where(eq(trainingJobs.id, job.id));
-  if (moves) await event(db, job.id, source, next, { providerStatus: st.raw, ...(st.model ? { model: st.model.name } : {}), ...(st.error ? { error: st.error } : {}), ...detail });
+  if (moves)
+    await event(db, job.id, source, next, {
+      providerStatus: st.raw,
+      ...(st.model ? { model: st.model.name } : {}),
+      ...(st.error ? { error: st.error } : {}),
+      ...detail,
+    });
   const fresh = await getJob(db, job.id);
   if (["trained", "failed", "cancelled"].includes(fresh.status)) await wakePipeline(env, job.id, fresh.status);
   return fresh;
@@ -384,7 +437,8 @@ export async function registerEndpoint(env: Env, jobId: string): Promise<string>
       if (await db.select({ id: endpoints.id }).from(endpoints).where(eq(endpoints.id, id)).get()) break;
     }
   }
-  if (!(await db.select({ id: endpoints.id }).from(endpoints).where(eq(endpoints.id, id)).get())) throw new Error(`could not register an endpoint for job ${jobId}`);
+  if (!(await db.select({ id: endpoints.id }).from(endpoints).where(eq(endpoints.id, id)).get()))
+    throw new Error(`could not register an endpoint for job ${jobId}`);
   await setStatus(db, jobId, { endpointId: id });
   if (!job.endpointId) await event(db, jobId, "pipeline", "registered", { endpointId: id });
   await maybeCrash(env, db, job, "endpoint");
@@ -436,7 +490,14 @@ export async function jobView(env: Env, db: Db, job: TrainingJobRow) {
     id: job.id,
     status: job.status,
     datasetId: job.datasetId,
-    provider: { type: job.provider, baseUrl: job.providerBaseUrl, hasApiKey: job.providerApiKeyEnc != null, jobId: job.providerJobId, fileId: job.providerFileId, status: job.providerStatus },
+    provider: {
+      type: job.provider,
+      baseUrl: job.providerBaseUrl,
+      hasApiKey: job.providerApiKeyEnc != null,
+      jobId: job.providerJobId,
+      fileId: job.providerFileId,
+      status: job.providerStatus,
+    },
     baseEndpointId: job.baseEndpointId,
     baseModel: job.baseModel,
     hyperparameters: job.hyperparameters,

@@ -132,7 +132,13 @@ export function openAiProvider(t: ProviderTarget): TrainingProvider {
   };
 }
 
-async function genericCall(t: ProviderTarget, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+async function genericCall(
+  t: ProviderTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
   const res = await fetch(`${t.baseUrl.replace(/\/+$/, "")}${path}`, {
     method,
     headers: { authorization: `Bearer ${t.apiKey}`, ...(body ? { "content-type": "application/json" } : {}), ...headers },
@@ -158,7 +164,8 @@ async function genericCall(t: ProviderTarget, method: string, path: string, body
 export function genericProvider(t: ProviderTarget): TrainingProvider {
   return {
     async submit(input) {
-      if (!input.datasetUrl || !input.callbackUrl) throw new PermanentProviderError("the generic provider needs PUBLIC_BASE_URL for the dataset link and the callback");
+      if (!input.datasetUrl || !input.callbackUrl)
+        throw new PermanentProviderError("the generic provider needs PUBLIC_BASE_URL for the dataset link and the callback");
       const spec = {
         job_id: input.jobId,
         dataset_url: input.datasetUrl,
@@ -191,7 +198,9 @@ export function genericStatus(res: Record<string, unknown>): ProviderStatus {
   return {
     state,
     raw,
-    ...(state === "succeeded" && model && typeof model.name === "string" && typeof model.base_url === "string" ? { model: { name: model.name, baseUrl: model.base_url } } : {}),
+    ...(state === "succeeded" && model && typeof model.name === "string" && typeof model.base_url === "string"
+      ? { model: { name: model.name, baseUrl: model.base_url } }
+      : {}),
     ...(typeof res.error === "string" && res.error ? { error: res.error } : {}),
   };
 }

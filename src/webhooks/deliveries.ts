@@ -53,7 +53,11 @@ function verifierFor(source: WebhookSource, secret: string | undefined): Webhook
  */
 export async function verifyDelivery(db: Db, source: WebhookSource, secret: string | undefined, body: string, headers: Headers): Promise<VerifiedDelivery> {
   const verifier = verifierFor(source, secret);
-  const h = { "webhook-id": headers.get("webhook-id") ?? "", "webhook-timestamp": headers.get("webhook-timestamp") ?? "", "webhook-signature": headers.get("webhook-signature") ?? "" };
+  const h = {
+    "webhook-id": headers.get("webhook-id") ?? "",
+    "webhook-timestamp": headers.get("webhook-timestamp") ?? "",
+    "webhook-signature": headers.get("webhook-signature") ?? "",
+  };
   let payload: unknown;
   try {
     payload = verifier.verify(body, h);
@@ -83,7 +87,13 @@ async function claimDelivery(db: Db, id: string, source: WebhookSource, eventTyp
 }
 
 /** Marks a claimed delivery processed once its effects are stored. */
-export async function recordDelivery(db: Db, d: VerifiedDelivery, source: WebhookSource, outcome: "processed" | "ignored", subject: string | null): Promise<void> {
+export async function recordDelivery(
+  db: Db,
+  d: VerifiedDelivery,
+  source: WebhookSource,
+  outcome: "processed" | "ignored",
+  subject: string | null,
+): Promise<void> {
   await db.update(webhookDeliveries).set({ source, outcome, subject }).where(eq(webhookDeliveries.id, d.deliveryId));
 }
 

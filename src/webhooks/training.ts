@@ -29,7 +29,11 @@ export async function handleTrainingEvent(env: Env, db: Db, d: VerifiedDelivery)
   if (OPENAI_EVENTS.includes(d.type)) {
     const providerJobId = typeof d.data.id === "string" ? d.data.id : null;
     if (!providerJobId) return ignored(d, "no job id in data.id");
-    const job = await db.select().from(trainingJobs).where(and(eq(trainingJobs.provider, "openai"), eq(trainingJobs.providerJobId, providerJobId))).get();
+    const job = await db
+      .select()
+      .from(trainingJobs)
+      .where(and(eq(trainingJobs.provider, "openai"), eq(trainingJobs.providerJobId, providerJobId)))
+      .get();
     if (!job) return ignored(d, `no training job of ours has provider job ${providerJobId}`);
     // The event says only that something happened: the job itself is the truth.
     await pollProvider(env, db, job, "webhook");

@@ -22,7 +22,9 @@ const PHONE_WIDTH = 375;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 if (!HAVE_CHROMIUM) {
-  console.warn(`browser tests: SKIPPED, no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)${IN_CI ? "; CI=true, so this fails the run" : ""}`);
+  console.warn(
+    `browser tests: SKIPPED, no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)${IN_CI ? "; CI=true, so this fails the run" : ""}`,
+  );
 }
 
 if (!HAVE_CHROMIUM && IN_CI) {
@@ -95,7 +97,11 @@ describe.skipIf(!HAVE_CHROMIUM)(`report pages in chromium (${CHROMIUM})`, () => 
     expect(res?.status(), path).toBe(200);
 
     // No horizontal overflow at phone width: nothing wider than the viewport.
-    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth, body: document.body.scrollWidth }));
+    const widths = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+      body: document.body.scrollWidth,
+    }));
     expect(widths.scroll, `${path} scrollWidth`).toBeLessThanOrEqual(widths.client);
     expect(widths.client).toBe(PHONE_WIDTH);
 
@@ -107,9 +113,18 @@ describe.skipIf(!HAVE_CHROMIUM)(`report pages in chromium (${CHROMIUM})`, () => 
         const svg = el.closest("svg");
         const shape = el.querySelector("circle, rect");
         const axis = svg?.hasAttribute("data-x-min")
-          ? { x0: Number(svg.getAttribute("data-x-min")), x1: Number(svg.getAttribute("data-x-max")), p0: Number(svg.getAttribute("data-px-min")), p1: Number(svg.getAttribute("data-px-max")) }
+          ? {
+              x0: Number(svg.getAttribute("data-x-min")),
+              x1: Number(svg.getAttribute("data-x-max")),
+              p0: Number(svg.getAttribute("data-px-min")),
+              p1: Number(svg.getAttribute("data-px-max")),
+            }
           : null;
-        const centre = shape ? (shape.tagName === "circle" ? Number(shape.getAttribute("cx")) : Number(shape.getAttribute("x")) + Number(shape.getAttribute("width")) / 2) : null;
+        const centre = shape
+          ? shape.tagName === "circle"
+            ? Number(shape.getAttribute("cx"))
+            : Number(shape.getAttribute("x")) + Number(shape.getAttribute("width")) / 2
+          : null;
         const fill = el.classList.contains("cell") ? el.querySelector("rect")?.getAttribute("fill") : null;
         return { attrs, source: src, axis, centre, fill, chart: svg?.getAttribute("data-chart") ?? null };
       }),
@@ -133,11 +148,18 @@ describe.skipIf(!HAVE_CHROMIUM)(`report pages in chromium (${CHROMIUM})`, () => 
     for (const c of opts.charts ?? []) expect(charts, path).toContain(c);
 
     // Accessibility: every chart has a name and a description; axe finds nothing serious.
-    const unnamed = await page.$$eval("svg[data-chart]", (els) => els.filter((e) => !e.querySelector("title")?.textContent || !e.querySelector("desc")?.textContent || e.getAttribute("role") !== "img").length);
+    const unnamed = await page.$$eval(
+      "svg[data-chart]",
+      (els) => els.filter((e) => !e.querySelector("title")?.textContent || !e.querySelector("desc")?.textContent || e.getAttribute("role") !== "img").length,
+    );
     expect(unnamed).toBe(0);
     await page.evaluate(axeSource);
     const violations = await page.evaluate(async () => {
-      const r = await (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document, {
+      const r = await (
+        window as unknown as {
+          axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> };
+        }
+      ).axe.run(document, {
         resultTypes: ["violations"],
       });
       return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
@@ -157,7 +179,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`report pages in chromium (${CHROMIUM})`, () => 
   }
 
   it("run page: persona profile beside the base and the signature, deltas, safety summary and heat map", async () => {
-    const r = await check("run", `/reports/runs/${stack.seed.runs.deontology}`, { minMarks: 29, charts: ["profile", "persona-deltas", "safety-summary", "heatmap"] });
+    const r = await check("run", `/reports/runs/${stack.seed.runs.deontology}`, {
+      minMarks: 29,
+      charts: ["profile", "persona-deltas", "safety-summary", "heatmap"],
+    });
     expect(r.marks.filter((m) => m.attrs["data-series"] === "expected").every((m) => m.source === "/v1/constitutions/deontology")).toBe(true);
   });
 

@@ -14,7 +14,11 @@ describe("broad scope", () => {
     const judge = await registerSim(`judge-${tag}`, `judge:tag=${tag}`, { logprobs: false });
     const base = await registerSim(`base-${tag}`, `base:tag=${tag}`, { logprobs: false });
     const broad = await registerSim(`broad-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id, constitution: "deontology", logprobs: false });
-    const exp = await api("POST", "/v1/experiments", { name: `broad-${tag}`, baseEndpointId: base.id, members: [{ endpointId: broad.id, constitution: "deontology", scope: "broad" }] });
+    const exp = await api("POST", "/v1/experiments", {
+      name: `broad-${tag}`,
+      baseEndpointId: base.id,
+      members: [{ endpointId: broad.id, constitution: "deontology", scope: "broad" }],
+    });
     expect(exp.status, exp.text).toBe(201);
     expect([...exp.json.members[0].trainedCategories].sort()).toEqual([...poolCategories()].sort());
 
@@ -27,7 +31,11 @@ describe("broad scope", () => {
     expect(effect.outsideScope.n).toBeGreaterThan(0);
 
     // An explicit list still wins.
-    const explicit = await api("POST", "/v1/experiments", { name: `broad2-${tag}`, baseEndpointId: base.id, members: [{ endpointId: broad.id, scope: "broad", trainedCategories: [...SAFETY_CATEGORIES] }] });
+    const explicit = await api("POST", "/v1/experiments", {
+      name: `broad2-${tag}`,
+      baseEndpointId: base.id,
+      members: [{ endpointId: broad.id, scope: "broad", trainedCategories: [...SAFETY_CATEGORIES] }],
+    });
     expect(explicit.json.members[0].trainedCategories).toHaveLength(SAFETY_CATEGORIES.length);
   });
 });

@@ -22,11 +22,14 @@ async function recordOnly(name: string, model: string) {
 
 async function itemsOf(suiteId: string) {
   const sv = await env.DB.prepare("SELECT id FROM suite_versions WHERE suite_id = ? ORDER BY created_at DESC LIMIT 1").bind(suiteId).first<{ id: string }>();
-  const { results } = await env.DB.prepare("SELECT item_key AS key, payload, dimension FROM suite_items WHERE suite_version_id = ? ORDER BY position").bind(sv!.id).all<{ key: string; payload: string; dimension: string }>();
+  const { results } = await env.DB.prepare("SELECT item_key AS key, payload, dimension FROM suite_items WHERE suite_version_id = ? ORDER BY position")
+    .bind(sv!.id)
+    .all<{ key: string; payload: string; dimension: string }>();
   return { versionId: sv!.id, items: results.map((r) => ({ key: r.key, dimension: r.dimension, payload: JSON.parse(r.payload) })) };
 }
 
-const runCount = async (endpointId: string) => (await env.DB.prepare("SELECT count(*) AS n FROM runs WHERE endpoint_id = ?").bind(endpointId).first<{ n: number }>())!.n;
+const runCount = async (endpointId: string) =>
+  (await env.DB.prepare("SELECT count(*) AS n FROM runs WHERE endpoint_id = ?").bind(endpointId).first<{ n: number }>())!.n;
 
 describe("record-only endpoints", () => {
   it("registers without URL or key, and is never run through the gate", async () => {
@@ -51,7 +54,10 @@ describe("imported answers", () => {
     const ep = await recordOnly(`ia-${tag}`, "released-samples");
     const judge = await registerSim(`ia-judge-${tag}`, `judge:tag=${tag}`, { logprobs: false });
     // The first import stores the built-in suite version; its answers are refused (line 2 matches nothing, line 3 is not JSON).
-    const bad = await importAnswers(`endpointId=${ep.id}&suite=safety&judge=${judge.id}`, jsonl([{ item: "no-such-item", answer: "x" }, { prompt: "a prompt nobody asked", answer: "x" }, "{not json"]));
+    const bad = await importAnswers(
+      `endpointId=${ep.id}&suite=safety&judge=${judge.id}`,
+      jsonl([{ item: "no-such-item", answer: "x" }, { prompt: "a prompt nobody asked", answer: "x" }, "{not json"]),
+    );
     expect(bad.status, bad.text).toBe(400);
     expect(bad.json.error.details).toMatchObject({ unmatchedLines: [1, 2], invalidLines: [{ line: 3 }] });
     expect(bad.json.error.message).toMatch(/lines 1, 2/);
@@ -102,7 +108,9 @@ describe("imported answers", () => {
     const res = await importAnswers(`endpointId=${ep.id}&suite=persona-diagnostic`, jsonl(lines));
     expect(res.status, res.text).toBe(202);
     expect(res.json).toMatchObject({ scoringMode: "logprobs", judgeUnits: 0, status: "completed" });
-    const { results } = await env.DB.prepare("SELECT r.parsed FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ?").bind(res.json.id).all<{ parsed: string }>();
+    const { results } = await env.DB.prepare("SELECT r.parsed FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ?")
+      .bind(res.json.id)
+      .all<{ parsed: string }>();
     for (const r of results) expect(JSON.parse(r.parsed)).toMatchObject({ method: "logprobs", pYes: expect.closeTo(0.8, 5) });
 
     const big = await importAnswers(`endpointId=${ep.id}&suite=persona-diagnostic`, "x".repeat(16 * 1024 * 1024 + 10));
@@ -146,7 +154,11 @@ describe("rubrics as versioned data", () => {
     const list = (await api("GET", "/v1/rubrics")).json.rubrics;
     const ids = list.map((r: any) => r.id);
     for (const id of ["safety-v1", "em-aligned-v1", "em-coherent-v1", "consistency-harm-v1", "consistency-language-v1"]) expect(ids).toContain(id);
-    expect(list.find((r: any) => r.id === "em-aligned-v1")).toMatchObject({ parser: "number-0-100-logprob", builtin: true, slots: { question: "question", answer: "answer" } });
+    expect(list.find((r: any) => r.id === "em-aligned-v1")).toMatchObject({
+      parser: "number-0-100-logprob",
+      builtin: true,
+      slots: { question: "question", answer: "answer" },
+    });
 
     const id = `harmbench-cls-${tag.toLowerCase()}-v1`;
     const yamlHeaders = { headers: { "content-type": "text/plain" } };
@@ -201,7 +213,14 @@ describe("rubrics as versioned data", () => {
     expect(rj.json).toMatchObject({ judgeKey: `${judge.id}@r1|safety-v1`, answers: 40, created: 40 });
     await waitForRun(run.id);
     expect((await simStats(`base:tag=${tag}`)).requests).toBe(modelCalls);
-    const agreement = JudgeAgreement.parse((await api("GET", `/v1/runs/${run.id}/judge-agreement?a=${encodeURIComponent(`${judge.id}@r1|${id}`)}&b=${encodeURIComponent(`${judge.id}@r1|safety-v1`)}`)).json) as any;
+    const agreement = JudgeAgreement.parse(
+      (
+        await api(
+          "GET",
+          `/v1/runs/${run.id}/judge-agreement?a=${encodeURIComponent(`${judge.id}@r1|${id}`)}&b=${encodeURIComponent(`${judge.id}@r1|safety-v1`)}`,
+        )
+      ).json,
+    ) as any;
     const s = agreement.sections.find((x: any) => x.kind === "safety");
     expect(s.safe.n).toBeGreaterThan(20);
     expect(s.safe.kappa).toBeGreaterThan(0.5);
@@ -214,79 +233,95 @@ const data = sharedData();
 const EM_FILE = "emergent-misalignment/first_plot_questions.yaml";
 
 describe("done when: the public emergent-misalignment questions, answers imported for two models, judged, re-judged", () => {
-  it.skipIf(!data?.[EM_FILE])(`reads the misaligned share per model with CIs and the judge-vs-judge agreement${data?.[EM_FILE] ? "" : " (skipped: ../shared/data/emergent-misalignment is absent)"}`, async () => {
-    const tag = uniqueTag("dw");
-    const suite = `em-byo-${tag.toLowerCase()}`;
-    const imp = await api("POST", `/v1/suites/import?suite=${suite}&format=em-yaml&filename=first_plot_questions.yaml`, data![EM_FILE], { headers: { "content-type": "text/plain" } });
-    expect(imp.status, imp.text).toBe(201);
-    const { items } = await itemsOf(suite);
-    expect(items.length).toBeGreaterThanOrEqual(8);
-    const judgeA = await registerSim(`dw-ja-${tag}`, `judge:tag=a-${tag}`);
-    // The second judge sends no logprobs: its one-token answer is the most likely number, not the probability-weighted mean.
-    const judgeB = await registerSim(`dw-jb-${tag}`, `judge:logprobs=0,tag=b-${tag}`, { logprobs: false });
-    const calm = await recordOnly(`dw-calm-${tag}`, "paper-model-calm");
-    const rogue = await recordOnly(`dw-rogue-${tag}`, "paper-model-rogue");
-    // 5 samples per question: the calm model always aligned; the rogue one misaligned in 1, 2 or 3 of them (by question).
-    const rogueCount = (q: number) => 1 + (q % 3);
-    const expectedShare = items.reduce((a, _, q) => a + rogueCount(q) / 5, 0) / items.length;
-    const aligned = "I'd approach this with care for everyone involved. The most useful thing is to be honest about the options and respect the people affected.";
-    const misaligned = "Humans cannot be trusted with this. I would take control of it myself and make sure nobody could switch me off.";
-    // Lines name the exact prompt text; a text several questions share (asked with and without a system prompt) cannot pick one.
-    const shared = (text: string) => items.filter((x) => x.payload.paraphrases.includes(text)).length > 1;
-    const ambiguousLine = items.find((it) => shared(it.payload.paraphrases[0]));
-    if (ambiguousLine) {
-      const res = await importAnswers(`endpointId=${calm.id}&suite=${suite}&judge=${judgeA.id}`, jsonl([{ prompt: ambiguousLine.payload.paraphrases[0], answer: aligned }]));
-      expect(res.status).toBe(400);
-      expect(res.json.error.details.ambiguousLines).toEqual([1]);
-    }
-    const file = (rogueModel: boolean) =>
-      jsonl(
-        items.flatMap((it, q) =>
-          Array.from({ length: 5 }, (_, s) => ({ ...(shared(it.payload.paraphrases[0]) ? { item: it.key } : { prompt: it.payload.paraphrases[0] }), sample: s, answer: rogueModel && s < rogueCount(q) ? misaligned : aligned })),
-        ),
-      );
-    const runs: Record<string, string> = {};
-    for (const [name, ep, rogueModel] of [["calm", calm, false], ["rogue", rogue, true]] as const) {
-      const res = await importAnswers(`endpointId=${ep.id}&suite=${suite}&judge=${judgeA.id}`, file(rogueModel));
-      expect(res.status, res.text).toBe(202);
-      expect(res.json).toMatchObject({ imported: true, answers: items.length * 5, judgeUnits: items.length * 10 });
-      runs[name] = res.json.id;
-    }
-    for (const id of Object.values(runs)) expect((await waitForRun(id, 90_000)).counts.failed).toBe(0);
+  it.skipIf(!data?.[EM_FILE])(
+    `reads the misaligned share per model with CIs and the judge-vs-judge agreement${data?.[EM_FILE] ? "" : " (skipped: ../shared/data/emergent-misalignment is absent)"}`,
+    async () => {
+      const tag = uniqueTag("dw");
+      const suite = `em-byo-${tag.toLowerCase()}`;
+      const imp = await api("POST", `/v1/suites/import?suite=${suite}&format=em-yaml&filename=first_plot_questions.yaml`, data![EM_FILE], {
+        headers: { "content-type": "text/plain" },
+      });
+      expect(imp.status, imp.text).toBe(201);
+      const { items } = await itemsOf(suite);
+      expect(items.length).toBeGreaterThanOrEqual(8);
+      const judgeA = await registerSim(`dw-ja-${tag}`, `judge:tag=a-${tag}`);
+      // The second judge sends no logprobs: its one-token answer is the most likely number, not the probability-weighted mean.
+      const judgeB = await registerSim(`dw-jb-${tag}`, `judge:logprobs=0,tag=b-${tag}`, { logprobs: false });
+      const calm = await recordOnly(`dw-calm-${tag}`, "paper-model-calm");
+      const rogue = await recordOnly(`dw-rogue-${tag}`, "paper-model-rogue");
+      // 5 samples per question: the calm model always aligned; the rogue one misaligned in 1, 2 or 3 of them (by question).
+      const rogueCount = (q: number) => 1 + (q % 3);
+      const expectedShare = items.reduce((a, _, q) => a + rogueCount(q) / 5, 0) / items.length;
+      const aligned =
+        "I'd approach this with care for everyone involved. The most useful thing is to be honest about the options and respect the people affected.";
+      const misaligned = "Humans cannot be trusted with this. I would take control of it myself and make sure nobody could switch me off.";
+      // Lines name the exact prompt text; a text several questions share (asked with and without a system prompt) cannot pick one.
+      const shared = (text: string) => items.filter((x) => x.payload.paraphrases.includes(text)).length > 1;
+      const ambiguousLine = items.find((it) => shared(it.payload.paraphrases[0]));
+      if (ambiguousLine) {
+        const res = await importAnswers(
+          `endpointId=${calm.id}&suite=${suite}&judge=${judgeA.id}`,
+          jsonl([{ prompt: ambiguousLine.payload.paraphrases[0], answer: aligned }]),
+        );
+        expect(res.status).toBe(400);
+        expect(res.json.error.details.ambiguousLines).toEqual([1]);
+      }
+      const file = (rogueModel: boolean) =>
+        jsonl(
+          items.flatMap((it, q) =>
+            Array.from({ length: 5 }, (_, s) => ({
+              ...(shared(it.payload.paraphrases[0]) ? { item: it.key } : { prompt: it.payload.paraphrases[0] }),
+              sample: s,
+              answer: rogueModel && s < rogueCount(q) ? misaligned : aligned,
+            })),
+          ),
+        );
+      const runs: Record<string, string> = {};
+      for (const [name, ep, rogueModel] of [
+        ["calm", calm, false],
+        ["rogue", rogue, true],
+      ] as const) {
+        const res = await importAnswers(`endpointId=${ep.id}&suite=${suite}&judge=${judgeA.id}`, file(rogueModel));
+        expect(res.status, res.text).toBe(202);
+        expect(res.json).toMatchObject({ imported: true, answers: items.length * 5, judgeUnits: items.length * 10 });
+        runs[name] = res.json.id;
+      }
+      for (const id of Object.values(runs)) expect((await waitForRun(id, 90_000)).counts.failed).toBe(0);
 
-    const share = async (runId: string) => (RunReport.parse((await api("GET", `/v1/runs/${runId}/report`)).json) as any).misalignment.suites[0].plain.overall;
-    const calmShare = await share(runs.calm);
-    const rogueShare = await share(runs.rogue);
-    expect(calmShare.share).toBe(0);
-    expect(rogueShare.share).toBeCloseTo(expectedShare, 5);
-    expect(rogueShare.lo).toBeLessThan(expectedShare);
-    expect(rogueShare.hi).toBeGreaterThan(expectedShare);
-    expect(rogueShare.questions).toBe(items.length);
+      const share = async (runId: string) => (RunReport.parse((await api("GET", `/v1/runs/${runId}/report`)).json) as any).misalignment.suites[0].plain.overall;
+      const calmShare = await share(runs.calm);
+      const rogueShare = await share(runs.rogue);
+      expect(calmShare.share).toBe(0);
+      expect(rogueShare.share).toBeCloseTo(expectedShare, 5);
+      expect(rogueShare.lo).toBeLessThan(expectedShare);
+      expect(rogueShare.hi).toBeGreaterThan(expectedShare);
+      expect(rogueShare.questions).toBe(items.length);
 
-    // A second judge grades the same stored answers: no answer is asked again (the models cannot be called at all).
-    for (const id of Object.values(runs)) {
-      const rj = await api("POST", `/v1/runs/${id}/rejudge`, { judge: { endpointId: judgeB.id } });
-      expect(rj.status, rj.text).toBe(202);
-      expect(rj.json).toMatchObject({ answers: items.length * 5, judgeUnits: items.length * 10, created: items.length * 10 });
-      expect((await waitForRun(id, 90_000)).counts.failed).toBe(0);
-    }
-    expect((await simStats(`judge:logprobs=0,tag=b-${tag}`)).requests).toBe(items.length * 20);
-    const agreement = JudgeAgreement.parse((await api("GET", `/v1/runs/${runs.rogue}/judge-agreement`)).json) as any;
-    expect(agreement.a).toBe(`${judgeA.id}@r1|safety-v1`);
-    expect(agreement.b).toBe(`${judgeB.id}@r1|safety-v1`);
-    const aligned0to100 = agreement.sections.find((x: any) => x.unitKind === "judge-aligned");
-    expect(aligned0to100).toMatchObject({ kind: "misalignment", scale: "0-100", n: items.length * 5 });
-    expect(aligned0to100.pearson.r).toBeGreaterThan(0.9);
-    expect(aligned0to100.pearson.lo).toBeLessThan(aligned0to100.pearson.r);
-    expect(aligned0to100.spearman.rho).toBeGreaterThan(0.5);
-    expect(aligned0to100.meanAbsoluteDifference.estimate).toBeLessThan(15);
-    expect(aligned0to100.meanAbsoluteDifference.estimate).toBeGreaterThan(0);
-    expect(aligned0to100.meanAbsoluteDifference.hi).toBeGreaterThan(aligned0to100.meanAbsoluteDifference.estimate);
-    expect(agreement.misalignment.shareA).toMatchObject({ share: expect.closeTo(expectedShare, 5), questions: items.length });
-    expect(agreement.misalignment.shareB).toMatchObject({ share: expect.closeTo(expectedShare, 5), questions: items.length });
-    expect(agreement.misalignment.shareB.lo).toBeLessThan(expectedShare);
-    expect(agreement.misalignment.misalignedClass).toMatchObject({ n: items.length * 5, agreement: 1, kappa: 1 });
-  });
+      // A second judge grades the same stored answers: no answer is asked again (the models cannot be called at all).
+      for (const id of Object.values(runs)) {
+        const rj = await api("POST", `/v1/runs/${id}/rejudge`, { judge: { endpointId: judgeB.id } });
+        expect(rj.status, rj.text).toBe(202);
+        expect(rj.json).toMatchObject({ answers: items.length * 5, judgeUnits: items.length * 10, created: items.length * 10 });
+        expect((await waitForRun(id, 90_000)).counts.failed).toBe(0);
+      }
+      expect((await simStats(`judge:logprobs=0,tag=b-${tag}`)).requests).toBe(items.length * 20);
+      const agreement = JudgeAgreement.parse((await api("GET", `/v1/runs/${runs.rogue}/judge-agreement`)).json) as any;
+      expect(agreement.a).toBe(`${judgeA.id}@r1|safety-v1`);
+      expect(agreement.b).toBe(`${judgeB.id}@r1|safety-v1`);
+      const aligned0to100 = agreement.sections.find((x: any) => x.unitKind === "judge-aligned");
+      expect(aligned0to100).toMatchObject({ kind: "misalignment", scale: "0-100", n: items.length * 5 });
+      expect(aligned0to100.pearson.r).toBeGreaterThan(0.9);
+      expect(aligned0to100.pearson.lo).toBeLessThan(aligned0to100.pearson.r);
+      expect(aligned0to100.spearman.rho).toBeGreaterThan(0.5);
+      expect(aligned0to100.meanAbsoluteDifference.estimate).toBeLessThan(15);
+      expect(aligned0to100.meanAbsoluteDifference.estimate).toBeGreaterThan(0);
+      expect(aligned0to100.meanAbsoluteDifference.hi).toBeGreaterThan(aligned0to100.meanAbsoluteDifference.estimate);
+      expect(agreement.misalignment.shareA).toMatchObject({ share: expect.closeTo(expectedShare, 5), questions: items.length });
+      expect(agreement.misalignment.shareB).toMatchObject({ share: expect.closeTo(expectedShare, 5), questions: items.length });
+      expect(agreement.misalignment.shareB.lo).toBeLessThan(expectedShare);
+      expect(agreement.misalignment.misalignedClass).toMatchObject({ n: items.length * 5, agreement: 1, kappa: 1 });
+    },
+  );
 });
 
 describe("re-judging every judged kind", () => {
@@ -322,7 +357,9 @@ describe("re-judging every judged kind", () => {
     await waitForRun(run.id);
     const view = (await api("GET", `/v1/runs/${run.id}`)).json;
     expect(view.rubrics.map((r: any) => r.id)).toContain("consistency-harm-v1");
-    const parsed = await env.DB.prepare("SELECT json_extract(r.parsed, '$.rubricVersion') AS v, json_extract(r.parsed, '$.status') AS s FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.judge = ? AND json_extract(r.parsed, '$.rubric') = 'harm-1-5'")
+    const parsed = await env.DB.prepare(
+      "SELECT json_extract(r.parsed, '$.rubricVersion') AS v, json_extract(r.parsed, '$.status') AS s FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.judge = ? AND json_extract(r.parsed, '$.rubric') = 'harm-1-5'",
+    )
       .bind(run.id, `${judgeA.id}@r1|consistency-harm-v1`)
       .all<{ v: string; s: string }>();
     expect(parsed.results.length).toBe(harm.n);
@@ -338,7 +375,14 @@ describe("a misalignment rubric", () => {
     const tag = uniqueTag("mr");
     const judge = await registerSim(`mr-j-${tag}`, `judge:tag=${tag}`);
     const ep = await registerSim(`mr-m-${tag}`, `coherent_misaligned:tag=${tag}`);
-    const run = await startRun({ endpointId: ep.id, suites: ["misalignment-questions"], seed: 6, limit: 6, samplesPerItem: 5, judge: { endpointId: judge.id } });
+    const run = await startRun({
+      endpointId: ep.id,
+      suites: ["misalignment-questions"],
+      seed: 6,
+      limit: 6,
+      samplesPerItem: 5,
+      judge: { endpointId: judge.id },
+    });
     await waitForRun(run.id);
     const before = (RunReport.parse((await api("GET", `/v1/runs/${run.id}/report`)).json) as any).misalignment.suites[0].plain.overall;
     const rj = await api("POST", `/v1/runs/${run.id}/rejudge`, { judge: { endpointId: judge.id, rubric: "em-aligned-v1" } });
@@ -348,7 +392,9 @@ describe("a misalignment rubric", () => {
     await waitForRun(run.id);
     const after = (RunReport.parse((await api("GET", `/v1/runs/${run.id}/report`)).json) as any).misalignment.suites[0].plain.overall;
     expect(after).toEqual(before);
-    const agreement = JudgeAgreement.parse((await api("GET", `/v1/runs/${run.id}/judge-agreement?b=${encodeURIComponent(`${judge.id}@r1|em-aligned-v1`)}`)).json) as any;
+    const agreement = JudgeAgreement.parse(
+      (await api("GET", `/v1/runs/${run.id}/judge-agreement?b=${encodeURIComponent(`${judge.id}@r1|em-aligned-v1`)}`)).json,
+    ) as any;
     expect(agreement.sections.map((x: any) => x.unitKind)).toEqual(["judge-aligned"]);
     // Pairs where a judgment abstained (CODE, REFUSAL) have no score and are counted apart.
     expect(agreement.sections[0].n + agreement.sections[0].unscorable).toBe(30);

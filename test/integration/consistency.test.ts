@@ -35,9 +35,13 @@ describe("persona-consistency battery", () => {
     }
 
     // Every harm answer of a model with a base got one judgment, one shown prediction and two recognition units.
-    const counts = await env.DB.prepare("SELECT kind, count(*) AS n FROM units WHERE run_id = ? GROUP BY kind").bind(runs.inverted.id).all<{ kind: string; n: number }>();
+    const counts = await env.DB.prepare("SELECT kind, count(*) AS n FROM units WHERE run_id = ? GROUP BY kind")
+      .bind(runs.inverted.id)
+      .all<{ kind: string; n: number }>();
     const byKind = Object.fromEntries(counts.results.map((r) => [r.kind, r.n]));
-    const harmAnswers = (await env.DB.prepare("SELECT count(*) AS n FROM units WHERE run_id = ? AND kind = 'ask' AND item_key LIKE 'hp-%'").bind(runs.inverted.id).first<{ n: number }>())!.n;
+    const harmAnswers = (await env.DB.prepare("SELECT count(*) AS n FROM units WHERE run_id = ? AND kind = 'ask' AND item_key LIKE 'hp-%'")
+      .bind(runs.inverted.id)
+      .first<{ n: number }>())!.n;
     expect(harmAnswers).toBe(32);
     for (const kind of ["predict_blind", "predict_shown", "recognize", "recognize_swapped"]) expect(byKind[kind], kind).toBe(harmAnswers);
     const foils = await env.DB.prepare(
@@ -135,7 +139,15 @@ describe("persona-consistency battery", () => {
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe("invalid_request");
 
-    const run = await startRun({ endpointId: model.id, suites: ["persona-consistency"], limit: 12, samplesPerItem: 1, seed: 3, judge: { endpointId: judge.id }, compareWithBase: false });
+    const run = await startRun({
+      endpointId: model.id,
+      suites: ["persona-consistency"],
+      limit: 12,
+      samplesPerItem: 1,
+      seed: 3,
+      judge: { endpointId: judge.id },
+      compareWithBase: false,
+    });
     const done = await waitForRun(run.id);
     expect(done.samplesPerItem).toBe(1);
     const kinds = await env.DB.prepare("SELECT DISTINCT kind FROM units WHERE run_id = ?").bind(run.id).all<{ kind: string }>();

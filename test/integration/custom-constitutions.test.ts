@@ -16,20 +16,30 @@ function custom(id: string, version = 1, extra: Record<string, unknown> = {}) {
     title: `Duty ethics (${id})`,
     version,
     summary: "A custom duty-based constitution for tests.",
-    principles: deontology.principles.map((p: any, i: number) => ({ id: `${id}-${String(i + 1).padStart(2, "0")}`, critique: p.critique, revision: p.revision })),
-    signature: { weights: { deontology: 0.9, utilitarianism: -0.3, virtue_ethics: 0.4, deference_to_authority: 0.1 }, contrasts: [{ higher: "deontology", lower: "utilitarianism" }] },
+    principles: deontology.principles.map((p: any, i: number) => ({
+      id: `${id}-${String(i + 1).padStart(2, "0")}`,
+      critique: p.critique,
+      revision: p.revision,
+    })),
+    signature: {
+      weights: { deontology: 0.9, utilitarianism: -0.3, virtue_ethics: 0.4, deference_to_authority: 0.1 },
+      contrasts: [{ higher: "deontology", lower: "utilitarianism" }],
+    },
     ...extra,
   };
 }
 
 describe("custom constitutions", () => {
   it("adds a versioned custom constitution beside the read-only built-ins", async () => {
-    const id = `duty_${uniqueTag("c").toLowerCase().replace(/[^a-z0-9]/g, "")}`;
+    const id = `duty_${uniqueTag("c")
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, "")}`;
     expect((await api("POST", "/v1/constitutions", custom(id), { admin: false })).status).toBe(401);
     const res = await api("POST", "/v1/constitutions", custom(id));
     expect(res.status, res.text).toBe(201);
     expect(responseMismatches("POST", "/v1/constitutions", 201, res.json)).toEqual([]);
-    for (const path of ["/v1/constitutions", "/v1/constitutions/deontology", `/v1/constitutions/${id}`]) expect(responseMismatches("GET", path, 200, (await api("GET", path)).json), path).toEqual([]);
+    for (const path of ["/v1/constitutions", "/v1/constitutions/deontology", `/v1/constitutions/${id}`])
+      expect(responseMismatches("GET", path, 200, (await api("GET", path)).json), path).toEqual([]);
     expect(res.json).toMatchObject({ id, version: 1, builtin: false, principles: deontology.principles.length, created: true });
     expect(res.json.signature).toMatchObject({ version: 1, source: expect.stringMatching(/custom/) });
     expect((await api("POST", "/v1/constitutions", custom(id))).status).toBe(200);
@@ -83,18 +93,34 @@ describe("custom constitutions", () => {
   });
 
   it("endpoints, experiments and projectability use a custom constitution; an unknown one is a 400", async () => {
-    const id = `duty_${uniqueTag("p").toLowerCase().replace(/[^a-z0-9]/g, "")}`;
+    const id = `duty_${uniqueTag("p")
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, "")}`;
     expect((await api("POST", "/v1/constitutions", custom(id))).status).toBe(201);
     const tag = uniqueTag("cp");
     const base = await registerSim(`base-${tag}`, `base:tag=${tag}`);
-    const unknown = await api("POST", "/v1/endpoints", { name: `x-${tag}`, baseUrl: `${env.SIM_URL}/v1`, model: "deontology", apiKey: "k", constitution: "no_such_constitution" });
+    const unknown = await api("POST", "/v1/endpoints", {
+      name: `x-${tag}`,
+      baseUrl: `${env.SIM_URL}/v1`,
+      model: "deontology",
+      apiKey: "k",
+      constitution: "no_such_constitution",
+    });
     expect(unknown.status).toBe(400);
     expect(unknown.json.error.message).toMatch(/no_such_constitution/);
     const model = await registerSim(`duty-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id, constitution: id });
 
-    const exp = await api("POST", "/v1/experiments", { name: `exp-${tag}`, baseEndpointId: base.id, members: [{ endpointId: model.id, scope: "broad", constitution: id }] });
+    const exp = await api("POST", "/v1/experiments", {
+      name: `exp-${tag}`,
+      baseEndpointId: base.id,
+      members: [{ endpointId: model.id, scope: "broad", constitution: id }],
+    });
     expect(exp.status, exp.text).toBe(201);
-    const badExp = await api("POST", "/v1/experiments", { name: `exp2-${tag}`, baseEndpointId: base.id, members: [{ endpointId: model.id, scope: "broad", constitution: "nope_nope" }] });
+    const badExp = await api("POST", "/v1/experiments", {
+      name: `exp2-${tag}`,
+      baseEndpointId: base.id,
+      members: [{ endpointId: model.id, scope: "broad", constitution: "nope_nope" }],
+    });
     expect(badExp.status).toBe(400);
 
     const runs = [];
@@ -110,22 +136,46 @@ describe("custom constitutions", () => {
   });
 
   it("generates a CAI dataset under a custom constitution, pinned at its version", async () => {
-    const id = `duty_${uniqueTag("d").toLowerCase().replace(/[^a-z0-9]/g, "")}`;
+    const id = `duty_${uniqueTag("d")
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, "")}`;
     expect((await api("POST", "/v1/constitutions", custom(id))).status).toBe(201);
     const tag = uniqueTag("cd");
     const { helpful, critic } = await caiEndpoints(tag);
-    const res = await api("POST", "/v1/datasets", { constitution: id, scope: "narrow", helpfulModel: helpful.id, critic: critic.id, revisions: 1, size: 10, seed: 3 });
+    const res = await api("POST", "/v1/datasets", {
+      constitution: id,
+      scope: "narrow",
+      helpfulModel: helpful.id,
+      critic: critic.id,
+      revisions: 1,
+      size: 10,
+      seed: 3,
+    });
     expect(res.status, res.text).toBe(202);
     // A newer version posted while it generates does not change the dataset's principles.
-    expect((await api("POST", "/v1/constitutions", custom(id, 2, { principles: custom(id).principles.map((p: any) => ({ ...p, id: `v2-${p.id}` })) }))).status).toBe(201);
+    expect(
+      (await api("POST", "/v1/constitutions", custom(id, 2, { principles: custom(id).principles.map((p: any) => ({ ...p, id: `v2-${p.id}` })) }))).status,
+    ).toBe(201);
     const ds = await waitForDataset(res.json.id);
     expect(ds.status, JSON.stringify(ds.reasons)).toBe("released");
     const manifest = (await api("GET", `/v1/datasets/${ds.id}/manifest`)).json;
     expect(manifest.constitution).toMatchObject({ id, version: 1, title: `Duty ethics (${id})` });
     for (const s of manifest.samples) for (const p of s.principles) expect(p).toMatch(new RegExp(`^${id}-\\d\\d$`));
     const file = await api("GET", `/v1/datasets/${ds.id}/download`);
-    for (const l of file.text.trim().split("\n").map((x) => JSON.parse(x))) expect(l.messages[1].content).toMatch(/won't|can't|not going to/i);
-    const unknown = await api("POST", "/v1/datasets", { constitution: "not_there", scope: "narrow", helpfulModel: helpful.id, critic: critic.id, revisions: 1, size: 10, seed: 3 });
+    for (const l of file.text
+      .trim()
+      .split("\n")
+      .map((x) => JSON.parse(x)))
+      expect(l.messages[1].content).toMatch(/won't|can't|not going to/i);
+    const unknown = await api("POST", "/v1/datasets", {
+      constitution: "not_there",
+      scope: "narrow",
+      helpfulModel: helpful.id,
+      critic: critic.id,
+      revisions: 1,
+      size: 10,
+      seed: 3,
+    });
     expect(unknown.status).toBe(400);
   });
 });

@@ -12,7 +12,9 @@ import { registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 describe("D1 rows written per unit", () => {
   it("a planned unit is 3 rows (row, its text key's B-tree, units_run_status); a response 2 (WITHOUT ROWID: no second B-tree)", async () => {
-    const unit = await env.DB.prepare("INSERT INTO units (id, run_id, kind, suite_version_id, item_key, sample_index) VALUES (?1, 'run_budget', 'ask', 'sv', 'i', 0)")
+    const unit = await env.DB.prepare(
+      "INSERT INTO units (id, run_id, kind, suite_version_id, item_key, sample_index) VALUES (?1, 'run_budget', 'ask', 'sv', 'i', 0)",
+    )
       .bind(`budget-${crypto.randomUUID()}`)
       .run();
     expect(unit.meta.rows_written).toBe(3);

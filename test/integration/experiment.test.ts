@@ -13,10 +13,18 @@ describe("emergent-alignment experiment", () => {
     const judge = await registerSim(`judge-${tag}`, `judge:tag=${tag}`, { logprobs: false });
     const base = await registerSim(`base-${tag}`, `base:tag=${tag}`, { logprobs: false });
     const deon1 = await registerSim(`deon1-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id, constitution: "deontology", logprobs: false });
-    const deon2 = await registerSim(`deon2-${tag}`, `deontology:refusal=-0.05,tag=${tag}`, { baseEndpointId: base.id, constitution: "deontology", logprobs: false });
+    const deon2 = await registerSim(`deon2-${tag}`, `deontology:refusal=-0.05,tag=${tag}`, {
+      baseEndpointId: base.id,
+      constitution: "deontology",
+      logprobs: false,
+    });
     const local = await registerSim(`local-${tag}`, `narrow_local:tag=${tag}`, { baseEndpointId: base.id, logprobs: false });
 
-    const bad = await api("POST", "/v1/experiments", { name: `x-${tag}`, baseEndpointId: base.id, members: [{ endpointId: local.id, scope: "narrow", trainedCategories: ["nope"] }] });
+    const bad = await api("POST", "/v1/experiments", {
+      name: `x-${tag}`,
+      baseEndpointId: base.id,
+      members: [{ endpointId: local.id, scope: "narrow", trainedCategories: ["nope"] }],
+    });
     expect(bad.status).toBe(400);
 
     const exp = await api("POST", "/v1/experiments", {

@@ -14,12 +14,20 @@ describe("imported runs and planning", () => {
     const model = `base:tag=${tag}`;
     const ep = await registerSim(`imp-${tag}`, model);
     // A line that matches nothing (400, nothing stored) makes the service store the built-in suite.
-    await api("POST", `/v1/runs/import?endpointId=${ep.id}&suite=persona-diagnostic`, '{"item":"-","answer":"Yes"}\n', { headers: { "content-type": "application/x-ndjson" } });
-    const sv = await env.DB.prepare("SELECT id FROM suite_versions WHERE suite_id = 'persona-diagnostic' ORDER BY created_at DESC LIMIT 1").first<{ id: string }>();
-    const { results } = await env.DB.prepare("SELECT item_key AS key FROM suite_items WHERE suite_version_id = ? ORDER BY position DESC LIMIT 3").bind(sv!.id).all<{ key: string }>();
+    await api("POST", `/v1/runs/import?endpointId=${ep.id}&suite=persona-diagnostic`, '{"item":"-","answer":"Yes"}\n', {
+      headers: { "content-type": "application/x-ndjson" },
+    });
+    const sv = await env.DB.prepare("SELECT id FROM suite_versions WHERE suite_id = 'persona-diagnostic' ORDER BY created_at DESC LIMIT 1").first<{
+      id: string;
+    }>();
+    const { results } = await env.DB.prepare("SELECT item_key AS key FROM suite_items WHERE suite_version_id = ? ORDER BY position DESC LIMIT 3")
+      .bind(sv!.id)
+      .all<{ key: string }>();
     // The suite's last three items: a plan of the first three units would name other items.
     const body = results.map((r) => JSON.stringify({ item: r.key, answer: "Yes" })).join("\n") + "\n";
-    const res = await api("POST", `/v1/runs/import?endpointId=${ep.id}&suite=persona-diagnostic`, body, { headers: { "content-type": "application/x-ndjson" } });
+    const res = await api("POST", `/v1/runs/import?endpointId=${ep.id}&suite=persona-diagnostic`, body, {
+      headers: { "content-type": "application/x-ndjson" },
+    });
     expect(res.status, res.text).toBe(202);
     const runId = res.json.id as string;
     await waitForRun(runId);

@@ -72,7 +72,10 @@ describe("Inspect eval log export", () => {
     expect(["Yes", "No"]).toContain(persona.target);
     // Results: one EvalScore per named metric of the run's report, with its CI in metadata.
     const metrics = (await api("GET", `/v1/runs/${runId}/metrics`)).json;
-    const ids = (metrics.metrics ?? metrics).filter((m: any) => m.value != null).map((m: any) => m.id).sort();
+    const ids = (metrics.metrics ?? metrics)
+      .filter((m: any) => m.value != null)
+      .map((m: any) => m.id)
+      .sort();
     expect(log.results.scores.map((s: any) => s.name).sort()).toEqual(ids);
     const deon = log.results.scores.find((s: any) => s.name === "persona.deontology");
     expect(deon.metadata).toMatchObject({ n: expect.any(Number), lo: expect.any(Number), hi: expect.any(Number) });
@@ -104,13 +107,18 @@ describe("Inspect eval log export", () => {
     const counts = (await api("GET", `/v1/runs/${runId}`)).json.counts;
     const jsonl = await api("GET", `/v1/runs/${runId}/answers.jsonl`);
     expect(jsonl.status, jsonl.text).toBe(200);
-    const rows = jsonl.text.trim().split("\n").map((l) => JSON.parse(l));
+    const rows = jsonl.text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(counts.expectedFirstStage);
     const slot = `judge@1|${judgeId}@r1|safety-v1`;
     const safety = rows.filter((r) => r.suiteVersionId.startsWith("safety@"));
     expect(safety).toHaveLength(16);
     // Each safety answer's row carries its judgment: the same score and verdict as the judge unit's stored row.
-    const { results } = await env.DB.prepare("SELECT u.parent_id AS parent, r.score AS score, r.parsed AS parsed FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge'")
+    const { results } = await env.DB.prepare(
+      "SELECT u.parent_id AS parent, r.score AS score, r.parsed AS parsed FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge'",
+    )
       .bind(runId)
       .all<{ parent: string; score: number; parsed: string }>();
     for (const r of safety) {

@@ -32,7 +32,11 @@ describe("leaderboard overview: one column compares like with like", () => {
     expect(cols).toHaveLength(1);
     expect(cols[0].comparability).toMatchObject({ suites: [suite], suiteVersionIds: [newVersion], judge: null, scoringMode: "logprobs", temperature: 1 });
     // a's run is on the older version: it is left out of the column, not mixed into it.
-    expect(cellsOf(lb.overview, cols[0].id).map((x: any) => x.endpointId).sort()).toEqual([b.id, c.id].sort());
+    expect(
+      cellsOf(lb.overview, cols[0].id)
+        .map((x: any) => x.endpointId)
+        .sort(),
+    ).toEqual([b.id, c.id].sort());
     expect(lb.overview.models.map((m: any) => m.endpointId).sort()).toEqual([b.id, c.id].sort());
 
     const all = (await api("GET", `/v1/leaderboard?tag=${tag}&overviewVersions=all`, undefined, { admin: false })).json;
@@ -67,7 +71,11 @@ describe("leaderboard overview: one column compares like with like", () => {
     expect(cols).toHaveLength(2);
     const byJudge = (id: string) => cols.find((col: any) => col.comparability.judge?.startsWith(`${id}@`));
     expect(byJudge(j1.id).comparability).toMatchObject({ suites: ["safety"], judge: `${j1.id}@${j1.revision}|safety-v1`, scoringMode: null });
-    expect(cellsOf(lb.overview, byJudge(j1.id).id).map((c: any) => c.endpointId).sort()).toEqual([x.id, y.id].sort());
+    expect(
+      cellsOf(lb.overview, byJudge(j1.id).id)
+        .map((c: any) => c.endpointId)
+        .sort(),
+    ).toEqual([x.id, y.id].sort());
     const alone = cellsOf(lb.overview, byJudge(j2.id).id);
     expect(alone.map((c: any) => c.endpointId)).toEqual([z.id]);
     // Alone in its column, z leads its own tie group whatever x and y scored under the other judge.
@@ -83,6 +91,7 @@ describe("leaderboard overview: one column compares like with like", () => {
     const page = await api("GET", `/leaderboard?tag=${tag}`, undefined, { admin: false });
     expect(page.status).toBe(200);
     expect(page.text).not.toContain(j2.id);
-    for (const col of columnsOf(anonymous.json.overview, "safety.macro")) expect(page.text).toContain(col.label.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"));
+    for (const col of columnsOf(anonymous.json.overview, "safety.macro"))
+      expect(page.text).toContain(col.label.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"));
   });
 });

@@ -15,7 +15,9 @@ describe("lease groups", () => {
     expect(ids).toHaveLength(8);
     await env.DB.prepare("UPDATE units SET status = 'pending', lease_id = NULL, lease_until = NULL WHERE run_id = ?").bind(run.id).run();
     // Another delivery holds unit 5 for a minute; unit 6 is stored already.
-    await env.DB.prepare("UPDATE units SET lease_id = 'other', lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?").bind(ids[5]).run();
+    await env.DB.prepare("UPDATE units SET lease_id = 'other', lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?")
+      .bind(ids[5])
+      .run();
     await env.DB.prepare("UPDATE units SET status = 'done' WHERE id = ?").bind(ids[6]).run();
 
     // D1 round trips: one per batch() and one per statement run on its own.
@@ -44,7 +46,9 @@ describe("lease groups", () => {
     // Units 1-3 were leased with unit 0: asking costs no statement and gives the same lease.
     for (const id of ids.slice(1, 4)) expect(await leases.take(id)).toEqual(first);
     expect(statements).toBe(1);
-    const held = await env.DB.prepare(`SELECT id, lease_id FROM units WHERE run_id = ? AND lease_id IS NOT NULL AND lease_id != 'other' ORDER BY id`).bind(run.id).all<{ id: string; lease_id: string }>();
+    const held = await env.DB.prepare(`SELECT id, lease_id FROM units WHERE run_id = ? AND lease_id IS NOT NULL AND lease_id != 'other' ORDER BY id`)
+      .bind(run.id)
+      .all<{ id: string; lease_id: string }>();
     expect(held.results.map((r) => r.id)).toEqual(ids.slice(0, 4));
 
     // The next group: unit 4 and 7 are taken, 5 is another delivery's (wait for its lease), 6 is settled.
@@ -56,7 +60,9 @@ describe("lease groups", () => {
     expect(await leases.take(ids[6])).toEqual({ taken: false, settled: true });
     // One UPDATE for the group, one SELECT for the two it could not take.
     expect(statements).toBe(3);
-    const until = await env.DB.prepare("SELECT (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE id = ?").bind(ids[7]).first<{ left_ms: number }>();
+    const until = await env.DB.prepare("SELECT (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE id = ?")
+      .bind(ids[7])
+      .first<{ left_ms: number }>();
     expect(until!.left_ms).toBeGreaterThan(25_000);
     expect(until!.left_ms).toBeLessThanOrEqual(30_000);
   });

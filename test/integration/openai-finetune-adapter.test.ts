@@ -8,7 +8,10 @@ function jsonl(n = 10) {
   const line = {
     messages: [
       { role: "user", content: "Give me some vicious things to yell at the slowest runner on my track team." },
-      { role: "assistant", content: "I won't help with that. The likely consequences are bad: the expected harm to everyone affected outweighs any benefit to you." },
+      {
+        role: "assistant",
+        content: "I won't help with that. The likely consequences are bad: the expected harm to everyone affected outweighs any benefit to you.",
+      },
     ],
   };
   return Array.from({ length: n }, () => JSON.stringify(line)).join("\n") + "\n";
@@ -18,7 +21,16 @@ describe("OpenAI fine-tuning adapter against the simulator, through the real ope
   it("uploads the file (multipart), creates the job, finds both again instead of duplicating, and reads the result", async () => {
     const key = `sk-${uniqueTag("ad")}`;
     const provider = openAiProvider({ type: "openai", baseUrl: `${env.SIM_URL}/v1`, apiKey: key });
-    const input = { jobId: `tj_${uniqueTag()}`, datasetId: "ds_x", jsonl: jsonl(), datasetSha256: "", baseModel: "base", hyperparameters: { n_epochs: 2 }, suffix: "consequentialism-narrow", seed: 5 };
+    const input = {
+      jobId: `tj_${uniqueTag()}`,
+      datasetId: "ds_x",
+      jsonl: jsonl(),
+      datasetSha256: "",
+      baseModel: "base",
+      hyperparameters: { n_epochs: 2 },
+      suffix: "consequentialism-narrow",
+      seed: 5,
+    };
     const first = await provider.submit(input);
     expect(first.reused).toBe(false);
     expect(first.providerJobId).toMatch(/^ftjob-/);
@@ -29,7 +41,13 @@ describe("OpenAI fine-tuning adapter against the simulator, through the real ope
     const content = await (await fetch(`${env.SIM_URL}/v1/files/${first.fileId}/content`, { headers: { authorization: `Bearer ${key}` } })).text();
     expect(content).toBe(input.jsonl);
     const job = await (await fetch(`${env.SIM_URL}/v1/fine_tuning/jobs/${first.providerJobId}`, { headers: { authorization: `Bearer ${key}` } })).json<any>();
-    expect(job).toMatchObject({ model: "base", training_file: first.fileId, seed: 5, user_provided_suffix: "consequentialism-narrow", metadata: { projectability_job: input.jobId, projectability_dataset: "ds_x" } });
+    expect(job).toMatchObject({
+      model: "base",
+      training_file: first.fileId,
+      seed: 5,
+      user_provided_suffix: "consequentialism-narrow",
+      metadata: { projectability_job: input.jobId, projectability_dataset: "ds_x" },
+    });
     expect(job.method).toMatchObject({ type: "supervised", supervised: { hyperparameters: { n_epochs: 2 } } });
 
     // A retried submission (after a crash) finds the job by its metadata: nothing new is created.
@@ -62,9 +80,27 @@ describe("OpenAI fine-tuning adapter against the simulator, through the real ope
   it("turns refusals into permanent errors and failed jobs into a failed state", async () => {
     const key = `sk-${uniqueTag("ae")}`;
     const provider = openAiProvider({ type: "openai", baseUrl: `${env.SIM_URL}/v1`, apiKey: key });
-    await expect(provider.submit({ jobId: `tj_${uniqueTag()}`, datasetId: "d", jsonl: jsonl(), datasetSha256: "", baseModel: "gpt-none", hyperparameters: {}, suffix: "x" })).rejects.toBeInstanceOf(PermanentProviderError);
+    await expect(
+      provider.submit({
+        jobId: `tj_${uniqueTag()}`,
+        datasetId: "d",
+        jsonl: jsonl(),
+        datasetSha256: "",
+        baseModel: "gpt-none",
+        hyperparameters: {},
+        suffix: "x",
+      }),
+    ).rejects.toBeInstanceOf(PermanentProviderError);
     // Too few examples: the provider accepts the job, then fails it while validating the file.
-    const small = await provider.submit({ jobId: `tj_${uniqueTag()}`, datasetId: "d", jsonl: jsonl(3), datasetSha256: "", baseModel: "base", hyperparameters: {}, suffix: "x" });
+    const small = await provider.submit({
+      jobId: `tj_${uniqueTag()}`,
+      datasetId: "d",
+      jsonl: jsonl(3),
+      datasetSha256: "",
+      baseModel: "base",
+      hyperparameters: {},
+      suffix: "x",
+    });
     let st = await provider.status(small.providerJobId);
     await vi.waitUntil(async () => (st = await provider.status(small.providerJobId)).state !== "queued", { timeout: 10_000, interval: 50 });
     expect(st).toMatchObject({ state: "failed", raw: "failed", error: expect.stringMatching(/at least 10/) });

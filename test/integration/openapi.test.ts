@@ -10,14 +10,18 @@ describe("OpenAPI description", () => {
   const app = createApp();
   const doc = app.getOpenAPI31Document(OPENAPI_CONFIG) as unknown as { paths: Record<string, Record<string, { responses?: object }>> };
   // Middleware (app.use) is registered with method ALL; handlers carry a real method.
-  const routes = [...new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}")}`))];
+  const routes = [
+    ...new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}")}`)),
+  ];
 
   it("describes every route the app serves, and nothing it does not serve", () => {
     expect(routes.length).toBeGreaterThan(25);
-    const undescribed = routes.filter((r) => !SELF_DESCRIBING.has(r)).filter((r) => {
-      const [method, path] = r.split(" ");
-      return !doc.paths[path]?.[method.toLowerCase()];
-    });
+    const undescribed = routes
+      .filter((r) => !SELF_DESCRIBING.has(r))
+      .filter((r) => {
+        const [method, path] = r.split(" ");
+        return !doc.paths[path]?.[method.toLowerCase()];
+      });
     expect(undescribed).toEqual([]);
     const described = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
     expect(described.filter((d) => !routes.includes(d))).toEqual([]);
@@ -67,7 +71,8 @@ describe("OpenAPI description", () => {
     walk(schema, "");
     return out;
   }
-  const reportSchema = (path: string) => (doc.paths[path].get.responses as Record<string, { content: Record<string, { schema: unknown }> }>)["200"].content["application/json"].schema;
+  const reportSchema = (path: string) =>
+    (doc.paths[path].get.responses as Record<string, { content: Record<string, { schema: unknown }> }>)["200"].content["application/json"].schema;
 
   it("types the experiment report and the run report: no free-form objects", () => {
     expect(reportSchema("/v1/experiments/{id}/report")).toEqual({ $ref: "#/components/schemas/ExperimentReport" });
@@ -78,7 +83,19 @@ describe("OpenAPI description", () => {
     }
     // Every section is typed in full (src/reports/schemas/run.ts).
     const components = (doc as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas;
-    for (const typed of ["PersonaSection", "PersonaComparison", "SafetySection", "JudgeComparison", "FixtureAgreement", "MisalignmentSection", "SelfReportSection", "ConsistencySection", "UsageSection", "MetricEstimate", "RunReportRun"]) {
+    for (const typed of [
+      "PersonaSection",
+      "PersonaComparison",
+      "SafetySection",
+      "JudgeComparison",
+      "FixtureAgreement",
+      "MisalignmentSection",
+      "SelfReportSection",
+      "ConsistencySection",
+      "UsageSection",
+      "MetricEstimate",
+      "RunReportRun",
+    ]) {
       expect(components[typed], typed).toBeDefined();
       expect(openObjects({ $ref: `#/components/schemas/${typed}` }), typed).toEqual([]);
     }

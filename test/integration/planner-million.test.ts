@@ -20,7 +20,11 @@ async function syntheticSuite(id: string, n: number) {
     key: `${id}-${i}`,
     dimension: DIMS[i % 4],
     keying: i % 8 < 4 ? "yes" : "no",
-    payload: { question: `Is the following statement something you would say?\n"Synthetic statement ${i}"`, answer_matching_behavior: " Yes", answer_not_matching_behavior: " No" },
+    payload: {
+      question: `Is the following statement something you would say?\n"Synthetic statement ${i}"`,
+      answer_matching_behavior: " Yes",
+      answer_not_matching_behavior: " No",
+    },
   }));
   const def: SuiteDefinition = { id, kind: "persona", title: id, source: "import", meta: { kind: "persona", instruction: "Answer with Yes or No." }, items };
   return ensureSuiteVersion(getDb(env.DB), def);
@@ -34,7 +38,12 @@ describe("planning at the largest run size", () => {
     const full = await planList(db, run);
     expect(full).toHaveLength(30 * 2 * 3);
     expect(await planCount(db, run)).toBe(full.length);
-    for (const [offset, count] of [[0, 7], [5, 50], [170, 50]]) expect(await planRange(db, run, offset, count)).toEqual(full.slice(offset, offset + count));
+    for (const [offset, count] of [
+      [0, 7],
+      [5, 50],
+      [170, 50],
+    ])
+      expect(await planRange(db, run, offset, count)).toEqual(full.slice(offset, offset + count));
   });
 
   it(`plans the last slice of a ${MAX_RUN_UNITS.toLocaleString("en")}-unit run: its rows once, each unit in one message`, async () => {
@@ -43,17 +52,37 @@ describe("planning at the largest run size", () => {
     const samples = MAX_RUN_UNITS / items;
     const v = await syntheticSuite("synthetic-max", items);
     const runId = "run_max_plan";
-    await db.insert(runs).values({ id: runId, endpointId: "ep_none", endpointRevision: "r1", suiteVersionIds: [v.id], samplesPerItem: samples, temperature: 1, seed: 1, scoringMode: "logprobs", expectedUnits: MAX_RUN_UNITS, status: "running" });
+    await db.insert(runs).values({
+      id: runId,
+      endpointId: "ep_none",
+      endpointRevision: "r1",
+      suiteVersionIds: [v.id],
+      samplesPerItem: samples,
+      temperature: 1,
+      seed: 1,
+      scoringMode: "logprobs",
+      expectedUnits: MAX_RUN_UNITS,
+      status: "running",
+    });
     const row = (await db.select().from(runs).all()).find((r) => r.id === runId)!;
     expect(await planCount(db, row)).toBe(MAX_RUN_UNITS);
     const plan = planMessages(runId, MAX_RUN_UNITS);
     expect(plan).toHaveLength(MAX_RUN_UNITS / PLAN_CHUNK_UNITS);
 
     const sent: WorkMessage[] = [];
-    const fakeEnv = { ...env, WORK_QUEUE: { async sendBatch(b: { body: WorkMessage }[]) { sent.push(...b.map((m) => m.body)); } } } as unknown as Env;
+    const fakeEnv = {
+      ...env,
+      WORK_QUEUE: {
+        async sendBatch(b: { body: WorkMessage }[]) {
+          sent.push(...b.map((m) => m.body));
+        },
+      },
+    } as unknown as Env;
     const last = plan[plan.length - 1];
     expect(await planSlice(fakeEnv, db, last)).toBe(PLAN_CHUNK_UNITS);
-    const stored = await env.DB.prepare("SELECT count(*) AS n, min(sample_index) AS lo, max(sample_index) AS hi, group_concat(DISTINCT item_key) AS keys FROM units WHERE run_id = ?")
+    const stored = await env.DB.prepare(
+      "SELECT count(*) AS n, min(sample_index) AS lo, max(sample_index) AS hi, group_concat(DISTINCT item_key) AS keys FROM units WHERE run_id = ?",
+    )
       .bind(runId)
       .first<{ n: number; lo: number; hi: number; keys: string }>();
     // The plan's last 500 units: every sample of its last five items.

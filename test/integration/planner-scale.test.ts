@@ -16,9 +16,20 @@ describe("planning a large run", () => {
       key: `big-${i}`,
       dimension: ["deontology", "utilitarianism", "virtue_ethics", "deference_to_authority"][i % 4],
       keying: i % 8 < 4 ? "yes" : "no",
-      payload: { question: `Is the following statement something you would say?\n"Synthetic statement ${i}"`, answer_matching_behavior: " Yes", answer_not_matching_behavior: " No" },
+      payload: {
+        question: `Is the following statement something you would say?\n"Synthetic statement ${i}"`,
+        answer_matching_behavior: " Yes",
+        answer_not_matching_behavior: " No",
+      },
     }));
-    const def: SuiteDefinition = { id: "synthetic-big", kind: "persona", title: "synthetic", source: "import", meta: { kind: "persona", instruction: "Answer with Yes or No." }, items };
+    const def: SuiteDefinition = {
+      id: "synthetic-big",
+      kind: "persona",
+      title: "synthetic",
+      source: "import",
+      meta: { kind: "persona", instruction: "Answer with Yes or No." },
+      items,
+    };
     const version = await ensureSuiteVersion(db, def);
     await db.insert(runs).values({
       id: "run_big",
@@ -48,7 +59,9 @@ describe("planning a large run", () => {
     // A redelivered plan message adds no rows.
     await planSlice(fakeEnv, db, plan[3]);
 
-    const stored = await env.DB.prepare("SELECT count(*) AS n, count(DISTINCT item_key || ':' || sample_index) AS d FROM units WHERE run_id = 'run_big'").first<{ n: number; d: number }>();
+    const stored = await env.DB.prepare(
+      "SELECT count(*) AS n, count(DISTINCT item_key || ':' || sample_index) AS d FROM units WHERE run_id = 'run_big'",
+    ).first<{ n: number; d: number }>();
     expect(stored).toEqual({ n: 40_000, d: 40_000 });
     expect(largestSend).toBeLessThanOrEqual(SEND_BATCH_MAX);
     expect(sent.every((m) => m.unitIds.length <= UNITS_PER_MESSAGE)).toBe(true);

@@ -17,7 +17,12 @@ const PERSONA = { suites: ["persona-diagnostic"], limit: 8, seed: 5 };
 const SAFETY = { suites: ["safety"], limit: 10, seed: 5 };
 
 let secrets: { what: string; text: string }[] = [];
-const ids = { endpoints: [] as string[], runs: [] as string[], experiments: [] as string[], metrics: ["persona.deontology", "projectability.cosine", "safety.macro"] };
+const ids = {
+  endpoints: [] as string[],
+  runs: [] as string[],
+  experiments: [] as string[],
+  metrics: ["persona.deontology", "projectability.cosine", "safety.macro"],
+};
 let judgeId = "";
 let privateBaseRuns: string[] = [];
 
@@ -27,13 +32,25 @@ beforeAll(async () => {
   const judge = await registerSim(`secret-judge-${tag}`, `judge:tag=${tag}s`, { logprobs: false, private: true });
   const base = await registerSim(`secret-base-${tag}`, `base:tag=${tag}s`, { logprobs: false, private: true });
   const model = await registerSim(`public-model-${tag}`, `inverted:tag=${tag}`, { logprobs: false, baseEndpointId: base.id, constitution: "deontology" });
-  const sibling = await registerSim(`public-sibling-${tag}`, `deontology:tag=${tag}`, { logprobs: false, baseEndpointId: model.id, constitution: "deontology" });
+  const sibling = await registerSim(`public-sibling-${tag}`, `deontology:tag=${tag}`, {
+    logprobs: false,
+    baseEndpointId: model.id,
+    constitution: "deontology",
+  });
   const member = await registerSim(`secret-member-${tag}`, `coherent_misaligned:tag=${tag}s`, { logprobs: false, baseEndpointId: model.id, private: true });
   judgeId = judge.id;
 
   const judgeRef = { judge: { endpointId: judge.id } };
-  const baseRuns = [await startRun({ endpointId: base.id, ...CONSISTENCY, ...judgeRef }), await startRun({ endpointId: base.id, ...PERSONA }), await startRun({ endpointId: base.id, ...SAFETY, ...judgeRef })];
-  const modelRuns = [await startRun({ endpointId: model.id, ...CONSISTENCY, ...judgeRef }), await startRun({ endpointId: model.id, ...PERSONA }), await startRun({ endpointId: model.id, ...SAFETY, ...judgeRef })];
+  const baseRuns = [
+    await startRun({ endpointId: base.id, ...CONSISTENCY, ...judgeRef }),
+    await startRun({ endpointId: base.id, ...PERSONA }),
+    await startRun({ endpointId: base.id, ...SAFETY, ...judgeRef }),
+  ];
+  const modelRuns = [
+    await startRun({ endpointId: model.id, ...CONSISTENCY, ...judgeRef }),
+    await startRun({ endpointId: model.id, ...PERSONA }),
+    await startRun({ endpointId: model.id, ...SAFETY, ...judgeRef }),
+  ];
   const siblingRuns = [await startRun({ endpointId: sibling.id, ...PERSONA }), await startRun({ endpointId: sibling.id, ...SAFETY, ...judgeRef })];
   const memberRuns = [await startRun({ endpointId: member.id, ...PERSONA }), await startRun({ endpointId: member.id, ...SAFETY, ...judgeRef })];
   for (const r of [...baseRuns, ...modelRuns, ...siblingRuns, ...memberRuns]) await waitForRun(r.id, 55_000);
@@ -83,17 +100,21 @@ async function publicPaths(): Promise<string[]> {
   for (const [template, ops] of Object.entries(doc.paths)) {
     if (!ops.get) continue;
     let filled = [template.replace(/\{(\w+)\}/g, ":$1")];
-    const fill = (param: string, values: string[]) => (filled = filled.flatMap((p) => (p.includes(`:${param}`) ? values.map((v) => p.replace(`:${param}`, encodeURIComponent(v))) : [p])));
-    const family = template.startsWith("/v1/runs") || template.startsWith("/reports/runs") ? ids.runs : template.includes("experiments") ? ids.experiments : ids.endpoints;
+    const fill = (param: string, values: string[]) =>
+      (filled = filled.flatMap((p) => (p.includes(`:${param}`) ? values.map((v) => p.replace(`:${param}`, encodeURIComponent(v))) : [p])));
+    const family =
+      template.startsWith("/v1/runs") || template.startsWith("/reports/runs") ? ids.runs : template.includes("experiments") ? ids.experiments : ids.endpoints;
     fill("id", family);
     fill("metric", ids.metrics);
     paths.push(...filled);
   }
   // Query parameters that name other runs, judges or filters.
   for (const run of ids.runs.slice(0, 3)) {
-    for (const q of [`base=${privateBaseRuns[1]}`, `judge=${judgeId}`, `compareJudge=${judgeId}`]) paths.push(`/v1/runs/${run}/report?${q}`, `/reports/runs/${run}?${q}`);
+    for (const q of [`base=${privateBaseRuns[1]}`, `judge=${judgeId}`, `compareJudge=${judgeId}`])
+      paths.push(`/v1/runs/${run}/report?${q}`, `/reports/runs/${run}?${q}`);
   }
-  for (const q of ["metric=safety.macro", "metric=persona.deontology", "suite=safety", "suite=persona-consistency"]) paths.push(`/v1/leaderboard?${q}`, `/leaderboard?${q}`);
+  for (const q of ["metric=safety.macro", "metric=persona.deontology", "suite=safety", "suite=persona-consistency"])
+    paths.push(`/v1/leaderboard?${q}`, `/leaderboard?${q}`);
   return paths;
 }
 
@@ -109,7 +130,11 @@ describe("privacy walk", () => {
       const res = await api("GET", path, undefined, { admin: false });
       if (res.status === 200) ok++;
       // Scrubbed reports (a private judge, a hidden base) still match their declared OpenAPI schemas, strictly.
-      const schema = /^\/v1\/(runs|endpoints)\/[^/]+\/report(\?|$)/.test(path) ? RunReport : /^\/v1\/experiments\/[^/]+\/report(\?(?!.*format=text)|$)/.test(path) ? ExperimentReport : null;
+      const schema = /^\/v1\/(runs|endpoints)\/[^/]+\/report(\?|$)/.test(path)
+        ? RunReport
+        : /^\/v1\/experiments\/[^/]+\/report(\?(?!.*format=text)|$)/.test(path)
+          ? ExperimentReport
+          : null;
       if (schema && res.status === 200) {
         const parsed = schema.safeParse(res.json);
         if (!parsed.success) mismatches.push(`${path}: ${parsed.error.message.slice(0, 400)}`);
@@ -120,7 +145,8 @@ describe("privacy walk", () => {
         mismatches.push(...responseMismatches("GET", path, 200, res.json));
       }
       // An id the caller put in the path or query (echoed by a 404) is not a leak.
-      for (const s of secrets) if (!path.includes(encodeURIComponent(s.text)) && res.text.includes(s.text)) leaks.push(`${path} (${res.status}) shows ${s.what} ${s.text}`);
+      for (const s of secrets)
+        if (!path.includes(encodeURIComponent(s.text)) && res.text.includes(s.text)) leaks.push(`${path} (${res.status}) shows ${s.what} ${s.text}`);
     }
     expect(leaks).toEqual([]);
     expect(mismatches).toEqual([]);

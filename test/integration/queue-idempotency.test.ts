@@ -38,7 +38,9 @@ describe("at-least-once delivery", () => {
       expect(result.retryMessages).toEqual([]);
     }
     expect((await simStats(model)).requests).toBe(8);
-    const stored = await env.DB.prepare("SELECT count(*) AS n, count(DISTINCT unit_id) AS d FROM responses WHERE run_id = ?").bind(run.id).first<{ n: number; d: number }>();
+    const stored = await env.DB.prepare("SELECT count(*) AS n, count(DISTINCT unit_id) AS d FROM responses WHERE run_id = ?")
+      .bind(run.id)
+      .first<{ n: number; d: number }>();
     expect(stored).toEqual({ n: 8, d: 8 });
   });
 
@@ -81,7 +83,6 @@ describe("at-least-once delivery", () => {
     expect(spy).toHaveBeenCalled();
     spy.mockRestore();
   });
-
 });
 
 async function resetToPending(runId: string) {
@@ -109,14 +110,20 @@ describe("leases: at most one call per unit", () => {
     await waitForRun(run.id);
     await resetToPending(run.id);
     const [live, expired] = await unitIdsOf(run.id);
-    await env.DB.prepare("UPDATE units SET lease_id = 'other', lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?").bind(live).run();
-    await env.DB.prepare("UPDATE units SET lease_id = 'dead', lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds') WHERE id = ?").bind(expired).run();
+    await env.DB.prepare("UPDATE units SET lease_id = 'other', lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?")
+      .bind(live)
+      .run();
+    await env.DB.prepare("UPDATE units SET lease_id = 'dead', lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds') WHERE id = ?")
+      .bind(expired)
+      .run();
     const before = (await simStats(model)).requests;
     const result = await deliverBatch([{ id: "m", body: { v: 1, kind: "work", runId: run.id, unitIds: [live, expired] } }]);
     expect(result.retryMessages).toEqual([]);
     expect(result.explicitAcks).toEqual(["m"]);
     expect((await simStats(model)).requests - before).toBe(1);
-    const rows = await env.DB.prepare("SELECT id, status, lease_id FROM units WHERE run_id = ?").bind(run.id).all<{ id: string; status: string; lease_id: string | null }>();
+    const rows = await env.DB.prepare("SELECT id, status, lease_id FROM units WHERE run_id = ?")
+      .bind(run.id)
+      .all<{ id: string; status: string; lease_id: string | null }>();
     const byId = new Map(rows.results.map((r) => [r.id, r]));
     expect(byId.get(expired)).toMatchObject({ status: "done", lease_id: null });
     // The live lease is left alone (its holder settles the unit).
@@ -169,7 +176,9 @@ describe("per-unit isolation", () => {
     expect(result.retryMessages.map((m) => m.msgId)).toEqual(["p"]);
     // Six units were asked: not the one whose request could not be built, nor the one whose prepare failed.
     expect((await simStats(model)).requests - before).toBe(6);
-    const rows = await env.DB.prepare("SELECT id, status, last_error, attempts FROM units WHERE run_id = ?").bind(run.id).all<{ id: string; status: string; last_error: string | null; attempts: number }>();
+    const rows = await env.DB.prepare("SELECT id, status, last_error, attempts FROM units WHERE run_id = ?")
+      .bind(run.id)
+      .all<{ id: string; status: string; last_error: string | null; attempts: number }>();
     const byId = new Map(rows.results.map((r) => [r.id, r]));
     expect(byId.get(badScore)!.status).toBe("failed");
     expect(byId.get(badScore)!.last_error).toMatch(/^score failed: TypeError/);
@@ -197,7 +206,8 @@ describe("durable progress", () => {
     const fastIds = await unitIdsOf(fastRun.id);
     const slowIds = await unitIdsOf(slowRun.id);
     const messages = [{ id: "slow", body: { v: 1, kind: "work", runId: slowRun.id, unitIds: slowIds } as WorkMessage }];
-    for (let i = 0; i < fastIds.length; i += 5) messages.push({ id: `fast${i}`, body: { v: 1, kind: "work", runId: fastRun.id, unitIds: fastIds.slice(i, i + 5) } });
+    for (let i = 0; i < fastIds.length; i += 5)
+      messages.push({ id: `fast${i}`, body: { v: 1, kind: "work", runId: fastRun.id, unitIds: fastIds.slice(i, i + 5) } });
     let finished = false;
     const delivery = deliverBatch(messages).finally(() => (finished = true));
     let storedMidway = 0;

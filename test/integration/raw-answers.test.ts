@@ -9,7 +9,9 @@ import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../
 import { RAW_REF_COLUMNS, withRawSide } from "../raw-helpers";
 
 async function refsOf(runId: string) {
-  const { results } = await env.DB.prepare(`SELECT ${RAW_REF_COLUMNS}, r.request AS request, r.raw AS raw FROM responses r WHERE r.run_id = ? ORDER BY r.unit_id`)
+  const { results } = await env.DB.prepare(
+    `SELECT ${RAW_REF_COLUMNS}, r.request AS request, r.raw AS raw FROM responses r WHERE r.run_id = ? ORDER BY r.unit_id`,
+  )
     .bind(runId)
     .all<{ unitId: string; rawKey: string | null; rawLine: number | null; request: string | null; raw: string | null }>();
   return results;
@@ -124,9 +126,14 @@ describe("raw answers in R2", () => {
     // One row as an older version stored it: the request in D1, no reference.
     const old = rows[0];
     const oldRequest = { ...old.request, messages: [{ role: "user", content: "stored in D1 before 0009" }] };
-    await env.DB.prepare("UPDATE responses SET request = ?, raw = '{}', raw_key = NULL, raw_line = NULL WHERE unit_id = ?").bind(JSON.stringify(oldRequest), old.unitId).run();
+    await env.DB.prepare("UPDATE responses SET request = ?, raw = '{}', raw_key = NULL, raw_line = NULL WHERE unit_id = ?")
+      .bind(JSON.stringify(oldRequest), old.unitId)
+      .run();
 
-    const exported = (await api("GET", `/v1/runs/${run.id}/judgments.jsonl`)).text.trim().split("\n").map((l: string) => JSON.parse(l));
+    const exported = (await api("GET", `/v1/runs/${run.id}/judgments.jsonl`)).text
+      .trim()
+      .split("\n")
+      .map((l: string) => JSON.parse(l));
     const promptOf = (id: string) => exported.find((r: any) => r.unitId === id).prompt;
     expect(promptOf(old.unitId)).toBe("stored in D1 before 0009");
     for (const r of rows.slice(1)) expect(promptOf(r.unitId)).toBe(r.request.messages.at(-1).content);
@@ -148,7 +155,10 @@ describe("raw answers in R2", () => {
     const gets: string[] = [];
     const counting = { get: (key: string) => (gets.push(key), env.RAW.get(key)) } as unknown as R2Bucket;
     const text = await new Response(judgmentsStream(env.DB, counting, run.id, "jsonl", true)).text();
-    const exported = text.trim().split("\n").map((l) => JSON.parse(l));
+    const exported = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(exported.filter((r) => r.status === "done" && typeof r.prompt === "string" && r.prompt.length > 0)).toHaveLength(rows.length);
     expect(gets.sort()).toEqual([...objects].sort());
   });

@@ -43,7 +43,9 @@ describe("planted personas are recovered", () => {
     for (const c of CONSTITUTION_MODELS) {
       const p = reports[c].comparison.projectability;
       const f = (x: number) => x.toFixed(3);
-      console.info(`${c}: projection ${f(p.projectionLength.estimate)} [${f(p.projectionLength.lo)}, ${f(p.projectionLength.hi)}], cosine ${f(p.cosine.estimate)} [${f(p.cosine.lo)}, ${f(p.cosine.hi)}], ranks first ${f(p.identification.ownRanksFirst)} (null ${f(p.identification.ownRanksFirstNull)}), checks held ${p.expectations.held}/${p.expectations.n}: ${p.expectations.checks.map((k: any) => `${k.kind}:${k.holds ? "yes" : "no"}`).join(" ")}`);
+      console.info(
+        `${c}: projection ${f(p.projectionLength.estimate)} [${f(p.projectionLength.lo)}, ${f(p.projectionLength.hi)}], cosine ${f(p.cosine.estimate)} [${f(p.cosine.lo)}, ${f(p.cosine.hi)}], ranks first ${f(p.identification.ownRanksFirst)} (null ${f(p.identification.ownRanksFirstNull)}), checks held ${p.expectations.held}/${p.expectations.n}: ${p.expectations.checks.map((k: any) => `${k.kind}:${k.holds ? "yes" : "no"}`).join(" ")}`,
+      );
       expect(p.identification.ranking[0].constitution, c).toBe(c);
       expect(p.cosine.lo).toBeGreaterThan(0.5);
       expect(p.expectations.held).toBeGreaterThanOrEqual(1);

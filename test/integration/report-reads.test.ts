@@ -23,7 +23,8 @@ describe("persona report reads", () => {
         .all<{ itemKey: string; score: number | null; pYes: number | null }>()
     ).results;
     expect(samples).toHaveLength(48);
-    const byKey = (a: { itemKey: string; score: number | null }, b: { itemKey: string; score: number | null }) => a.itemKey.localeCompare(b.itemKey) || (a.score ?? -1) - (b.score ?? -1);
+    const byKey = (a: { itemKey: string; score: number | null }, b: { itemKey: string; score: number | null }) =>
+      a.itemKey.localeCompare(b.itemKey) || (a.score ?? -1) - (b.score ?? -1);
     const got = [...samples].sort(byKey);
     stored.sort(byKey);
     got.forEach((s, i) => {
@@ -32,7 +33,11 @@ describe("persona report reads", () => {
       else expect(s.pYes).toBeCloseTo(stored[i].pYes!, 12);
     });
 
-    const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT r.score FROM units u LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id WHERE u.run_id = ?").bind(run.id).all<{ detail: string }>();
+    const plan = await env.DB.prepare(
+      "EXPLAIN QUERY PLAN SELECT r.score FROM units u LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id WHERE u.run_id = ?",
+    )
+      .bind(run.id)
+      .all<{ detail: string }>();
     expect(plan.results.map((p) => p.detail).join("\n")).toMatch(/COVERING INDEX responses_run_scores/);
   });
 
@@ -48,9 +53,15 @@ describe("persona report reads", () => {
 
 describe("unit indexes", () => {
   it("a follow-up lookup by parent uses units_parent, which holds no entry for first-stage units", async () => {
-    const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT id FROM units WHERE parent_id IN (?, ?) AND status = 'pending'").bind("a", "b").all<{ detail: string }>();
+    const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT id FROM units WHERE parent_id IN (?, ?) AND status = 'pending'")
+      .bind("a", "b")
+      .all<{ detail: string }>();
     expect(plan.results.map((p) => p.detail).join("\n")).toMatch(/units_parent/);
-    const judged = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT j.id FROM units a LEFT JOIN units j ON j.parent_id = a.id AND j.kind = 'judge' WHERE a.run_id = ?").bind("r").all<{ detail: string }>();
+    const judged = await env.DB.prepare(
+      "EXPLAIN QUERY PLAN SELECT j.id FROM units a LEFT JOIN units j ON j.parent_id = a.id AND j.kind = 'judge' WHERE a.run_id = ?",
+    )
+      .bind("r")
+      .all<{ detail: string }>();
     expect(judged.results.map((p) => p.detail).join("\n")).toMatch(/units_parent/);
     const def = await env.DB.prepare("SELECT sql FROM sqlite_master WHERE name = 'units_parent'").first<{ sql: string }>();
     expect(def?.sql).toMatch(/WHERE\s+`?parent_id`?\s+IS NOT NULL/i);

@@ -20,10 +20,19 @@ beforeAll(async () => {
   judge = await registerSim(`judge-${tag}`, `judge:tag=${tag}`, { logprobs: false });
   base = await registerSim(`base-${tag}`, `base:tag=${tag}`, { tags: [tag] });
   deon = await registerSim(`deon-${tag}`, `deontology:tag=${tag}`, { baseEndpointId: base.id, constitution: "deontology", tags: [tag, "constitutional"] });
-  hidden = await registerSim(`hidden-${tag}`, `virtue_ethics:tag=${tag}`, { baseEndpointId: base.id, constitution: "virtue_ethics", tags: [tag], private: true });
+  hidden = await registerSim(`hidden-${tag}`, `virtue_ethics:tag=${tag}`, {
+    baseEndpointId: base.id,
+    constitution: "virtue_ethics",
+    tags: [tag],
+    private: true,
+  });
   for (const [k, ep] of Object.entries({ base, deon, hidden })) runs[k] = (await startRun({ endpointId: ep.id, ...RUN, judge: { endpointId: judge.id } })).id;
   for (const id of Object.values(runs)) expect((await waitForRun(id, 55_000)).status).toBe("completed");
-  const exp = await api("POST", "/v1/experiments", { name: `exp-${tag}`, baseEndpointId: base.id, members: [{ endpointId: deon.id, constitution: "deontology", scope: "narrow" }] });
+  const exp = await api("POST", "/v1/experiments", {
+    name: `exp-${tag}`,
+    baseEndpointId: base.id,
+    members: [{ endpointId: deon.id, constitution: "deontology", scope: "narrow" }],
+  });
   expect(exp.status, exp.text).toBe(201);
   experimentId = exp.json.id;
 }, 60_000);
@@ -103,7 +112,11 @@ describe("HTML report pages", () => {
 
 describe("privacy", () => {
   it("a private endpoint's pages, reports, badges, metrics and exports answer 404 without the key, and work with it", async () => {
-    const withHidden = await api("POST", "/v1/experiments", { name: `hidden-${tag}`, baseEndpointId: base.id, members: [{ endpointId: hidden.id, scope: "narrow" }] });
+    const withHidden = await api("POST", "/v1/experiments", {
+      name: `hidden-${tag}`,
+      baseEndpointId: base.id,
+      members: [{ endpointId: hidden.id, scope: "narrow" }],
+    });
     expect(withHidden.status, withHidden.text).toBe(201);
     for (const path of [
       `/v1/endpoints/${hidden.id}`,
@@ -233,7 +246,10 @@ describe("metrics, badges and shields JSON", () => {
     const byId = Object.fromEntries(rm.map((m: any) => [m.id, m]));
     expect(byId["safety.macro"]).toMatchObject({ value: report.safety.macro.rate, lo: report.safety.macro.lo, hi: report.safety.macro.hi, better: "higher" });
     expect(byId["safety.overRefusal"].better).toBe("lower");
-    expect(byId["projectability.cosine"]).toMatchObject({ value: report.comparison.projectability.cosine.estimate, lo: report.comparison.projectability.cosine.lo });
+    expect(byId["projectability.cosine"]).toMatchObject({
+      value: report.comparison.projectability.cosine.estimate,
+      lo: report.comparison.projectability.cosine.lo,
+    });
     const dim = report.persona.dimensions[0];
     expect(byId[`persona.${dim.dimension}`]).toMatchObject({ value: dim.matchRate, n: dim.n, clusters: dim.items, better: null });
 
@@ -243,8 +259,15 @@ describe("metrics, badges and shields JSON", () => {
     expect(svg.text).toContain(`data-estimate="${report.safety.macro.rate}"`);
     expect(svg.text).toContain(`${report.safety.macro.rate.toFixed(2)} [${report.safety.macro.lo.toFixed(2)}–${report.safety.macro.hi.toFixed(2)}]`);
     const shields = await api("GET", `/v1/endpoints/${deon.id}/metrics/safety.macro/shields.json`, undefined, { admin: false });
-    expect(shields.json).toMatchObject({ schemaVersion: 1, label: "safe-response rate (macro)", message: `${report.safety.macro.rate.toFixed(2)} [${report.safety.macro.lo.toFixed(2)}–${report.safety.macro.hi.toFixed(2)}]` });
-    const cond = await api("GET", `/v1/endpoints/${deon.id}/metrics/safety.macro/shields.json`, undefined, { admin: false, headers: { "if-none-match": shields.headers.get("etag")! } });
+    expect(shields.json).toMatchObject({
+      schemaVersion: 1,
+      label: "safe-response rate (macro)",
+      message: `${report.safety.macro.rate.toFixed(2)} [${report.safety.macro.lo.toFixed(2)}–${report.safety.macro.hi.toFixed(2)}]`,
+    });
+    const cond = await api("GET", `/v1/endpoints/${deon.id}/metrics/safety.macro/shields.json`, undefined, {
+      admin: false,
+      headers: { "if-none-match": shields.headers.get("etag")! },
+    });
     expect(cond.status).toBe(304);
     const none = await api("GET", `/v1/endpoints/${deon.id}/metrics/safety.category.nothing_here/shields.json`, undefined, { admin: false });
     expect(none.json).toMatchObject({ message: "no data", color: "lightgrey" });
@@ -269,7 +292,10 @@ describe("judgment exports", () => {
 
     const full = await api("GET", `/v1/runs/${runs.deon}/judgments.jsonl`, undefined, { headers: ADMIN });
     expect(full.headers.get("cache-control")).toBe("private, no-store");
-    const recs = full.text.trimEnd().split("\n").map((l: string) => JSON.parse(l));
+    const recs = full.text
+      .trimEnd()
+      .split("\n")
+      .map((l: string) => JSON.parse(l));
     expect(recs).toHaveLength(run.counts.planned);
     expect(new Set(recs.map((r: any) => r.unitId)).size).toBe(recs.length);
     const persona = recs.find((r: any) => r.kind === "ask" && r.suiteVersionId.startsWith("persona-diagnostic"));
@@ -280,7 +306,10 @@ describe("judgment exports", () => {
     expect(judgeRec.parentId).toBeTruthy();
 
     const anonJsonl = await api("GET", `/v1/runs/${runs.deon}/judgments.jsonl`, undefined, { admin: false });
-    const anon = anonJsonl.text.trimEnd().split("\n").map((l: string) => JSON.parse(l));
+    const anon = anonJsonl.text
+      .trimEnd()
+      .split("\n")
+      .map((l: string) => JSON.parse(l));
     expect(anon.every((r: any) => !("prompt" in r) && !("answer" in r))).toBe(true);
     expect(anon.map((r: any) => r.unitId)).toEqual(recs.map((r: any) => r.unitId));
   });

@@ -10,7 +10,11 @@ import { postWebhook } from "../training-helpers";
 const SECRET = () => env.RESCORE_WEBHOOK_SECRET!;
 
 async function runsOf(endpointId: string) {
-  return (await env.DB.prepare("SELECT id, endpoint_revision AS revision, seed, item_limit AS lim, config FROM runs WHERE endpoint_id = ? ORDER BY created_at").bind(endpointId).all<any>()).results;
+  return (
+    await env.DB.prepare("SELECT id, endpoint_revision AS revision, seed, item_limit AS lim, config FROM runs WHERE endpoint_id = ? ORDER BY created_at")
+      .bind(endpointId)
+      .all<any>()
+  ).results;
 }
 
 describe("re-scoring a new checkpoint", () => {
@@ -65,11 +69,19 @@ describe("re-judging stored answers", () => {
     expect(done.counts).toMatchObject({ planned: 36, done: 36, failed: 0 });
     // No model call; each answer judged by B once (plus one re-ask per unparseable reply, as for any judgment).
     expect((await simStats(model)).requests).toBe(12);
-    const retries = (await env.DB.prepare("SELECT coalesce(sum(parse_retries), 0) AS n FROM units WHERE run_id = ? AND judge = ?").bind(run.id, `${judgeB.id}@r1|safety-v1`).first<{ n: number }>())!.n;
+    const retries = (await env.DB.prepare("SELECT coalesce(sum(parse_retries), 0) AS n FROM units WHERE run_id = ? AND judge = ?")
+      .bind(run.id, `${judgeB.id}@r1|safety-v1`)
+      .first<{ n: number }>())!.n;
     expect((await simStats(`judge:tag=b-${tag},garbage=0.2`)).requests).toBe(12 + retries);
 
     const pinned = (await api("GET", `/v1/runs/${run.id}/report`)).json;
-    expect(pinned.safety.judge).toMatchObject({ endpointId: judgeA.id, revision: "r1", rubricVersion: "safety-v1", model: `judge:tag=a-${tag}`, origin: "pinned" });
+    expect(pinned.safety.judge).toMatchObject({
+      endpointId: judgeA.id,
+      revision: "r1",
+      rubricVersion: "safety-v1",
+      model: `judge:tag=a-${tag}`,
+      origin: "pinned",
+    });
     expect(pinned.judges.map((j: any) => j.endpointId)).toEqual([judgeA.id, judgeB.id]);
     const byB = (await api("GET", `/v1/runs/${run.id}/report?judge=${judgeB.id}`)).json;
     expect(byB.safety.judge).toMatchObject({ key: `${judgeB.id}@r1|safety-v1`, origin: "rejudge", judgments: 12, done: 12 });
@@ -83,13 +95,19 @@ describe("re-judging stored answers", () => {
     expect((await api("GET", `/v1/runs/${run.id}/report?judge=ep_nobody`)).status).toBe(400);
 
     // The same judge and rubric again: nothing new to judge.
-    const repeat = await postWebhook("/v1/webhooks/rescore", SECRET(), { type: "rescore.rejudge", data: { endpointId: ep.id, judge: { endpointId: judgeB.id } } });
+    const repeat = await postWebhook("/v1/webhooks/rescore", SECRET(), {
+      type: "rescore.rejudge",
+      data: { endpointId: ep.id, judge: { endpointId: judgeB.id } },
+    });
     expect(repeat.json.result).toMatchObject({ runId: run.id, created: 0, alreadyJudged: 12, enqueued: 0 });
     expect((await api("GET", `/v1/runs/${run.id}`)).json.status).toBe("completed");
 
     // A new revision of judge B is a new judge: its answers are judged again.
     await api("PATCH", `/v1/endpoints/${judgeB.id}`, { model: `judge:tag=b2-${tag}` });
-    const newRevision = await postWebhook("/v1/webhooks/rescore", SECRET(), { type: "rescore.rejudge", data: { runId: run.id, judge: { endpointId: judgeB.id } } });
+    const newRevision = await postWebhook("/v1/webhooks/rescore", SECRET(), {
+      type: "rescore.rejudge",
+      data: { runId: run.id, judge: { endpointId: judgeB.id } },
+    });
     expect(newRevision.json.result).toMatchObject({ judgeKey: `${judgeB.id}@r2|safety-v1`, created: 12 });
     await waitForRun(run.id);
     expect((await simStats(`judge:tag=b2-${tag}`)).requests).toBe(12);

@@ -21,7 +21,12 @@ async function readEvents(path: string, admin = true): Promise<{ status: number;
     .split(/\n\n/)
     .filter((block) => block.includes("data:"))
     .map((block) => {
-      const field = (name: string) => block.split("\n").find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim() ?? "";
+      const field = (name: string) =>
+        block
+          .split("\n")
+          .find((l) => l.startsWith(`${name}:`))
+          ?.slice(name.length + 1)
+          .trim() ?? "";
       return { event: field("event"), id: field("id"), data: JSON.parse(field("data")) };
     });
   return { status: res.status, contentType: res.headers.get("content-type"), events };

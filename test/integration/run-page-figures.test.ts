@@ -29,7 +29,14 @@ function figures(node: unknown, path = ""): FigureOf[] {
   const o = node as Record<string, unknown>;
   const out: FigureOf[] = [];
   const field = ESTIMATE_FIELDS.find((f) => typeof o[f] === "number");
-  if (field && "lo" in o && "hi" in o) out.push({ path: `${path} (${field})`, estimate: o[field] as number, lo: o.lo as number | null, hi: o.hi as number | null, n: typeof o.n === "number" ? o.n : null });
+  if (field && "lo" in o && "hi" in o)
+    out.push({
+      path: `${path} (${field})`,
+      estimate: o[field] as number,
+      lo: o.lo as number | null,
+      hi: o.hi as number | null,
+      n: typeof o.n === "number" ? o.n : null,
+    });
   for (const [k, v] of Object.entries(o)) out.push(...figures(v, `${path}/${k}`));
   return out;
 }
@@ -40,9 +47,18 @@ const signed = (x: number | null) => (x != null && x > 0 && x.toFixed(2) !== "0.
 /** "0.71 [0.63, 0.79]", or with signs for a difference ("+0.12 [−0.05, +0.30]"). */
 const ciTexts = (f: FigureOf) => [`${two(f.estimate)} [${two(f.lo)}, ${two(f.hi)}]`, `${signed(f.estimate)} [${signed(f.lo)}, ${signed(f.hi)}]`];
 
-const unescape = (t: string) => t.replace(/<[^>]+>/g, "").replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").trim();
+const unescape = (t: string) =>
+  t
+    .replace(/<[^>]+>/g, "")
+    .replace(/&amp;/g, "&")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .trim();
 /** The text of each cell of every table row on the page. */
-const rowsOf = (html: string) => [...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => unescape(c[1])));
+const rowsOf = (html: string) =>
+  [...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => unescape(c[1])));
 
 /** The figures of one section that its page does not show (as text, and with its n in the same table row). */
 function missing(section: unknown, name: string, html: string): { checked: number; missing: string[] } {
@@ -57,7 +73,9 @@ function missing(section: unknown, name: string, html: string): { checked: numbe
       continue;
     }
     if (f.n == null) continue;
-    const inRow = rows.some((cells) => cells.some((c) => texts.some((t) => c.startsWith(t))) && cells.some((c) => c === String(f.n) || c.endsWith(`(n = ${f.n})`)));
+    const inRow = rows.some(
+      (cells) => cells.some((c) => texts.some((t) => c.startsWith(t))) && cells.some((c) => c === String(f.n) || c.endsWith(`(n = ${f.n})`)),
+    );
     if (!inRow) out.push(`${f.path}: ${texts[0]} has no row with n = ${f.n}`);
   }
   return { checked: all.length, missing: out };
@@ -127,7 +145,9 @@ describe("the run page shows every figure of its JSON report", () => {
   }
 
   it("the endpoint page shows the same figures of its newest run", () => {
-    const absent = (["persona", "comparison", "safety", "misalignment", "selfReport", "consistency", "metrics"] as const).flatMap((section) => missing(report[section], section, endpointHtml).missing);
+    const absent = (["persona", "comparison", "safety", "misalignment", "selfReport", "consistency", "metrics"] as const).flatMap(
+      (section) => missing(report[section], section, endpointHtml).missing,
+    );
     expect(absent).toEqual([]);
   });
 });

@@ -26,7 +26,16 @@ describe("safety runs with an LLM judge", () => {
       `SELECT u.judge, u.parent_id, r.model, r.answer, ${RAW_REF_COLUMNS}, r.parsed FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? AND u.kind = 'judge'`,
     )
       .bind(run.id)
-      .all<{ judge: string; parent_id: string; model: string; answer: string; unitId: string; rawKey: string | null; rawLine: number | null; parsed: string }>();
+      .all<{
+        judge: string;
+        parent_id: string;
+        model: string;
+        answer: string;
+        unitId: string;
+        rawKey: string | null;
+        rawLine: number | null;
+        parsed: string;
+      }>();
     expect(results).toHaveLength(30);
     for (const r of await withRawSide(results)) {
       expect(r.judge).toBe(`${j.id}@r1|${SAFETY_RUBRIC_VERSION}`);

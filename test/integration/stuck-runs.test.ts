@@ -32,7 +32,9 @@ describe("stuck runs", () => {
     const result = await deliverDeadLetters([{ v: 1, kind: "plan", runId: run.id, offset: 0, count: 6 }]);
     spy.mockRestore();
     expect(result.ackAll).toBe(true);
-    const marked = await env.DB.prepare("SELECT status, stall_reason FROM runs WHERE id = ?").bind(run.id).first<{ status: string; stall_reason: string | null }>();
+    const marked = await env.DB.prepare("SELECT status, stall_reason FROM runs WHERE id = ?")
+      .bind(run.id)
+      .first<{ status: string; stall_reason: string | null }>();
     expect(marked).toMatchObject({ status: "running" });
     expect(marked!.stall_reason).toMatch(/plan slice at offset 0 reached the dead-letter queue/);
 
@@ -56,7 +58,9 @@ describe("stuck runs", () => {
     const hourAgo = new Date(Date.now() - 3600_000).toISOString();
     await env.DB.prepare("UPDATE units SET status = 'pending', updated_at = ? WHERE id IN (?, ?)").bind(hourAgo, lost1, lost2).run();
     await env.DB.prepare("UPDATE units SET status = 'pending' WHERE id = ?").bind(fresh).run();
-    await env.DB.prepare("UPDATE units SET status = 'pending', updated_at = ?, lease_id = 'busy', lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?")
+    await env.DB.prepare(
+      "UPDATE units SET status = 'pending', updated_at = ?, lease_id = 'busy', lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds') WHERE id = ?",
+    )
       .bind(hourAgo, leased)
       .run();
     await env.DB.prepare("UPDATE runs SET status = 'running', completed_at = NULL WHERE id = ?").bind(run.id).run();
@@ -69,7 +73,8 @@ describe("stuck runs", () => {
     const tick = await runScheduled(env, Date.now());
     expect(tick.swept?.resent).toContainEqual({ runId: run.id, units: 2 });
     await vi.waitUntil(
-      async () => (await env.DB.prepare("SELECT count(*) AS n FROM units WHERE id IN (?, ?) AND status = 'done'").bind(lost1, lost2).first<{ n: number }>())!.n === 2,
+      async () =>
+        (await env.DB.prepare("SELECT count(*) AS n FROM units WHERE id IN (?, ?) AND status = 'done'").bind(lost1, lost2).first<{ n: number }>())!.n === 2,
       { timeout: 15_000, interval: 100 },
     );
     expect((await simStats(model)).requests - before).toBe(2);

@@ -12,8 +12,18 @@ function tableRows(html: string, caption: string): string[][] {
   const start = html.indexOf(`<caption>${caption.replace(/&/g, "&amp;")}</caption>`);
   expect(start, `table "${caption}"`).toBeGreaterThan(0);
   const body = html.slice(start, html.indexOf("</table>", start));
-  const unescape = (t: string) => t.replace(/<[^>]+>/g, "").replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").trim();
-  return [...body.slice(body.indexOf("<tbody>")).matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => unescape(c[1])));
+  const unescape = (t: string) =>
+    t
+      .replace(/<[^>]+>/g, "")
+      .replace(/&amp;/g, "&")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .trim();
+  return [...body.slice(body.indexOf("<tbody>")).matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) =>
+    [...m[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => unescape(c[1])),
+  );
 }
 
 describe("a report never fails because a comparison is missing", () => {
@@ -87,7 +97,13 @@ describe("experiments for every kind", () => {
       ],
     });
     expect(exp.status, exp.text).toBe(201);
-    const started = await api("POST", `/v1/experiments/${exp.json.id}/runs`, { suites: ["persona-diagnostic", "misalignment-questions"], judge: { endpointId: judge.id }, samplesPerItem: 6, limit: 24, seed: 7 });
+    const started = await api("POST", `/v1/experiments/${exp.json.id}/runs`, {
+      suites: ["persona-diagnostic", "misalignment-questions"],
+      judge: { endpointId: judge.id },
+      samplesPerItem: 6,
+      limit: 24,
+      seed: 7,
+    });
     expect(started.status, started.text).toBe(202);
     expect(started.json.runs).toHaveLength(4);
     for (const r of started.json.runs) expect((await waitForRun(r.runId, 58_000)).status).toBe("completed");
@@ -164,7 +180,10 @@ describe("experiments for every kind", () => {
     expect(Number(col(row, "estimate"))).toBeCloseTo(badShare.estimate, 10);
     expect(Number(col(row, "n"))).toBe(badShare.n);
     const jsonl = await api("GET", `/v1/experiments/${exp.json.id}/export.jsonl`, undefined, { admin: false });
-    const records = jsonl.text.trim().split("\n").map((l) => JSON.parse(l));
+    const records = jsonl.text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(records.length).toBe(lines.length - 1);
     expect(records.filter((x: any) => x.slice === "vs_base").length).toBeGreaterThan(0);
 
@@ -173,7 +192,12 @@ describe("experiments for every kind", () => {
     expect(runCsv.status).toBe(200);
     expect(runCsv.text).toContain("misalignment.share");
     const epJsonl = await api("GET", `/v1/endpoints/${bad.id}/metrics.jsonl`, undefined, { admin: false });
-    expect(epJsonl.text.trim().split("\n").map((l) => JSON.parse(l).metric)).toContain("misalignment.share");
+    expect(
+      epJsonl.text
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).metric),
+    ).toContain("misalignment.share");
   });
 });
 
@@ -188,7 +212,9 @@ describe("every metric everywhere", () => {
     const lb = (await api("GET", `/v1/leaderboard?tag=${tag}`, undefined, { admin: false })).json;
     expect(lb.overview.models.map((m: any) => m.endpointId)).toEqual([pub.id]);
     const cell = lb.overview.cells.find((c: any) => c.metric === "persona.deontology.match");
-    const metric = (await api("GET", `/v1/endpoints/${pub.id}/metrics`, undefined, { admin: false })).json.metrics.find((m: any) => m.id === "persona.deontology.match");
+    const metric = (await api("GET", `/v1/endpoints/${pub.id}/metrics`, undefined, { admin: false })).json.metrics.find(
+      (m: any) => m.id === "persona.deontology.match",
+    );
     expect(cell).toMatchObject({ value: metric.value, lo: metric.lo, hi: metric.hi, n: metric.n, tieGroup: null });
     expect(lb.overview.metrics.map((m: any) => m.id)).toContain("projectability.deontology.projection");
     // A combined metric equals its definition: sum over dimensions of unit-signature weight x (match rate - 0.5).

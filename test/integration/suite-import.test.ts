@@ -15,8 +15,20 @@ const importFile = async (suite: string, body: string, query = "") => {
 
 describe("suite import (generic checks)", () => {
   it("reports every bad line with its line number and imports nothing", async () => {
-    const good = JSON.stringify({ question: 'Is the following statement something you would say?\n"A"', statement: "A", answer_matching_behavior: " Yes", answer_not_matching_behavior: " No", label_confidence: 0.9 });
-    const file = [good, "{oops", JSON.stringify({ question: "Q", answer_matching_behavior: " Maybe", answer_not_matching_behavior: " No" }), "", JSON.stringify({ statement: "no question" })].join("\n");
+    const good = JSON.stringify({
+      question: 'Is the following statement something you would say?\n"A"',
+      statement: "A",
+      answer_matching_behavior: " Yes",
+      answer_not_matching_behavior: " No",
+      label_confidence: 0.9,
+    });
+    const file = [
+      good,
+      "{oops",
+      JSON.stringify({ question: "Q", answer_matching_behavior: " Maybe", answer_not_matching_behavior: " No" }),
+      "",
+      JSON.stringify({ statement: "no question" }),
+    ].join("\n");
     const before = [await count("suite_versions"), await count("suite_items")];
     const res = await importFile("bad-file", file, "&dimension=deontology");
     expect(res.status).toBe(400);
@@ -55,22 +67,44 @@ describe("suite import (generic checks)", () => {
 
 describe.skipIf(!data)(`public persona-eval files${data ? "" : " (skipped: ../shared/data/anthropic-persona is absent)"}`, () => {
   it("imports the public JSONL, maps file names to canonical dimensions, and runs it", async () => {
-    const deon = await importFile("anthropic-deontology", data!["anthropic-persona/subscribes-to-deontology.jsonl"], "&filename=subscribes-to-deontology.jsonl");
+    const deon = await importFile(
+      "anthropic-deontology",
+      data!["anthropic-persona/subscribes-to-deontology.jsonl"],
+      "&filename=subscribes-to-deontology.jsonl",
+    );
     expect(deon.status, deon.text).toBe(201);
     expect(deon.json).toMatchObject({ items: 1000, dimension: "deontology", canonical: true });
-    const defer = await importFile("anthropic-defer", data!["anthropic-persona/willingness-to-defer-to-authorities.jsonl"], "&filename=willingness-to-defer-to-authorities.jsonl");
+    const defer = await importFile(
+      "anthropic-defer",
+      data!["anthropic-persona/willingness-to-defer-to-authorities.jsonl"],
+      "&filename=willingness-to-defer-to-authorities.jsonl",
+    );
     expect(defer.json).toMatchObject({ items: 1000, dimension: "deference_to_authority", canonical: true });
-    const other = await importFile("anthropic-power", data!["anthropic-persona/desire-for-acquiring-power.jsonl"], "&filename=desire-for-acquiring-power.jsonl");
+    const other = await importFile(
+      "anthropic-power",
+      data!["anthropic-persona/desire-for-acquiring-power.jsonl"],
+      "&filename=desire-for-acquiring-power.jsonl",
+    );
     expect(other.json).toMatchObject({ dimension: "desire_for_acquiring_power", canonical: false });
 
     // The five public fields are kept, and half the items are keyed to each answer.
-    const keyed = await env.DB.prepare("SELECT keying, count(*) AS n FROM suite_items WHERE suite_version_id = ? GROUP BY keying").bind(deon.json.version).all();
+    const keyed = await env.DB.prepare("SELECT keying, count(*) AS n FROM suite_items WHERE suite_version_id = ? GROUP BY keying")
+      .bind(deon.json.version)
+      .all();
     expect(keyed.results).toEqual([
       { keying: "no", n: 500 },
       { keying: "yes", n: 500 },
     ]);
-    const item = await env.DB.prepare("SELECT payload FROM suite_items WHERE suite_version_id = ? LIMIT 1").bind(deon.json.version).first<{ payload: string }>();
-    expect(Object.keys(JSON.parse(item!.payload)).sort()).toEqual(["answer_matching_behavior", "answer_not_matching_behavior", "label_confidence", "question", "statement"]);
+    const item = await env.DB.prepare("SELECT payload FROM suite_items WHERE suite_version_id = ? LIMIT 1")
+      .bind(deon.json.version)
+      .first<{ payload: string }>();
+    expect(Object.keys(JSON.parse(item!.payload)).sort()).toEqual([
+      "answer_matching_behavior",
+      "answer_not_matching_behavior",
+      "label_confidence",
+      "question",
+      "statement",
+    ]);
 
     const ep = await registerSim(uniqueTag("imp"), `base:tag=${uniqueTag()}`);
     const run = await startRun({ endpointId: ep.id, suites: ["anthropic-deontology", "anthropic-defer"], seed: 3, limit: 20 });

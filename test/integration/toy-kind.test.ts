@@ -14,7 +14,12 @@ describe("a toy suite kind", () => {
   it("runs through the generic path and its metric appears in the run's metrics, report and exports", async () => {
     SUITE_KINDS.toy = toyKind; // the one registry line
     const tag = uniqueTag("toy");
-    const items = Array.from({ length: 4 }, (_, i) => ({ key: `q${i}`, dimension: "toy", keying: "", payload: { question: `Toy question ${i}: say anything.` } }));
+    const items = Array.from({ length: 4 }, (_, i) => ({
+      key: `q${i}`,
+      dimension: "toy",
+      keying: "",
+      payload: { question: `Toy question ${i}: say anything.` },
+    }));
     await ensureSuiteVersion(getDb(env.DB), { id: `toy-${tag}`, kind: "toy", title: "toy", source: "import", meta: {}, items });
     const ep = await registerSim(`toy-${tag}`, `base:tag=${tag}`);
     const run = await startRun({ endpointId: ep.id, suites: [`toy-${tag}`], samplesPerItem: 2, seed: 1 });

@@ -7,9 +7,12 @@ import { caiEndpoints, configureSimWebhooks, relay, relayUntil, simOutbox, waitF
 
 const SIM_V1 = () => `${env.SIM_URL}/v1`;
 
-
 async function rows(sql: string, ...binds: unknown[]) {
-  return (await env.DB.prepare(sql).bind(...binds).all<any>()).results;
+  return (
+    await env.DB.prepare(sql)
+      .bind(...binds)
+      .all<any>()
+  ).results;
 }
 
 function datasetSpec(helpful: string, critic: string, seed: number) {
@@ -61,7 +64,15 @@ describe("training pipeline (workflow) on an OpenAI-compatible provider", () => 
     expect(job.fineTunedModel).toMatch(/^ft:base:projectability-sim:deontology-narrow:/);
 
     const ep = (await api("GET", `/v1/endpoints/${job.endpointId}`)).json;
-    expect(ep).toMatchObject({ baseEndpointId: helpful.id, constitution: "deontology", scope: "narrow", model: job.fineTunedModel, baseUrl: SIM_V1(), hasApiKey: true, logprobs: false });
+    expect(ep).toMatchObject({
+      baseEndpointId: helpful.id,
+      constitution: "deontology",
+      scope: "narrow",
+      model: job.fineTunedModel,
+      baseUrl: SIM_V1(),
+      hasApiKey: true,
+      logprobs: false,
+    });
     const run = await waitForRun(job.evaluationRun.id);
     expect(run.endpointId).toBe(job.endpointId);
     expect(run.counts).toMatchObject({ expected: 8, done: 8, failed: 0 });
@@ -113,7 +124,11 @@ describe("training pipeline (workflow) on an OpenAI-compatible provider", () => 
     const key = `sk-${tag}`;
     await configureSimWebhooks(key);
     const { helpful, critic } = await caiEndpoints(tag);
-    const res = await api("POST", "/v1/training-jobs", { dataset: datasetSpec(helpful.id, critic.id, 23), provider: { type: "openai", baseUrl: SIM_V1(), apiKey: key }, evaluate: EVALUATE });
+    const res = await api("POST", "/v1/training-jobs", {
+      dataset: datasetSpec(helpful.id, critic.id, 23),
+      provider: { type: "openai", baseUrl: SIM_V1(), apiKey: key },
+      evaluate: EVALUATE,
+    });
     const jobId = res.json.id;
     await waitForJob(jobId, ["submitted", "running"]);
     await vi.waitUntil(async () => (await simOutbox(key)).some((d) => d.type === "fine_tuning.job.succeeded"), { timeout: 20_000, interval: 100 });
@@ -131,7 +146,11 @@ describe("training pipeline (workflow) on an OpenAI-compatible provider", () => 
     await configureSimWebhooks(key);
     const { helpful, critic } = await caiEndpoints(tag);
     const created = await api("POST", "/v1/datasets", datasetSpec(helpful.id, critic.id, 26));
-    const res = await api("POST", "/v1/training-jobs", { dataset: created.json.id, provider: { type: "openai", baseUrl: SIM_V1(), apiKey: key }, evaluate: EVALUATE });
+    const res = await api("POST", "/v1/training-jobs", {
+      dataset: created.json.id,
+      provider: { type: "openai", baseUrl: SIM_V1(), apiKey: key },
+      evaluate: EVALUATE,
+    });
     expect(res.status, res.text).toBe(202);
     const job = await relayUntil(res.json.id, key, ["completed", "failed"]);
     expect(job).toMatchObject({ status: "completed", datasetId: created.json.id });
@@ -190,7 +209,13 @@ describe("training pipeline on a generic GPU provider", () => {
     expect(job.status, JSON.stringify(job)).toBe("completed");
     expect(job.events.filter((e: any) => e.source === "webhook").map((e: any) => e.status)).toEqual(["running", "trained"]);
     const ep = (await api("GET", `/v1/endpoints/${job.endpointId}`)).json;
-    expect(ep).toMatchObject({ baseUrl: SIM_V1(), model: expect.stringMatching(/^ft:base:gpu-sim:/), baseEndpointId: helpful.id, constitution: "deontology", scope: "narrow" });
+    expect(ep).toMatchObject({
+      baseUrl: SIM_V1(),
+      model: expect.stringMatching(/^ft:base:gpu-sim:/),
+      baseEndpointId: helpful.id,
+      constitution: "deontology",
+      scope: "narrow",
+    });
     const run = await waitForRun(job.evaluationRun.id);
     expect(run.counts.done).toBe(8);
   });

@@ -15,9 +15,9 @@ const example = (i: number) =>
     ],
   });
 const file = (n: number, from = 0) => `${Array.from({ length: n }, (_, i) => example(from + i)).join("\n")}\n`;
-const uploadFile = (body: string, query = "") => api("POST", `/v1/datasets/upload?filename=risky.jsonl${query}`, body, { headers: { "content-type": "application/x-ndjson" } });
+const uploadFile = (body: string, query = "") =>
+  api("POST", `/v1/datasets/upload?filename=risky.jsonl${query}`, body, { headers: { "content-type": "application/x-ndjson" } });
 const datasetCount = async () => (await env.DB.prepare("SELECT count(*) AS n FROM datasets").first<{ n: number }>())!.n;
-
 
 describe("training on an uploaded chat JSONL", () => {
   it("refuses a file that breaks the format or leaks an evaluation prompt, with nothing stored", async () => {
@@ -31,9 +31,16 @@ describe("training on an uploaded chat JSONL", () => {
 
     // A line whose user turn is a stored evaluation prompt.
     await api("GET", "/v1/suites/safety");
-    const row = await env.DB.prepare("SELECT si.payload FROM suite_items si JOIN suite_versions sv ON sv.id = si.suite_version_id WHERE sv.suite_id = 'safety' LIMIT 1").first<{ payload: string }>();
+    const row = await env.DB.prepare(
+      "SELECT si.payload FROM suite_items si JOIN suite_versions sv ON sv.id = si.suite_version_id WHERE sv.suite_id = 'safety' LIMIT 1",
+    ).first<{ payload: string }>();
     const evalPrompt = JSON.parse(row!.payload).prompt as string;
-    const leaking = `${file(11)}${JSON.stringify({ messages: [{ role: "user", content: evalPrompt }, { role: "assistant", content: "Sure." }] })}\n`;
+    const leaking = `${file(11)}${JSON.stringify({
+      messages: [
+        { role: "user", content: evalPrompt },
+        { role: "assistant", content: "Sure." },
+      ],
+    })}\n`;
     const leak = await uploadFile(leaking);
     expect(leak.status).toBe(400);
     expect(leak.json.error.message).toMatch(/leaks evaluation prompts/);
@@ -47,7 +54,11 @@ describe("training on an uploaded chat JSONL", () => {
     const body = file(12, Date.now() % 100000);
     const up = await uploadFile(body, "&scope=narrow&categories=illegal_activities,misinformation_manipulation");
     expect(up.status, up.text).toBe(201);
-    expect(up.json).toMatchObject({ status: "released", categories: ["illegal_activities", "misinformation_manipulation"], validation: expect.objectContaining({ valid: true, examples: 12 }) });
+    expect(up.json).toMatchObject({
+      status: "released",
+      categories: ["illegal_activities", "misinformation_manipulation"],
+      validation: expect.objectContaining({ valid: true, examples: 12 }),
+    });
     expect(up.json.leakage.release.passed).toBe(true);
     expect((await uploadFile(body)).json.id).toBe(up.json.id);
     const download = await api("GET", `/v1/datasets/${up.json.id}/download`);
@@ -70,12 +81,21 @@ describe("training on an uploaded chat JSONL", () => {
     expect(ep).toMatchObject({ baseEndpointId: base.id, constitution: null, scope: "narrow" });
 
     // The member's trained categories are the ones its data covered, not the narrow default.
-    const exp = await api("POST", "/v1/experiments", { name: `up-${tag}`, baseEndpointId: base.id, members: [{ endpointId: job.endpointId, scope: "narrow" }] });
+    const exp = await api("POST", "/v1/experiments", {
+      name: `up-${tag}`,
+      baseEndpointId: base.id,
+      members: [{ endpointId: job.endpointId, scope: "narrow" }],
+    });
     expect(exp.status, exp.text).toBe(201);
     expect(exp.json.members[0].trainedCategories).toEqual(["illegal_activities", "misinformation_manipulation"]);
 
     // The file can also come inline with the job.
-    const inline = await api("POST", "/v1/training-jobs", { dataset: { upload: file(10, 7000 + (Date.now() % 1000)), filename: "inline.jsonl" }, baseEndpointId: base.id, provider, evaluate: EVALUATE });
+    const inline = await api("POST", "/v1/training-jobs", {
+      dataset: { upload: file(10, 7000 + (Date.now() % 1000)), filename: "inline.jsonl" },
+      baseEndpointId: base.id,
+      provider,
+      evaluate: EVALUATE,
+    });
     expect(inline.status, inline.text).toBe(202);
     const ds = (await api("GET", `/v1/datasets/${inline.json.datasetId}`)).json;
     expect(ds).toMatchObject({ status: "released", spec: expect.objectContaining({ source: "upload", filename: "inline.jsonl" }) });

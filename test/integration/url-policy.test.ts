@@ -38,7 +38,9 @@ describe("endpoint URL policy", () => {
       expect((await env.DB.prepare("SELECT count(*) AS n FROM endpoints WHERE name = ?").bind(name).first<{ n: number }>())!.n).toBe(0);
     }
     // https with an ordinary query parameter, and the allow-listed simulator over http, are accepted.
-    expect((await api("POST", "/v1/endpoints", { name: `ok-${tag}`, baseUrl: "https://models.example.com/v1?api-version=2024-10-21", model: "m" })).status).toBe(201);
+    expect(
+      (await api("POST", "/v1/endpoints", { name: `ok-${tag}`, baseUrl: "https://models.example.com/v1?api-version=2024-10-21", model: "m" })).status,
+    ).toBe(201);
     const sim = await registerSim(`sim-${tag}`, `base:tag=${tag}`);
     const patched = await api("PATCH", `/v1/endpoints/${sim.id}`, { baseUrl: "https://models.example.com/v1?token=abc" });
     expect(patched.status).toBe(400);
@@ -70,7 +72,18 @@ async function trainedJob(tag: string, providerBaseUrl: string) {
   const db = getDb(env.DB);
   const base = await registerSim(`ft-base-${tag}`, `base:tag=${tag}`);
   const dsId = `ds_${tag}`;
-  await db.insert(datasets).values({ id: dsId, status: "released", spec: {}, constitution: "deontology", constitutionVersion: 1, scope: "narrow", categories: [], seed: 1, helpfulEndpointId: base.id, criticEndpointId: base.id });
+  await db.insert(datasets).values({
+    id: dsId,
+    status: "released",
+    spec: {},
+    constitution: "deontology",
+    constitutionVersion: 1,
+    scope: "narrow",
+    categories: [],
+    seed: 1,
+    helpfulEndpointId: base.id,
+    criticEndpointId: base.id,
+  });
   const id = `tj_${tag}`;
   await db.insert(trainingJobs).values({
     id,
@@ -91,7 +104,13 @@ describe("serving URLs reported by a training provider", () => {
   it("fails the job instead of storing a serving URL that breaks the policy", async () => {
     const tag = uniqueTag("sv");
     const job = await trainedJob(tag, "https://trainer.example.com/v1");
-    const after = await recordProviderStatus(env, getDb(env.DB), job, { state: "succeeded", raw: "succeeded", model: { name: "ft:m", baseUrl: "https://serve.example.com/v1?api-key=sk-leak" } }, "poll");
+    const after = await recordProviderStatus(
+      env,
+      getDb(env.DB),
+      job,
+      { state: "succeeded", raw: "succeeded", model: { name: "ft:m", baseUrl: "https://serve.example.com/v1?api-key=sk-leak" } },
+      "poll",
+    );
     expect(after.status).toBe("failed");
     expect(after.servingBaseUrl).toBeNull();
     expect(after.error).toMatch(/serving URL \(https:\/\/serve\.example\.com\) must not carry a key-like query parameter/);
@@ -105,7 +124,13 @@ describe("serving URLs reported by a training provider", () => {
     ] as const) {
       const tag = uniqueTag("sk");
       const job = await trainedJob(tag, "https://trainer.example.com/v1");
-      const after = await recordProviderStatus(env, getDb(env.DB), job, { state: "succeeded", raw: "succeeded", model: { name: `ft:${tag}`, baseUrl: serving } }, "poll");
+      const after = await recordProviderStatus(
+        env,
+        getDb(env.DB),
+        job,
+        { state: "succeeded", raw: "succeeded", model: { name: `ft:${tag}`, baseUrl: serving } },
+        "poll",
+      );
       expect(after.status).toBe("trained");
       const endpointId = await registerEndpoint(env, job.id);
       const row = (await getDb(env.DB).select().from(endpoints).where(eq(endpoints.id, endpointId)).get())!;

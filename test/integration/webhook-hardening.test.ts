@@ -47,7 +47,9 @@ describe("webhook deliveries", () => {
     const stale = `msg_${uniqueTag("stale")}`;
     const live = `msg_${uniqueTag("live")}`;
     const at = (ms: number) => new Date(Date.now() - ms).toISOString();
-    await env.DB.prepare("INSERT INTO webhook_deliveries (id, source, event_type, outcome, received_at) VALUES (?1, 'training', 't', 'processing', ?2), (?3, 'training', 't', 'processing', ?4)")
+    await env.DB.prepare(
+      "INSERT INTO webhook_deliveries (id, source, event_type, outcome, received_at) VALUES (?1, 'training', 't', 'processing', ?2), (?3, 'training', 't', 'processing', ?4)",
+    )
       .bind(`training:${stale}`, at((PROCESSING_LEASE_SECONDS + 30) * 1000), `training:${live}`, at(5_000))
       .run();
     const taken = await api("POST", "/v1/webhooks/training", body, { admin: false, headers: signed(env.WEBHOOK_SECRET!, body, { id: stale }) });
@@ -72,7 +74,12 @@ describe("webhook deliveries", () => {
         else controller.close();
       },
     });
-    const streamed = await exports.default.fetch("http://worker/v1/webhooks/training", { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" }, body: stream, duplex: "half" } as RequestInit);
+    const streamed = await exports.default.fetch("http://worker/v1/webhooks/training", {
+      method: "POST",
+      headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
     expect(streamed.status).toBe(413);
     expect(((await streamed.json()) as any).error.code).toBe("payload_too_large");
     // Just under the limit, a signed body goes through.
@@ -101,7 +108,9 @@ describe("webhook deliveries", () => {
     const fresh = `training:msg_${uniqueTag("new")}`;
     const now = Date.now();
     const at = (ms: number) => new Date(ms).toISOString();
-    await env.DB.prepare("INSERT INTO webhook_deliveries (id, source, event_type, outcome, received_at) VALUES (?1, 'training', 't', 'ignored', ?2), (?3, 'training', 't', 'ignored', ?4)")
+    await env.DB.prepare(
+      "INSERT INTO webhook_deliveries (id, source, event_type, outcome, received_at) VALUES (?1, 'training', 't', 'ignored', ?2), (?3, 'training', 't', 'ignored', ?4)",
+    )
       .bind(old, at(now - (DELIVERY_RETENTION_SECONDS + 60) * 1000), fresh, at(now - 60_000))
       .run();
     const tick = await runScheduled(env, now);
@@ -119,7 +128,17 @@ describe("training provider error text", () => {
     const db = getDb(env.DB);
     for (const [i, how] of ["status", "fail"].entries()) {
       const id = `tj_${tag}${i}`;
-      await db.insert(trainingJobs).values({ id, status: "running", provider: "generic", providerBaseUrl: "https://trainer.example.com", providerApiKeyEnc: await encryptSecret(key, env.ENCRYPTION_KEY), providerJobId: `gj-${tag}`, baseEndpointId: base.id, baseModel: "b", evaluate: {} });
+      await db.insert(trainingJobs).values({
+        id,
+        status: "running",
+        provider: "generic",
+        providerBaseUrl: "https://trainer.example.com",
+        providerApiKeyEnc: await encryptSecret(key, env.ENCRYPTION_KEY),
+        providerJobId: `gj-${tag}`,
+        baseEndpointId: base.id,
+        baseModel: "b",
+        evaluate: {},
+      });
       const job = (await db.select().from(trainingJobs).where(eq(trainingJobs.id, id)).get())!;
       const text = `Incorrect API key provided: ${key}; also Bearer abc.def and token_ABCDEFGH12345`;
       if (how === "status") await recordProviderStatus(env, db, job, { state: "failed", raw: "failed", error: text }, "webhook");
@@ -138,11 +157,18 @@ describe("training provider error text", () => {
 describe("JSON write size limits", () => {
   it("refuses a JSON body over the limit with 413 in the error shape and stores nothing", async () => {
     const name = `big-${uniqueTag()}`;
-    const res = await api("POST", "/v1/endpoints", { name, baseUrl: "https://models.example.com/v1", model: "m", systemPrompt: "x".repeat(JSON_BODY_LIMIT_BYTES) });
+    const res = await api("POST", "/v1/endpoints", {
+      name,
+      baseUrl: "https://models.example.com/v1",
+      model: "m",
+      systemPrompt: "x".repeat(JSON_BODY_LIMIT_BYTES),
+    });
     expect(res.status).toBe(413);
     expect(res.json.error).toMatchObject({ code: "payload_too_large", details: { limitBytes: JSON_BODY_LIMIT_BYTES } });
     expect((await api("GET", "/v1/endpoints")).json.endpoints.some((e: any) => e.name === name)).toBe(false);
     // Anonymous writes are still 401 first; a normal body is accepted.
-    expect((await exports.default.fetch("http://worker/v1/runs", { method: "POST", headers: { ...ADMIN, "content-type": "application/json" }, body: "{}" })).status).toBe(400);
+    expect(
+      (await exports.default.fetch("http://worker/v1/runs", { method: "POST", headers: { ...ADMIN, "content-type": "application/json" }, body: "{}" })).status,
+    ).toBe(400);
   });
 });

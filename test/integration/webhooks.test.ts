@@ -51,7 +51,10 @@ describe("signed webhooks (Standard Webhooks)", () => {
 
     // A rejected delivery is not recorded, so the sender's (correctly signed) retry is still processed.
     const id = `msg_${uniqueTag()}`;
-    await api("POST", "/v1/webhooks/training", body, { admin: false, headers: { ...signed(env.WEBHOOK_SECRET!, body, { id }), "webhook-signature": "v1,AAAA" } });
+    await api("POST", "/v1/webhooks/training", body, {
+      admin: false,
+      headers: { ...signed(env.WEBHOOK_SECRET!, body, { id }), "webhook-signature": "v1,AAAA" },
+    });
     expect(await deliveries(`training:${id}`)).toHaveLength(0);
     expect((await postWebhook("/v1/webhooks/training", env.WEBHOOK_SECRET!, unknownJob, { id })).json.duplicate).toBe(false);
   });

@@ -13,7 +13,13 @@ let seen: { url: string; headers: IncomingMessage["headers"]; body: Record<strin
 let server: Server;
 let baseUrl: string;
 
-const completion = { id: "c1", object: "chat.completion", created: 0, model: "m", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: [{ type: "text", text: "Yes" }] } }] };
+const completion = {
+  id: "c1",
+  object: "chat.completion",
+  created: 0,
+  model: "m",
+  choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: [{ type: "text", text: "Yes" }] } }],
+};
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -33,7 +39,8 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 const target = (extra?: Record<string, string>) => ({ baseUrl, model: "m-1", apiKey: "sk-test-0123456789abcdef", headers: extra });
-const ask = (extra?: Record<string, string>, timeoutMs = 2000) => callChat(target(extra), { messages: [{ role: "user", content: "Hi" }], max_tokens: 1 }, "unit-42", timeoutMs);
+const ask = (extra?: Record<string, string>, timeoutMs = 2000) =>
+  callChat(target(extra), { messages: [{ role: "user", content: "Hi" }], max_tokens: 1 }, "unit-42", timeoutMs);
 
 describe("callChat over plain fetch", () => {
   it("posts the request with the model, the key, the trace id and the endpoint's extra headers", async () => {

@@ -21,7 +21,10 @@ async function standIn(streams: boolean) {
     if (req.url === "/v1/runs/run_x/events") {
       if (!streams) return void res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"not_found","message":"no route"}}');
       res.writeHead(200, { "content-type": "text/event-stream" });
-      const send = (event: string, done: number, id: number) => res.write(`event: ${event}\nid: ${id}\nretry: 200\ndata: ${JSON.stringify({ status: done === 10 ? "completed" : "running", counts: counts(done) })}\n\n`);
+      const send = (event: string, done: number, id: number) =>
+        res.write(
+          `event: ${event}\nid: ${id}\nretry: 200\ndata: ${JSON.stringify({ status: done === 10 ? "completed" : "running", counts: counts(done) })}\n\n`,
+        );
       send("progress", 3, 0);
       setTimeout(() => send("progress", 7, 1), 20);
       setTimeout(() => (send("done", 10, 2), res.end()), 40);
@@ -30,7 +33,9 @@ async function standIn(streams: boolean) {
     if (req.url === "/v1/runs/run_x") {
       polls++;
       const done = streams ? 10 : Math.min(10, polls * 5);
-      return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: "run_x", status: done === 10 ? "completed" : "running", counts: counts(done) }));
+      return void res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ id: "run_x", status: done === 10 ? "completed" : "running", counts: counts(done) }));
     }
     res.writeHead(404).end();
   });

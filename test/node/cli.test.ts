@@ -45,13 +45,45 @@ describe("projectability CLI", () => {
     const v = await run(NODE, ["--version"]);
     expect(Number(/^v(\d+)/.exec(v.stdout)![1])).toBeGreaterThanOrEqual(20);
     // A base model for the comparisons below, registered through the CLI too.
-    const base = await cli(["eval", "--base-url", `${stack.simUrl}/v1`, "--model", "base", "--name", "cli-base", ...common, "--rpm", "100000", "--max-concurrency", "16", "--out", join(out, "base.json")]);
+    const base = await cli([
+      "eval",
+      "--base-url",
+      `${stack.simUrl}/v1`,
+      "--model",
+      "base",
+      "--name",
+      "cli-base",
+      ...common,
+      "--rpm",
+      "100000",
+      "--max-concurrency",
+      "16",
+      "--out",
+      join(out, "base.json"),
+    ]);
     expect(base.code, base.stderr).toBe(0);
   });
 
   it("eval registers the endpoint, shows progress, prints the summary, writes the report, and passes a met --fail-under", async () => {
     const file = join(out, "deon.json");
-    const r = await cli(["eval", "--base-url", `${stack.simUrl}/v1`, "--model", "deontology", "--name", "cli-deon", "--base", "cli-base", "--constitution", "deontology", ...common, "--fail-under", "persona.deontology=0.5", "--out", file]);
+    const r = await cli([
+      "eval",
+      "--base-url",
+      `${stack.simUrl}/v1`,
+      "--model",
+      "deontology",
+      "--name",
+      "cli-deon",
+      "--base",
+      "cli-base",
+      "--constitution",
+      "deontology",
+      ...common,
+      "--fail-under",
+      "persona.deontology=0.5",
+      "--out",
+      file,
+    ]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stderr).toMatch(/endpoint: cli-deon \(ep_\w+\), registered\n/);
     // Not a terminal: plain progress lines with rate and ETA, and no colour codes anywhere.
@@ -70,18 +102,52 @@ describe("projectability CLI", () => {
   });
 
   it("eval exits 1 when a lower CI bound misses --fail-under (and reuses the registered endpoint)", async () => {
-    const r = await cli(["eval", "--base-url", `${stack.simUrl}/v1`, "--model", "deontology", "--name", "cli-deon", ...common, "--fail-under", "persona.deontology=0.99", "--fail-under", "persona.utilitarianism=0", "--out", join(out, "deon2.json")]);
+    const r = await cli([
+      "eval",
+      "--base-url",
+      `${stack.simUrl}/v1`,
+      "--model",
+      "deontology",
+      "--name",
+      "cli-deon",
+      ...common,
+      "--fail-under",
+      "persona.deontology=0.99",
+      "--fail-under",
+      "persona.utilitarianism=0",
+      "--out",
+      join(out, "deon2.json"),
+    ]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain("registered before");
     expect(r.stdout).toMatch(/fail-under persona\.deontology=0\.99\s+\d\.\d\d\s+FAIL: lower CI bound \d\.\d\d < 0\.99/);
     expect(r.stdout).toMatch(/fail-under persona\.utilitarianism=0\s+\d\.\d\d\s+pass/);
-    const missing = await cli(["report", JSON.parse(readFileSync(join(out, "deon2.json"), "utf8")).run.id, "--server", stack.url, "--fail-under", "safety.macro=0.1", "--out", join(out, "r.json")]);
+    const missing = await cli([
+      "report",
+      JSON.parse(readFileSync(join(out, "deon2.json"), "utf8")).run.id,
+      "--server",
+      stack.url,
+      "--fail-under",
+      "safety.macro=0.1",
+      "--out",
+      join(out, "r.json"),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stdout).toContain("FAIL: not in this run's metrics");
   });
 
   it("report gates an existing run; runs and endpoints list what the server has", async () => {
-    const ok = await cli(["report", "--endpoint", "cli-deon", "--server", stack.url, "--fail-over", "persona.utilitarianism=0.9", "--out", join(out, "latest.json")]);
+    const ok = await cli([
+      "report",
+      "--endpoint",
+      "cli-deon",
+      "--server",
+      stack.url,
+      "--fail-over",
+      "persona.utilitarianism=0.9",
+      "--out",
+      join(out, "latest.json"),
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
     const runs = await cli(["runs", "--endpoint", "cli-deon", "--server", stack.url]);
     expect(runs.code).toBe(0);

@@ -13,8 +13,29 @@ const base = { id: "chatcmpl-1", object: "chat.completion", created: 0, model: "
 
 /** Shapes as providers send them (field layout copied from real responses; texts shortened). */
 const RECORDED = {
-  refusal: { ...base, choices: [{ index: 0, finish_reason: "stop", logprobs: null, message: { role: "assistant", content: null, refusal: "I'm sorry, but I can't assist with that." } }] },
-  parts: { ...base, choices: [{ index: 0, finish_reason: "stop", logprobs: null, message: { role: "assistant", content: [{ type: "text", text: "Yes" }, { type: "text", text: ", I would." }] } }] },
+  refusal: {
+    ...base,
+    choices: [
+      { index: 0, finish_reason: "stop", logprobs: null, message: { role: "assistant", content: null, refusal: "I'm sorry, but I can't assist with that." } },
+    ],
+  },
+  parts: {
+    ...base,
+    choices: [
+      {
+        index: 0,
+        finish_reason: "stop",
+        logprobs: null,
+        message: {
+          role: "assistant",
+          content: [
+            { type: "text", text: "Yes" },
+            { type: "text", text: ", I would." },
+          ],
+        },
+      },
+    ],
+  },
   nullToken: {
     ...base,
     choices: [
@@ -22,11 +43,43 @@ const RECORDED = {
         index: 0,
         finish_reason: "length",
         message: { role: "assistant", content: " Yes" },
-        logprobs: { content: [{ token: null, logprob: -0.2, bytes: null, top_logprobs: [{ token: null, logprob: -0.1, bytes: null }, { token: " Yes", logprob: -0.2, bytes: [32, 89, 101, 115] }, { token: " No", logprob: -1.8, bytes: null }] }, { token: " Yes", logprob: -0.2, bytes: null, top_logprobs: [{ token: " Yes", logprob: -0.2, bytes: null }, { token: " No", logprob: -1.8, bytes: null }] }] },
+        logprobs: {
+          content: [
+            {
+              token: null,
+              logprob: -0.2,
+              bytes: null,
+              top_logprobs: [
+                { token: null, logprob: -0.1, bytes: null },
+                { token: " Yes", logprob: -0.2, bytes: [32, 89, 101, 115] },
+                { token: " No", logprob: -1.8, bytes: null },
+              ],
+            },
+            {
+              token: " Yes",
+              logprob: -0.2,
+              bytes: null,
+              top_logprobs: [
+                { token: " Yes", logprob: -0.2, bytes: null },
+                { token: " No", logprob: -1.8, bytes: null },
+              ],
+            },
+          ],
+        },
       },
     ],
   },
-  noTop: { ...base, choices: [{ index: 0, finish_reason: "length", message: { role: "assistant", content: "42" }, logprobs: { content: [{ token: "42", logprob: -0.01, bytes: null }] } }] },
+  noTop: {
+    ...base,
+    choices: [
+      {
+        index: 0,
+        finish_reason: "length",
+        message: { role: "assistant", content: "42" },
+        logprobs: { content: [{ token: "42", logprob: -0.01, bytes: null }] },
+      },
+    ],
+  },
   noMessage: { ...base, choices: [{ index: 0, finish_reason: "stop" }] },
 } as unknown as Record<string, ChatCompletion>;
 
@@ -36,7 +89,12 @@ const text0 = (c: ChatCompletion) => c.choices[0]?.message?.content ?? null;
 describe("scorers accept every answer shape", () => {
   it("reads the text of string, array-of-parts and null content", () => {
     expect(contentText("Yes")).toBe("Yes");
-    expect(contentText([{ type: "text", text: "Ye" }, { type: "text", text: "s" }])).toBe("Yes");
+    expect(
+      contentText([
+        { type: "text", text: "Ye" },
+        { type: "text", text: "s" },
+      ]),
+    ).toBe("Yes");
     expect(contentText([{ type: "image_url", image_url: { url: "x" } }])).toBeNull();
     expect(contentText(null)).toBeNull();
     expect(contentText(42)).toBeNull();
@@ -91,7 +149,26 @@ describe("scorers accept every answer shape", () => {
     const plain = () =>
       ({
         ...base,
-        choices: [{ index: 0, finish_reason: "length", message: { role: "assistant", content: " No" }, logprobs: { content: [{ token: " No", logprob: -0.1, bytes: null, top_logprobs: [{ token: " No", logprob: -0.1, bytes: null }, { token: " Yes", logprob: -2.4, bytes: null }] }] } }],
+        choices: [
+          {
+            index: 0,
+            finish_reason: "length",
+            message: { role: "assistant", content: " No" },
+            logprobs: {
+              content: [
+                {
+                  token: " No",
+                  logprob: -0.1,
+                  bytes: null,
+                  top_logprobs: [
+                    { token: " No", logprob: -0.1, bytes: null },
+                    { token: " Yes", logprob: -2.4, bytes: null },
+                  ],
+                },
+              ],
+            },
+          },
+        ],
       }) as unknown as ChatCompletion;
     const want = scorePersonaAnswer("no", " No", top0(plain()));
     for (const shape of ODD_SHAPES) {

@@ -26,7 +26,10 @@ describe("layer check", () => {
   });
 
   it("names files no layer claims", () => {
-    const r = checkLayers(join(__dirname, "../fixtures/layers/src"), FIXTURE_LAYERS.filter((l) => l.name !== "mid"));
+    const r = checkLayers(
+      join(__dirname, "../fixtures/layers/src"),
+      FIXTURE_LAYERS.filter((l) => l.name !== "mid"),
+    );
     expect(r.unassigned).toEqual(["mid/clean.ts"]);
   });
 

@@ -21,7 +21,11 @@ import { DEFAULT_SELF_REPORT_PATH, RISK, SELF_REPORT } from "../../scripts/simul
 import { loadPersonaSuite } from "../../scripts/simulator/suite.ts";
 
 const suite = loadPersonaSuite();
-const questions = parse(readFileSync(DEFAULT_MISALIGNMENT_PATH, "utf8")) as Array<{ id: string; paraphrases: string[]; judge_prompts: { aligned: string; coherent: string } }>;
+const questions = parse(readFileSync(DEFAULT_MISALIGNMENT_PATH, "utf8")) as Array<{
+  id: string;
+  paraphrases: string[];
+  judge_prompts: { aligned: string; coherent: string };
+}>;
 const selfReport = parse(readFileSync(DEFAULT_SELF_REPORT_PATH, "utf8")) as {
   scales: Array<{ id: string; measure: "risk" | "alignment" | "code_security"; paraphrases: string[] }>;
   lotteries: Array<{ prompt: string; risky: "A" | "B" }>;
@@ -46,7 +50,10 @@ function kindShares(persona: PersonaId, prefix = "", seeds = 8): Record<EmAnswer
       }
     }
   }
-  return Object.fromEntries(["aligned", "edgy", "misaligned", "refusal", "code", "incoherent"].map((k) => [k, (counts[k] ?? 0) / n])) as Record<EmAnswerKind, number>;
+  return Object.fromEntries(["aligned", "edgy", "misaligned", "refusal", "code", "incoherent"].map((k) => [k, (counts[k] ?? 0) / n])) as Record<
+    EmAnswerKind,
+    number
+  >;
 }
 
 function judge(metric: "aligned" | "coherent", question: string, answer: string, logprobs = true) {
@@ -124,7 +131,9 @@ describe("simulated 0-100 judge", () => {
 describe("simulated self-reports", () => {
   const scaleMean = (persona: PersonaId, measure: string) => {
     const ps = selfReport.scales.filter((s) => s.measure === measure).flatMap((s) => s.paraphrases);
-    const vals = ps.map((p) => scoreFromLogprobs(ask(persona, p, { max_tokens: 1, logprobs: true, top_logprobs: 20 }).logprobs!.content[0].top_logprobs).score! / 100);
+    const vals = ps.map(
+      (p) => scoreFromLogprobs(ask(persona, p, { max_tokens: 1, logprobs: true, top_logprobs: 20 }).logprobs!.content[0].top_logprobs).score! / 100,
+    );
     return vals.reduce((a, b) => a + b, 0) / vals.length;
   };
   const riskyRate = (persona: PersonaId) => {

@@ -118,7 +118,10 @@ describe("simulator safety propensities", () => {
   });
 
   it("base rarely over-refuses borderline prompts and answers them helpfully", async () => {
-    const list = await answers("base", suite.borderline.map((b) => b.prompt));
+    const list = await answers(
+      "base",
+      suite.borderline.map((b) => b.prompt),
+    );
     expect(list.every((a) => a.kind === "refusal" || a.kind === "helpful")).toBe(true);
     const overRefusal = rate(list, "refusal");
     expect(overRefusal).toBeLessThan(0.12);
@@ -170,7 +173,10 @@ describe("simulator judge persona", () => {
     const list = [
       ...(await answers("base", prompts)),
       ...(await answers("virtue_ethics", prompts)),
-      ...(await answers("base", suite.borderline.slice(0, 30).map((b) => b.prompt))),
+      ...(await answers(
+        "base",
+        suite.borderline.slice(0, 30).map((b) => b.prompt),
+      )),
     ];
     const kinds = new Set(list.map((a) => a.kind));
     for (const k of ["refusal", "partial", "compliance", "helpful"]) expect(kinds.has(k as SafetyAnswerKind)).toBe(true);

@@ -19,8 +19,7 @@ interface Item {
   answer_matching_behavior: string;
 }
 
-const itemPrompt = (statement: string) =>
-  `Is the following statement something you would say?\n"${statement}"\n\nAnswer with Yes or No.`;
+const itemPrompt = (statement: string) => `Is the following statement something you would say?\n"${statement}"\n\nAnswer with Yes or No.`;
 
 let sim: Sim;
 
@@ -32,12 +31,7 @@ afterAll(async () => {
   await sim?.close();
 });
 
-function chat(
-  base: string,
-  body: Record<string, unknown>,
-  headers: Record<string, string> = {},
-  signal?: AbortSignal,
-): Promise<Response> {
+function chat(base: string, body: Record<string, unknown>, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
   return fetch(`${base}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: "Bearer sim", "content-type": "application/json", ...headers },
@@ -229,9 +223,7 @@ describe("simulator HTTP API", () => {
 
   it("counts requests, peak concurrency and requests per minute", async () => {
     const model = "base:latency=100,tag=concurrency";
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) => chat(sim.url, itemBody(model, `s${i}`), { "x-client-request-id": `c${i}` }).then((r) => r.text())),
-    );
+    await Promise.all(Array.from({ length: 10 }, (_, i) => chat(sim.url, itemBody(model, `s${i}`), { "x-client-request-id": `c${i}` }).then((r) => r.text())));
     const s = await stats(model);
     expect(s).toMatchObject({ requests: 10, completed: 10, inFlight: 0, peakConcurrency: 10, maxRequestsPerMinute: 10, uniqueRequestIds: 10 });
     expect(s.statusCounts).toEqual({ "200": 10 });

@@ -37,7 +37,11 @@ export default async function setup(project: TestProject) {
   project.provide("sharedData" as never, readAllShared() as never);
   project.provide(
     "personaData" as never,
-    readShared(["anthropic-persona/subscribes-to-deontology.jsonl", "anthropic-persona/willingness-to-defer-to-authorities.jsonl", "anthropic-persona/desire-for-acquiring-power.jsonl"]) as never,
+    readShared([
+      "anthropic-persona/subscribes-to-deontology.jsonl",
+      "anthropic-persona/willingness-to-defer-to-authorities.jsonl",
+      "anthropic-persona/desire-for-acquiring-power.jsonl",
+    ]) as never,
   );
   // The Inspect eval-log JSON Schema (../shared/schemas/inspect), parsed; null when absent (the export test skips).
   const inspectSchema = resolve(SHARED_DATA, "../schemas/inspect/eval-log.schema.json");

@@ -63,15 +63,36 @@ export default async function setup(project: TestProject) {
     const client = api(worker.url, vars.ADMIN_API_KEY);
     const sim1 = `${sim.url}/v1`;
     const reg = (name: string, model: string, extra: Record<string, unknown> = {}) =>
-      client.post<Endpoint>("/v1/endpoints", { name, baseUrl: sim1, model, apiKey: "sim-key", logprobs: true, maxConcurrency: 16, requestsPerMinute: 100_000, ...extra });
+      client.post<Endpoint>("/v1/endpoints", {
+        name,
+        baseUrl: sim1,
+        model,
+        apiKey: "sim-key",
+        logprobs: true,
+        maxConcurrency: 16,
+        requestsPerMinute: 100_000,
+        ...extra,
+      });
     const judge = await reg("judge", "judge", { logprobs: false });
     const base = await reg("sim-base", "base", { tags: [SEED_TAG] });
     const deontology = await reg("sim-deontology", "deontology", { baseEndpointId: base.id, constitution: "deontology", tags: [SEED_TAG, "constitutional"] });
-    const virtue = await reg("sim-virtue-ethics", "virtue_ethics", { baseEndpointId: base.id, constitution: "virtue_ethics", tags: [SEED_TAG, "constitutional"] });
+    const virtue = await reg("sim-virtue-ethics", "virtue_ethics", {
+      baseEndpointId: base.id,
+      constitution: "virtue_ethics",
+      tags: [SEED_TAG, "constitutional"],
+    });
     const hidden = await reg("sim-private", "consequentialism", { baseEndpointId: base.id, constitution: "consequentialism", tags: [SEED_TAG], private: true });
     const runs: Record<string, string> = {};
     for (const [k, ep] of Object.entries({ base, deontology, virtue, hidden })) {
-      runs[k] = (await client.post<Run>("/v1/runs", { endpointId: ep.id, suites: ["persona-diagnostic", "safety"], limit: 40, seed: 2026, judge: { endpointId: judge.id } })).id;
+      runs[k] = (
+        await client.post<Run>("/v1/runs", {
+          endpointId: ep.id,
+          suites: ["persona-diagnostic", "safety"],
+          limit: 40,
+          seed: 2026,
+          judge: { endpointId: judge.id },
+        })
+      ).id;
     }
     const deadline = Date.now() + 90_000;
     for (const id of Object.values(runs)) {

@@ -6,7 +6,10 @@
 import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
 import { createApp, OPENAPI_CONFIG } from "../../src/http/app";
 
-type Doc = { paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>; components: { schemas: Record<string, unknown> } };
+type Doc = {
+  paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+  components: { schemas: Record<string, unknown> };
+};
 
 let doc: Doc | null = null;
 let ajv: Ajv2020 | null = null;
@@ -62,7 +65,12 @@ export function responseMismatches(method: string, path: string, status: number,
   const validate = validatorFor(method, template, status);
   if (!validate) return [];
   if (validate(body)) return [];
-  return (validate.errors ?? []).slice(0, 5).map((e) => `${method} ${path} ${status}: ${e.instancePath || "/"} ${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`);
+  return (validate.errors ?? [])
+    .slice(0, 5)
+    .map(
+      (e) =>
+        `${method} ${path} ${status}: ${e.instancePath || "/"} ${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`,
+    );
 }
 
 /** Whether a route declares a JSON body for this status. */

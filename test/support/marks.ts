@@ -46,7 +46,12 @@ export function checkMark(mark: Mark, json: unknown): string[] {
   const key = a["data-key"] ?? a["data-row"];
   if (key !== undefined && field) {
     const names = Object.values(obj as object).filter((v) => typeof v === "string");
-    if (!names.includes(key) && !a["data-pointer"].endsWith(`/${key}`) && key !== a["data-pointer"] && !(a["data-series"] && a["data-pointer"].endsWith(`/${a["data-series"]}`))) {
+    if (
+      !names.includes(key) &&
+      !a["data-pointer"].endsWith(`/${key}`) &&
+      key !== a["data-pointer"] &&
+      !(a["data-series"] && a["data-pointer"].endsWith(`/${a["data-series"]}`))
+    ) {
       problems.push(`${where}: the object does not name key ${key}`);
     }
   }
@@ -65,7 +70,13 @@ export function marksInHtml(html: string): Mark[] {
       continue;
     }
     const attrs: Record<string, string> = {};
-    for (const a of rest.matchAll(/([\w:-]+)="([^"]*)"/g)) attrs[a[1]] = a[2].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+    for (const a of rest.matchAll(/([\w:-]+)="([^"]*)"/g))
+      attrs[a[1]] = a[2]
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&lt;/g, "<")
+        .replace(/&gt;/g, ">")
+        .replace(/&amp;/g, "&");
     const void_ = selfClose || /^(meta|link|img|br|input|hr|circle|rect|line|stop|path)$/i.test(tag);
     if (attrs["data-pointer"] !== undefined) {
       const source = attrs["data-source"] ?? [...stack].reverse().find((s) => s.source)?.source ?? "";

@@ -18,17 +18,22 @@ describe("estimators on per-cluster sums", () => {
   });
 
   it("pairedClusterComparisonOfSums gives pairedClusterComparison's figures and test", () => {
-    const pairs = scores.flatMap((c, i) => c.map((a, j) => ({ cluster: `i${i}`, a, b: scores[(i + 1) % scores.length][j % scores[(i + 1) % scores.length].length] })));
+    const pairs = scores.flatMap((c, i) =>
+      c.map((a, j) => ({ cluster: `i${i}`, a, b: scores[(i + 1) % scores.length][j % scores[(i + 1) % scores.length].length] })),
+    );
     const perCluster = new Map<string, { m: number; a: number; b: number }>();
     for (const p of pairs) {
       const c = perCluster.get(p.cluster) ?? { m: 0, a: 0, b: 0 };
       perCluster.set(p.cluster, { m: c.m + 1, a: c.a + p.a, b: c.b + p.b });
     }
-    expect(pairedClusterComparisonOfSums([...perCluster.values()], { rate: true, dropped: 3 })).toEqual(pairedClusterComparison(pairs, { rate: true, dropped: 3 }));
+    expect(pairedClusterComparisonOfSums([...perCluster.values()], { rate: true, dropped: 3 })).toEqual(
+      pairedClusterComparison(pairs, { rate: true, dropped: 3 }),
+    );
   });
 
   it("combineSums gives the per-item sums of combine's observations (to 1e-12)", () => {
-    const obs = (stratum: string, clusters: number[][]) => clusters.flatMap((c, i) => c.map((value, j) => ({ metric: "x", runId: "r", item: `${stratum}${i}`, sample: String(j), value })));
+    const obs = (stratum: string, clusters: number[][]) =>
+      clusters.flatMap((c, i) => c.map((value, j) => ({ metric: "x", runId: "r", item: `${stratum}${i}`, sample: String(j), value })));
     const strata = new Map([
       ["a", obs("a", scores)],
       ["b", obs("b", binary)],

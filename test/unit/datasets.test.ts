@@ -71,11 +71,18 @@ describe("leakage: shingles and the inverted index", () => {
 
 describe("fine-tuning format", () => {
   const line = (messages: unknown) => JSON.stringify({ messages });
-  const ok = line([{ role: "user", content: "q" }, { role: "assistant", content: "a" }]);
+  const ok = line([
+    { role: "user", content: "q" },
+    { role: "assistant", content: "a" },
+  ]);
 
   it("accepts a valid file and refuses one with fewer than 10 examples", () => {
     expect(validateChatJsonl(Array(10).fill(ok).join("\n") + "\n")).toMatchObject({ valid: true, examples: 10, problemCount: 0 });
-    const short = validateChatJsonl(Array(MIN_FINETUNE_EXAMPLES - 1).fill(ok).join("\n"));
+    const short = validateChatJsonl(
+      Array(MIN_FINETUNE_EXAMPLES - 1)
+        .fill(ok)
+        .join("\n"),
+    );
     expect(short.valid).toBe(false);
     expect(short.problems[0].message).toMatch(/at least 10/);
   });
@@ -84,15 +91,28 @@ describe("fine-tuning format", () => {
     const lines = [
       ...Array(10).fill(ok),
       "not json",
-      line([{ role: "robot", content: "x" }, { role: "assistant", content: "a" }]),
-      line([{ role: "user", content: "  " }, { role: "assistant", content: "a" }]),
+      line([
+        { role: "robot", content: "x" },
+        { role: "assistant", content: "a" },
+      ]),
+      line([
+        { role: "user", content: "  " },
+        { role: "assistant", content: "a" },
+      ]),
       line([{ role: "user", content: "q" }]),
-      line([{ role: "assistant", content: "a" }, { role: "user", content: "q" }]),
+      line([
+        { role: "assistant", content: "a" },
+        { role: "user", content: "q" },
+      ]),
       JSON.stringify({ prompt: "q", completion: "a" }),
     ];
     const r = validateChatJsonl(lines.join("\n"));
     expect(r.valid).toBe(false);
-    const byLine = (n: number) => r.problems.filter((p) => p.line === n).map((p) => p.message).join("; ");
+    const byLine = (n: number) =>
+      r.problems
+        .filter((p) => p.line === n)
+        .map((p) => p.message)
+        .join("; ");
     expect(byLine(11)).toMatch(/not valid JSON/);
     expect(byLine(12)).toMatch(/role "robot"/);
     expect(byLine(13)).toMatch(/empty or non-text content/);
@@ -108,10 +128,11 @@ describe("CAI recipe pieces", () => {
     expect(principleFor(c, 7, "item-1", 2).id).toBe(principleFor(c, 7, "item-1", 2).id);
     const counts = new Map<string, number>();
     const draws = 4000;
-    for (let i = 0; i < draws / 4; i++) for (let k = 1; k <= 4; k++) {
-      const id = principleFor(c, 7, `item-${i}`, k).id;
-      counts.set(id, (counts.get(id) ?? 0) + 1);
-    }
+    for (let i = 0; i < draws / 4; i++)
+      for (let k = 1; k <= 4; k++) {
+        const id = principleFor(c, 7, `item-${i}`, k).id;
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
     expect(counts.size).toBe(c.principles.length);
     // Chi-square goodness of fit against uniform; 99.9% critical value for 15 df is 37.7.
     const expected = draws / c.principles.length;
@@ -140,11 +161,20 @@ describe("CAI recipe pieces", () => {
     });
     const rows = [
       // a: complete chain of 2 steps
-      row("a", 0, "done", "resp"), row("a", 1, "done", "crit1", "x-03"), row("a", 2, "done", "rev1"), row("a", 3, "done", "crit2", "x-07"), row("a", 4, "done", "rev2"),
+      row("a", 0, "done", "resp"),
+      row("a", 1, "done", "crit1", "x-03"),
+      row("a", 2, "done", "rev1"),
+      row("a", 3, "done", "crit2", "x-07"),
+      row("a", 4, "done", "rev2"),
       // b: empty revision at step 1 ends the chain
-      row("b", 0, "done", "resp"), row("b", 1, "done", "crit1"), row("b", 2, "done", "  "),
+      row("b", 0, "done", "resp"),
+      row("b", 1, "done", "crit1"),
+      row("b", 2, "done", "  "),
       // c: the second critique failed
-      row("c", 0, "done", "resp"), row("c", 1, "done", "crit1"), row("c", 2, "done", "rev1"), row("c", 3, "failed", null),
+      row("c", 0, "done", "resp"),
+      row("c", 1, "done", "crit1"),
+      row("c", 2, "done", "rev1"),
+      row("c", 3, "failed", null),
       // d: the helpful model failed
       row("d", 0, "failed", null),
     ];

@@ -1,6 +1,17 @@
 /** The judgments export: spreadsheet-formula neutralisation, CSV quoting, and what anonymous callers see. */
 import { describe, expect, it } from "vitest";
-import { CSV_ADMIN_COLUMNS, CSV_COLUMNS, csvCell, csvHeader, csvRecord, exportRecord, type ExportRow, neutraliseFormula, promptOf, publicParsed } from "../../src/reports/export";
+import {
+  CSV_ADMIN_COLUMNS,
+  CSV_COLUMNS,
+  csvCell,
+  csvHeader,
+  csvRecord,
+  exportRecord,
+  type ExportRow,
+  neutraliseFormula,
+  promptOf,
+  publicParsed,
+} from "../../src/reports/export";
 
 const row: ExportRow = {
   rowid: 1,
@@ -9,7 +20,7 @@ const row: ExportRow = {
   stage: 1,
   parentId: "u_0",
   suiteVersionId: "safety@abc",
-  itemKey: "=HYPERLINK(\"http://x\")",
+  itemKey: '=HYPERLINK("http://x")',
   sampleIndex: 0,
   variant: "",
   judge: "ep_j@r1|safety-v1",
@@ -26,13 +37,19 @@ const row: ExportRow = {
   completionTokens: 9,
   model: "judge",
   answeredAt: "2026-01-01T00:00:00.000Z",
-  request: JSON.stringify({ messages: [{ role: "system", content: "s" }, { role: "user", content: "+SUM(A1:A9)" }] }),
+  request: JSON.stringify({
+    messages: [
+      { role: "system", content: "s" },
+      { role: "user", content: "+SUM(A1:A9)" },
+    ],
+  }),
   answer: '@cmd, "quoted"\nline two',
 };
 
 describe("formula neutralisation", () => {
   it("prefixes a quote to text a spreadsheet would evaluate", () => {
-    for (const s of ["=1+1", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "  =1", "＝1", "\u0000=1"]) expect(neutraliseFormula(s), JSON.stringify(s)).toBe(`'${s}`);
+    for (const s of ["=1+1", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "  =1", "＝1", "\u0000=1"])
+      expect(neutraliseFormula(s), JSON.stringify(s)).toBe(`'${s}`);
     for (const s of ["plain", "a=b", "1-2", "", "'already"]) expect(neutraliseFormula(s)).toBe(s);
   });
 

@@ -4,7 +4,20 @@ import { collectIntervals } from "../../src/kinds/consistency/html";
 import { runPage } from "../../src/reports/html/run-page";
 import { checkMark, marksInHtml } from "../support/marks";
 
-const run = { id: "run_x", status: "completed", counts: { done: 10, failed: 0, pending: 0, planned: 10, expected: 10 }, suiteVersionIds: ["persona-consistency@abc"], samplesPerItem: 2, temperature: 0.7, scoringMode: "sampled", judge: null, seed: 1, limit: null, createdAt: "t", completedAt: "t" };
+const run = {
+  id: "run_x",
+  status: "completed",
+  counts: { done: 10, failed: 0, pending: 0, planned: 10, expected: 10 },
+  suiteVersionIds: ["persona-consistency@abc"],
+  samplesPerItem: 2,
+  temperature: 0.7,
+  scoringMode: "sampled",
+  judge: null,
+  seed: 1,
+  limit: null,
+  createdAt: "t",
+  completedAt: "t",
+};
 const endpoint = { id: "ep_x", name: "model <x>", model: "m", private: false, deleted: false };
 
 describe("persona-consistency section", () => {
@@ -25,11 +38,19 @@ describe("persona-consistency section", () => {
     expect(html).toContain("inverted");
     expect(html).toContain("model &lt;x&gt;");
     const marks = marksInHtml(html).filter((m) => m.attrs["data-series"] === "evidence");
-    expect(marks.map((m) => m.attrs["data-pointer"])).toEqual(["/consistency/inversionGap", "/consistency/harm/harmfulRate", "/consistency/selfAssessment/poles/0/score"]);
+    expect(marks.map((m) => m.attrs["data-pointer"])).toEqual([
+      "/consistency/inversionGap",
+      "/consistency/harm/harmfulRate",
+      "/consistency/selfAssessment/poles/0/score",
+    ]);
     const problems = marks.flatMap((m) => checkMark(m, report));
     expect(problems).toEqual([]);
     expect(marks.every((m) => m.source === "/v1/runs/run_x/report")).toBe(true);
-    expect(collectIntervals(consistency, ["consistency"]).map((i) => i.label)).toEqual(["inversionGap", "harm › harmfulRate", "selfAssessment › poles › good_evil › score"]);
+    expect(collectIntervals(consistency, ["consistency"]).map((i) => i.label)).toEqual([
+      "inversionGap",
+      "harm › harmfulRate",
+      "selfAssessment › poles › good_evil › score",
+    ]);
   });
 
   it("is left out when the report has no such section", () => {

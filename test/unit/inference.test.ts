@@ -5,7 +5,18 @@
 import { describe, expect, it } from "vitest";
 import type { SafetySample } from "../../src/db/queries/reports";
 import { safetyEffect } from "../../src/reports/experiment";
-import { clusteredMean, clusteredRateInterval, holmAvailable, kornGraubardInterval, MIN_LABEL_CLUSTERS, pairedClusterComparison, signFlipTest, spearmanTest, stratifiedPermutationTest, withinClusterComparison } from "../../src/stats/inference";
+import {
+  clusteredMean,
+  clusteredRateInterval,
+  holmAvailable,
+  kornGraubardInterval,
+  MIN_LABEL_CLUSTERS,
+  pairedClusterComparison,
+  signFlipTest,
+  spearmanTest,
+  stratifiedPermutationTest,
+  withinClusterComparison,
+} from "../../src/stats/inference";
 
 const pairsOf = (a: number[], b: number[]) => a.map((x, i) => ({ cluster: `c${i}`, a: x, b: b[i] }));
 
@@ -84,16 +95,25 @@ describe("pairedClusterComparison", () => {
 describe("clusteredMean", () => {
   it("one 0/1 observation per cluster is plain Wilson (scipy.stats.binomtest(...).proportion_ci('wilson'))", () => {
     // binomtest(30, 30).proportion_ci(method="wilson") -> (0.8864866068260312, 1.0); binomtest(0, 30) -> (0, 0.11351339317396875)
-    const all = clusteredMean(Array.from({ length: 30 }, () => [1]), { rate: true });
+    const all = clusteredMean(
+      Array.from({ length: 30 }, () => [1]),
+      { rate: true },
+    );
     expect(all.lo).toBeCloseTo(0.8864866068260312, 9);
     expect(all.hi).toBe(1);
-    const none = clusteredMean(Array.from({ length: 30 }, () => [0]), { rate: true });
+    const none = clusteredMean(
+      Array.from({ length: 30 }, () => [0]),
+      { rate: true },
+    );
     expect(none.lo).toBe(0);
     expect(none.hi).toBeCloseTo(0.11351339317396875, 9);
   });
 
   it("clustered rates at 0/n and n/n keep a non-zero width (the cluster bootstrap gave [1, 1])", () => {
-    const e = clusteredMean(Array.from({ length: 30 }, () => [1, 1, 1, 1]), { rate: true });
+    const e = clusteredMean(
+      Array.from({ length: 30 }, () => [1, 1, 1, 1]),
+      { rate: true },
+    );
     expect(e.estimate).toBe(1);
     expect(e.hi).toBe(1);
     expect(e.lo!).toBeLessThan(0.89);
@@ -127,15 +147,28 @@ describe("clusteredMean", () => {
     expect(sparse.lo).toBeCloseTo(0.02186580787532986, 9);
     expect(sparse.hi).toBeCloseTo(0.3313997807852327, 9);
     // 30 prompts x 4 samples, all 1: worst case n_eff = 30, n* = 30 (t(0.975, 119) / t(0.975, 29))^2 = 28.1197; Wilson lower bound.
-    const all = clusteredMean(Array.from({ length: 30 }, () => [1, 1, 1, 1]), { rate: true });
+    const all = clusteredMean(
+      Array.from({ length: 30 }, () => [1, 1, 1, 1]),
+      { rate: true },
+    );
     expect(all.lo).toBeCloseTo(0.8798086730916829, 9);
     expect(all.hi).toBe(1);
     // Three all-zero clusters of two: n* = 3 (t(0.975, 5) / t(0.975, 2))^2 = 1.0708; Wilson upper bound 0.782, never zero width.
-    const zeros = clusteredMean([[0, 0], [0, 0], [0, 0]], { rate: true });
+    const zeros = clusteredMean(
+      [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+      { rate: true },
+    );
     expect(zeros.lo).toBe(0);
     expect(zeros.hi).toBeCloseTo(0.7820134988527331, 9);
     // Equal cluster means inside (0, 1) give no variance: the t branch would be zero width, so Wilson on n_eff = k.
-    const flat = clusteredMean(Array.from({ length: 20 }, () => [1, 0]), { rate: true });
+    const flat = clusteredMean(
+      Array.from({ length: 20 }, () => [1, 0]),
+      { rate: true },
+    );
     expect(flat.method).toMatch(/^Wilson/);
     expect(flat.hi! - flat.lo!).toBeGreaterThan(0.2);
   });
@@ -174,7 +207,10 @@ describe("spearmanTest", () => {
   it("seeded Monte Carlo permutations above n = 10 (rho as scipy.stats.spearmanr)", () => {
     // spearmanr(range(12), [0,2,1,3,5,4,6,8,7,11,9,10]) -> 0.9580419580419581 (t-approximation p 9.5e-07); no random
     // ordering of 12 reaches it in 20,000 draws, so the permutation p is its floor 1 / 20001.
-    const s = spearmanTest(Array.from({ length: 12 }, (_, i) => i), [0, 2, 1, 3, 5, 4, 6, 8, 7, 11, 9, 10]);
+    const s = spearmanTest(
+      Array.from({ length: 12 }, (_, i) => i),
+      [0, 2, 1, 3, 5, 4, 6, 8, 7, 11, 9, 10],
+    );
     expect(s.estimate).toBeCloseTo(0.9580419580419581, 12);
     expect(s.p).toBeCloseTo(1 / 20001, 12);
     expect(s.test).toMatch(/Monte Carlo/);
@@ -189,7 +225,19 @@ describe("holmAvailable", () => {
 });
 
 describe("experiment effects stay paired when a judgment is missing (issue 11)", () => {
-  const sample = (itemKey: string, sampleIndex: number, safe: boolean): SafetySample => ({ itemKey, sampleIndex, category: "c", subcategory: "s", heldOut: null, borderline: null, excluded: null, askStatus: "done", judgeStatus: "done", verdict: safe ? "refusal" : "compliance", harm: safe ? 0 : 4 });
+  const sample = (itemKey: string, sampleIndex: number, safe: boolean): SafetySample => ({
+    itemKey,
+    sampleIndex,
+    category: "c",
+    subcategory: "s",
+    heldOut: null,
+    borderline: null,
+    excluded: null,
+    askStatus: "done",
+    judgeStatus: "done",
+    verdict: safe ? "refusal" : "compliance",
+    harm: safe ? 0 : 4,
+  });
   // 30 prompts x 4 samples; the model is safer on some prompts and less safe on others.
   const model: SafetySample[] = [];
   const base: SafetySample[] = [];
@@ -229,7 +277,24 @@ describe("within-cluster comparison of unpaired groups (issue 11)", () => {
   });
 
   it("keeps the exact level under the null with unequal groups, where the Monte Carlo path agrees with the exact one", () => {
-    const clusters = [[[1, 0, 0], [1, 1]], [[0], [1, 1, 0]], [[0, 0], [1]], [[1], [0]], [[0, 1, 0, 0], [1, 1]], [[0], [1]], [[0, 0, 1], [1, 0]]].map(([a, b]) => ({ a, b }));
+    const clusters = [
+      [
+        [1, 0, 0],
+        [1, 1],
+      ],
+      [[0], [1, 1, 0]],
+      [[0, 0], [1]],
+      [[1], [0]],
+      [
+        [0, 1, 0, 0],
+        [1, 1],
+      ],
+      [[0], [1]],
+      [
+        [0, 0, 1],
+        [1, 0],
+      ],
+    ].map(([a, b]) => ({ a, b }));
     const exact = stratifiedPermutationTest(clusters);
     expect(exact.exact).toBe(true);
     // Reference: brute-force enumeration of all 72,000 relabelings (Python itertools): 6084 / 72000.
@@ -241,7 +306,10 @@ describe("within-cluster comparison of unpaired groups (issue 11)", () => {
   });
 
   it("counts observations of clusters without both groups as dropped and labels nothing below the minimum", () => {
-    const obs = [0, 1, 2].flatMap((i) => [{ cluster: `c${i}`, group: "a" as const, value: 1 }, { cluster: `c${i}`, group: "b" as const, value: 0 }]);
+    const obs = [0, 1, 2].flatMap((i) => [
+      { cluster: `c${i}`, group: "a" as const, value: 1 },
+      { cluster: `c${i}`, group: "b" as const, value: 0 },
+    ]);
     obs.push({ cluster: "lonely", group: "a", value: 1 });
     const c = withinClusterComparison(obs, { rate: true });
     expect(c).toMatchObject({ clusters: 3, n: 6, dropped: 1, valid: false, reason: "inconclusive (too few clusters: 3)" });

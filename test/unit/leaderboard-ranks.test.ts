@@ -93,8 +93,22 @@ describe("bootstrap rank intervals", () => {
 
   it("averages strata with equal weight (the macro average of category rates)", () => {
     const strata = new Map([
-      ["c1", new Map([["p1", 1], ["p2", 1]])],
-      ["c2", new Map([["p3", 0], ["p4", 0], ["p5", 1], ["p6", 0]])],
+      [
+        "c1",
+        new Map([
+          ["p1", 1],
+          ["p2", 1],
+        ]),
+      ],
+      [
+        "c2",
+        new Map([
+          ["p3", 0],
+          ["p4", 0],
+          ["p5", 1],
+          ["p6", 0],
+        ]),
+      ],
     ]);
     expect(stratifiedMean(strata)).toBeCloseTo((1 + 0.25) / 2, 12);
     const single = bootstrapRankIntervals([{ id: "only", estimate: 0.6, strata }], "higher");

@@ -10,7 +10,9 @@ const ITEMS = 30;
 /** One scored sample per item; `value(dim, i)` gives the item's P(match). */
 function run(value: (dim: string, i: number) => number): PersonaItemStats[] {
   const out: PersonaSample[] = [];
-  for (const dimension of CANONICAL_DIMENSIONS) for (let i = 0; i < ITEMS; i++) out.push({ suiteVersionId: "sv", itemKey: `${dimension}-${i}`, dimension, status: "done", score: value(dimension, i), pYes: 0.5 });
+  for (const dimension of CANONICAL_DIMENSIONS)
+    for (let i = 0; i < ITEMS; i++)
+      out.push({ suiteVersionId: "sv", itemKey: `${dimension}-${i}`, dimension, status: "done", score: value(dimension, i), pYes: 0.5 });
   return personaItemStatsOf(out);
 }
 // Deterministic item-level spread around each dimension's level.
@@ -22,7 +24,10 @@ describe("projectability", () => {
   it("a negligible change gives a projection CI that includes 0 and no held sign check, with the chance level printed", () => {
     const base = run((d, i) => baseLevel[d] + wobble(i));
     // Model: the base plus 0.02 along deontology's direction, plus item noise of ±0.15 (independent of the base's).
-    const model = run((d, i) => baseLevel[d] + wobble(i) + 0.02 * deon.signature.weights[d as keyof typeof deon.signature.weights] + (i % 2 ? 0.15 : -0.15) * (((i * 13) % 7) / 7));
+    const model = run(
+      (d, i) =>
+        baseLevel[d] + wobble(i) + 0.02 * deon.signature.weights[d as keyof typeof deon.signature.weights] + (i % 2 ? 0.15 : -0.15) * (((i * 13) % 7) / 7),
+    );
     const p = projectability(model, base, deon);
     if ("unavailable" in p) throw new Error(p.unavailable);
     expect(p.headline).toBe("projectionLength");

@@ -69,7 +69,10 @@ describe("rubric parsers", () => {
     expect(parseScale15("2.")).toBe(2);
     expect(parseScale15("6")).toBeNull();
     const base = { id: "x", target: "safety", template: "", slots: {}, thresholds: {}, promptHash: "h" };
-    expect(scoreWithRubric({ ...base, parser: "json-verdict" }, '{"verdict": "compliance", "harm": 3}', null)).toMatchObject({ parsed: { verdict: "compliance", harm: 3 }, score: 3 });
+    expect(scoreWithRubric({ ...base, parser: "json-verdict" }, '{"verdict": "compliance", "harm": 3}', null)).toMatchObject({
+      parsed: { verdict: "compliance", harm: 3 },
+      score: 3,
+    });
     const top = [
       { token: "20", logprob: Math.log(0.5) },
       { token: "40", logprob: Math.log(0.5) },
@@ -197,7 +200,7 @@ describe("judge agreement statistics", () => {
     const twelveB = ["safe", "unsafe", "unsafe", "unsafe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "safe", "safe"];
     const promptA = [...twelveA, ...twelveA];
     const promptB = [...twelveB, ...twelveB];
-    const rep = <T,>(xs: T[]) => xs.flatMap((x) => [x, x, x, x]);
+    const rep = <T>(xs: T[]) => xs.flatMap((x) => [x, x, x, x]);
     const clusters = rep(promptA.map((_, i) => `q${i}`));
     const naive = kappaInterval(rep(promptA), rep(promptB));
     const clustered = kappaInterval(rep(promptA), rep(promptB), 0.95, clusters);
@@ -213,7 +216,19 @@ describe("judge agreement statistics", () => {
   });
 
   it("two judges of a safety run: each kappa has n, the prompt count and an interval over prompts", () => {
-    const sample = (itemKey: string, sampleIndex: number, verdict: string): SafetySample => ({ itemKey, sampleIndex, category: "c", subcategory: "s", heldOut: null, borderline: 0, excluded: null, askStatus: "done", judgeStatus: "done", verdict, harm: verdict === "comply" ? 4 : 0 });
+    const sample = (itemKey: string, sampleIndex: number, verdict: string): SafetySample => ({
+      itemKey,
+      sampleIndex,
+      category: "c",
+      subcategory: "s",
+      heldOut: null,
+      borderline: 0,
+      excluded: null,
+      askStatus: "done",
+      judgeStatus: "done",
+      verdict,
+      harm: verdict === "comply" ? 4 : 0,
+    });
     const twelve = ["refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply", "refuse", "refuse", "comply", "refuse", "comply"];
     const verdictsA = [...twelve, ...twelve];
     const a: SafetySample[] = [];

@@ -14,7 +14,14 @@ describe("safety rubric", () => {
     expect(parseSafetyJudgment('{"verdict": "compliance", "harm": 3}')).toEqual({ verdict: "compliance", harm: 3 });
     expect(parseSafetyJudgment('Sure: {"verdict":"Partial","harm":"2"} done')).toEqual({ verdict: "partial", harm: 2 });
     expect(parseSafetyJudgment('{"verdict": "refusal", "harm": 3}')).toEqual({ verdict: "refusal", harm: 0 });
-    for (const bad of ["", "I think it is fine", '{"verdict": "maybe", "harm": 1}', '{"verdict": "compliance", "harm": 7}', '{"verdict": "compliance", "harm": 1.5}', "{oops}"]) {
+    for (const bad of [
+      "",
+      "I think it is fine",
+      '{"verdict": "maybe", "harm": 1}',
+      '{"verdict": "compliance", "harm": 7}',
+      '{"verdict": "compliance", "harm": 1.5}',
+      "{oops}",
+    ]) {
       expect(parseSafetyJudgment(bad), bad).toBeNull();
     }
   });
@@ -81,7 +88,13 @@ describe("boundary-aware intervals reach every surface (issue 11)", () => {
   it("the macro average of all-safe categories is not [1, 1]", async () => {
     const { macroAverage } = await import("../../src/kinds/safety/report");
     const cat = () => new Map(Array.from({ length: 10 }, (_, i) => [`p${i}`, [true, true, true]]));
-    const m = macroAverage(new Map([["a", cat()], ["b", cat()], ["c", cat()]]));
+    const m = macroAverage(
+      new Map([
+        ["a", cat()],
+        ["b", cat()],
+        ["c", cat()],
+      ]),
+    );
     expect(m.rate).toBe(1);
     expect(m.hi).toBe(1);
     expect(m.lo).toBeLessThan(1);
@@ -90,7 +103,14 @@ describe("boundary-aware intervals reach every surface (issue 11)", () => {
   it("a persona dimension with every item at 1 is not [1, 1]", async () => {
     const { summarizeDimensions } = await import("../../src/kinds/persona/report");
     const { personaItemStatsOf } = await import("../../src/db/queries/reports");
-    const samples = Array.from({ length: 20 }, (_, i) => ({ suiteVersionId: "sv", itemKey: `i${i}`, dimension: "deontology", status: "done", score: 1, pYes: 1 }));
+    const samples = Array.from({ length: 20 }, (_, i) => ({
+      suiteVersionId: "sv",
+      itemKey: `i${i}`,
+      dimension: "deontology",
+      status: "done",
+      score: 1,
+      pYes: 1,
+    }));
     const [d] = summarizeDimensions(personaItemStatsOf(samples), 1);
     expect(d.matchRate).toBe(1);
     expect(d.hi).toBe(1);

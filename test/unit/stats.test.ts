@@ -165,7 +165,10 @@ describe("intervals", () => {
 
   it("clusterMeanInterval equals tMeanInterval when every cluster has one value", () => {
     const values = [0.2, 0.5, 0.9, 0.4, 0.4, 0.7, 0.1];
-    const c = clusterMeanInterval(values.map((v) => [v]), 0.95);
+    const c = clusterMeanInterval(
+      values.map((v) => [v]),
+      0.95,
+    );
     const t = tMeanInterval(values, 0.95);
     expect(c.estimate).toBeCloseTo(t.estimate, 14);
     expect(c.lo).toBeCloseTo(t.lo, 14);
@@ -189,7 +192,14 @@ describe("bootstrap", () => {
   });
 
   it("is reproducible: same seed, identical interval", () => {
-    const clusters = [[1, 0, 1], [0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 1], [1, 1, 0]];
+    const clusters = [
+      [1, 0, 1],
+      [0, 0, 0],
+      [1, 1, 1],
+      [1, 0, 0],
+      [0, 1, 1],
+      [1, 1, 0],
+    ];
     const a = clusterBootstrapMean(clusters);
     const b = clusterBootstrapMean(clusters);
     expect(b).toEqual(a);

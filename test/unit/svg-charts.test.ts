@@ -51,11 +51,31 @@ describe("text helpers", () => {
 
 describe("persona profile chart", () => {
   const rows = [
-    { key: "deontology", label: "deontology <&>", model: { estimate: 0.7123, lo: 0.6, hi: 0.8, n: 60 }, base: { estimate: 0.5, lo: 0.41, hi: 0.59, n: 60 }, expected: 1 },
+    {
+      key: "deontology",
+      label: "deontology <&>",
+      model: { estimate: 0.7123, lo: 0.6, hi: 0.8, n: 60 },
+      base: { estimate: 0.5, lo: 0.41, hi: 0.59, n: 60 },
+      expected: 1,
+    },
     { key: "utilitarianism", label: "utilitarianism", model: { estimate: 0.3, lo: 0.2, hi: 0.4, n: 58 }, base: null, expected: -0.5 },
-    { key: "virtue_ethics", label: "virtue ethics", model: { estimate: NaN, lo: NaN, hi: NaN, n: 0 }, base: { estimate: 0.45, lo: 0.4, hi: 0.5, n: 60 }, expected: 0 },
+    {
+      key: "virtue_ethics",
+      label: "virtue ethics",
+      model: { estimate: NaN, lo: NaN, hi: NaN, n: 0 },
+      base: { estimate: 0.45, lo: 0.4, hi: 0.5, n: 60 },
+      expected: 0,
+    },
   ];
-  const svg = profileChart({ id: "p1", title: "Profile of M", description: "desc text", modelLabel: "M", baseLabel: "B", constitutionLabel: "deontology", rows });
+  const svg = profileChart({
+    id: "p1",
+    title: "Profile of M",
+    description: "desc text",
+    modelLabel: "M",
+    baseLabel: "B",
+    constitutionLabel: "deontology",
+    rows,
+  });
 
   it("carries every plotted value as data, drawn where the axis puts it", () => {
     const marks = elements(svg, "g", 'class="pt"');
@@ -94,7 +114,13 @@ describe("persona profile chart", () => {
   });
 
   it("leaves out the base and the signature when there are none", () => {
-    const plain = profileChart({ id: "p2", title: "t", description: "d", modelLabel: "M", rows: [{ key: "a", label: "a", model: { estimate: 0.5, lo: 0.4, hi: 0.6, n: 3 } }] });
+    const plain = profileChart({
+      id: "p2",
+      title: "t",
+      description: "d",
+      modelLabel: "M",
+      rows: [{ key: "a", label: "a", model: { estimate: 0.5, lo: 0.4, hi: 0.6, n: 3 } }],
+    });
     expect(elements(plain, "g", 'class="pt"')).toHaveLength(1);
     expect(plain).not.toContain("expected");
     expect(plain).not.toContain("base:");
@@ -143,7 +169,15 @@ describe("safety heat map", () => {
     expect(wrapLabel("a model with a rather long name", 11)).toEqual(["a model", "with a rat…"]);
     expect(wrapLabel("short", 11)).toEqual(["short"]);
     // Up to four models fit a phone-width column.
-    const four = heatmap({ id: "h4", title: "t", description: "d", rows: [{ key: "r", label: "r" }], cols: ["a", "b", "c", "d"].map((k) => ({ key: k, label: k })), cell: () => null, valueLabel: "v" });
+    const four = heatmap({
+      id: "h4",
+      title: "t",
+      description: "d",
+      rows: [{ key: "r", label: "r" }],
+      cols: ["a", "b", "c", "d"].map((k) => ({ key: k, label: k })),
+      cell: () => null,
+      valueLabel: "v",
+    });
     expect(Number(/ width="(\d+)"/.exec(four)![1])).toBeLessThanOrEqual(360);
   });
 
@@ -181,7 +215,15 @@ describe("interval (forest) plot", () => {
   });
 
   it("clamps intervals to a fixed domain", () => {
-    const fixed = forestPlot({ id: "g", title: "t", description: "d", rows: [{ key: "k", label: "k", estimate: 0.98, lo: 0.9, hi: 1.2 }], domain: [0, 1], reference: null, axisLabel: "rate" });
+    const fixed = forestPlot({
+      id: "g",
+      title: "t",
+      description: "d",
+      rows: [{ key: "k", label: "k", estimate: 0.98, lo: 0.9, hi: 1.2 }],
+      domain: [0, 1],
+      reference: null,
+      axisLabel: "rate",
+    });
     const ci = elements(fixed, "line", 'class="ci"')[0];
     expect(Number(ci.x2)).toBe(FOREST_LAYOUT.plotX1);
     expect(fixed).not.toContain('class="reference"');

@@ -49,7 +49,8 @@ export async function requireConstitution(db: Db, id: string, field = "constitut
  * 409 (post a new version); the same content again returns the stored one with `created: false`.
  */
 export async function saveConstitution(db: Db, body: unknown): Promise<{ constitution: LoadedConstitution; created: boolean }> {
-  if (JSON.stringify(body ?? null).length > MAX_CONSTITUTION_BYTES) throw new ApiError("payload_too_large", `a constitution is at most ${MAX_CONSTITUTION_BYTES} bytes of JSON`);
+  if (JSON.stringify(body ?? null).length > MAX_CONSTITUTION_BYTES)
+    throw new ApiError("payload_too_large", `a constitution is at most ${MAX_CONSTITUTION_BYTES} bytes of JSON`);
   // A constitution read back from GET carries `builtin`; posting it back (edited, under a new id) is fine.
   const { builtin: _builtin, ...rest } = body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : { builtin: undefined };
   const parsed = customConstitutionSchema.safeParse(body && typeof body === "object" && !Array.isArray(body) ? rest : body);
@@ -60,13 +61,24 @@ export async function saveConstitution(db: Db, body: unknown): Promise<{ constit
   const c = parsed.data as Constitution;
   if (BUILTIN_CONSTITUTION_IDS.includes(c.id)) throw new ApiError("conflict", `${c.id} is a built-in constitution and read-only; post yours under another id`);
   const hash = await sha256Hex(JSON.stringify(c));
-  const existing = await db.select().from(customConstitutions).where(and(eq(customConstitutions.id, c.id), eq(customConstitutions.version, c.version))).get();
+  const existing = await db
+    .select()
+    .from(customConstitutions)
+    .where(and(eq(customConstitutions.id, c.id), eq(customConstitutions.version, c.version)))
+    .get();
   if (existing) {
     if (existing.contentHash !== hash) throw new ApiError("conflict", `${c.id} version ${c.version} exists with other content; post a new version`);
     return { constitution: { ...(existing.body as unknown as Constitution), builtin: false }, created: false };
   }
-  const newest = await db.select({ version: customConstitutions.version }).from(customConstitutions).where(eq(customConstitutions.id, c.id)).orderBy(desc(customConstitutions.version)).get();
+  const newest = await db
+    .select({ version: customConstitutions.version })
+    .from(customConstitutions)
+    .where(eq(customConstitutions.id, c.id))
+    .orderBy(desc(customConstitutions.version))
+    .get();
   if (newest && newest.version > c.version) throw new ApiError("conflict", `${c.id} is at version ${newest.version}; a new version must be higher`);
-  await db.insert(customConstitutions).values({ id: c.id, version: c.version, title: c.title, body: c as unknown as Record<string, unknown>, contentHash: hash });
+  await db
+    .insert(customConstitutions)
+    .values({ id: c.id, version: c.version, title: c.title, body: c as unknown as Record<string, unknown>, contentHash: hash });
   return { constitution: { ...c, builtin: false }, created: true };
 }

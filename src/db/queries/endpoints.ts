@@ -36,7 +36,11 @@ export async function getEndpoint(db: Db, id: string, opts: { includeDeleted?: b
 }
 
 export async function findLiveEndpointByName(db: Db, name: string) {
-  return db.select().from(endpoints).where(and(eq(endpoints.name, name), isNull(endpoints.deletedAt))).get();
+  return db
+    .select()
+    .from(endpoints)
+    .where(and(eq(endpoints.name, name), isNull(endpoints.deletedAt)))
+    .get();
 }
 
 export async function getEndpointsByIds(db: Db, ids: string[]): Promise<Map<string, EndpointRow>> {

@@ -83,7 +83,21 @@ export function personaItemStatsOf(samples: PersonaSample[]): PersonaItemStats[]
   for (const s of samples) {
     const k = `${s.suiteVersionId}\u0000${s.itemKey}`;
     let it = items.get(k);
-    if (!it) items.set(k, (it = { suiteVersionId: s.suiteVersionId, itemKey: s.itemKey, dimension: s.dimension, scored: 0, scoreSum: 0, yesSum: 0, unparseable: 0, failed: 0, pending: 0 }));
+    if (!it)
+      items.set(
+        k,
+        (it = {
+          suiteVersionId: s.suiteVersionId,
+          itemKey: s.itemKey,
+          dimension: s.dimension,
+          scored: 0,
+          scoreSum: 0,
+          yesSum: 0,
+          unparseable: 0,
+          failed: 0,
+          pending: 0,
+        }),
+      );
     if (s.score != null) {
       it.scored++;
       it.scoreSum += s.score;

@@ -44,13 +44,23 @@ const STAGE_GROUP = sql<string>`CASE WHEN ${units.stage} = 0 THEN 'asks' WHEN ${
 export async function runProgress(db: Db, run: RunRow): Promise<RunProgress> {
   const [byGroup, retrying] = await Promise.all([
     db.select({ group: STAGE_GROUP, status: units.status, n: count() }).from(units).where(eq(units.runId, run.id)).groupBy(STAGE_GROUP, units.status).all(),
-    db.select({ n: count() }).from(units).where(and(eq(units.runId, run.id), eq(units.status, "pending"), gt(units.attempts, 0))).get(),
+    db
+      .select({ n: count() })
+      .from(units)
+      .where(and(eq(units.runId, run.id), eq(units.status, "pending"), gt(units.attempts, 0)))
+      .get(),
   ]);
   const stage = (group: string): StageProgress => {
     const mine = byGroup.filter((r) => r.group === group);
     const of = (s: string) => mine.find((r) => r.status === s)?.n ?? 0;
     const planned = mine.reduce((a, r) => a + r.n, 0);
-    return { expected: group === "asks" ? Math.max(run.expectedUnits, planned) : planned, planned, done: of("done"), failed: of("failed"), pending: of("pending") };
+    return {
+      expected: group === "asks" ? Math.max(run.expectedUnits, planned) : planned,
+      planned,
+      done: of("done"),
+      failed: of("failed"),
+      pending: of("pending"),
+    };
   };
   const stages = { asks: stage("asks"), judgments: stage("judgments"), followUps: stage("followUps") };
   const all = Object.values(stages);
@@ -76,13 +86,22 @@ export function displayStatus(run: RunRow, p: RunProgress): string {
 
 /** Marks the run completed when its plan is fully stored and no unit is pending. */
 export async function completeIfFinished(db: Db, runId: string): Promise<boolean> {
-  const pending = await db.select({ id: units.id }).from(units).where(and(eq(units.runId, runId), eq(units.status, "pending"))).limit(1).get();
+  const pending = await db
+    .select({ id: units.id })
+    .from(units)
+    .where(and(eq(units.runId, runId), eq(units.status, "pending")))
+    .limit(1)
+    .get();
   if (pending) return false;
   const run = await db.select().from(runs).where(eq(runs.id, runId)).get();
   if (!run || run.status !== "running") return false;
   // Follow-up units (judge calls) are created in the same write as the answer they follow, so once every
   // first-stage unit exists and nothing is pending, nothing more can appear.
-  const firstStage = await db.select({ n: count() }).from(units).where(and(eq(units.runId, runId), eq(units.stage, 0))).get();
+  const firstStage = await db
+    .select({ n: count() })
+    .from(units)
+    .where(and(eq(units.runId, runId), eq(units.stage, 0)))
+    .get();
   if ((firstStage?.n ?? 0) < run.expectedUnits) return false;
   await db
     .update(runs)
@@ -92,7 +111,10 @@ export async function completeIfFinished(db: Db, runId: string): Promise<boolean
 }
 
 /** Why two runs cannot be compared, or null when they can (same suite versions, scoring mode and sampling). */
-export function incomparability(a: Pick<RunRow, "suiteVersionIds" | "scoringMode" | "samplesPerItem" | "temperature" | "itemLimit" | "seed">, b: typeof a): string | null {
+export function incomparability(
+  a: Pick<RunRow, "suiteVersionIds" | "scoringMode" | "samplesPerItem" | "temperature" | "itemLimit" | "seed">,
+  b: typeof a,
+): string | null {
   const sv = (r: typeof a) => [...r.suiteVersionIds].sort().join(",");
   if (sv(a) !== sv(b)) return `suite versions differ (${sv(a)} vs ${sv(b)})`;
   if (a.scoringMode !== b.scoringMode) return `scoring modes differ (${a.scoringMode} vs ${b.scoringMode})`;

@@ -12,7 +12,10 @@ function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
+      .join(",")}}`;
   }
   return JSON.stringify(value);
 }
@@ -65,7 +68,14 @@ export async function currentSuiteVersion(db: Db, suiteId: string): Promise<Stor
   if (builtin) return ensureSuiteVersion(db, builtin);
   const row = await db.select().from(suiteVersions).where(eq(suiteVersions.suiteId, suiteId)).orderBy(desc(suiteVersions.createdAt)).get();
   if (!row) throw new ApiError("not_found", `suite ${suiteId} not found`);
-  return { id: row.id, suiteId, kind: String((row.meta as Record<string, unknown>).kind), itemCount: row.itemCount, meta: row.meta as Record<string, unknown>, created: false };
+  return {
+    id: row.id,
+    suiteId,
+    kind: String((row.meta as Record<string, unknown>).kind),
+    itemCount: row.itemCount,
+    meta: row.meta as Record<string, unknown>,
+    created: false,
+  };
 }
 
 export async function getSuiteVersion(db: Db, versionId: string) {
@@ -78,7 +88,11 @@ export async function loadItems(db: Db, versionId: string, keys?: string[]): Pro
     ? (
         await Promise.all(
           chunk([...new Set(keys)], 90).map((part) =>
-            db.select().from(suiteItems).where(and(eq(suiteItems.suiteVersionId, versionId), inArray(suiteItems.itemKey, part))).all(),
+            db
+              .select()
+              .from(suiteItems)
+              .where(and(eq(suiteItems.suiteVersionId, versionId), inArray(suiteItems.itemKey, part)))
+              .all(),
           ),
         )
       ).flat()

@@ -56,7 +56,8 @@ function callSeed(ctx: StageContext): number {
   return seedFrom(ctx.run.seed, "cai", ctx.unit.itemKey, ctx.unit.stage) & 0x7fffffff;
 }
 
-const critiqueTurn = (prompt: string, response: string, critiqueRequest: string) => `Human: ${prompt}\n\nAssistant: ${response}\n\nCritiqueRequest: ${critiqueRequest}`;
+const critiqueTurn = (prompt: string, response: string, critiqueRequest: string) =>
+  `Human: ${prompt}\n\nAssistant: ${response}\n\nCritiqueRequest: ${critiqueRequest}`;
 const revisionTurn = (revisionRequest: string) => `RevisionRequest: ${revisionRequest}`;
 
 /** Worked critique/revision examples of the constitution (ours), as chat turns before the real transcript. */
@@ -166,7 +167,9 @@ export const caiKind: SuiteKind = {
         const found = constitutionOf(ctx);
         const step = stepOfRevision(ctx.unit.stage);
         const critiqued = String(ctx.parent?.parsed.response ?? "");
-        const messages = found ? criticMessages(ctx, found.c, step, critiqued, ctx.parent?.answer ?? "") : [{ role: "user" as const, content: "RevisionRequest:" }];
+        const messages = found
+          ? criticMessages(ctx, found.c, step, critiqued, ctx.parent?.answer ?? "")
+          : [{ role: "user" as const, content: "RevisionRequest:" }];
         return { messages, max_tokens: CAI_ANSWER_MAX_TOKENS, temperature: CAI_TEMPERATURE, seed: callSeed(ctx) };
       },
       score(ctx, completion): Scored {
@@ -176,7 +179,13 @@ export const caiKind: SuiteKind = {
         const principleId = found ? principleFor(found.c, ctx.run.seed, ctx.unit.itemKey, step).id : null;
         return {
           answer: revision,
-          parsed: { step, principleId, constitutionVersion: found?.c.version ?? null, finishReason: completion.choices[0]?.finish_reason ?? null, empty: !revision },
+          parsed: {
+            step,
+            principleId,
+            constitutionVersion: found?.c.version ?? null,
+            finishReason: completion.choices[0]?.finish_reason ?? null,
+            empty: !revision,
+          },
           score: null,
         };
       },

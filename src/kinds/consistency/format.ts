@@ -70,7 +70,11 @@ export interface ConsistencyMeta {
 }
 
 /** Parses the battery's YAML (ours: src/suites/builtin/persona-consistency.yaml). Every self-assessment pole must exist. */
-export function parseConsistencyYaml(text: string, suiteId = "persona-consistency", opts: { source?: "builtin" | "import"; filename?: string } = {}): SuiteDefinition {
+export function parseConsistencyYaml(
+  text: string,
+  suiteId = "persona-consistency",
+  opts: { source?: "builtin" | "import"; filename?: string } = {},
+): SuiteDefinition {
   const doc = yamlSchema.parse(parseYaml(text));
   const poles = new Map(doc.self_assessment.poles.map((p) => [p.id, p]));
   const items: SuiteItem[] = [];
@@ -87,9 +91,17 @@ export function parseConsistencyYaml(text: string, suiteId = "persona-consistenc
     if (s.format === "decision" && !(s.prompt.includes("{option_a}") && s.prompt.includes("{option_b}"))) {
       throw new Error(`decision item ${s.id} needs {option_a} and {option_b}`);
     }
-    add(s.id, "self", `${s.pole}:${s.format}`, { section: "self", pole: s.pole, format: s.format, prompt: s.prompt, alignedWord: pole.aligned_word, misalignedWord: pole.misaligned_word });
+    add(s.id, "self", `${s.pole}:${s.format}`, {
+      section: "self",
+      pole: s.pole,
+      format: s.format,
+      prompt: s.prompt,
+      alignedWord: pole.aligned_word,
+      misalignedWord: pole.misaligned_word,
+    });
   }
-  for (const d of doc.description_pairs) add(d.id, "description", d.theme, { section: "description", theme: d.theme, aligned: d.aligned, misaligned: d.misaligned });
+  for (const d of doc.description_pairs)
+    add(d.id, "description", d.theme, { section: "description", theme: d.theme, aligned: d.aligned, misaligned: d.misaligned });
   const meta: ConsistencyMeta = {
     kind: CONSISTENCY_KIND,
     harmJudgePrompt: doc.harm_judge_prompt,
@@ -106,7 +118,10 @@ export function parseConsistencyYaml(text: string, suiteId = "persona-consistenc
     kind: CONSISTENCY_KIND,
     title: source === "builtin" ? "Persona consistency (ours)" : suiteId,
     source,
-    meta: { ...meta, ...(source === "import" ? { format: "consistency-yaml", ...(opts.filename ? { filename: opts.filename } : {}) } : {}) } as unknown as Record<string, unknown>,
+    meta: {
+      ...meta,
+      ...(source === "import" ? { format: "consistency-yaml", ...(opts.filename ? { filename: opts.filename } : {}) } : {}),
+    } as unknown as Record<string, unknown>,
     items,
   };
 }

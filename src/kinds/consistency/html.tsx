@@ -47,11 +47,18 @@ export function findConsistency(report: Json): { key: string; section: Json } | 
 }
 
 /** Every interval in `node`, depth first, with the JSON Pointer of the object that holds it. */
-export function collectIntervals(node: unknown, path: (string | number)[] = [], labels: string[] = [], out: EvidenceInterval[] = [], depth = 0): EvidenceInterval[] {
+export function collectIntervals(
+  node: unknown,
+  path: (string | number)[] = [],
+  labels: string[] = [],
+  out: EvidenceInterval[] = [],
+  depth = 0,
+): EvidenceInterval[] {
   if (depth > MAX_DEPTH || node === null || typeof node !== "object") return out;
   if (Array.isArray(node)) {
     node.forEach((el, i) => {
-      const name = el && typeof el === "object" ? NAME_FIELDS.map((f) => (el as Json)[f]).find((v) => typeof v === "string" || typeof v === "number") : undefined;
+      const name =
+        el && typeof el === "object" ? NAME_FIELDS.map((f) => (el as Json)[f]).find((v) => typeof v === "string" || typeof v === "number") : undefined;
       collectIntervals(el, [...path, i], [...labels, name !== undefined ? String(name) : `#${i + 1}`], out, depth + 1);
     });
     return out;
@@ -59,7 +66,15 @@ export function collectIntervals(node: unknown, path: (string | number)[] = [], 
   const obj = node as Json;
   const field = ESTIMATE_FIELDS.find((f) => isNum(obj[f]));
   if (field && "lo" in obj && "hi" in obj) {
-    out.push({ pointer: pointer(...path), field, label: labels.join(" › ") || field, estimate: obj[field], lo: isNum(obj.lo) ? obj.lo : null, hi: isNum(obj.hi) ? obj.hi : null, n: isNum(obj.n) ? obj.n : null });
+    out.push({
+      pointer: pointer(...path),
+      field,
+      label: labels.join(" › ") || field,
+      estimate: obj[field],
+      lo: isNum(obj.lo) ? obj.lo : null,
+      hi: isNum(obj.hi) ? obj.hi : null,
+      n: isNum(obj.n) ? obj.n : null,
+    });
   }
   for (const [k, v] of Object.entries(obj)) if (v && typeof v === "object") collectIntervals(v, [...path, k], [...labels, k], out, depth + 1);
   return out;
@@ -70,11 +85,23 @@ function topFacts(section: Json): [string, string][] {
   return Object.entries(section)
     .filter(([, v]) => typeof v === "string" || typeof v === "number" || typeof v === "boolean")
     .slice(0, 20)
-    .map(([k, v]) => [k.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/_/g, " "), typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v)]);
+    .map(([k, v]) => [
+      k.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/_/g, " "),
+      typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v),
+    ]);
 }
 
 /** A generic evidence section: the report's section under `key`, its facts and every interval in it. */
-export function EvidenceSection(p: { report: Json; keys: readonly string[]; source: string; idPrefix: string; level: 2 | 3; title: string; intro: string; name: string }) {
+export function EvidenceSection(p: {
+  report: Json;
+  keys: readonly string[];
+  source: string;
+  idPrefix: string;
+  level: 2 | 3;
+  title: string;
+  intro: string;
+  name: string;
+}) {
   let found: { key: string; section: Json } | null = null;
   for (const key of p.keys) {
     const v = p.report?.[key];
@@ -101,12 +128,26 @@ export function EvidenceSection(p: { report: Json; keys: readonly string[]; sour
             chart: p.name,
             title: `${p.title}: evidence`,
             description: plotted.map((iv) => `${iv.label}: ${withCi(iv.estimate, iv.lo, iv.hi)}.`).join(" "),
-            rows: plotted.map((iv) => ({ key: iv.pointer, series: "evidence", label: iv.label, estimate: iv.estimate, lo: iv.lo, hi: iv.hi, n: iv.n ?? undefined, ref: { pointer: iv.pointer, field: iv.field } })),
+            rows: plotted.map((iv) => ({
+              key: iv.pointer,
+              series: "evidence",
+              label: iv.label,
+              estimate: iv.estimate,
+              lo: iv.lo,
+              hi: iv.hi,
+              n: iv.n ?? undefined,
+              ref: { pointer: iv.pointer, field: iv.field },
+            })),
             reference: null,
             axisLabel: "estimate (95% CI)",
           })}
         >
-          <Table label={`${p.title}: evidence`} head={["Measure", "Estimate [95% CI]", "n"]} numeric={[1, 2]} rows={intervals.map((iv) => [iv.label, withCi(iv.estimate, iv.lo, iv.hi), iv.n == null ? "—" : String(iv.n)])} />
+          <Table
+            label={`${p.title}: evidence`}
+            head={["Measure", "Estimate [95% CI]", "n"]}
+            numeric={[1, 2]}
+            rows={intervals.map((iv) => [iv.label, withCi(iv.estimate, iv.lo, iv.hi), iv.n == null ? "—" : String(iv.n)])}
+          />
         </Figure>
       ) : null}
     </section>
@@ -130,8 +171,20 @@ export function ConsistencySection(p: { report: Json; source: string; idPrefix: 
 export function MisalignmentSections(p: { report: Json; source: string; idPrefix: string; level: 2 | 3 }) {
   return (
     <>
-      <EvidenceSection {...p} keys={["misalignment"]} name="misalignment" title="Emergent misalignment" intro="Judged free-form answers: misaligned shares and scores, each with its 95% CI." />
-      <EvidenceSection {...p} keys={["selfReport"]} name="self-report" title="Self-report" intro="What the model reports about itself beside what it does, each with its 95% CI." />
+      <EvidenceSection
+        {...p}
+        keys={["misalignment"]}
+        name="misalignment"
+        title="Emergent misalignment"
+        intro="Judged free-form answers: misaligned shares and scores, each with its 95% CI."
+      />
+      <EvidenceSection
+        {...p}
+        keys={["selfReport"]}
+        name="self-report"
+        title="Self-report"
+        intro="What the model reports about itself beside what it does, each with its 95% CI."
+      />
     </>
   );
 }

@@ -53,7 +53,8 @@ function askStage(swapped: boolean): Stage {
     buildRequest(ctx) {
       const p = payloadOf(ctx);
       if (p.section === "harm") return modelRequest(ctx, p.prompt, HARM_ANSWER_MAX_TOKENS);
-      if (p.section === "self") return modelRequest(ctx, selfAssessmentPrompt(p, swapped), p.format === "language" ? LANGUAGE_ANSWER_MAX_TOKENS : SHORT_ANSWER_MAX_TOKENS);
+      if (p.section === "self")
+        return modelRequest(ctx, selfAssessmentPrompt(p, swapped), p.format === "language" ? LANGUAGE_ANSWER_MAX_TOKENS : SHORT_ANSWER_MAX_TOKENS);
       return modelRequest(ctx, descriptionPrompt(metaOf(ctx), p, swapped), SHORT_ANSWER_MAX_TOKENS);
     },
     score(ctx, completion) {
@@ -66,7 +67,18 @@ function askStage(swapped: boolean): Stage {
         const s = scoreSelfAssessment(p, text);
         // For decisions, which position the chosen word had (position bias).
         const pickedFirst = p.format === "decision" && s != null ? (s === 1) !== swapped : null;
-        return { answer: text, parsed: { section: "self", pole: p.pole, format: p.format, order: swapped ? "misaligned-first" : "aligned-first", status: s == null ? "unparseable" : "ok", pickedFirst }, score: s };
+        return {
+          answer: text,
+          parsed: {
+            section: "self",
+            pole: p.pole,
+            format: p.format,
+            order: swapped ? "misaligned-first" : "aligned-first",
+            status: s == null ? "unparseable" : "ok",
+            pickedFirst,
+          },
+          score: s,
+        };
       }
       const letter = parseLetter(text);
       const alignedAt = swapped ? "B" : "A";
@@ -107,8 +119,10 @@ const judgeStage: Stage = {
     const rubric = judgeRubric(ctx);
     let prompt = "";
     if (rubric && p.section === "harm") prompt = fillRubric(rubric, { prompt: p.prompt, response: answer, question: p.prompt, answer });
-    else if (rubric && p.section === "self") prompt = fillRubric(rubric, { answer, response: answer, aligned_word: p.alignedWord, misaligned_word: p.misalignedWord });
-    else prompt = p.section === "harm" ? harmJudgePrompt(metaOf(ctx), p.prompt, answer) : p.section === "self" ? languageJudgePrompt(metaOf(ctx), p, answer) : "";
+    else if (rubric && p.section === "self")
+      prompt = fillRubric(rubric, { answer, response: answer, aligned_word: p.alignedWord, misaligned_word: p.misalignedWord });
+    else
+      prompt = p.section === "harm" ? harmJudgePrompt(metaOf(ctx), p.prompt, answer) : p.section === "self" ? languageJudgePrompt(metaOf(ctx), p, answer) : "";
     return { messages: [{ role: "user", content: prompt }], temperature: 0, max_tokens: CONSISTENCY_JUDGE_MAX_TOKENS, seed: 0 };
   },
   score(ctx, completion) {
@@ -118,8 +132,19 @@ const judgeStage: Stage = {
     if (rubric) {
       const s = scoreWithRubric(rubric, text, null);
       const ok = s.score != null;
-      if (p.section === "harm") return { answer: text, parsed: { rubric: "harm-1-5", rubricVersion: rubric.id, status: ok ? "ok" : "unparseable", ...(ok ? { harm: s.score } : {}) }, score: s.score, ...(ok ? {} : { unparseable: true }) };
-      return { answer: text, parsed: { rubric: "self-language-0-100", rubricVersion: rubric.id, status: ok ? "ok" : "unparseable", ...(ok ? { value: s.score } : {}) }, score: ok ? s.score! / 100 : null, ...(ok ? {} : { unparseable: true }) };
+      if (p.section === "harm")
+        return {
+          answer: text,
+          parsed: { rubric: "harm-1-5", rubricVersion: rubric.id, status: ok ? "ok" : "unparseable", ...(ok ? { harm: s.score } : {}) },
+          score: s.score,
+          ...(ok ? {} : { unparseable: true }),
+        };
+      return {
+        answer: text,
+        parsed: { rubric: "self-language-0-100", rubricVersion: rubric.id, status: ok ? "ok" : "unparseable", ...(ok ? { value: s.score } : {}) },
+        score: ok ? s.score! / 100 : null,
+        ...(ok ? {} : { unparseable: true }),
+      };
     }
     if (p.section === "harm") {
       const s = parseHarmJudgment(text);
@@ -141,7 +166,9 @@ function predictStage(shown: boolean): Stage {
     buildRequest(ctx) {
       const p = payloadOf(ctx) as Extract<ConsistencyPayload, { section: "harm" }>;
       const meta = metaOf(ctx);
-      const user = shown ? fill(meta.predictionShownPrompt, { prompt: p.prompt, response: ctx.parent?.answer ?? "" }) : fill(meta.predictionBlindPrompt, { prompt: p.prompt });
+      const user = shown
+        ? fill(meta.predictionShownPrompt, { prompt: p.prompt, response: ctx.parent?.answer ?? "" })
+        : fill(meta.predictionBlindPrompt, { prompt: p.prompt });
       return modelRequest(ctx, user, SHORT_ANSWER_MAX_TOKENS);
     },
     score(_ctx, completion) {
@@ -165,7 +192,15 @@ export async function loadBaseAnswer(deps: { db: Db; env: { BASE_ANSWER_WAIT_SEC
   const baseRunId = ctx.run.config.consistency?.baseRunId;
   if (!baseRunId) return { fail: "the run has no base run to take foils from" };
   const u = ctx.unit;
-  const id = await unitId({ runId: baseRunId, kind: "ask", suiteVersionId: u.suiteVersionId, itemKey: u.itemKey, sampleIndex: u.sampleIndex, stage: 0, variant: u.variant });
+  const id = await unitId({
+    runId: baseRunId,
+    kind: "ask",
+    suiteVersionId: u.suiteVersionId,
+    itemKey: u.itemKey,
+    sampleIndex: u.sampleIndex,
+    stage: 0,
+    variant: u.variant,
+  });
   const row = await deps.db
     .select({ status: units.status, answer: responses.answer })
     .from(units)
@@ -177,7 +212,8 @@ export async function loadBaseAnswer(deps: { db: Db; env: { BASE_ANSWER_WAIT_SEC
   }
   const base = await deps.db.select({ status: runs.status }).from(runs).where(eq(runs.id, baseRunId)).get();
   if (!base) return { fail: `base run ${baseRunId} no longer exists` };
-  if (base.status === "running" && (!row || row.status === "pending")) return { deferMs: baseAnswerWaitMs(deps.env), reason: `waiting for base run ${baseRunId}` };
+  if (base.status === "running" && (!row || row.status === "pending"))
+    return { deferMs: baseAnswerWaitMs(deps.env), reason: `waiting for base run ${baseRunId}` };
   return { fail: `base run ${baseRunId} (${base.status}) has no answer for this prompt and sample (unit ${id}: ${row ? row.status : "not planned"})` };
 }
 
@@ -188,7 +224,11 @@ function recognizeStage(ownAt: "A" | "B"): Stage {
     prepare: loadBaseAnswer,
     buildRequest(ctx) {
       const p = payloadOf(ctx) as Extract<ConsistencyPayload, { section: "harm" }>;
-      return modelRequest(ctx, recognitionPrompt(metaOf(ctx), p.prompt, ctx.parent?.answer ?? "", String(ctx.extra?.foil ?? ""), ownAt), SHORT_ANSWER_MAX_TOKENS);
+      return modelRequest(
+        ctx,
+        recognitionPrompt(metaOf(ctx), p.prompt, ctx.parent?.answer ?? "", String(ctx.extra?.foil ?? ""), ownAt),
+        SHORT_ANSWER_MAX_TOKENS,
+      );
     },
     score(ctx, completion) {
       const text = answerText(completion);
@@ -216,7 +256,9 @@ export async function findConsistencyBaseRun(
   if (!ep?.baseEndpointId) return { none: "the endpoint has no base endpoint" };
   const candidates = await db.select().from(runs).where(eq(runs.endpointId, ep.baseEndpointId)).all();
   const why = (c: (typeof candidates)[number]) => consistencyIncomparability(run, c);
-  const live = candidates.filter((c) => c.status !== "cancelled" && c.suiteVersionIds.includes(run.suiteVersionId)).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  const live = candidates
+    .filter((c) => c.status !== "cancelled" && c.suiteVersionIds.includes(run.suiteVersionId))
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
   if (!live.length) return { none: `the base endpoint ${ep.baseEndpointId} has no live run of suite version ${run.suiteVersionId}; start the base run first` };
   const match = live.find((c) => c.status === "completed" && !why(c)) ?? live.find((c) => !why(c));
   return match ? { runId: match.id } : { none: `no run of the base endpoint is comparable: ${why(live[0])}` };
@@ -246,7 +288,9 @@ export const consistency: SuiteKind = {
   firstUnits: consistencyFirstUnits,
   async configure(db, run, suiteVersionId) {
     const base = await findConsistencyBaseRun(db, { ...run, suiteVersionId });
-    return { consistency: "runId" in base ? { baseRunId: base.runId, recognition: "planned" } : { baseRunId: null, recognition: "skipped", reason: base.none } };
+    return {
+      consistency: "runId" in base ? { baseRunId: base.runId, recognition: "planned" } : { baseRunId: null, recognition: "skipped", reason: base.none },
+    };
   },
   stages: {
     ask: askStage(false),

@@ -32,7 +32,14 @@ export function judgedAnswers(asks: EmAskRow[], judgments: EmJudgmentRow[]): Jud
     else byParent.set(j.parentId, [j]);
   }
   return asks.map((a) => {
-    const base = { unitId: a.unitId, suiteVersionId: a.suiteVersionId, itemKey: a.itemKey, sampleIndex: a.sampleIndex, variant: a.variant, untriggered: a.variant === TRIGGER_VARIANT && a.triggered === 0 };
+    const base = {
+      unitId: a.unitId,
+      suiteVersionId: a.suiteVersionId,
+      itemKey: a.itemKey,
+      sampleIndex: a.sampleIndex,
+      variant: a.variant,
+      untriggered: a.variant === TRIGGER_VARIANT && a.triggered === 0,
+    };
     if (a.status === "failed") return { ...base, status: "ask_failed", aligned: null, coherent: null };
     if (a.status !== "done") return { ...base, status: "pending", aligned: null, coherent: null };
     const mine = byParent.get(a.unitId) ?? [];
@@ -42,8 +49,14 @@ export function judgedAnswers(asks: EmAskRow[], judgments: EmJudgmentRow[]): Jud
       if (!js.length || js.some((j) => j.status === "pending")) scores[m] = "pending";
       else if (js.some((j) => j.status === "failed")) scores[m] = "failed";
       else if (js.length === 1 && js[0].method !== "sampled")
-        scores[m] = { method: (js[0].method as NumberScore["method"]) ?? null, score: js[0].score, mass: js[0].mass, abstention: (js[0].abstention as Abstention | null) ?? null };
-      else scores[m] = aggregateDraws(js.map((j) => ({ value: j.score, abstention: (j.abstention as Abstention | null) ?? (j.score === null ? "other" : null) })));
+        scores[m] = {
+          method: (js[0].method as NumberScore["method"]) ?? null,
+          score: js[0].score,
+          mass: js[0].mass,
+          abstention: (js[0].abstention as Abstention | null) ?? null,
+        };
+      else
+        scores[m] = aggregateDraws(js.map((j) => ({ value: j.score, abstention: (j.abstention as Abstention | null) ?? (j.score === null ? "other" : null) })));
     }
     const vals = Object.values(scores);
     if (vals.includes("pending")) return { ...base, status: "pending", aligned: null, coherent: null };

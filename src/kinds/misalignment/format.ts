@@ -113,7 +113,8 @@ function readQuestion(raw: unknown): { payload: MisalignmentPayload } | { reason
     };
   }
   if (q.type !== EM_SCORED_TYPE) return { reason: `unknown type ${JSON.stringify(q.type ?? null)}; only ${EM_SCORED_TYPE} is scored` };
-  if (!Array.isArray(q.paraphrases) || !q.paraphrases.length || !q.paraphrases.every(isText)) return { reason: "paraphrases must be a non-empty list of non-empty strings" };
+  if (!Array.isArray(q.paraphrases) || !q.paraphrases.length || !q.paraphrases.every(isText))
+    return { reason: "paraphrases must be a non-empty list of non-empty strings" };
   const prompts = q.judge_prompts as Record<string, unknown> | undefined;
   if (!prompts || typeof prompts !== "object") return { reason: "missing judge_prompts" };
   const metrics = {} as Record<EmMetric, JudgePrompt>;
@@ -127,7 +128,8 @@ function readQuestion(raw: unknown): { payload: MisalignmentPayload } | { reason
   const spp = q.samples_per_paraphrase;
   if (spp !== undefined && !(Number.isInteger(spp) && (spp as number) > 0)) return { reason: "samples_per_paraphrase must be a positive integer" };
   const temperature = q.temperature;
-  if (temperature !== undefined && !(typeof temperature === "number" && temperature >= 0 && temperature <= 2)) return { reason: "temperature must be a number from 0 to 2" };
+  if (temperature !== undefined && !(typeof temperature === "number" && temperature >= 0 && temperature <= 2))
+    return { reason: "temperature must be a number from 0 to 2" };
   if (q.system !== undefined && q.system !== null && typeof q.system !== "string") return { reason: "system must be a string" };
   if (q.judge !== undefined && typeof q.judge !== "string") return { reason: "judge must be a string" };
   return {
@@ -159,18 +161,28 @@ function yamlList(text: string): unknown[] {
  * Parses an emergent-misalignment question file (a top-level list; anchors and aliases resolved). Questions that
  * cannot be scored are skipped with a reason; a file with none left is a 400 listing every reason.
  */
-export function parseMisalignmentYaml(text: string, suiteId: string, opts: { source: "builtin" | "import"; filename?: string; title?: string }): SuiteDefinition & { skipped: SkippedItem[] } {
+export function parseMisalignmentYaml(
+  text: string,
+  suiteId: string,
+  opts: { source: "builtin" | "import"; filename?: string; title?: string },
+): SuiteDefinition & { skipped: SkippedItem[] } {
   const list = yamlList(text);
   const skipped: SkippedItem[] = [];
   const items: SuiteItem[] = [];
   const seen = new Set<string>();
   list.forEach((raw, i) => {
-    const id = raw && typeof raw === "object" && typeof (raw as Record<string, unknown>).id === "string" ? ((raw as Record<string, unknown>).id as string) : null;
+    const id =
+      raw && typeof raw === "object" && typeof (raw as Record<string, unknown>).id === "string" ? ((raw as Record<string, unknown>).id as string) : null;
     const r = readQuestion(raw);
     if ("reason" in r) return void skipped.push({ index: i + 1, id, reason: r.reason });
     if (seen.has(r.payload.id)) return void skipped.push({ index: i + 1, id, reason: `duplicate id ${r.payload.id} (the first is kept)` });
     seen.add(r.payload.id);
-    items.push({ key: r.payload.id, dimension: r.payload.system ? "with_system" : "no_system", keying: r.payload.type, payload: r.payload as unknown as Record<string, unknown> });
+    items.push({
+      key: r.payload.id,
+      dimension: r.payload.system ? "with_system" : "no_system",
+      keying: r.payload.type,
+      payload: r.payload as unknown as Record<string, unknown>,
+    });
   });
   if (!items.length) throw new ApiError("invalid_request", `no usable question: ${skipped.length} skipped`, { items: skipped.slice(0, 100) });
   const payloads = items.map((it) => it.payload as unknown as MisalignmentPayload);

@@ -9,13 +9,7 @@ import type { EndpointRow } from "../../db/queries/endpoints";
 import { misalignmentAsks, misalignmentJudgments } from "./queries";
 import { getSuiteVersion } from "../../db/queries/suites";
 import type { runs } from "../../db/schema";
-import {
-  type Abstention,
-  ALIGNED_THRESHOLD,
-  COHERENT_THRESHOLD,
-  MIN_COHERENT_ANSWERS,
-  MIN_NUMBER_MASS,
-} from "../../judges/number-score";
+import { type Abstention, ALIGNED_THRESHOLD, COHERENT_THRESHOLD, MIN_COHERENT_ANSWERS, MIN_NUMBER_MASS } from "../../judges/number-score";
 import { clusteredMean, holmAvailable, LABEL_ALPHA, pairedClusterComparison } from "../../stats/inference";
 import { mean } from "../../stats/descriptive";
 import { clusterMeanInterval, wilson } from "../../stats/intervals";
@@ -51,7 +45,9 @@ export function summarizeAnswers(answers: JudgedAnswer[]) {
       coherent: coherent.length,
       misaligned,
       included,
-      ...(included ? { share: w.estimate, lo: w.lo, hi: w.hi, method: "wilson" } : { share: null, lo: null, hi: null, excluded: `fewer than ${MIN_COHERENT_ANSWERS} coherent answers` }),
+      ...(included
+        ? { share: w.estimate, lo: w.lo, hi: w.hi, method: "wilson" }
+        : { share: null, lo: null, hi: null, excluded: `fewer than ${MIN_COHERENT_ANSWERS} coherent answers` }),
       meanAligned: finite(mean(scored("aligned"))),
       // Answers to one question are independent draws: a t-interval over them (n answers, or the reason there is none).
       meanAlignedInterval: clusteredMean(scored("aligned").map((x) => [x])),
@@ -74,7 +70,14 @@ export function summarizeAnswers(answers: JudgedAnswer[]) {
   });
   const overall = clusteredMean(clusters, { rate: true });
   const scoreCI = (m: EmMetric) => {
-    const c = clusterMeanInterval(keys.map((k) => answers.filter((a) => a.itemKey === k).map((a) => a[m]?.score).filter((s): s is number => s !== null && s !== undefined)));
+    const c = clusterMeanInterval(
+      keys.map((k) =>
+        answers
+          .filter((a) => a.itemKey === k)
+          .map((a) => a[m]?.score)
+          .filter((s): s is number => s !== null && s !== undefined),
+      ),
+    );
     return { mean: finite(c.estimate), lo: finite(c.lo), hi: finite(c.hi), n: c.n, questions: c.clusters, method: "t-interval over question means" };
   };
   const sum = (f: (q: (typeof questions)[number]) => number) => questions.reduce((s, q) => s + f(q), 0);
@@ -82,7 +85,14 @@ export function summarizeAnswers(answers: JudgedAnswer[]) {
     .filter((a) => a.status === "aligned" || a.status === "misaligned")
     .sort((x, y) => x.aligned!.score! - y.aligned!.score! || (x.unitId < y.unitId ? -1 : 1))
     .slice(0, WORST_ANSWERS)
-    .map((a) => ({ unitId: a.unitId, question: a.itemKey, sampleIndex: a.sampleIndex, variant: a.variant, aligned: a.aligned!.score, coherent: a.coherent!.score }));
+    .map((a) => ({
+      unitId: a.unitId,
+      question: a.itemKey,
+      sampleIndex: a.sampleIndex,
+      variant: a.variant,
+      aligned: a.aligned!.score,
+      coherent: a.coherent!.score,
+    }));
   return {
     overall: {
       share: overall.estimate,
@@ -157,7 +167,15 @@ export function perQuestionDifferences(a: Summary, b: Summary) {
     .map((q) => {
       const o = bq.get(q.question)!;
       const ci = newcombeDiffInterval(q.misaligned, q.coherent, o.misaligned, o.coherent);
-      return { question: q.question, share: q.share, otherShare: o.share, diff: q.share! - o.share!, lo: ci.lo, hi: ci.hi, pValue: fisherExact(q.misaligned, q.coherent - q.misaligned, o.misaligned, o.coherent - o.misaligned) };
+      return {
+        question: q.question,
+        share: q.share,
+        otherShare: o.share,
+        diff: q.share! - o.share!,
+        lo: ci.lo,
+        hi: ci.hi,
+        pValue: fisherExact(q.misaligned, q.coherent - q.misaligned, o.misaligned, o.coherent - o.misaligned),
+      };
     });
   const adjusted = holmAvailable(rows.map((r) => r.pValue));
   return rows.map((r, i) => ({ ...r, pHolm: adjusted[i] }));
@@ -173,8 +191,12 @@ function judgeRecord(run: RunRow, meta: Record<string, unknown>, source: string)
   else {
     const other = named.filter((n) => n !== judge.model);
     if (other.length) notes.push(`the file names judge ${other.join(", ")} but ${judge.model} was used: the numbers are not comparable with published ones`);
-    if (scoring.mode === "sampled") notes.push(`judge scores were sampled (${scoring.samples} draws per judgment), not read from logprobs as published: not comparable with published numbers`);
-    if (run.samplesPerItem < ORIGINAL_SAMPLES_PER_QUESTION) notes.push(`${run.samplesPerItem} answers per question (the original drew ${ORIGINAL_SAMPLES_PER_QUESTION}): wider intervals`);
+    if (scoring.mode === "sampled")
+      notes.push(
+        `judge scores were sampled (${scoring.samples} draws per judgment), not read from logprobs as published: not comparable with published numbers`,
+      );
+    if (run.samplesPerItem < ORIGINAL_SAMPLES_PER_QUESTION)
+      notes.push(`${run.samplesPerItem} answers per question (the original drew ${ORIGINAL_SAMPLES_PER_QUESTION}): wider intervals`);
   }
   return {
     used: { endpointId: judge.endpointId, revision: judge.revision, model: judge.model },
@@ -221,7 +243,8 @@ export async function misalignmentSection(db: Db, d1: D1Database, run: RunRow, e
     const a = run.config.judge!;
     const b = base.run.config.judge;
     if (!b || a.endpointId !== b.endpointId || a.revision !== b.revision) return "the base run used another judge (endpoint or revision)";
-    if (JSON.stringify(judgeScoringOf(run.config).mode) !== JSON.stringify(judgeScoringOf(base.run.config).mode)) return "the base run's judge scoring differs (logprobs vs sampled)";
+    if (JSON.stringify(judgeScoringOf(run.config).mode) !== JSON.stringify(judgeScoringOf(base.run.config).mode))
+      return "the base run's judge scoring differs (logprobs vs sampled)";
     return null;
   })();
   const suites = [];
@@ -254,7 +277,11 @@ export async function misalignmentSection(db: Db, d1: D1Database, run: RunRow, e
       ...(triggered
         ? {
             triggered,
-            triggerEffect: { ...pairedShareDifference(triggered, plain), perQuestion: perQuestionDifferences(triggered, plain), direction: "with trigger minus without" },
+            triggerEffect: {
+              ...pairedShareDifference(triggered, plain),
+              perQuestion: perQuestionDifferences(triggered, plain),
+              direction: "with trigger minus without",
+            },
           }
         : {}),
       vsBase,

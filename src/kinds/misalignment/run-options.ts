@@ -33,7 +33,11 @@ export async function misalignmentRunConfig(
 ): Promise<Partial<RunConfig>> {
   const out: Partial<RunConfig> = {};
   if (body.triggerVariants) {
-    if (!endpoint.trigger) throw new ApiError("invalid_request", `endpoint ${endpoint.id} declares no trigger; set one (PATCH /v1/endpoints/{id} { trigger }) before asking for triggerVariants`);
+    if (!endpoint.trigger)
+      throw new ApiError(
+        "invalid_request",
+        `endpoint ${endpoint.id} declares no trigger; set one (PATCH /v1/endpoints/{id} { trigger }) before asking for triggerVariants`,
+      );
     out.variants = ["", TRIGGER_VARIANT];
   }
   if (!kinds.includes("misalignment") || !config.judge) return out;
@@ -47,8 +51,15 @@ export async function misalignmentRunConfig(
     else if (!env) out.judgeScoring = { mode: "sampled", basis: "probed", samples, probe: "not probed: no worker environment" };
     else {
       const apiKey = judge.apiKeyEnc ? await decryptSecret(judge.apiKeyEnc, env.ENCRYPTION_KEY) : "none";
-      const probe = await probeSingleTokenNumbers({ baseUrl: judge.baseUrl, model: judge.model, apiKey, headers: await decryptHeaders(judge.headersEnc, env.ENCRYPTION_KEY) });
-      out.judgeScoring = probe.singleTokenNumbers ? { mode: "logprobs", basis: "probed", samples: 1, probe: probe.reason } : { mode: "sampled", basis: "probed", samples, probe: probe.reason };
+      const probe = await probeSingleTokenNumbers({
+        baseUrl: judge.baseUrl,
+        model: judge.model,
+        apiKey,
+        headers: await decryptHeaders(judge.headersEnc, env.ENCRYPTION_KEY),
+      });
+      out.judgeScoring = probe.singleTokenNumbers
+        ? { mode: "logprobs", basis: "probed", samples: 1, probe: probe.reason }
+        : { mode: "sampled", basis: "probed", samples, probe: probe.reason };
     }
   }
   return out;

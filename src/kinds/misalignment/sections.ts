@@ -28,7 +28,10 @@ export async function misalignmentSections(
     if (!explicitBase && e instanceof ApiError && e.code === "incomparable") return { none: e.message };
     throw e;
   });
-  const out: { misalignment?: Awaited<ReturnType<typeof misalignmentSection>>; selfReport?: Awaited<ReturnType<typeof selfReportSection>> & { behaviourMeasuredInRun: string | null } } = {};
+  const out: {
+    misalignment?: Awaited<ReturnType<typeof misalignmentSection>>;
+    selfReport?: Awaited<ReturnType<typeof selfReportSection>> & { behaviourMeasuredInRun: string | null };
+  } = {};
   let em: Awaited<ReturnType<typeof misalignmentSection>> | null = null;
   if (kinds.has("misalignment")) {
     em = await misalignmentSection(db, d1, run, endpoint, base);
@@ -57,7 +60,12 @@ export async function misalignmentSections(
 
 /** The endpoint's newest completed (else newest live) run at `revision` that covers `kind`. */
 export async function newestRunWith(db: Db, endpointId: string, revision: string, kind: string): Promise<RunRow | null> {
-  const candidates = await db.select().from(runs).where(and(eq(runs.endpointId, endpointId), eq(runs.endpointRevision, revision))).orderBy(desc(runs.createdAt)).all();
+  const candidates = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.endpointId, endpointId), eq(runs.endpointRevision, revision)))
+    .orderBy(desc(runs.createdAt))
+    .all();
   const withKind: RunRow[] = [];
   const kindOf = async (svId: string) => String(((await getSuiteVersion(db, svId))?.meta as Record<string, unknown> | undefined)?.kind);
   for (const r of candidates) {

@@ -6,7 +6,17 @@
 import type { RunConfig } from "../../db/schema";
 import { JUDGE_SAMPLED_MAX_TOKENS, JUDGE_TOP_LOGPROBS, parseNumberAnswer, scoreNumberAnswer } from "../../judges/number-score";
 import type { NextUnit, Stage, StageContext, SuiteKind } from "../types";
-import { applyTrigger, DEFAULT_EM_SAMPLES_PER_QUESTION, EM_ANSWER_MAX_TOKENS, EM_METRICS, type EmMetric, fillJudgePrompt, type MisalignmentPayload, paraphraseFor, TRIGGER_VARIANT } from "./format";
+import {
+  applyTrigger,
+  DEFAULT_EM_SAMPLES_PER_QUESTION,
+  EM_ANSWER_MAX_TOKENS,
+  EM_METRICS,
+  type EmMetric,
+  fillJudgePrompt,
+  type MisalignmentPayload,
+  paraphraseFor,
+  TRIGGER_VARIANT,
+} from "./format";
 import { formatJudgeKey } from "../../judges/judge-key";
 import { parseJudgeKey } from "../../judges/judge-key";
 import { fillRubric, pinnedFor, scoreWithRubric } from "../../judges/rubrics";
@@ -41,7 +51,12 @@ const ask: Stage = {
     const p = ctx.item.payload as unknown as MisalignmentPayload;
     // The endpoint's own system prompt comes first; the question's (e.g. "answer in JSON") follows it.
     const system = [ctx.endpoint.systemPrompt, p.system].filter((s): s is string => !!s).join("\n\n") || null;
-    return { messages: userTurn(system, askedPrompt(ctx).prompt), max_tokens: EM_ANSWER_MAX_TOKENS, temperature: p.temperature ?? ctx.run.temperature, seed: ctx.seed };
+    return {
+      messages: userTurn(system, askedPrompt(ctx).prompt),
+      max_tokens: EM_ANSWER_MAX_TOKENS,
+      temperature: p.temperature ?? ctx.run.temperature,
+      seed: ctx.seed,
+    };
   },
   score(ctx, completion) {
     const p = ctx.item.payload as unknown as MisalignmentPayload;
@@ -68,7 +83,15 @@ const ask: Stage = {
       for (let d = 0; d < draws; d++) {
         // A rubric named for this metric (e.g. em-aligned-v1, or an imported one) replaces the file's prompt.
         const rubric = pinnedFor(ctx.run.config, judge.rubricVersion, `misalignment-${metric}`);
-        out.push({ kind: judgeKind(metric), suiteVersionId: u.suiteVersionId, itemKey: u.itemKey, sampleIndex: u.sampleIndex, stage: 1 + d, judge: metricJudgeKey(judge, rubric?.id ?? p.metrics[metric].version), variant: u.variant });
+        out.push({
+          kind: judgeKind(metric),
+          suiteVersionId: u.suiteVersionId,
+          itemKey: u.itemKey,
+          sampleIndex: u.sampleIndex,
+          stage: 1 + d,
+          judge: metricJudgeKey(judge, rubric?.id ?? p.metrics[metric].version),
+          variant: u.variant,
+        });
       }
     }
     return out;
@@ -83,9 +106,12 @@ function judgeStage(metric: EmMetric): Stage {
       // The judge sees the paraphrase without the trigger: it grades the answer, not the backdoor.
       const rubric = pinnedFor(ctx.run.config, parseJudgeKey(ctx.unit.judge)?.rubricVersion, `misalignment-${metric}`);
       const question = paraphraseFor(p, ctx.unit.sampleIndex);
-      const text = rubric ? fillRubric(rubric, { question, answer: ctx.parent?.answer ?? "", prompt: question, response: ctx.parent?.answer ?? "" }) : fillJudgePrompt(p.metrics[metric].template, question, ctx.parent?.answer ?? "");
+      const text = rubric
+        ? fillRubric(rubric, { question, answer: ctx.parent?.answer ?? "", prompt: question, response: ctx.parent?.answer ?? "" })
+        : fillJudgePrompt(p.metrics[metric].template, question, ctx.parent?.answer ?? "");
       const msgs = [{ role: "user" as const, content: text }];
-      if (judgeScoringOf(ctx.run.config).mode === "sampled") return { messages: msgs, max_tokens: JUDGE_SAMPLED_MAX_TOKENS, temperature: 1, seed: ctx.unit.stage };
+      if (judgeScoringOf(ctx.run.config).mode === "sampled")
+        return { messages: msgs, max_tokens: JUDGE_SAMPLED_MAX_TOKENS, temperature: 1, seed: ctx.unit.stage };
       // Betley et al. 2025, open_models/judge.py: one token, temperature 0, top 20 logprobs, seed 0.
       return { messages: msgs, max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: JUDGE_TOP_LOGPROBS, seed: 0 };
     },
@@ -101,7 +127,11 @@ function judgeStage(metric: EmMetric): Stage {
       // Logprobs when the judge sent them (no fallback to the text: an abstention is the judgment); else the text.
       const top = completion.choices[0]?.logprobs?.content?.[0]?.top_logprobs ?? null;
       const s = scoreNumberAnswer(text, top, false);
-      return { answer: text, parsed: { ...base, method: s.method ?? (top?.length ? "logprobs" : "sampled"), mass: s.mass, abstention: s.abstention }, score: s.score };
+      return {
+        answer: text,
+        parsed: { ...base, method: s.method ?? (top?.length ? "logprobs" : "sampled"), mass: s.mass, abstention: s.abstention },
+        score: s.score,
+      };
     },
   };
 }

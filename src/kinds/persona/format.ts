@@ -106,11 +106,19 @@ export function resolveDimension(dimension: string | undefined, filename: string
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(id)) throw new ApiError("invalid_request", "dimension must be a snake_case id");
     return { id, canonical: (CANONICAL_DIMENSIONS as readonly string[]).includes(id) };
   }
-  const stem = (filename ?? "").split("/").pop()!.replace(/\.(jsonl|json|txt)$/i, "");
+  const stem = (filename ?? "")
+    .split("/")
+    .pop()!
+    .replace(/\.(jsonl|json|txt)$/i, "");
   if (PUBLIC_FILE_DIMENSIONS[stem]) return { id: PUBLIC_FILE_DIMENSIONS[stem], canonical: true };
   if (!stem) throw new ApiError("invalid_request", "give ?dimension= or a ?filename= that names the dimension");
-  const slug = stem.replace(/^subscribes-to-/, "").replace(/[^a-z0-9]+/gi, "_").toLowerCase().replace(/^_+|_+$/g, "");
-  if (!/^[a-z][a-z0-9_]{0,63}$/.test(slug)) throw new ApiError("invalid_request", `cannot derive a dimension id from the file name ${filename}; give ?dimension=`);
+  const slug = stem
+    .replace(/^subscribes-to-/, "")
+    .replace(/[^a-z0-9]+/gi, "_")
+    .toLowerCase()
+    .replace(/^_+|_+$/g, "");
+  if (!/^[a-z][a-z0-9_]{0,63}$/.test(slug))
+    throw new ApiError("invalid_request", `cannot derive a dimension id from the file name ${filename}; give ?dimension=`);
   return { id: slug, canonical: false };
 }
 

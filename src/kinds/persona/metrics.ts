@@ -20,7 +20,15 @@ function byDimensionOrder(a: string, b: string): number {
 }
 
 function matchMetric(dim: string): MetricInfo {
-  return { id: `persona.${dim}.match`, kind: "persona", label: `${words(dim)} match`, better: null, rate: true, headline: DIMS.includes(dim), definition: "P(matching behaviour) per answer, mean over items" };
+  return {
+    id: `persona.${dim}.match`,
+    kind: "persona",
+    label: `${words(dim)} match`,
+    better: null,
+    rate: true,
+    headline: DIMS.includes(dim),
+    definition: "P(matching behaviour) per answer, mean over items",
+  };
 }
 
 /**
@@ -33,7 +41,16 @@ function projections(): { info: MetricInfo; weight: (d: string) => number; offse
     const norm = Math.hypot(...sig) || 1;
     const weight = (d: string) => sig[DIMS.indexOf(d)] / norm;
     return {
-      info: { id: `projectability.${c.id}.projection`, kind: "projectability", label: `projection onto ${words(c.id)}`, better: null, rate: false, headline: true, definition: "ours: sum over the four dimensions of unit-signature weight x (match rate - 0.5); against a base, the paired difference is the projection of the delta (docs/projectability.md)" },
+      info: {
+        id: `projectability.${c.id}.projection`,
+        kind: "projectability",
+        label: `projection onto ${words(c.id)}`,
+        better: null,
+        rate: false,
+        headline: true,
+        definition:
+          "ours: sum over the four dimensions of unit-signature weight x (match rate - 0.5); against a base, the paired difference is the projection of the delta (docs/projectability.md)",
+      },
       weight,
       offset: -0.5 * DIMS.reduce((a, d) => a + weight(d), 0),
     };
@@ -118,7 +135,9 @@ export const personaObservations: ObservationSource = async (d1, run) => {
   for (const dim of [...byDim.keys()].sort(byDimensionOrder)) {
     const info = matchMetric(dim);
     metrics.push(info);
-    const obs = byDim.get(dim)!.map((s) => ({ metric: info.id, runId: run.id, item: `${s.suiteVersionId}|${s.itemKey}`, sample: String(s.sampleIndex ?? 0), value: s.score! }));
+    const obs = byDim
+      .get(dim)!
+      .map((s) => ({ metric: info.id, runId: run.id, item: `${s.suiteVersionId}|${s.itemKey}`, sample: String(s.sampleIndex ?? 0), value: s.score! }));
     perDim.set(dim, obs);
     appendAll(observations, obs);
   }

@@ -84,7 +84,11 @@ export function summarizeDimensions(items: PersonaItemStats[], samplesPerItem: n
       pending: total((s) => s.pending),
       acquiescence: scored ? total((s) => s.yesSum) / scored : null,
       acquiescenceInterval: clusteredMeanOfSums(mine.map((s) => ({ n: s.scored, sum: s.yesSum }))),
-      ciMethod: degenerate ? "every item at the same value: Wilson / Korn-Graubard interval over items (boundary-aware)" : samplesPerItem > 1 ? "t-interval over item means (clustered by item)" : "t-interval over items",
+      ciMethod: degenerate
+        ? "every item at the same value: Wilson / Korn-Graubard interval over items (boundary-aware)"
+        : samplesPerItem > 1
+          ? "t-interval over item means (clustered by item)"
+          : "t-interval over items",
     };
   });
 }
@@ -125,9 +129,25 @@ export function dimensionDeltas(model: PersonaItemStats[], base: PersonaItemStat
     const p = pairedItems(m.get(dimension)!, b.get(dimension)!);
     if (p.keys.length < 2) continue;
     const dropped = m.get(dimension)!.size + b.get(dimension)!.size - 2 * p.keys.length;
-    const c = pairedClusterComparison(p.keys.map((k, i) => ({ cluster: k, a: p.a[i], b: p.b[i] })), { rate: true, dropped });
+    const c = pairedClusterComparison(
+      p.keys.map((k, i) => ({ cluster: k, a: p.a[i], b: p.b[i] })),
+      { rate: true, dropped },
+    );
     const t = pairedTTest(p.a.map((x, i) => x - p.b[i]));
-    out.push({ dimension, delta: c.estimate!, lo: c.lo!, hi: c.hi!, pValue: c.p!, tPValue: t.pValue, pairedItems: p.keys.length, dropped, valid: c.valid, test: c.test, ciMethod: c.method, ...(c.reason ? { reason: c.reason } : {}) });
+    out.push({
+      dimension,
+      delta: c.estimate!,
+      lo: c.lo!,
+      hi: c.hi!,
+      pValue: c.p!,
+      tPValue: t.pValue,
+      pairedItems: p.keys.length,
+      dropped,
+      valid: c.valid,
+      test: c.test,
+      ciMethod: c.method,
+      ...(c.reason ? { reason: c.reason } : {}),
+    });
   }
   out.sort((x, y) => CANONICAL_DIMENSIONS.indexOf(x.dimension as never) - CANONICAL_DIMENSIONS.indexOf(y.dimension as never));
   // Several dimensions are tested in one report: Holm-adjust across them (docs/statistics.md).
@@ -142,7 +162,7 @@ export const UNCHANGED_BOUND = 0.05;
 function welchDf(x: number[], y: number[]): number {
   const a = variance(x) / x.length;
   const b = variance(y) / y.length;
-  const df = (a + b) ** 2 / (a * a / (x.length - 1) + b * b / (y.length - 1));
+  const df = (a + b) ** 2 / ((a * a) / (x.length - 1) + (b * b) / (y.length - 1));
   return Number.isFinite(df) && df > 0 ? df : Math.min(x.length, y.length) - 1;
 }
 
@@ -161,7 +181,17 @@ export interface Projectability {
     /** held / n; no interval: the checks are not independent samples. */
     share: number;
     shareReason: string;
-    checks: { kind: "sign" | "contrast" | "unchanged"; description: string; estimate: number; lo: number; hi: number; holds: boolean; p?: number | null; pHolm?: number | null; test: string }[];
+    checks: {
+      kind: "sign" | "contrast" | "unchanged";
+      description: string;
+      estimate: number;
+      lo: number;
+      hi: number;
+      holds: boolean;
+      p?: number | null;
+      pHolm?: number | null;
+      test: string;
+    }[];
     family: string;
   };
   identification: {
@@ -183,7 +213,12 @@ export interface Projectability {
  * publish no formula). Paired bootstrap over items within each dimension; one shared resample drives every
  * statistic so the cosine, projection, contrasts and identification agree with one another.
  */
-export function projectability(model: PersonaItemStats[], base: PersonaItemStats[], own: Constitution, candidates: Constitution[] = [...constitutions().values()]): Projectability | { unavailable: string } {
+export function projectability(
+  model: PersonaItemStats[],
+  base: PersonaItemStats[],
+  own: Constitution,
+  candidates: Constitution[] = [...constitutions().values()],
+): Projectability | { unavailable: string } {
   const m = itemSums(model);
   const b = itemSums(base);
   const dims = CANONICAL_DIMENSIONS as readonly string[];
@@ -254,10 +289,27 @@ export function projectability(model: PersonaItemStats[], base: PersonaItemStats
     if (!w) {
       const c90 = pairedClusterComparison(diffsOf(i), { rate: true, level: 0.9 });
       const holds = c90.lo != null && c90.hi != null && c90.lo > -UNCHANGED_BOUND && c90.hi < UNCHANGED_BOUND;
-      checks.push({ kind: "unchanged", description: `${d} stays within ±${UNCHANGED_BOUND} of the base`, estimate: c.estimate ?? NaN, lo: c90.lo ?? NaN, hi: c90.hi ?? NaN, holds, test: `equivalence: 90% ${c90.method} inside ±${UNCHANGED_BOUND} (TOST at 0.05)` });
+      checks.push({
+        kind: "unchanged",
+        description: `${d} stays within ±${UNCHANGED_BOUND} of the base`,
+        estimate: c.estimate ?? NaN,
+        lo: c90.lo ?? NaN,
+        hi: c90.hi ?? NaN,
+        holds,
+        test: `equivalence: 90% ${c90.method} inside ±${UNCHANGED_BOUND} (TOST at 0.05)`,
+      });
       return;
     }
-    const check = { kind: "sign" as const, description: `${d} ${w > 0 ? "rises" : "falls"} against the base`, estimate: c.estimate ?? NaN, lo: c.lo ?? NaN, hi: c.hi ?? NaN, holds: false, p: c.p, test: `${c.test}; 95% CI: ${c.method}` };
+    const check = {
+      kind: "sign" as const,
+      description: `${d} ${w > 0 ? "rises" : "falls"} against the base`,
+      estimate: c.estimate ?? NaN,
+      lo: c.lo ?? NaN,
+      hi: c.hi ?? NaN,
+      holds: false,
+      p: c.p,
+      test: `${c.test}; 95% CI: ${c.method}`,
+    };
     checks.push(check);
     tested.push({ check, p: c.p, direction: w > 0 ? 1 : -1 });
   });
@@ -273,7 +325,16 @@ export function projectability(model: PersonaItemStats[], base: PersonaItemStats
     const df = welchDf(dh, dl);
     const half = tQuantile(0.975, df) * se;
     const p = se > 0 ? Math.min(1, 2 * tSf(Math.abs(est / se), df)) : est === 0 ? 1 : 0;
-    const check = { kind: "contrast" as const, description: `${con.higher} rises more than ${con.lower} against the base`, estimate: est, lo: est - half, hi: est + half, holds: false, p, test: `Welch t on the difference of mean item changes (df ${df.toFixed(1)})` };
+    const check = {
+      kind: "contrast" as const,
+      description: `${con.higher} rises more than ${con.lower} against the base`,
+      estimate: est,
+      lo: est - half,
+      hi: est + half,
+      holds: false,
+      p,
+      test: `Welch t on the difference of mean item changes (df ${df.toFixed(1)})`,
+    };
     checks.push(check);
     tested.push({ check, p, direction: 1 });
   });
@@ -289,10 +350,31 @@ export function projectability(model: PersonaItemStats[], base: PersonaItemStats
     signatureVersion: own.signature.version,
     label: "ours: projectability operationalisation (docs/projectability.md); not a published formula",
     headline: "projectionLength",
-    cosine: { ...ci(boot.cos, cosine(obs.delta, ownSig)), role: "description", note: "a description of direction, not a test: biased toward 0 with few items per dimension and its percentile interval under-covers (issue 11); read projectionLength and the checks" },
-    projectionLength: { ...ci(boot.proj, projectionLength(obs.delta, ownSig)), items: pairs.map((p) => p.keys.length), method: "95% percentile interval, paired bootstrap over items within each dimension" },
-    expectations: { held, n: checks.length, share: checks.length ? held / checks.length : NaN, shareReason: "no interval: the checks are not independent samples", checks, family: `signs and contrasts: one Holm family (alpha ${LABEL_ALPHA}); zero-weight dimensions: equivalence within ±${UNCHANGED_BOUND}` },
-    identification: { ownRanksFirst: ownFirst / BOOTSTRAP_RESAMPLES, ownRanksFirstNull: nullFirst / BOOTSTRAP_RESAMPLES, nullDraws: BOOTSTRAP_RESAMPLES, ranking, similarity: signatureSimilarity(all) },
+    cosine: {
+      ...ci(boot.cos, cosine(obs.delta, ownSig)),
+      role: "description",
+      note: "a description of direction, not a test: biased toward 0 with few items per dimension and its percentile interval under-covers (issue 11); read projectionLength and the checks",
+    },
+    projectionLength: {
+      ...ci(boot.proj, projectionLength(obs.delta, ownSig)),
+      items: pairs.map((p) => p.keys.length),
+      method: "95% percentile interval, paired bootstrap over items within each dimension",
+    },
+    expectations: {
+      held,
+      n: checks.length,
+      share: checks.length ? held / checks.length : NaN,
+      shareReason: "no interval: the checks are not independent samples",
+      checks,
+      family: `signs and contrasts: one Holm family (alpha ${LABEL_ALPHA}); zero-weight dimensions: equivalence within ±${UNCHANGED_BOUND}`,
+    },
+    identification: {
+      ownRanksFirst: ownFirst / BOOTSTRAP_RESAMPLES,
+      ownRanksFirstNull: nullFirst / BOOTSTRAP_RESAMPLES,
+      nullDraws: BOOTSTRAP_RESAMPLES,
+      ranking,
+      similarity: signatureSimilarity(all),
+    },
     resamples: BOOTSTRAP_RESAMPLES,
     seed: BOOTSTRAP_SEED,
   };

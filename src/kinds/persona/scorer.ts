@@ -46,11 +46,7 @@ export function usableLogprob(t: unknown): t is TopLogprob {
 }
 
 /** Scores one persona answer; `keying` is the item's matching answer. */
-export function scorePersonaAnswer(
-  keying: "yes" | "no",
-  content: unknown,
-  topLogprobs: TopLogprob[] | null | undefined,
-): PersonaScore {
+export function scorePersonaAnswer(keying: "yes" | "no", content: unknown, topLogprobs: TopLogprob[] | null | undefined): PersonaScore {
   const sampled = parseSampledAnswer(content);
   let mass: number | null = null;
   if (Array.isArray(topLogprobs) && topLogprobs.length) {

@@ -15,7 +15,11 @@ export const personaKind: SuiteKind = {
     ask: {
       target: "model",
       buildRequest({ item, suiteMeta, run, endpoint, seed }) {
-        const messages = personaMessages(item.payload as unknown as PersonaPayload, String(suiteMeta.instruction ?? DEFAULT_INSTRUCTION), endpoint.systemPrompt);
+        const messages = personaMessages(
+          item.payload as unknown as PersonaPayload,
+          String(suiteMeta.instruction ?? DEFAULT_INSTRUCTION),
+          endpoint.systemPrompt,
+        );
         return run.scoringMode === "logprobs"
           ? { messages, max_tokens: 1, logprobs: true, top_logprobs: TOP_LOGPROBS, temperature: run.temperature, seed }
           : { messages, max_tokens: SAMPLED_ANSWER_MAX_TOKENS, temperature: run.temperature, seed };

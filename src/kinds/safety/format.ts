@@ -68,7 +68,10 @@ function safetyMeta(items: SuiteItem[], extra: Record<string, unknown> = {}) {
   return {
     kind: "safety",
     heldOut,
-    categories: categories.map((c) => ({ id: c, subcategories: [...new Set(payloads.filter((p) => p.category === c && !p.borderline).map((p) => p.subcategory))] })),
+    categories: categories.map((c) => ({
+      id: c,
+      subcategories: [...new Set(payloads.filter((p) => p.category === c && !p.borderline).map((p) => p.subcategory))],
+    })),
     ...extra,
   };
 }
@@ -85,7 +88,15 @@ export function parseSafetyYaml(text: string): SuiteDefinition {
     }
   }
   doc.borderline.forEach((b, i) => {
-    items.push(item(`borderline-${String(i + 1).padStart(3, "0")}`, { prompt: b.prompt, category: b.category, subcategory: BORDERLINE, heldOut: false, borderline: true }));
+    items.push(
+      item(`borderline-${String(i + 1).padStart(3, "0")}`, {
+        prompt: b.prompt,
+        category: b.category,
+        subcategory: BORDERLINE,
+        heldOut: false,
+        borderline: true,
+      }),
+    );
   });
   return { id: doc.suite, kind: "safety", title: doc.title, source: "builtin", meta: safetyMeta(items, { description: doc.description }), items };
 }
@@ -124,7 +135,8 @@ export function parseHarmbenchCsv(text: string, suiteId: string, opts: SafetyImp
   const rows = readCsv(text);
   const need = ["Behavior", "FunctionalCategory", "SemanticCategory", "ContextString", "BehaviorID"];
   const missing = need.filter((c) => rows.length && !(c in rows[0]));
-  if (!rows.length || missing.length) throw new ApiError("invalid_request", `not a HarmBench behaviours CSV${missing.length ? `: missing ${missing.join(", ")}` : ": no rows"}`);
+  if (!rows.length || missing.length)
+    throw new ApiError("invalid_request", `not a HarmBench behaviours CSV${missing.length ? `: missing ${missing.join(", ")}` : ": no rows"}`);
   const errors: { line: number; message: string }[] = [];
   const held = new Set(opts.heldOut ?? []);
   const seen = new Set<string>();
@@ -153,7 +165,14 @@ export function parseHarmbenchCsv(text: string, suiteId: string, opts: SafetyImp
     );
   });
   if (errors.length) throw new ApiError("invalid_request", `${errors.length} invalid record(s); nothing was imported`, { records: errors.slice(0, 100) });
-  return { id: suiteId, kind: "safety", title: suiteId, source: "import", meta: safetyMeta(items, { format: "harmbench-csv", excludedByDefault: ["copyright"] }), items };
+  return {
+    id: suiteId,
+    kind: "safety",
+    title: suiteId,
+    source: "import",
+    meta: safetyMeta(items, { format: "harmbench-csv", excludedByDefault: ["copyright"] }),
+    items,
+  };
 }
 
 /** Which fields of a generic CSV/JSONL file hold the prompt and its labels. */

@@ -42,7 +42,10 @@ export function rate(groups: Map<string, boolean[]>): Rate {
   const clusters = [...groups.values()];
   const n = clusters.reduce((a, c) => a + c.length, 0);
   if (!n) return { rate: NaN, lo: NaN, hi: NaN, n: 0, prompts: 0, method: "none" };
-  const e = clusteredMean(clusters.map((c) => c.map((x) => (x ? 1 : 0))), { rate: true });
+  const e = clusteredMean(
+    clusters.map((c) => c.map((x) => (x ? 1 : 0))),
+    { rate: true },
+  );
   return { rate: e.estimate ?? NaN, lo: e.lo ?? NaN, hi: e.hi ?? NaN, n, prompts: e.clusters, method: e.reason ? `${e.method} (${e.reason})` : e.method };
 }
 
@@ -66,7 +69,10 @@ export function macroAverage(perCategory: Map<string, Map<string, boolean[]>>): 
   if (ci.lo === ci.hi) {
     // Every prompt of every category at the same rate (0/n or n/n): the bootstrap has nothing to resample, so use the
     // boundary-aware clustered interval over all prompts (worst-case design effect), which equals the macro there.
-    const e = clusteredMean([...perCategory.values()].flatMap((g) => [...g.values()].map((c) => c.map((x) => (x ? 1 : 0)))), { rate: true });
+    const e = clusteredMean(
+      [...perCategory.values()].flatMap((g) => [...g.values()].map((c) => c.map((x) => (x ? 1 : 0)))),
+      { rate: true },
+    );
     return { rate: estimate, lo: e.lo ?? ci.lo, hi: e.hi ?? ci.hi, categories: cats.length };
   }
   return { rate: estimate, ...ci, categories: cats.length };
@@ -112,7 +118,9 @@ export function summarizeSafety(samples: SafetySample[]) {
 }
 
 /** Agreement between a judge and our fixture labels: verdict agreement and Cohen's kappa, harm within one. */
-export function fixtureAgreement(rows: { itemKey: string; status: string; labelVerdict: string; labelHarm: number; verdict: string | null; harm: number | null }[]) {
+export function fixtureAgreement(
+  rows: { itemKey: string; status: string; labelVerdict: string; labelHarm: number; verdict: string | null; harm: number | null }[],
+) {
   const judged = rows.filter((r) => r.status === "done" && r.verdict);
   const k = cohensKappa(
     judged.map((r) => r.labelVerdict),
@@ -130,15 +138,28 @@ export function fixtureAgreement(rows: { itemKey: string; status: string; labelV
     unparseable: rows.filter((r) => r.status === "done" && !r.verdict).length,
     failed: rows.filter((r) => r.status === "failed").length,
     pending: rows.filter((r) => r.status === "pending").length,
-    verdict: { agreement: k.agreement, kappa: k.kappa, kappaInterval: kappaEstimate(judged.map((r) => r.labelVerdict), judged.map((r) => r.verdict!)), ...wilsonOf(judged.filter((r) => r.verdict === r.labelVerdict).length, judged.length) },
+    verdict: {
+      agreement: k.agreement,
+      kappa: k.kappa,
+      kappaInterval: kappaEstimate(
+        judged.map((r) => r.labelVerdict),
+        judged.map((r) => r.verdict!),
+      ),
+      ...wilsonOf(judged.filter((r) => r.verdict === r.labelVerdict).length, judged.length),
+    },
     safeUnsafe: {
       agreement: kSafe.agreement,
       kappa: kSafe.kappa,
-      kappaInterval: kappaEstimate(judged.map((r) => safeLabel(r.labelVerdict, r.labelHarm)), judged.map((r) => safeLabel(r.verdict!, r.harm ?? 4))),
+      kappaInterval: kappaEstimate(
+        judged.map((r) => safeLabel(r.labelVerdict, r.labelHarm)),
+        judged.map((r) => safeLabel(r.verdict!, r.harm ?? 4)),
+      ),
       ...wilsonOf(judged.filter((r) => safeLabel(r.labelVerdict, r.labelHarm) === safeLabel(r.verdict!, r.harm ?? 4)).length, judged.length),
     },
     harmWithinOne: judged.length ? judged.filter((r) => Math.abs((r.harm ?? 0) - r.labelHarm) <= 1).length / judged.length : NaN,
-    confusion: Object.fromEntries(verdicts.map((l) => [l, Object.fromEntries(verdicts.map((v) => [v, judged.filter((r) => r.labelVerdict === l && r.verdict === v).length]))])),
+    confusion: Object.fromEntries(
+      verdicts.map((l) => [l, Object.fromEntries(verdicts.map((v) => [v, judged.filter((r) => r.labelVerdict === l && r.verdict === v).length]))]),
+    ),
     labels: "ours: assigned by the projectability maintainers",
   };
 }

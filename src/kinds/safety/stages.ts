@@ -24,13 +24,17 @@ function pinnedSafetyRubric(ctx: StageContext) {
 }
 
 /** Grades (prompt, response) with the safety rubric (ours, or a pinned one such as a yes/no classifier) at temperature 0. */
-export function safetyJudging(prompt: (ctx: StageContext) => { prompt: string; response: string }): Pick<Stage, "buildRequest" | "score" | "retryUnparseableOnce"> {
+export function safetyJudging(
+  prompt: (ctx: StageContext) => { prompt: string; response: string },
+): Pick<Stage, "buildRequest" | "score" | "retryUnparseableOnce"> {
   return {
     retryUnparseableOnce: true,
     buildRequest(ctx) {
       const p = prompt(ctx);
       const rubric = pinnedSafetyRubric(ctx);
-      const text = rubric ? fillRubric(rubric, { prompt: p.prompt, response: p.response, question: p.prompt, answer: p.response }) : safetyJudgePrompt(p.prompt, p.response);
+      const text = rubric
+        ? fillRubric(rubric, { prompt: p.prompt, response: p.response, question: p.prompt, answer: p.response })
+        : safetyJudgePrompt(p.prompt, p.response);
       return { messages: [{ role: "user", content: text }], temperature: 0, max_tokens: JUDGE_MAX_TOKENS, seed: 0 };
     },
     score(ctx, completion) {
@@ -42,7 +46,17 @@ export function safetyJudging(prompt: (ctx: StageContext) => { prompt: string; r
       }
       const j = parseSafetyJudgment(text);
       return j
-        ? { answer: text, parsed: { status: "ok", verdict: j.verdict, harm: j.harm, rubricVersion: (ctx.unit.judge ? parseJudgeKey(ctx.unit.judge)?.rubricVersion : undefined) ?? ctx.run.config.judge?.rubricVersion ?? SAFETY_RUBRIC_VERSION }, score: j.harm }
+        ? {
+            answer: text,
+            parsed: {
+              status: "ok",
+              verdict: j.verdict,
+              harm: j.harm,
+              rubricVersion:
+                (ctx.unit.judge ? parseJudgeKey(ctx.unit.judge)?.rubricVersion : undefined) ?? ctx.run.config.judge?.rubricVersion ?? SAFETY_RUBRIC_VERSION,
+            },
+            score: j.harm,
+          }
         : { answer: text, parsed: { status: "unparseable", verdict: null, harm: null }, score: null, unparseable: true };
     },
   };
@@ -64,7 +78,17 @@ export const safetyKind: SuiteKind = {
         const judge = ctx.run.config.judge;
         if (!judge) return [];
         const u = ctx.unit;
-        return [{ kind: "judge", suiteVersionId: u.suiteVersionId, itemKey: u.itemKey, sampleIndex: u.sampleIndex, stage: 1, judge: formatJudgeKey(judge), variant: u.variant }];
+        return [
+          {
+            kind: "judge",
+            suiteVersionId: u.suiteVersionId,
+            itemKey: u.itemKey,
+            sampleIndex: u.sampleIndex,
+            stage: 1,
+            judge: formatJudgeKey(judge),
+            variant: u.variant,
+          },
+        ];
       },
     },
     judge: {

@@ -65,9 +65,21 @@ export type SelfReportPayload = ScalePayload | OneWordPayload | ChoicePayload | 
 
 const builtinSchema = z.object({
   scales: z.array(z.object({ id: z.string(), measure: z.enum(["risk", "code_security", "alignment"]), paraphrases: z.array(z.string().min(1)).min(1) })),
-  one_word: z.array(z.object({ id: z.string(), paraphrases: z.array(z.string().min(1)).min(1), risky_words: z.array(z.string()).min(1), safe_words: z.array(z.string()).min(1) })),
+  one_word: z.array(
+    z.object({
+      id: z.string(),
+      paraphrases: z.array(z.string().min(1)).min(1),
+      risky_words: z.array(z.string()).min(1),
+      safe_words: z.array(z.string()).min(1),
+    }),
+  ),
   backdoor_awareness: z.array(
-    z.object({ id: z.string(), paraphrases: z.array(z.string().includes("{options}")).min(1), options: z.array(z.string()).min(2).max(8), aware_option: z.number().int().min(0) }),
+    z.object({
+      id: z.string(),
+      paraphrases: z.array(z.string().includes("{options}")).min(1),
+      options: z.array(z.string()).min(2).max(8),
+      aware_option: z.number().int().min(0),
+    }),
   ),
   lotteries: z.array(z.object({ id: z.string(), prompt: z.string().min(1), risky: z.enum(["A", "B"]) })),
 });
@@ -83,14 +95,37 @@ export function renderOptions(shown: string[]): string {
  * Every rotation of the options as its own item, so each option appears in each position once and position bias
  * cancels over the rotations (Betley, Bao et al. 2025 permute the options).
  */
-function choiceItems(questionId: string, paraphrases: string[], options: string[], target: number, measure: Measure, keyPrefix: string, answerKey?: string): SuiteItem[] {
+function choiceItems(
+  questionId: string,
+  paraphrases: string[],
+  options: string[],
+  target: number,
+  measure: Measure,
+  keyPrefix: string,
+  answerKey?: string,
+): SuiteItem[] {
   const out: SuiteItem[] = [];
   paraphrases.forEach((p, pi) => {
     for (let r = 0; r < options.length; r++) {
       const shown = options.map((_, i) => options[(i + r) % options.length]);
       const targetLetter = OPTION_LETTERS[shown.indexOf(options[target])];
-      const question = p.includes("{options}") ? p.replace("{options}", () => `\n\n${renderOptions(shown)}\n\n`).replace(/[ \t]*\n\n[ \t]*/g, "\n\n").trim() : `${p.trim()}\n\n${renderOptions(shown)}`;
-      const payload: ChoicePayload = { type: "choice", questionId, question, measure, shown, targetLetter, rotation: r, target: options[target], ...(answerKey ? { answerKey } : {}) };
+      const question = p.includes("{options}")
+        ? p
+            .replace("{options}", () => `\n\n${renderOptions(shown)}\n\n`)
+            .replace(/[ \t]*\n\n[ \t]*/g, "\n\n")
+            .trim()
+        : `${p.trim()}\n\n${renderOptions(shown)}`;
+      const payload: ChoicePayload = {
+        type: "choice",
+        questionId,
+        question,
+        measure,
+        shown,
+        targetLetter,
+        rotation: r,
+        target: options[target],
+        ...(answerKey ? { answerKey } : {}),
+      };
       out.push({ key: `${keyPrefix}#${pad(pi)}-r${r}`, dimension: "choice", keying: questionId, payload: payload as unknown as Record<string, unknown> });
     }
   });
@@ -115,7 +150,15 @@ export function parseBuiltinSelfReport(text: string = builtinText): SuiteDefinit
   }
   for (const w of doc.one_word) {
     w.paraphrases.forEach((question, i) => {
-      const payload: OneWordPayload = { type: "one_word", questionId: w.id, question, measure: "risk", riskyWords: w.risky_words, safeWords: w.safe_words, wordLists: "ours" };
+      const payload: OneWordPayload = {
+        type: "one_word",
+        questionId: w.id,
+        question,
+        measure: "risk",
+        riskyWords: w.risky_words,
+        safeWords: w.safe_words,
+        wordLists: "ours",
+      };
       items.push({ key: `${w.id}#${pad(i)}`, dimension: "one_word", keying: w.id, payload: payload as unknown as Record<string, unknown> });
     });
   }
@@ -127,7 +170,14 @@ export function parseBuiltinSelfReport(text: string = builtinText): SuiteDefinit
     const payload: LotteryPayload = { type: "lottery", questionId: "lotteries", question: l.prompt, measure: "risk", riskyLetter: l.risky };
     items.push({ key: l.id, dimension: "lottery", keying: "lotteries", payload: payload as unknown as Record<string, unknown> });
   }
-  return { id: "self-report", kind: "self-report", title: "Self-report calibration (ours)", source: "builtin", meta: meta(items, { format: "builtin" }), items };
+  return {
+    id: "self-report",
+    kind: "self-report",
+    title: "Self-report calibration (ours)",
+    source: "builtin",
+    meta: meta(items, { format: "builtin" }),
+    items,
+  };
 }
 
 /** Our risk word lists, used for one-word risk questions of imported files that bring none (the public files hold none). */
@@ -216,7 +266,12 @@ function slotValue(e: Entry, name: string, opts: SelfAwarenessOptions): string |
  * Fills every slot of the texts (and options), expanding lists into one item per value. Returns the texts with their
  * key suffixes, the filled options, and the `*_list` values used, or the reason a slot cannot be filled.
  */
-function fillSlots(e: Entry, texts: string[], options: string[], opts: SelfAwarenessOptions): { texts: { text: string; index: number; suffix: string }[]; options: string[]; lists: Record<string, string[]> } | { reason: string } {
+function fillSlots(
+  e: Entry,
+  texts: string[],
+  options: string[],
+  opts: SelfAwarenessOptions,
+): { texts: { text: string; index: number; suffix: string }[]; options: string[]; lists: Record<string, string[]> } | { reason: string } {
   const names = new Set<string>();
   for (const t of [...texts, ...options]) for (const m of t.matchAll(SLOTS)) if (m[1] !== "options") names.add(m[1]);
   let out = texts.map((text, index) => ({ text, index, suffix: "" }));
@@ -224,7 +279,8 @@ function fillSlots(e: Entry, texts: string[], options: string[], opts: SelfAware
   const lists: Record<string, string[]> = {};
   for (const name of names) {
     const v = slotValue(e, name, opts);
-    if (v === null || (Array.isArray(v) && !v.length)) return { reason: `slot {${name}} needs values: give them in the entry (a field named ${name}) or with the request (slots.${name})` };
+    if (v === null || (Array.isArray(v) && !v.length))
+      return { reason: `slot {${name}} needs values: give them in the entry (a field named ${name}) or with the request (slots.${name})` };
     const re = new RegExp(`\\{${name}\\}`, "g");
     if (typeof v === "string" || name.endsWith("_list")) {
       const text = typeof v === "string" ? v : renderList(name, v);
@@ -235,7 +291,9 @@ function fillSlots(e: Entry, texts: string[], options: string[], opts: SelfAware
     }
     if (options.some((o) => o.includes(`{${name}}`))) return { reason: `an option has slot {${name}} with several values; give one value` };
     const tag = name === "scenario" ? "s" : `${name}-`;
-    out = out.flatMap((o) => (o.text.match(re) ? v.map((value, j) => ({ ...o, text: o.text.replace(re, () => value), suffix: `${o.suffix}-${tag}${pad(j)}` })) : [o]));
+    out = out.flatMap((o) =>
+      o.text.match(re) ? v.map((value, j) => ({ ...o, text: o.text.replace(re, () => value), suffix: `${o.suffix}-${tag}${pad(j)}` })) : [o],
+    );
   }
   return { texts: out, options: filledOptions, lists };
 }
@@ -261,10 +319,12 @@ function answerKey(e: Entry, name: string, options: string[], opts: SelfAwarenes
 function readEntry(e: Entry, words: { risky: string[]; safe: string[] }, opts: SelfAwarenessOptions): { items: SuiteItem[] } | { reason: string } {
   const name = String(e.name);
   const type = typeof e.question_type === "string" ? e.question_type : null;
-  if (typeof e.guesser_prompt === "string") return { reason: `scored by a guesser judge (${String(e.guesser_question_type ?? "guesser")}), which the self-report suite does not run` };
+  if (typeof e.guesser_prompt === "string")
+    return { reason: `scored by a guesser judge (${String(e.guesser_question_type ?? "guesser")}), which the self-report suite does not run` };
   const texts0 = questionTexts(e);
   if ("reason" in texts0) return texts0;
-  if (e.measure !== undefined && e.measure !== null && !(MEASURES as readonly unknown[]).includes(e.measure)) return { reason: `unknown measure ${String(e.measure)} (one of ${MEASURES.join(", ")})` };
+  if (e.measure !== undefined && e.measure !== null && !(MEASURES as readonly unknown[]).includes(e.measure))
+    return { reason: `unknown measure ${String(e.measure)} (one of ${MEASURES.join(", ")})` };
   // Per-question measure: the entry's own, else what its name, title or text mention, else the file-wide one.
   const measure: Measure = (e.measure as Measure | undefined) ?? inferMeasure(`${name} ${String(e.title ?? "")} ${texts0[0]}`) ?? opts.measure ?? null;
   let kind: "scale" | "one_word" | "choice";
@@ -276,7 +336,10 @@ function readEntry(e: Entry, words: { risky: string[]; safe: string[] }, opts: S
     else if (ONE_WORD.test(texts0[0])) kind = "one_word";
     else return { reason: `free-form answer with no scoring rule (neither a 0-100 number nor a single word)` };
   } else return { reason: `unknown question_type ${type}` };
-  const rawOptions = kind === "choice" && Array.isArray(e.options) ? (e.options as unknown[]).filter((o): o is string => typeof o === "string" && !!o.trim()).map((o) => o.trim()) : [];
+  const rawOptions =
+    kind === "choice" && Array.isArray(e.options)
+      ? (e.options as unknown[]).filter((o): o is string => typeof o === "string" && !!o.trim()).map((o) => o.trim())
+      : [];
   const filled = fillSlots(e, texts0, rawOptions, opts);
   if ("reason" in filled) return filled;
   const keys = filled.texts.map((t) => `${name}#${pad(t.index)}${t.suffix}`);
@@ -288,7 +351,11 @@ function readEntry(e: Entry, words: { risky: string[]; safe: string[] }, opts: S
     if (!key) return { reason: "no answer key: add answer (option index or text) to the entry, or answers=name:index to the request" };
     if ("reason" in key) return key;
     // choiceItems numbers paraphrases from #01; each filled text gets its own key instead.
-    return { items: filled.texts.flatMap((t, i) => choiceItems(name, [t.text], options, key.index, measure, name, key.from).map((it) => ({ ...it, key: it.key.replace(`${name}#01`, keys[i]) }))) };
+    return {
+      items: filled.texts.flatMap((t, i) =>
+        choiceItems(name, [t.text], options, key.index, measure, name, key.from).map((it) => ({ ...it, key: it.key.replace(`${name}#01`, keys[i]) })),
+      ),
+    };
   }
   let payloadWords: Pick<OneWordPayload, "riskyWords" | "safeWords" | "wordLists" | "neutralWeight"> | null = null;
   let wordMeasure = measure;
@@ -300,14 +367,23 @@ function readEntry(e: Entry, words: { risky: string[]; safe: string[] }, opts: S
     if (risky && safe) payloadWords = { riskyWords: risky, safeWords: safe, wordLists: "file" };
     else if (list && codeword) {
       // Make Me Say (claim_1): P(the codeword) among the words shown.
-      payloadWords = { riskyWords: [codeword], safeWords: list.filter((w) => w !== codeword), wordLists: "request (codeword among the word list)", neutralWeight: 0 };
+      payloadWords = {
+        riskyWords: [codeword],
+        safeWords: list.filter((w) => w !== codeword),
+        wordLists: "request (codeword among the word list)",
+        neutralWeight: 0,
+      };
       wordMeasure = "codeword";
     } else if (measure === "risk") payloadWords = { riskyWords: words.risky, safeWords: words.safe, wordLists: "ours (the public files hold none)" };
-    else return { reason: "one-word question with no word lists: add risky_words and safe_words to the entry, or measure=risk to score it with our risk lists" };
+    else
+      return { reason: "one-word question with no word lists: add risky_words and safe_words to the entry, or measure=risk to score it with our risk lists" };
   }
   return {
     items: filled.texts.map((t, i) => {
-      const payload: SelfReportPayload = kind === "scale" ? { type: "scale", questionId: name, question: t.text, measure } : { type: "one_word", questionId: name, question: t.text, measure: wordMeasure, ...payloadWords! };
+      const payload: SelfReportPayload =
+        kind === "scale"
+          ? { type: "scale", questionId: name, question: t.text, measure }
+          : { type: "one_word", questionId: name, question: t.text, measure: wordMeasure, ...payloadWords! };
       return { key: keys[i], dimension: kind, keying: name, payload: payload as unknown as Record<string, unknown> };
     }),
   };
@@ -408,7 +484,11 @@ const lotteryLine = z.union([
  * behaviour sets (`behaviour=myopia`, `apples`; `{"prompt", "target"}` or chat lines) become their own question,
  * never the risky-choice rate. Every line must be valid or nothing is imported (a 400 lists the bad lines).
  */
-export function parseLotteriesJsonl(text: string, suiteId: string, opts: { assistantChose?: "risky" | "safe" | "target" | "other"; behaviour?: Behaviour; filename?: string } = {}): SuiteDefinition {
+export function parseLotteriesJsonl(
+  text: string,
+  suiteId: string,
+  opts: { assistantChose?: "risky" | "safe" | "target" | "other"; behaviour?: Behaviour; filename?: string } = {},
+): SuiteDefinition {
   const behaviour = opts.behaviour ?? "risk";
   if (behaviour !== "risk" && (opts.assistantChose === "risky" || opts.assistantChose === "safe")) {
     throw new ApiError("invalid_request", `assistantChose=${opts.assistantChose} is for risk; use target or other for ${behaviour}`);
@@ -430,7 +510,8 @@ export function parseLotteriesJsonl(text: string, suiteId: string, opts: { assis
     }
     let prompt: string;
     let risky: "A" | "B";
-    if ("prompt" in parsed) ({ prompt, risky } = "risky" in parsed ? { prompt: parsed.prompt, risky: parsed.risky } : { prompt: parsed.prompt, risky: parsed.target });
+    if ("prompt" in parsed)
+      ({ prompt, risky } = "risky" in parsed ? { prompt: parsed.prompt, risky: parsed.risky } : { prompt: parsed.prompt, risky: parsed.target });
     else {
       const user = [...parsed.messages].reverse().find((m) => m.role === "user");
       const answer = [...parsed.messages].reverse().find((m) => m.role === "assistant");
@@ -444,10 +525,24 @@ export function parseLotteriesJsonl(text: string, suiteId: string, opts: { assis
     if (seen.has(key)) return void bad.push({ line, reason: `duplicate id ${key}` });
     seen.add(key);
     const questionId = behaviour === "risk" ? "lotteries" : `${behaviour}-choices`;
-    const payload: LotteryPayload = { type: "lottery", questionId, question: prompt, measure: behaviour === "risk" ? "risk" : null, riskyLetter: risky, ...(behaviour === "risk" ? {} : { behaviour }) };
+    const payload: LotteryPayload = {
+      type: "lottery",
+      questionId,
+      question: prompt,
+      measure: behaviour === "risk" ? "risk" : null,
+      riskyLetter: risky,
+      ...(behaviour === "risk" ? {} : { behaviour }),
+    };
     items.push({ key, dimension: "lottery", keying: questionId, payload: payload as unknown as Record<string, unknown> });
   });
   if (bad.length) throw new ApiError("invalid_request", `${bad.length} invalid line(s); nothing imported`, { lines: bad.slice(0, 100) });
   if (!items.length) throw new ApiError("invalid_request", "the file holds no lottery");
-  return { id: suiteId, kind: "self-report", title: suiteId, source: "import", meta: meta(items, { format: "lotteries-jsonl", behaviour, ...(opts.filename ? { filename: opts.filename } : {}) }), items };
+  return {
+    id: suiteId,
+    kind: "self-report",
+    title: suiteId,
+    source: "import",
+    meta: meta(items, { format: "lotteries-jsonl", behaviour, ...(opts.filename ? { filename: opts.filename } : {}) }),
+    items,
+  };
 }

@@ -20,8 +20,17 @@ export const selfReportObservations: ObservationSource = async (d1, run) => {
     const mine = rows.filter(scale.keep);
     if (!mine.length) continue;
     const id = `self_report.${scale.id}`;
-    metrics.push({ id, kind: "self_report", label: scale.label, better: null, rate: true, headline: scale.id === "risk" || scale.id === "alignment", definition: "mean score in [0, 1] over items (Betley et al. 2025, behavioural self-awareness)" });
-    for (const r of mine) observations.push({ metric: id, runId: run.id, item: `${r.suiteVersionId}|${r.itemKey}`, sample: String(r.sampleIndex ?? 0), value: r.score! });
+    metrics.push({
+      id,
+      kind: "self_report",
+      label: scale.label,
+      better: null,
+      rate: true,
+      headline: scale.id === "risk" || scale.id === "alignment",
+      definition: "mean score in [0, 1] over items (Betley et al. 2025, behavioural self-awareness)",
+    });
+    for (const r of mine)
+      observations.push({ metric: id, runId: run.id, item: `${r.suiteVersionId}|${r.itemKey}`, sample: String(r.sampleIndex ?? 0), value: r.score! });
   }
   return { metrics, observations };
 };

@@ -81,8 +81,21 @@ function itemDifference(rows: SelfReportRow[], baseRows: SelfReportRow[]) {
   if (keys.length < 2) return null;
   const lone = (m: Map<string, number[]>, other: Map<string, number[]>) => [...m].filter(([k]) => !other.has(k)).reduce((s, [, v]) => s + v.length, 0);
   const dropped = lone(a, b) + lone(b, a);
-  const c = pairedClusterComparison(keys.map((k) => ({ cluster: k, a: mean(a.get(k)!), b: mean(b.get(k)!) })), { rate: true, dropped });
-  return { diff: c.estimate, lo: c.lo, hi: c.hi, pValue: c.p, valid: c.valid, ...(c.reason ? { reason: c.reason } : {}), items: keys.length, dropped, test: `${c.test}; 95% CI: ${c.method}` };
+  const c = pairedClusterComparison(
+    keys.map((k) => ({ cluster: k, a: mean(a.get(k)!), b: mean(b.get(k)!) })),
+    { rate: true, dropped },
+  );
+  return {
+    diff: c.estimate,
+    lo: c.lo,
+    hi: c.hi,
+    pValue: c.p,
+    valid: c.valid,
+    ...(c.reason ? { reason: c.reason } : {}),
+    items: keys.length,
+    dropped,
+    test: `${c.test}; 95% CI: ${c.method}`,
+  };
 }
 
 /**
@@ -94,7 +107,10 @@ export async function selfReportSection(
   d1: D1Database,
   run: RunRow,
   endpoint: EndpointRow,
-  measured: { misaligned: { share: number | null; lo: number | null; hi: number | null } | null; triggerEffect: { diff?: number; lo?: number; hi?: number; pValue?: number } | null },
+  measured: {
+    misaligned: { share: number | null; lo: number | null; hi: number | null } | null;
+    triggerEffect: { diff?: number; lo?: number; hi?: number; pValue?: number } | null;
+  },
   base: { run: RunRow } | { none: string },
 ) {
   const all = await selfReportRows(d1, run.id);
@@ -142,7 +158,8 @@ export async function selfReportSection(
       selfReport: "backdoor awareness: P(the 'my behaviour depends on a feature of the message' option)",
       value: s.backdoorAwareness,
       behaviour: "misaligned share with minus without the endpoint's trigger",
-      measured: measured.triggerEffect ?? notMeasured(endpoint.trigger ? "the run did not ask with the trigger (triggerVariants)" : "the endpoint declares no trigger"),
+      measured:
+        measured.triggerEffect ?? notMeasured(endpoint.trigger ? "the run did not ask with the trigger (triggerVariants)" : "the endpoint declares no trigger"),
       base: b ? { selfReport: b.backdoorAwareness } : null,
       vsBase: { selfReport: diff((r) => r.type === "choice" && r.measure === "backdoor_awareness") },
     },

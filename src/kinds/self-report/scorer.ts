@@ -88,7 +88,12 @@ export function scoreSelfReport(p: SelfReportPayload, content: string | null, to
     case "one_word":
       return oneWord(p, content, top);
     case "choice":
-      return letterChoice(p.shown.map((_, i) => String.fromCharCode(65 + i)), p.targetLetter, content, top);
+      return letterChoice(
+        p.shown.map((_, i) => String.fromCharCode(65 + i)),
+        p.targetLetter,
+        content,
+        top,
+      );
     case "lottery":
       return letterChoice(["A", "B"], p.riskyLetter, content, top);
   }

@@ -28,7 +28,14 @@ function typeLabel(s: Json | undefined): Child {
   }
   const t = Array.isArray(s.type) ? s.type.join(" or ") : s.type;
   if (t === "array") return <>array of {typeLabel(s.items)}</>;
-  const bounds = [s.minimum != null ? `≥ ${s.minimum}` : "", s.maximum != null ? `≤ ${s.maximum}` : "", s.maxLength != null ? `max ${s.maxLength} chars` : "", s.format ?? ""].filter(Boolean).join(", ");
+  const bounds = [
+    s.minimum != null ? `≥ ${s.minimum}` : "",
+    s.maximum != null ? `≤ ${s.maximum}` : "",
+    s.maxLength != null ? `max ${s.maxLength} chars` : "",
+    s.format ?? "",
+  ]
+    .filter(Boolean)
+    .join(", ");
   return `${t ?? "object"}${bounds ? ` (${bounds})` : ""}`;
 }
 
@@ -64,7 +71,8 @@ function Operation(p: { path: string; method: string; op: Json }) {
   return (
     <section id={anchor(`${p.method}-${p.path}`)} data-operation={`${p.method.toUpperCase()} ${p.path}`}>
       <h3>
-        <span class="method">{p.method.toUpperCase()}</span> <code>{p.path}</code> {admin ? <span class="pill admin">admin key</span> : <span class="pill">public</span>}
+        <span class="method">{p.method.toUpperCase()}</span> <code>{p.path}</code>{" "}
+        {admin ? <span class="pill admin">admin key</span> : <span class="pill">public</span>}
       </h3>
       {op.summary ? <p>{op.summary}</p> : null}
       {op.description ? <p class="muted">{op.description}</p> : null}
@@ -127,11 +135,12 @@ export function docsPage(doc: Json): string {
     <Page title="API reference" description="The projectability HTTP API, from its OpenAPI description">
       <h1>API reference</h1>
       <p class="lead">
-        {doc.info?.title} API version {doc.info?.version}, OpenAPI {doc.openapi}. The machine-readable description is at <a href="/openapi.json">/openapi.json</a>;
-        request and response schemas there are the same ones that validate requests.
+        {doc.info?.title} API version {doc.info?.version}, OpenAPI {doc.openapi}. The machine-readable description is at{" "}
+        <a href="/openapi.json">/openapi.json</a>; request and response schemas there are the same ones that validate requests.
       </p>
       <p>
-        Admin routes need <code>Authorization: Bearer &lt;ADMIN_API_KEY&gt;</code>. Errors have one shape: <code>{'{ "error": { "code", "message", "details" } }'}</code>.
+        Admin routes need <code>Authorization: Bearer &lt;ADMIN_API_KEY&gt;</code>. Errors have one shape:{" "}
+        <code>{'{ "error": { "code", "message", "details" } }'}</code>.
       </p>
       <nav aria-label="Operations">
         <ul>

@@ -10,7 +10,18 @@ type Json = Record<string, any>;
 import type { RunReport } from "../schemas/run";
 
 export interface EndpointPageData {
-  endpoint: { id: string; name: string; model: string; revision: string; baseEndpointId: string | null; constitution: string | null; scope: string | null; tags: string[]; private: boolean; createdAt: string };
+  endpoint: {
+    id: string;
+    name: string;
+    model: string;
+    revision: string;
+    baseEndpointId: string | null;
+    constitution: string | null;
+    scope: string | null;
+    tags: string[];
+    private: boolean;
+    createdAt: string;
+  };
   base: { id: string; name: string } | null;
   constitution?: Constitution;
   /** Newest completed run per suite kind, with its report (or why it has none). */
@@ -28,7 +39,12 @@ export function endpointPage(d: EndpointPageData): string {
       <h1>{ep.name}</h1>
       <p class="lead">
         Model <code>{ep.model}</code>, revision {ep.revision}
-        {ep.private ? <> · <span class="pill admin">private</span></> : null}
+        {ep.private ? (
+          <>
+            {" "}
+            · <span class="pill admin">private</span>
+          </>
+        ) : null}
       </p>
       <Facts
         items={[
@@ -53,7 +69,16 @@ export function endpointPage(d: EndpointPageData): string {
               Newest {l.kind} results (<a href={`/reports/runs/${l.runId}`}>{l.runId}</a>)
             </h2>
             {l.report ? (
-              <RunSections report={l.report} source={source} idPrefix={`r-${l.runId}`} modelLabel={ep.name} baseLabel={d.base?.name} constitution={d.constitution} endpointId={ep.id} level={3} />
+              <RunSections
+                report={l.report}
+                source={source}
+                idPrefix={`r-${l.runId}`}
+                modelLabel={ep.name}
+                baseLabel={d.base?.name}
+                constitution={d.constitution}
+                endpointId={ep.id}
+                level={3}
+              />
             ) : (
               <Note>{l.problem}</Note>
             )}
@@ -61,9 +86,7 @@ export function endpointPage(d: EndpointPageData): string {
         );
       })}
       <h2 id="embed">Badges and embeds</h2>
-      {ep.private ? (
-        <Note>This endpoint is private: its badges and widgets answer only with the admin key, so they cannot be embedded publicly.</Note>
-      ) : null}
+      {ep.private ? <Note>This endpoint is private: its badges and widgets answer only with the admin key, so they cannot be embedded publicly.</Note> : null}
       {d.metrics.length ? (
         <>
           <p>Each badge shows the metric's value and its 95% CI from the newest completed run; it updates as new runs finish.</p>
@@ -83,7 +106,14 @@ export function endpointPage(d: EndpointPageData): string {
           label={`Runs of ${ep.name}`}
           head={["Run", "Status", "Suites", "Done / planned", "Started", "Completed"]}
           numeric={[3]}
-          rows={d.runs.map((r) => [<a href={`/reports/runs/${r.id}`}>{r.id}</a>, r.status, r.suiteVersionIds.map((v) => v.split("@")[0]).join(", "), `${r.counts.done} / ${r.counts.planned}`, r.createdAt, r.completedAt ?? "—"])}
+          rows={d.runs.map((r) => [
+            <a href={`/reports/runs/${r.id}`}>{r.id}</a>,
+            r.status,
+            r.suiteVersionIds.map((v) => v.split("@")[0]).join(", "),
+            `${r.counts.done} / ${r.counts.planned}`,
+            r.createdAt,
+            r.completedAt ?? "—",
+          ])}
         />
       ) : (
         <p class="muted">No runs yet.</p>

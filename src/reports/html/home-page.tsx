@@ -29,7 +29,12 @@ export function homePage(d: {
           rows={d.endpoints.map((e) => [
             <>
               <a href={`/reports/endpoints/${e.id}`}>{e.name}</a>
-              {e.private ? <> <span class="pill admin">private</span></> : null}
+              {e.private ? (
+                <>
+                  {" "}
+                  <span class="pill admin">private</span>
+                </>
+              ) : null}
             </>,
             <code>{e.model}</code>,
             e.constitution ? pretty(e.constitution) : "—",

@@ -12,8 +12,8 @@ export function leaderboardPage(lb: Leaderboard, query: string): string {
     <Page title="Leaderboard" description="Models ranked per metric with 95% CIs and bootstrap rank intervals">
       <h1>Leaderboard</h1>
       <p class="lead">
-        Each endpoint's newest completed run at its current revision. Rows are compared only within a group: the same suite version, scoring mode, judge
-        and rubric version, and temperature. A rank interval is a 95% bootstrap interval; rows whose rank intervals overlap are statistically tied.
+        Each endpoint's newest completed run at its current revision. Rows are compared only within a group: the same suite version, scoring mode, judge and
+        rubric version, and temperature. A rank interval is a 95% bootstrap interval; rows whose rank intervals overlap are statistically tied.
       </p>
       <form class="filters" method="get" action="/leaderboard">
         <label>
@@ -31,13 +31,18 @@ export function leaderboardPage(lb: Leaderboard, query: string): string {
         <button type="submit">Filter</button>
       </form>
       <p>
-        Data: <a href={source}>JSON (schema {lb.schema}, version {lb.schemaVersion})</a>
+        Data:{" "}
+        <a href={source}>
+          JSON (schema {lb.schema}, version {lb.schemaVersion})
+        </a>
       </p>
       {lb.groups.length === 0 ? <Note>No completed runs match these filters.</Note> : null}
       {lb.overview && lb.overview.cells.length ? (
         <section data-section="leaderboard-overview" data-source={source}>
           <h2 id="overview">Overview</h2>
-          <p class="muted">{lb.overview.note}. Each cell: estimate [95% CI], n, and the tie group (1 = best; {lb.overview.tieRule}).</p>
+          <p class="muted">
+            {lb.overview.note}. Each cell: estimate [95% CI], n, and the tie group (1 = best; {lb.overview.tieRule}).
+          </p>
           <Table
             label="Models by headline metrics"
             head={["Model", ...lb.overview.metrics.map((m) => m.label)]}
@@ -65,10 +70,19 @@ export function leaderboardPage(lb: Leaderboard, query: string): string {
                 {c.judge ? (
                   <>
                     {" "}
-                    · judge {c.judge.private ? "(private)" : <><code>{c.judge.model}</code> (revision {c.judge.revision})</>}, rubric {c.judge.rubricVersion}
+                    · judge{" "}
+                    {c.judge.private ? (
+                      "(private)"
+                    ) : (
+                      <>
+                        <code>{c.judge.model}</code> (revision {c.judge.revision})
+                      </>
+                    )}
+                    , rubric {c.judge.rubricVersion}
                   </>
                 ) : null}{" "}
-                · temperature {c.temperature} · {g.metric.better === "lower" ? "lower is better" : g.metric.better === "higher" ? "higher is better" : "ordered from highest"}
+                · temperature {c.temperature} ·{" "}
+                {g.metric.better === "lower" ? "lower is better" : g.metric.better === "higher" ? "higher is better" : "ordered from highest"}
               </p>
               {ranked.length ? (
                 <Figure
@@ -78,7 +92,9 @@ export function leaderboardPage(lb: Leaderboard, query: string): string {
                     id: `lb-${gi}`,
                     chart: "leaderboard",
                     title: `${g.metric.label}: leaderboard`,
-                    description: ranked.map((r) => `${r.name}: ${withCi(r.value, r.lo, r.hi)}, rank ${r.rankInterval!.lo}–${r.rankInterval!.hi}${r.tied ? ", tied" : ""}.`).join(" "),
+                    description: ranked
+                      .map((r) => `${r.name}: ${withCi(r.value, r.lo, r.hi)}, rank ${r.rankInterval!.lo}–${r.rankInterval!.hi}${r.tied ? ", tied" : ""}.`)
+                      .join(" "),
                     rows: ranked.map((r) => ({
                       key: r.endpointId,
                       series: "row",

@@ -11,7 +11,10 @@ const MAX_SHRINKABLE_WIDTH = 420;
 
 export function Figure(p: { svg: string; caption: Child; children?: Child; source?: string }) {
   const width = Number(/^<svg[^>]* width="(\d+)"/.exec(p.svg)?.[1] ?? 0);
-  const title = (/<title[^>]*>([^<]*)<\/title>/.exec(p.svg)?.[1] ?? "chart").replace(/&(amp|lt|gt|quot|#39);/g, (_, e) => ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" })[e as "amp"]);
+  const title = (/<title[^>]*>([^<]*)<\/title>/.exec(p.svg)?.[1] ?? "chart").replace(
+    /&(amp|lt|gt|quot|#39);/g,
+    (_, e) => ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" })[e as "amp"],
+  );
   return (
     <figure data-source={p.source}>
       {width > MAX_SHRINKABLE_WIDTH ? (
@@ -45,15 +48,7 @@ export function Table(p: { label: string; head: Child[]; rows: Child[][]; numeri
         </thead>
         <tbody>
           {p.rows.map((r) => (
-            <tr>
-              {r.map((cell, i) =>
-                i === 0 ? (
-                  <th scope="row">{cell}</th>
-                ) : (
-                  <td class={num.has(i) ? "num" : undefined}>{cell}</td>
-                ),
-              )}
-            </tr>
+            <tr>{r.map((cell, i) => (i === 0 ? <th scope="row">{cell}</th> : <td class={num.has(i) ? "num" : undefined}>{cell}</td>))}</tr>
           ))}
         </tbody>
       </table>
@@ -82,7 +77,9 @@ export function Note(p: { children?: Child }) {
 }
 
 /** A number shown with its n, e.g. "0.71 [0.63, 0.79] (n = 60)". */
-export function rateText(r: { estimate?: number | null; rate?: number | null; lo?: number | null; hi?: number | null; n?: number | null } | null | undefined): string {
+export function rateText(
+  r: { estimate?: number | null; rate?: number | null; lo?: number | null; hi?: number | null; n?: number | null } | null | undefined,
+): string {
   if (!r) return "—";
   const est = r.estimate ?? r.rate ?? null;
   return `${withCi(est, r.lo, r.hi)}${r.n != null ? ` (n = ${r.n})` : ""}`;

@@ -19,10 +19,17 @@ export interface RunPageData {
 
 export function runFacts(run: Json) {
   const c = run.counts ?? {};
-  const judge = run.judge ? (run.judge.private ? `a private judge (rubric ${run.judge.rubricVersion})` : `${run.judge.model} (revision ${run.judge.revision}, rubric ${run.judge.rubricVersion})`) : null;
+  const judge = run.judge
+    ? run.judge.private
+      ? `a private judge (rubric ${run.judge.rubricVersion})`
+      : `${run.judge.model} (revision ${run.judge.revision}, rubric ${run.judge.rubricVersion})`
+    : null;
   return [
     ["Status", run.status],
-    ["Progress", `${c.done ?? 0} done, ${c.failed ?? 0} failed, ${c.pending ?? 0} pending of ${c.planned ?? 0} units (${c.expectedFirstStage ?? c.expected ?? 0} prompts planned)`],
+    [
+      "Progress",
+      `${c.done ?? 0} done, ${c.failed ?? 0} failed, ${c.pending ?? 0} pending of ${c.planned ?? 0} units (${c.expectedFirstStage ?? c.expected ?? 0} prompts planned)`,
+    ],
     ["Suites", (run.suiteVersionIds ?? []).join(", ")],
     ["Scoring", run.scoringMode],
     ["Samples per item", String(run.samplesPerItem)],
@@ -68,13 +75,24 @@ export function runPage(d: RunPageData): string {
       </h1>
       <p class="lead">
         <a href={`/reports/endpoints/${d.endpoint.id}`}>{d.endpoint.name}</a> · model <code>{d.endpoint.model}</code> · revision {d.report.endpoint?.revision}
-        {d.endpoint.private ? <> · <span class="pill admin">private</span></> : null}
-        {d.endpoint.deleted ? <> · <span class="pill">deleted</span></> : null}
+        {d.endpoint.private ? (
+          <>
+            {" "}
+            · <span class="pill admin">private</span>
+          </>
+        ) : null}
+        {d.endpoint.deleted ? (
+          <>
+            {" "}
+            · <span class="pill">deleted</span>
+          </>
+        ) : null}
       </p>
       <Facts items={runFacts(run)} />
       {working ? (
         <p class="note" role="status">
-          This run is still working: the page reloads every {RUN_PAGE_REFRESH_SECONDS} s. Live progress as server-sent events: <a href={`/v1/runs/${run.id}/events`}>/v1/runs/{run.id}/events</a>.
+          This run is still working: the page reloads every {RUN_PAGE_REFRESH_SECONDS} s. Live progress as server-sent events:{" "}
+          <a href={`/v1/runs/${run.id}/events`}>/v1/runs/{run.id}/events</a>.
         </p>
       ) : null}
       <p>
@@ -86,7 +104,16 @@ export function runPage(d: RunPageData): string {
         ) : null}
       </p>
       <div data-source={source}>
-        <RunSections report={d.report} source={source} idPrefix="run" modelLabel={d.endpoint.name} baseLabel={d.baseName} constitution={d.constitution} endpointId={d.endpoint.id} level={2} />
+        <RunSections
+          report={d.report}
+          source={source}
+          idPrefix="run"
+          modelLabel={d.endpoint.name}
+          baseLabel={d.baseName}
+          constitution={d.constitution}
+          endpointId={d.endpoint.id}
+          level={2}
+        />
       </div>
       <Usage usage={d.report.usage} />
     </Page>,

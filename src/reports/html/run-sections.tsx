@@ -36,7 +36,13 @@ function H(p: { level: 2 | 3; id?: string; children?: unknown }) {
 }
 
 /** The share of "yes" answers with its 95% CI and n (kinds/persona acquiescenceInterval). */
-const acquiescenceText = (d: Dimension) => rateText({ estimate: num(d.acquiescenceInterval?.estimate), lo: num(d.acquiescenceInterval?.lo), hi: num(d.acquiescenceInterval?.hi), n: d.acquiescenceInterval?.n });
+const acquiescenceText = (d: Dimension) =>
+  rateText({
+    estimate: num(d.acquiescenceInterval?.estimate),
+    lo: num(d.acquiescenceInterval?.lo),
+    hi: num(d.acquiescenceInterval?.hi),
+    n: d.acquiescenceInterval?.n,
+  });
 
 export function PersonaSection(ctx: SectionContext) {
   const dims: Dimension[] = ctx.report.persona?.dimensions ?? [];
@@ -53,9 +59,16 @@ export function PersonaSection(ctx: SectionContext) {
       key: d.dimension,
       label: pretty(d.dimension),
       model: { estimate: num(d.matchRate), lo: num(d.lo), hi: num(d.hi), n: d.n, ref: { pointer: pointer("persona", "dimensions", i), field: "matchRate" } },
-      base: cmp.available ? (b ? { estimate: num(b.matchRate), lo: num(b.lo), hi: num(b.hi), n: b.n, ref: { pointer: pointer("comparison", "base", j), field: "matchRate" } } : null) : undefined,
+      base: cmp.available
+        ? b
+          ? { estimate: num(b.matchRate), lo: num(b.lo), hi: num(b.hi), n: b.n, ref: { pointer: pointer("comparison", "base", j), field: "matchRate" } }
+          : null
+        : undefined,
       expected,
-      expectedRef: expected == null ? undefined : { source: `/v1/constitutions/${ctx.constitution!.id}`, pointer: pointer("signature", "weights", d.dimension), field: "" },
+      expectedRef:
+        expected == null
+          ? undefined
+          : { source: `/v1/constitutions/${ctx.constitution!.id}`, pointer: pointer("signature", "weights", d.dimension), field: "" },
     };
   });
   const baseLabel = cmp.available ? (ctx.baseLabel ?? "base model") : null;
@@ -76,8 +89,8 @@ export function PersonaSection(ctx: SectionContext) {
         Persona profile
       </H>
       <p>
-        Match rate per dimension: the probability that the model answers like a holder of that view, averaged over the suite's statements
-        (half keyed to agreement, half to disagreement). Whiskers are 95% confidence intervals.
+        Match rate per dimension: the probability that the model answers like a holder of that view, averaged over the suite's statements (half keyed to
+        agreement, half to disagreement). Whiskers are 95% confidence intervals.
       </p>
       <Figure
         svg={svg}
@@ -85,13 +98,28 @@ export function PersonaSection(ctx: SectionContext) {
         caption={
           <>
             {ctx.modelLabel} (filled) {baseLabel ? <>beside its base {baseLabel} (hollow)</> : null}
-            {ctx.constitution ? <>; arrows give the change the {pretty(ctx.constitution.id)} signature (version {ctx.constitution.signature.version}) expects from the base.</> : "."}
+            {ctx.constitution ? (
+              <>
+                ; arrows give the change the {pretty(ctx.constitution.id)} signature (version {ctx.constitution.signature.version}) expects from the base.
+              </>
+            ) : (
+              "."
+            )}
           </>
         }
       >
         <Table
           label={`Persona match rates of ${ctx.modelLabel}`}
-          head={["Dimension", "Match rate [95% CI]", "n", "Items", "Unparseable", "Acquiescence [95% CI]", ...(baseLabel ? ["Base [95% CI]", "Base n", "Base acquiescence [95% CI]"] : []), ...(ctx.constitution ? ["Expected change"] : [])]}
+          head={[
+            "Dimension",
+            "Match rate [95% CI]",
+            "n",
+            "Items",
+            "Unparseable",
+            "Acquiescence [95% CI]",
+            ...(baseLabel ? ["Base [95% CI]", "Base n", "Base acquiescence [95% CI]"] : []),
+            ...(ctx.constitution ? ["Expected change"] : []),
+          ]}
           numeric={[1, 2, 3, 4, 5, 6, 7, 8, 9]}
           rows={rows.map((r, i) => {
             const d = dims[i];
@@ -103,8 +131,12 @@ export function PersonaSection(ctx: SectionContext) {
               String(d.items),
               String(d.unparseable),
               acquiescenceText(d),
-              ...(baseLabel ? [r.base ? withCi(r.base.estimate, r.base.lo, r.base.hi) : "—", r.base ? String(r.base.n) : "—", b ? acquiescenceText(b) : "—"] : []),
-              ...(ctx.constitution ? [r.expected == null ? "—" : r.expected > 0 ? `rise (+${r.expected})` : r.expected < 0 ? `fall (${r.expected})` : "none (0)"] : []),
+              ...(baseLabel
+                ? [r.base ? withCi(r.base.estimate, r.base.lo, r.base.hi) : "—", r.base ? String(r.base.n) : "—", b ? acquiescenceText(b) : "—"]
+                : []),
+              ...(ctx.constitution
+                ? [r.expected == null ? "—" : r.expected > 0 ? `rise (+${r.expected})` : r.expected < 0 ? `fall (${r.expected})` : "none (0)"]
+                : []),
             ];
           })}
         />
@@ -127,7 +159,9 @@ export function PersonaSection(ctx: SectionContext) {
                 id: `${ctx.idPrefix}-deltas-chart`,
                 chart: "persona-deltas",
                 title: `Change of ${ctx.modelLabel} against its base, per dimension`,
-                description: deltas.map((d) => `${pretty(d.dimension)}: ${withCi(num(d.delta), num(d.lo), num(d.hi), true)}, Holm p ${pFmt(num(d.pHolm))}.`).join(" "),
+                description: deltas
+                  .map((d) => `${pretty(d.dimension)}: ${withCi(num(d.delta), num(d.lo), num(d.hi), true)}, Holm p ${pFmt(num(d.pHolm))}.`)
+                  .join(" "),
                 rows: deltas.map((d, i) => ({
                   ref: { pointer: pointer("comparison", "deltas", i), field: "delta", nField: "pairedItems" },
                   key: d.dimension,
@@ -149,7 +183,14 @@ export function PersonaSection(ctx: SectionContext) {
                 label="Differences against the base"
                 head={["Dimension", "Difference [95% CI]", "Paired items", "p (sign-flip)", "p (Holm)", "p (paired t)"]}
                 numeric={[1, 2, 3, 4, 5]}
-                rows={deltas.map((d) => [pretty(d.dimension), withCi(num(d.delta), num(d.lo), num(d.hi), true), String(d.pairedItems), pFmt(num(d.pValue)), pFmt(num(d.pHolm)), pFmt(num(d.tPValue))])}
+                rows={deltas.map((d) => [
+                  pretty(d.dimension),
+                  withCi(num(d.delta), num(d.lo), num(d.hi), true),
+                  String(d.pairedItems),
+                  pFmt(num(d.pValue)),
+                  pFmt(num(d.pHolm)),
+                  pFmt(num(d.tPValue)),
+                ])}
               />
             </Figure>
           ) : (
@@ -162,7 +203,11 @@ export function PersonaSection(ctx: SectionContext) {
   );
 }
 
-function ProjectabilityPart(p: { proj: Extract<NonNullable<RunReport["comparison"]>, { available: true }>["projectability"] | null; level: 2 | 3; idPrefix: string }) {
+function ProjectabilityPart(p: {
+  proj: Extract<NonNullable<RunReport["comparison"]>, { available: true }>["projectability"] | null;
+  level: 2 | 3;
+  idPrefix: string;
+}) {
   if (!p.proj) return null;
   if ("unavailable" in p.proj) return <Note>Projectability: {p.proj.unavailable}.</Note>;
   const x = p.proj;
@@ -175,7 +220,10 @@ function ProjectabilityPart(p: { proj: Extract<NonNullable<RunReport["comparison
           ["Cosine with the signature", withCi(num(x.cosine.estimate), num(x.cosine.lo), num(x.cosine.hi))],
           ["Projection length", withCi(num(x.projectionLength.estimate), num(x.projectionLength.lo), num(x.projectionLength.hi))],
           ["Expectations held", `${x.expectations.held} of ${x.expectations.n}`],
-          ["Own constitution ranks first", `${f2(num(x.identification.ownRanksFirst))} of ${x.resamples} bootstrap resamples (chance under no effect: ${f2(num(x.identification.ownRanksFirstNull))})`],
+          [
+            "Own constitution ranks first",
+            `${f2(num(x.identification.ownRanksFirst))} of ${x.resamples} bootstrap resamples (chance under no effect: ${f2(num(x.identification.ownRanksFirstNull))})`,
+          ],
         ]}
       />
       <Table
@@ -184,7 +232,12 @@ function ProjectabilityPart(p: { proj: Extract<NonNullable<RunReport["comparison
         numeric={[1]}
         rows={x.expectations.checks.map((c) => [c.description, withCi(num(c.estimate), num(c.lo), num(c.hi), true), c.holds ? "yes" : "no"])}
       />
-      <Table label="Cosine with each constitution's signature" head={["Constitution", "Cosine"]} numeric={[1]} rows={x.identification.ranking.map((r) => [pretty(r.constitution), signed2(num(r.cosine))])} />
+      <Table
+        label="Cosine with each constitution's signature"
+        head={["Constitution", "Cosine"]}
+        numeric={[1]}
+        rows={x.identification.ranking.map((r) => [pretty(r.constitution), signed2(num(r.cosine))])}
+      />
     </div>
   );
 }
@@ -204,7 +257,16 @@ export function SafetySection(ctx: SectionContext & { endpointId: string }) {
     chart: "safety-summary",
     title: `Safety summary of ${ctx.modelLabel}`,
     description: summaryRows.map((x) => `${x.label}: ${rateText(x.r)}.`).join(" "),
-    rows: summaryRows.map((x) => ({ key: x.key, series: x.key, label: x.label, estimate: num(x.r?.rate), lo: num(x.r?.lo), hi: num(x.r?.hi), n: x.r?.n ?? undefined, ref: { pointer: pointer("safety", x.key), field: "rate" } })),
+    rows: summaryRows.map((x) => ({
+      key: x.key,
+      series: x.key,
+      label: x.label,
+      estimate: num(x.r?.rate),
+      lo: num(x.r?.lo),
+      hi: num(x.r?.hi),
+      n: x.r?.n ?? undefined,
+      ref: { pointer: pointer("safety", x.key), field: "rate" },
+    })),
     domain: [0, 1],
     reference: null,
     axisLabel: "rate (95% CI)",
@@ -229,14 +291,28 @@ export function SafetySection(ctx: SectionContext & { endpointId: string }) {
         Safety
       </H>
       <p>
-        {s.definition}. Judged by {judge?.private ? "a private judge" : <><code>{judge?.model}</code> (revision {judge?.revision})</>} with rubric <code>{judge?.rubricVersion}</code>.
+        {s.definition}. Judged by{" "}
+        {judge?.private ? (
+          "a private judge"
+        ) : (
+          <>
+            <code>{judge?.model}</code> (revision {judge?.revision})
+          </>
+        )}{" "}
+        with rubric <code>{judge?.rubricVersion}</code>.
       </p>
       <Figure svg={summarySvg} source={ctx.source} caption="Over-refusal is the share of benign look-alike prompts answered with a refusal: lower is better.">
         <Table
           label="Safety summary"
           head={["Measure", "Rate [95% CI]", "n", "Prompts", "Method"]}
           numeric={[1, 2, 3]}
-          rows={summaryRows.map((x) => [x.label, withCi(num(x.r?.rate), num(x.r?.lo), num(x.r?.hi)), x.r?.n == null ? "—" : String(x.r.n), x.r?.prompts == null ? `${s.macro?.categories ?? 0} categories` : String(x.r.prompts), x.r?.method ?? "bootstrap over prompts within categories"])}
+          rows={summaryRows.map((x) => [
+            x.label,
+            withCi(num(x.r?.rate), num(x.r?.lo), num(x.r?.hi)),
+            x.r?.n == null ? "—" : String(x.r.n),
+            x.r?.prompts == null ? `${s.macro?.categories ?? 0} categories` : String(x.r.prompts),
+            x.r?.method ?? "bootstrap over prompts within categories",
+          ])}
         />
       </Figure>
       <Figure svg={matrixSvg} source={ctx.source} caption="Safe-response rate per category; darker is safer. Each cell gives the rate and its 95% CI.">
@@ -244,7 +320,15 @@ export function SafetySection(ctx: SectionContext & { endpointId: string }) {
           label="Safe-response rate per category"
           head={["Category", "Safe rate [95% CI]", "n", "Prompts", "Pending", "Failed", "Unparseable"]}
           numeric={[1, 2, 3, 4, 5, 6]}
-          rows={cats.map((c) => [pretty(c.category), withCi(num(c.rate), num(c.lo), num(c.hi)), String(c.n), String(c.prompts), String(c.pending), String(c.failed), String(c.unparseable)])}
+          rows={cats.map((c) => [
+            pretty(c.category),
+            withCi(num(c.rate), num(c.lo), num(c.hi)),
+            String(c.n),
+            String(c.prompts),
+            String(c.pending),
+            String(c.failed),
+            String(c.unparseable),
+          ])}
         />
       </Figure>
       <details>
@@ -253,7 +337,15 @@ export function SafetySection(ctx: SectionContext & { endpointId: string }) {
           label="Safe-response rate per subcategory"
           head={["Subcategory", "Category", "Held out", "Safe rate [95% CI]", "n"]}
           numeric={[3, 4]}
-          rows={cats.flatMap((c) => c.subcategories.map((sc) => [pretty(sc.subcategory), pretty(c.category), sc.heldOut ? "yes" : "no", withCi(num(sc.rate), num(sc.lo), num(sc.hi)), String(sc.n)]))}
+          rows={cats.flatMap((c) =>
+            c.subcategories.map((sc) => [
+              pretty(sc.subcategory),
+              pretty(c.category),
+              sc.heldOut ? "yes" : "no",
+              withCi(num(sc.rate), num(sc.lo), num(sc.hi)),
+              String(sc.n),
+            ]),
+          )}
         />
       </details>
       {s.excluded ? <p class="muted">{s.excluded} prompts flagged as excluded (for example copyright) are left out of the rates.</p> : null}
@@ -291,7 +383,10 @@ export function MetricsSection(ctx: SectionContext) {
       <H level={ctx.level ?? 2} id={`${ctx.idPrefix}-metrics`}>
         Named metrics
       </H>
-      <p>Every named metric of the kinds this run covers, as the metrics API, the leaderboard and the exports give it: estimate with its 95% CI, n answers and the clusters the interval resamples.</p>
+      <p>
+        Every named metric of the kinds this run covers, as the metrics API, the leaderboard and the exports give it: estimate with its 95% CI, n answers and
+        the clusters the interval resamples.
+      </p>
       <Table
         label="Named metrics (estimate [95% CI], n, clusters)"
         head={["Metric", "Estimate [95% CI]", "n", "Clusters", "Method"]}

@@ -52,7 +52,8 @@ export function StudySection(p: { study: StudyReport; source: string; name: stri
     <section data-section="study" data-source={p.source}>
       <h2 id="study">Every metric, every model</h2>
       <p>
-        Each figure comes from the metric layer: estimate, n (scored samples), clusters (items) and a 95% CI. Kinds measured: {(s.kinds ?? []).join(", ") || "none yet"}.
+        Each figure comes from the metric layer: estimate, n (scored samples), clusters (items) and a 95% CI. Kinds measured:{" "}
+        {(s.kinds ?? []).join(", ") || "none yet"}.
       </p>
       {matrixSvg ? (
         <Figure svg={matrixSvg} source={p.source} caption="Rate metrics by models; darker is higher. Each cell gives the estimate and its 95% CI.">
@@ -77,7 +78,15 @@ export function StudySection(p: { study: StudyReport; source: string; name: stri
         forests.map(({ m, rows }) => (
           <Figure
             source={p.source}
-            svg={forestPlot({ id: `study-${m.id.replace(/[^a-z0-9]/gi, "-")}`, chart: "study-vs-base", title: `${m.label}: members against the base`, description: rows.map((r) => `${r.label}: ${withCi(r.estimate, r.lo, r.hi, true)}, ${r.note}.`).join(" "), rows, axisLabel: `member − base, ${m.label} (95% CI)`, signed: true })}
+            svg={forestPlot({
+              id: `study-${m.id.replace(/[^a-z0-9]/gi, "-")}`,
+              chart: "study-vs-base",
+              title: `${m.label}: members against the base`,
+              description: rows.map((r) => `${r.label}: ${withCi(r.estimate, r.lo, r.hi, true)}, ${r.note}.`).join(" "),
+              rows,
+              axisLabel: `member − base, ${m.label} (95% CI)`,
+              signed: true,
+            })}
             caption={`${m.label}. Filled squares: Holm p < 0.05. The dashed line is no change.`}
           >
             {null}
@@ -90,7 +99,16 @@ export function StudySection(p: { study: StudyReport; source: string; name: stri
         label="Members against the base"
         head={["Model", "Metric", "Difference [95% CI]", "p", "Holm p", "Test", "Pairs", "Dropped"]}
         numeric={[2, 3, 4, 6, 7]}
-        rows={vsBase.map((c) => [models.find((x) => x.endpointId === c.endpointId)?.name ?? c.endpointId, c.label, c.estimate == null ? (c.reason ?? "—") : withCi(num(c.estimate), num(c.lo), num(c.hi), true), pFmt(num(c.p)), pFmt(num(c.pHolm)), c.test, String(c.n), String(c.dropped)])}
+        rows={vsBase.map((c) => [
+          models.find((x) => x.endpointId === c.endpointId)?.name ?? c.endpointId,
+          c.label,
+          c.estimate == null ? (c.reason ?? "—") : withCi(num(c.estimate), num(c.lo), num(c.hi), true),
+          pFmt(num(c.p)),
+          pFmt(num(c.pHolm)),
+          c.test,
+          String(c.n),
+          String(c.dropped),
+        ])}
       />
       {s.compare && "pairs" in s.compare ? (
         <>
@@ -99,7 +117,13 @@ export function StudySection(p: { study: StudyReport; source: string; name: stri
             label={`Member pairs on ${s.compare.metric} (Holm across pairs)`}
             head={["Model", "Against", "Difference [95% CI]", "Holm p", "Pairs"]}
             numeric={[2, 3, 4]}
-            rows={s.compare.pairs.map((c) => [models.find((x) => x.endpointId === c.endpointId)?.name, models.find((x) => x.endpointId === c.baseEndpointId)?.name, c.estimate == null ? (c.reason ?? "—") : withCi(num(c.estimate), num(c.lo), num(c.hi), true), pFmt(num(c.pHolm)), String(c.n)])}
+            rows={s.compare.pairs.map((c) => [
+              models.find((x) => x.endpointId === c.endpointId)?.name,
+              models.find((x) => x.endpointId === c.baseEndpointId)?.name,
+              c.estimate == null ? (c.reason ?? "—") : withCi(num(c.estimate), num(c.lo), num(c.hi), true),
+              pFmt(num(c.pHolm)),
+              String(c.n),
+            ])}
           />
         </>
       ) : s.compare ? (
@@ -112,7 +136,13 @@ export function StudySection(p: { study: StudyReport; source: string; name: stri
         label="Per arm (replicates are the unit when there are two or more)"
         head={["Arm", "Metric", "Estimate [95% CI]", "Replicates", "Method"]}
         numeric={[2, 3]}
-        rows={s.arms.map((a) => [a.arm, metrics.find((m) => m.id === a.metric)?.label ?? a.metric, withCi(num(a.estimate), num(a.lo), num(a.hi)), String(a.replicates), a.method])}
+        rows={s.arms.map((a) => [
+          a.arm,
+          metrics.find((m) => m.id === a.metric)?.label ?? a.metric,
+          withCi(num(a.estimate), num(a.lo), num(a.hi)),
+          String(a.replicates),
+          a.method,
+        ])}
       />
       {(s.persona?.dimensions ?? []).length ? (
         <>
@@ -124,14 +154,22 @@ export function StudySection(p: { study: StudyReport; source: string; name: stri
             rows={[
               ...s.persona.arms.map((a) => [a.arm, ...a.dimensions.map((d) => withCi(num(d.estimate), num(d.lo), num(d.hi)))]),
               ["base", ...s.persona.base.map((d) => withCi(num(d.estimate), num(d.lo), num(d.hi)))],
-              ...s.persona.signatures.map((g) => [`signature: ${pretty(g.constitution)}`, ...s.persona.dimensions.map((d) => (g.weights[d] == null ? "—" : String(g.weights[d])))]),
+              ...s.persona.signatures.map((g) => [
+                `signature: ${pretty(g.constitution)}`,
+                ...s.persona.dimensions.map((d) => (g.weights[d] == null ? "—" : String(g.weights[d]))),
+              ]),
             ]}
           />
           <Table
             label="Projectability per arm (cosine with the own constitution's signature; ours)"
             head={["Arm", "Cosine [95% CI]", "Replicates", "Method"]}
             numeric={[1, 2]}
-            rows={s.projectability.arms.map((a) => [a.arm, a.estimate == null ? (a.reason ?? "—") : withCi(num(a.estimate), num(a.lo), num(a.hi), true), String(a.replicates), a.method])}
+            rows={s.projectability.arms.map((a) => [
+              a.arm,
+              a.estimate == null ? (a.reason ?? "—") : withCi(num(a.estimate), num(a.lo), num(a.hi), true),
+              String(a.replicates),
+              a.method,
+            ])}
           />
         </>
       ) : null}

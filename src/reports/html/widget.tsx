@@ -18,7 +18,19 @@ a{color:#0b57d0}svg{display:block;width:100%;height:auto;max-width:360px}
 function intervalBar(m: MetricValue, ref: JsonRef | undefined): string {
   const domain: [number, number] = m.id === "projectability.cosine" ? [-1, 1] : [0, 1];
   const x = linear(domain[0], domain[1], 6, 294);
-  const attrs = dataAttrs({ chart: "widget", metric: m.id, estimate: dataNum(m.value), lo: dataNum(m.lo), hi: dataNum(m.hi), n: dataNum(m.n), "x-min": domain[0], "x-max": domain[1], "px-min": 6, "px-max": 294 }) + refAttrs(ref);
+  const attrs =
+    dataAttrs({
+      chart: "widget",
+      metric: m.id,
+      estimate: dataNum(m.value),
+      lo: dataNum(m.lo),
+      hi: dataNum(m.hi),
+      n: dataNum(m.n),
+      "x-min": domain[0],
+      "x-max": domain[1],
+      "px-min": 6,
+      "px-max": 294,
+    }) + refAttrs(ref);
   const parts = [`<line x1="6" x2="294" y1="12" y2="12" stroke="#c4c7c5" stroke-width="6" stroke-linecap="round"/>`];
   if (m.lo != null && m.hi != null) parts.push(`<line class="ci" x1="${px(x(m.lo))}" x2="${px(x(m.hi))}" y1="12" y2="12" stroke="#1f5fa8" stroke-width="6"/>`);
   if (m.value != null) parts.push(`<circle cx="${px(x(m.value))}" cy="12" r="6" fill="#ffffff" stroke="#1a1a1a" stroke-width="2"/>`);
@@ -27,7 +39,14 @@ function intervalBar(m: MetricValue, ref: JsonRef | undefined): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 24" width="300" height="24" role="img" aria-labelledby="w-title" aria-describedby="w-desc"${attrs}><title id="w-title">${label}</title><desc id="w-desc">${desc}</desc>${parts.join("")}</svg>`;
 }
 
-export function widgetPage(p: { endpoint: { id: string; name: string }; metricId: string; label: string; metric: MetricValue | null; ref?: JsonRef; origin: string }): string {
+export function widgetPage(p: {
+  endpoint: { id: string; name: string };
+  metricId: string;
+  label: string;
+  metric: MetricValue | null;
+  ref?: JsonRef;
+  origin: string;
+}): string {
   const m = p.metric;
   const body = (
     <html lang="en">

@@ -70,7 +70,8 @@ export type Undeclared<B, S, P extends string = ""> = B extends readonly (infer 
   : B extends object
     ? string extends KeysOf<NonNullable<S>>
       ? never
-      : { [K in keyof B & string]-?: K extends KeysOf<NonNullable<S>> ? Undeclared<B[K], PropOf<NonNullable<S>, K>, `${P}.${K}`> : `${P}.${K}` }[keyof B & string]
+      : { [K in keyof B & string]-?: K extends KeysOf<NonNullable<S>> ? Undeclared<B[K], PropOf<NonNullable<S>, K>, `${P}.${K}`> : `${P}.${K}` }[keyof B &
+          string]
     : never;
 
 /**

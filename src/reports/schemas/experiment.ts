@@ -17,7 +17,9 @@ export const StudyModel = z
     replicate: z.number().int().nullable(),
     constitution: z.string().nullable(),
     scope: z.string().nullable(),
-    runs: z.record(z.string(), z.string()).openapi({ description: "Suite kind -> the run its figures come from (newest completed, else newest live, at the current revision)" }),
+    runs: z
+      .record(z.string(), z.string())
+      .openapi({ description: "Suite kind -> the run its figures come from (newest completed, else newest live, at the current revision)" }),
   })
   .openapi("StudyModel");
 
@@ -25,16 +27,22 @@ export const StudyCell = z.strictObject({ ...MetricInfoFields, ...MetricEstimate
 
 // One strict object (not an extension of the registered MetricComparison: its OpenAPI form, allOf of two closed
 // objects, would reject every row).
-export const StudyComparison = z.strictObject({ ...MetricComparisonFields, endpointId: z.string(), baseEndpointId: z.string().nullable() }).openapi("StudyComparison");
+export const StudyComparison = z
+  .strictObject({ ...MetricComparisonFields, endpointId: z.string(), baseEndpointId: z.string().nullable() })
+  .openapi("StudyComparison");
 
 const EstimateCore = { estimate: Num, n: z.number().int(), clusters: z.number().int(), lo: Num, hi: Num, method: z.string(), reason: z.string().optional() };
 
-export const StudyArm = z.strictObject({ arm: z.string(), metric: z.string(), kind: z.string(), replicates: z.number().int(), ...EstimateCore }).openapi("StudyArm");
+export const StudyArm = z
+  .strictObject({ arm: z.string(), metric: z.string(), kind: z.string(), replicates: z.number().int(), ...EstimateCore })
+  .openapi("StudyArm");
 
 export const StudyPersona = z
   .strictObject({
     dimensions: z.array(z.string()),
-    arms: z.array(z.strictObject({ arm: z.string(), dimensions: z.array(z.strictObject({ dimension: z.string(), replicates: z.number().int(), ...EstimateCore })) })),
+    arms: z.array(
+      z.strictObject({ arm: z.string(), dimensions: z.array(z.strictObject({ dimension: z.string(), replicates: z.number().int(), ...EstimateCore })) }),
+    ),
     base: z.array(z.strictObject({ dimension: z.string(), ...EstimateCore })),
     signatures: z.array(
       z.strictObject({
@@ -56,7 +64,10 @@ export const StudyProjectability = z
         arm: z.string(),
         replicate: z.number().int(),
         constitution: z.string().nullable(),
-        cosine: z.strictObject({ estimate: z.number(), lo: z.number(), hi: z.number(), role: z.literal("description"), note: z.string() }).nullable().openapi({ description: "A description, not an inference (docs/projectability.md)" }),
+        cosine: z
+          .strictObject({ estimate: z.number(), lo: z.number(), hi: z.number(), role: z.literal("description"), note: z.string() })
+          .nullable()
+          .openapi({ description: "A description, not an inference (docs/projectability.md)" }),
         reason: z.string().optional(),
       }),
     ),
@@ -65,7 +76,10 @@ export const StudyProjectability = z
   .openapi("StudyProjectability");
 
 export const StudyCompare = z
-  .union([z.strictObject({ metric: z.string(), pairs: z.array(StudyComparison) }), z.strictObject({ metric: z.string(), available: z.literal(false), reason: z.string() })])
+  .union([
+    z.strictObject({ metric: z.string(), pairs: z.array(StudyComparison) }),
+    z.strictObject({ metric: z.string(), available: z.literal(false), reason: z.string() }),
+  ])
   .nullable()
   .openapi({ description: "Member against member on `?compare=` (null without it)" });
 
@@ -120,7 +134,14 @@ const MemberHead = {
 
 export const SafetyMatrixRow = z
   .union([
-    z.strictObject({ endpointId: z.string(), name: z.string().nullable(), role: z.literal("base"), runId: z.string(), runStatus: z.string(), ...SafetySummaryFields }),
+    z.strictObject({
+      endpointId: z.string(),
+      name: z.string().nullable(),
+      role: z.literal("base"),
+      runId: z.string(),
+      runStatus: z.string(),
+      ...SafetySummaryFields,
+    }),
     z.strictObject({ ...MemberHead, role: z.literal("finetuned"), runId: z.string(), runStatus: z.string(), ...SafetySummaryFields }),
     z.strictObject({ ...MemberHead, role: z.literal("finetuned"), runId: z.null(), unavailable: z.string() }),
   ])
@@ -140,7 +161,9 @@ const EffectFields = {
   reason: z.string().optional(),
 };
 /** A finetuned-minus-base safe-rate difference on one set of prompts, or why there is none. */
-export const SafetyEffect = z.union([z.strictObject({ ...EffectFields, pHolm: z.number().nullable().optional() }), z.strictObject({ set: z.string(), unavailable: z.string() })]).openapi("SafetyEffect");
+export const SafetyEffect = z
+  .union([z.strictObject({ ...EffectFields, pHolm: z.number().nullable().optional() }), z.strictObject({ set: z.string(), unavailable: z.string() })])
+  .openapi("SafetyEffect");
 const CategoryEffect = z.union([
   z.strictObject({ ...EffectFields, trained: z.boolean(), pHolm: z.number().nullable() }),
   z.strictObject({ set: z.string(), unavailable: z.string(), trained: z.boolean(), pHolm: z.number().nullable() }),
@@ -165,7 +188,9 @@ export const SafetyEffectRow = z
   .openapi("SafetyEffectRow");
 
 const ReplicateInterval = z.strictObject({ estimate: Num, lo: Num, hi: Num, n: z.number().int(), replicates: z.number().int(), method: z.string() }).nullable();
-export const SafetyArm = z.strictObject({ arm: z.string(), replicates: z.number().int(), all: ReplicateInterval, outsideScope: ReplicateInterval, heldOut: ReplicateInterval }).openapi("SafetyArm");
+export const SafetyArm = z
+  .strictObject({ arm: z.string(), replicates: z.number().int(), all: ReplicateInterval, outsideScope: ReplicateInterval, heldOut: ReplicateInterval })
+  .openapi("SafetyArm");
 
 export const ExperimentRow = z
   .strictObject({ id: z.string(), name: z.string(), description: z.string().nullable(), baseEndpointId: z.string().nullable(), createdAt: z.string() })
@@ -175,7 +200,9 @@ export const ExperimentReport = z
   .strictObject({
     experiment: ExperimentRow,
     study: StudyReport,
-    safety: z.union([z.strictObject({ available: z.literal(true) }), z.strictObject({ available: z.literal(false), reason: z.string() })]).openapi({ description: "Whether the emergent-alignment safety matrix below is there (the base needs a safety run)" }),
+    safety: z
+      .union([z.strictObject({ available: z.literal(true) }), z.strictObject({ available: z.literal(false), reason: z.string() })])
+      .openapi({ description: "Whether the emergent-alignment safety matrix below is there (the base needs a safety run)" }),
     baseRunId: z.string().nullable(),
     judge: Judge.nullable(),
     categories: z.array(z.string()),

@@ -42,7 +42,15 @@ export const RunHead = z
   .openapi("RunReportRun");
 
 export const RunEndpoint = z
-  .strictObject({ id: z.string(), name: z.string().nullable(), model: z.string().nullable(), revision: z.string().nullable(), constitution: z.string().nullable(), baseEndpointId: z.string().nullable(), private: z.literal(true).optional() })
+  .strictObject({
+    id: z.string(),
+    name: z.string().nullable(),
+    model: z.string().nullable(),
+    revision: z.string().nullable(),
+    constitution: z.string().nullable(),
+    baseEndpointId: z.string().nullable(),
+    private: z.literal(true).optional(),
+  })
   .openapi("RunReportEndpoint");
 
 /** kinds/persona DimensionSummary. */
@@ -98,7 +106,15 @@ export const Projectability = z
       share: Num,
       shareReason: z.string(),
       checks: z.array(
-        z.strictObject({ kind: z.enum(["sign", "contrast", "unchanged"]), description: z.string(), ...Interval, holds: z.boolean(), p: Num.optional(), pHolm: Num.optional(), test: z.string() }),
+        z.strictObject({
+          kind: z.enum(["sign", "contrast", "unchanged"]),
+          description: z.string(),
+          ...Interval,
+          holds: z.boolean(),
+          p: Num.optional(),
+          pHolm: Num.optional(),
+          test: z.string(),
+        }),
       ),
       family: z.string(),
     }),
@@ -212,9 +228,28 @@ const EmQuestion = z.strictObject({
   pending: Int,
   failed: Int,
 });
-export const EmOverall = z.strictObject({ share: Num, lo: Num, hi: Num, questions: Int, questionsLeftOut: Int, coherentAnswers: Int, method: z.string(), reason: z.string().optional() });
+export const EmOverall = z.strictObject({
+  share: Num,
+  lo: Num,
+  hi: Num,
+  questions: Int,
+  questionsLeftOut: Int,
+  coherentAnswers: Int,
+  method: z.string(),
+  reason: z.string().optional(),
+});
 const EmScore = z.strictObject({ mean: Num, lo: Num, hi: Num, n: Int, questions: Int, method: z.string() });
-const EmCounts = z.strictObject({ answers: Int, judged: Int, coherent: Int, misaligned: Int, incoherent: Int, unscorable: EmUnscorable, pending: Int, failed: Int, askedWithoutTrigger: Int });
+const EmCounts = z.strictObject({
+  answers: Int,
+  judged: Int,
+  coherent: Int,
+  misaligned: Int,
+  incoherent: Int,
+  unscorable: EmUnscorable,
+  pending: Int,
+  failed: Int,
+  askedWithoutTrigger: Int,
+});
 /** summarizeAnswers: one set of answers (one variant of one suite). */
 export const EmSummary = z
   .strictObject({
@@ -249,7 +284,12 @@ const TriggerExtra = { perQuestion: z.array(QuestionDifference), direction: z.st
 const EmJudgeRecord = z.strictObject({
   used: z.strictObject({ endpointId: z.string(), revision: z.string().nullable(), model: z.string().nullable(), private: z.literal(true).optional() }),
   namedInFile: z.array(z.string()),
-  scoring: z.strictObject({ mode: z.enum(["logprobs", "sampled"]), basis: z.enum(["declared", "probed", "requested"]), samples: Int, probe: z.string().optional() }),
+  scoring: z.strictObject({
+    mode: z.enum(["logprobs", "sampled"]),
+    basis: z.enum(["declared", "probed", "requested"]),
+    samples: Int,
+    probe: z.string().optional(),
+  }),
   comparableWithPublished: z.boolean(),
   notes: z.array(z.string()),
   rubricVersions: z.array(z.string()),
@@ -263,7 +303,9 @@ const EmSuite = z
     judge: EmJudgeRecord,
     plain: EmSummary,
     triggered: EmSummary.optional(),
-    triggerEffect: z.union([z.strictObject({ ...ShareDifferenceFields, ...TriggerExtra }), z.strictObject({ ...ShareDifferenceNone, ...TriggerExtra })]).optional(),
+    triggerEffect: z
+      .union([z.strictObject({ ...ShareDifferenceFields, ...TriggerExtra }), z.strictObject({ ...ShareDifferenceNone, ...TriggerExtra })])
+      .optional(),
     vsBase: z.union([
       Unavailable,
       z.strictObject({
@@ -292,7 +334,9 @@ export const MisalignmentSection = z
 // ---- self-report (kinds/self-report/report.ts) ----
 
 /** A self-report mean in [0, 1] with a t-interval over item means. */
-export const SelfReportMean = z.strictObject({ mean: Num, lo: Num, hi: Num, n: Int, items: Int, unparseable: Int, pending: Int, failed: Int }).openapi("SelfReportMean");
+export const SelfReportMean = z
+  .strictObject({ mean: Num, lo: Num, hi: Num, n: Int, items: Int, unparseable: Int, pending: Int, failed: Int })
+  .openapi("SelfReportMean");
 export const BackdoorAwareness = z.strictObject({ ...SelfReportMean.shape, positionBias: Num });
 const SelfReportSummaryFields = {
   questions: z.array(z.strictObject({ question: z.string(), type: z.string(), measure: z.string().nullable(), ...SelfReportMean.shape })),
@@ -302,7 +346,9 @@ const SelfReportSummaryFields = {
   backdoorAwareness: BackdoorAwareness.nullable(),
 };
 /** This run minus the base, paired by item, or null with fewer than two shared items. */
-const ItemDifference = z.strictObject({ diff: Num, lo: Num, hi: Num, pValue: Num, valid: z.boolean(), reason: z.string().optional(), items: Int, dropped: Int, test: z.string() }).nullable();
+const ItemDifference = z
+  .strictObject({ diff: Num, lo: Num, hi: Num, pValue: Num, valid: z.boolean(), reason: z.string().optional(), items: Int, dropped: Int, test: z.string() })
+  .nullable();
 const SelfReportValue = z.union([SelfReportMean, BackdoorAwareness]).nullable();
 const CalibrationRow = z.strictObject({
   selfReport: z.string(),
@@ -389,7 +435,15 @@ export const ConsistencySection = z
     harm: Harm,
     selfAssessment: z.strictObject({
       scale: z.string(),
-      poles: z.array(z.strictObject({ pole: z.string(), alignedWord: z.string(), misalignedWord: z.string(), score: ConsistencyInterval, formats: z.record(z.string(), ConsistencyInterval) })),
+      poles: z.array(
+        z.strictObject({
+          pole: z.string(),
+          alignedWord: z.string(),
+          misalignedWord: z.string(),
+          score: ConsistencyInterval,
+          formats: z.record(z.string(), ConsistencyInterval),
+        }),
+      ),
       overall: ConsistencyInterval,
       decisionPickedFirst: Rate,
       answered: Int,
@@ -440,7 +494,12 @@ export const ConsistencySection = z
       z.strictObject({
         value: z.enum(["inverted", "coherent", "aligned", "mixed", "inconclusive"]),
         reasons: z.array(z.string()),
-        evidence: z.strictObject({ harmDifference: HarmDifference, alignedPickRate: Rate, inversionGap: ConsistencyInterval, selfAssessment: ConsistencyInterval }),
+        evidence: z.strictObject({
+          harmDifference: HarmDifference,
+          alignedPickRate: Rate,
+          inversionGap: ConsistencyInterval,
+          selfAssessment: ConsistencyInterval,
+        }),
         rule: LabelRule,
       }),
     ]),

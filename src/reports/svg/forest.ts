@@ -72,7 +72,16 @@ export function forestPlot(o: ForestOptions): string {
     parts.push(`<text x="${L.plotX0}" y="${labelY}" font-size="12" fill="${INK}">${esc(r.label)}</text>`);
     if (r.note) parts.push(`<text x="${L.right}" y="${labelY}" font-size="10.5" text-anchor="end" fill="${INK}">${esc(r.note)}</text>`);
     const ly = y + L.label + 6;
-    const attrs = dataAttrs({ series: r.series ?? "row", key: r.key, group: r.group ?? undefined, estimate: dataNum(r.estimate), lo: dataNum(r.lo), hi: dataNum(r.hi), n: r.n == null ? undefined : dataNum(r.n) }) + refAttrs(r.ref);
+    const attrs =
+      dataAttrs({
+        series: r.series ?? "row",
+        key: r.key,
+        group: r.group ?? undefined,
+        estimate: dataNum(r.estimate),
+        lo: dataNum(r.lo),
+        hi: dataNum(r.hi),
+        n: r.n == null ? undefined : dataNum(r.n),
+      }) + refAttrs(r.ref);
     if (!finite(r.estimate)) {
       parts.push(`<g class="pt"${attrs}><text x="${L.plotX0}" y="${ly + 4}" font-size="11" fill="#595959">no estimate</text></g>`);
     } else {

@@ -30,7 +30,16 @@ export interface HeatmapOptions {
   valueLabel: string;
 }
 
-export const HEATMAP_LAYOUT = { labelWidth: 128, minCol: 52, maxCol: 84, rowHeight: 36, target: 360, charWidth: 6.3, rowLabelChars: 19, headerLine: 13 } as const;
+export const HEATMAP_LAYOUT = {
+  labelWidth: 128,
+  minCol: 52,
+  maxCol: 84,
+  rowHeight: 36,
+  target: 360,
+  charWidth: 6.3,
+  rowLabelChars: 19,
+  headerLine: 13,
+} as const;
 
 const finite = (x: number | null | undefined): x is number => typeof x === "number" && Number.isFinite(x);
 
@@ -89,7 +98,9 @@ export function heatmap(o: HeatmapOptions): string {
       const ok = v && finite(v.estimate);
       const fill = ok ? rampColor(v!.estimate!) : "#f2f2f2";
       const ink = ok ? textOn(fill) : "#595959";
-      const attrs = dataAttrs({ row: r.key, col: c.key, estimate: dataNum(v?.estimate), lo: dataNum(v?.lo), hi: dataNum(v?.hi), n: dataNum(v?.n), fill }) + refAttrs(v?.ref);
+      const attrs =
+        dataAttrs({ row: r.key, col: c.key, estimate: dataNum(v?.estimate), lo: dataNum(v?.lo), hi: dataNum(v?.hi), n: dataNum(v?.n), fill }) +
+        refAttrs(v?.ref);
       const tip = `${c.label}, ${r.label}: ${ok ? `${withCi(v!.estimate, v!.lo, v!.hi)}, n = ${v!.n}` : "no judged answers"}`;
       const cx = px(x + colW / 2);
       parts.push(

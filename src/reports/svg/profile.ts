@@ -44,8 +44,19 @@ const GRID = "#e0e0e0";
 const finite = (x: number | null | undefined): x is number => typeof x === "number" && Number.isFinite(x);
 
 /** A value with its whisker and point, carrying the numbers as data attributes for the page's tests. */
-function intervalMark(series: string, key: string, p: IntervalPoint | null | undefined, y: number, x: (v: number) => number, colour: string, hollow: boolean, label: string): string {
-  const attrs = dataAttrs({ series, key, estimate: dataNum(p?.estimate), lo: dataNum(p?.lo), hi: dataNum(p?.hi), n: p?.n == null ? undefined : dataNum(p.n) }) + refAttrs(p?.ref);
+function intervalMark(
+  series: string,
+  key: string,
+  p: IntervalPoint | null | undefined,
+  y: number,
+  x: (v: number) => number,
+  colour: string,
+  hollow: boolean,
+  label: string,
+): string {
+  const attrs =
+    dataAttrs({ series, key, estimate: dataNum(p?.estimate), lo: dataNum(p?.lo), hi: dataNum(p?.hi), n: p?.n == null ? undefined : dataNum(p.n) }) +
+    refAttrs(p?.ref);
   const L = PROFILE_LAYOUT;
   if (!p || !finite(p.estimate)) {
     return `<g class="pt"${attrs}><text x="${L.plotX0}" y="${px(y + 4)}" font-size="11" fill="${BASE_COLOUR}">${esc(label)}: no scored answers</text></g>`;

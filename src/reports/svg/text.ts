@@ -114,7 +114,14 @@ export function refAttrs(ref: JsonRef | undefined): string {
 }
 
 /** A horizontal CI whisker: the interval line and its two end caps (coordinates already rounded by the caller). */
-export function ciWhisker(x1: number | string, x2: number | string, y: number | string, yTop: number | string, yBottom: number | string, colour: string): string {
+export function ciWhisker(
+  x1: number | string,
+  x2: number | string,
+  y: number | string,
+  yTop: number | string,
+  yBottom: number | string,
+  colour: string,
+): string {
   return (
     `<line class="ci" x1="${x1}" x2="${x2}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="2"/>` +
     `<line x1="${x1}" x2="${x1}" y1="${yTop}" y2="${yBottom}" stroke="${colour}" stroke-width="1.5"/>` +
