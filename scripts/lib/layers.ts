@@ -35,7 +35,7 @@ export const LAYERS: { name: string; why: string; paths: string[] }[] = [
       "metrics/types.ts",
     ],
   },
-  { name: "store", why: "reads and writes of stored rows", paths: ["db/queries/", "kinds/*/queries.ts"] },
+  { name: "store", why: "reads and writes of stored rows and of the raw answers in R2", paths: ["db/queries/", "db/raw-answers.ts", "kinds/*/queries.ts"] },
   {
     name: "kinds",
     why: "each kind's stages, run options and answer classes, and the registry",
