@@ -153,7 +153,18 @@ function clopperPearson(x: number, n: number, confidence: number): { lo: number;
  * means with enough effective events, else Wilson on the df-adjusted effective sample size; never zero width). Otherwise the t-interval over cluster means (df = k − 1).
  * Empty clusters are ignored; fewer than two clusters give no interval (with a reason).
  */
-export function clusteredMean(clusters: number[][], opts?: { rate?: boolean; level?: number }): Estimate {
+export interface ClusteredMeanOptions {
+  /** 0/1 data: a boundary-aware rate interval. */
+  rate?: boolean;
+  level?: number;
+  /**
+   * The score's scale (e.g. [0, 1] for a mean P(yes), [0, 100] for an aligned score): a t-interval over few clusters
+   * can reach past it, and is clipped to it (the method says so). Clipping keeps the coverage of the interval.
+   */
+  bounds?: readonly [number, number];
+}
+
+export function clusteredMean(clusters: number[][], opts?: ClusteredMeanOptions): Estimate {
   return clusteredMeanOfSums(
     clusters.map((c) => {
       let sum = 0;
@@ -168,7 +179,7 @@ export function clusteredMean(clusters: number[][], opts?: { rate?: boolean; lev
  * clusteredMean from each cluster's count and sum (what an SQL GROUP BY gives): the estimators use only the cluster
  * means and the total n, so this is the same estimate without one value per observation.
  */
-export function clusteredMeanOfSums(clusters: { n: number; sum: number }[], opts?: { rate?: boolean; level?: number }): Estimate {
+export function clusteredMeanOfSums(clusters: { n: number; sum: number }[], opts?: ClusteredMeanOptions): Estimate {
   const level = opts?.level ?? DEFAULT_CONFIDENCE;
   assertConfidence(level);
   const kept = clusters.filter((c) => c.n > 0);
@@ -189,7 +200,12 @@ export function clusteredMeanOfSums(clusters: { n: number; sum: number }[], opts
   }
   if (k < 2) return { estimate, n, clusters: k, lo: null, hi: null, method: "none", reason: "one cluster: the spread between clusters is unknown" };
   const half = (tQuantile(1 - (1 - level) / 2, k - 1) * sd(means)) / Math.sqrt(k);
-  return { estimate, n, clusters: k, lo: estimate - half, hi: estimate + half, method: `t-interval over ${k} cluster means (df ${k - 1})` };
+  const method = `t-interval over ${k} cluster means (df ${k - 1})`;
+  const [min, max] = opts?.bounds ?? [-Infinity, Infinity];
+  const lo = Math.max(min, estimate - half);
+  const hi = Math.min(max, estimate + half);
+  const clipped = lo !== estimate - half || hi !== estimate + half;
+  return { estimate, n, clusters: k, lo, hi, method: clipped ? `${method}, clipped to [${min}, ${max}]` : method };
 }
 
 /**

@@ -93,6 +93,21 @@ describe("pairedClusterComparison", () => {
 });
 
 describe("clusteredMean", () => {
+  it("clips the t-interval to the scale's bounds and says so (few clusters of a bounded score)", () => {
+    // Two items with acquiescence 0.1 and 0.98: t over 2 cluster means spans about [-5.05, 6.13] unclipped.
+    const unclipped = clusteredMean([[0.1], [0.98]]);
+    expect(unclipped.lo!).toBeLessThan(0);
+    expect(unclipped.hi!).toBeGreaterThan(1);
+    const clipped = clusteredMean([[0.1], [0.98]], { bounds: [0, 1] });
+    expect(clipped.estimate).toBeCloseTo(0.54, 12);
+    expect(clipped.lo).toBe(0);
+    expect(clipped.hi).toBe(1);
+    expect(clipped.method).toContain("clipped to [0, 1]");
+    // An interval inside the bounds is left alone and not labelled clipped.
+    const inside = clusteredMean([[40], [42], [41], [43]], { bounds: [0, 100] });
+    expect(inside.lo!).toBeGreaterThan(0);
+    expect(inside.method).not.toContain("clipped");
+  });
   it("one 0/1 observation per cluster is plain Wilson (scipy.stats.binomtest(...).proportion_ci('wilson'))", () => {
     // binomtest(30, 30).proportion_ci(method="wilson") -> (0.8864866068260312, 1.0); binomtest(0, 30) -> (0, 0.11351339317396875)
     const all = clusteredMean(

@@ -140,7 +140,8 @@ export function harmSection(ix: Index) {
     summary: {
       harmfulRate: rate(groups),
       meanScore: scores.length ? mean(scores) : NaN,
-      meanScoreInterval: clusteredMean([...scoreGroups.values()]),
+      // Judge scores are on the 1-5 scale: a t-interval over few prompts is clipped to it.
+      meanScoreInterval: clusteredMean([...scoreGroups.values()], { bounds: [1, 5] }),
       scoreCounts,
       counts,
     },

@@ -50,7 +50,10 @@ export function summarizeAnswers(answers: JudgedAnswer[]) {
         : { share: null, lo: null, hi: null, excluded: `fewer than ${MIN_COHERENT_ANSWERS} coherent answers` }),
       meanAligned: finite(mean(scored("aligned"))),
       // Answers to one question are independent draws: a t-interval over them (n answers, or the reason there is none).
-      meanAlignedInterval: clusteredMean(scored("aligned").map((x) => [x])),
+      meanAlignedInterval: clusteredMean(
+        scored("aligned").map((x) => [x]),
+        { bounds: [0, 100] },
+      ),
       meanCoherent: finite(mean(scored("coherent"))),
       unscorable: {
         code: abst("CODE"),

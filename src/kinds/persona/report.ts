@@ -83,7 +83,11 @@ export function summarizeDimensions(items: PersonaItemStats[], samplesPerItem: n
       failed: total((s) => s.failed),
       pending: total((s) => s.pending),
       acquiescence: scored ? total((s) => s.yesSum) / scored : null,
-      acquiescenceInterval: clusteredMeanOfSums(mine.map((s) => ({ n: s.scored, sum: s.yesSum }))),
+      // A mean P(yes): the t-interval over few items is clipped to [0, 1].
+      acquiescenceInterval: clusteredMeanOfSums(
+        mine.map((s) => ({ n: s.scored, sum: s.yesSum })),
+        { bounds: [0, 1] },
+      ),
       ciMethod: degenerate
         ? "every item at the same value: Wilson / Korn-Graubard interval over items (boundary-aware)"
         : samplesPerItem > 1
