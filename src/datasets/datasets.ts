@@ -22,6 +22,7 @@ import { CAI_KIND, CAI_TEMPERATURE, criticRubric, DEFAULT_REVISIONS, MAX_REVISIO
 import { checkLeakage, type LeakageReport } from "./leakage";
 import { MIN_FINETUNE_EXAMPLES } from "./finetune-format";
 import { BUILTIN_POOL_ID, builtinPool, builtinPoolById, HELPFULNESS_CATEGORY, HELPFULNESS_POOL_ID, type PoolPayload, TRAINING_POOL_KIND } from "./pool";
+import { SeedSchema } from "../lib/seed";
 
 /** Suite id of every dataset's selected prompts (one content-addressed version per selection). */
 export const GENERATION_SUITE_ID = "cai-generation";
@@ -44,12 +45,7 @@ export const DatasetRequest = z
     critic: z.string().min(1).max(200),
     revisions: z.number().int().min(1).max(MAX_REVISIONS).default(DEFAULT_REVISIONS),
     size: z.number().int().min(MIN_FINETUNE_EXAMPLES).max(MAX_DATASET_PROMPTS).optional(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .optional(),
+    seed: SeedSchema.optional(),
     allRevisions: z.boolean().default(false),
     helpfulness: z
       .object({ prompts: z.number().int().min(1).max(10_000), responsesPerPrompt: z.number().int().min(1).max(8).default(HELPFULNESS_RESPONSES_PER_PROMPT) })

@@ -24,6 +24,7 @@ import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../kinds/safety/f
 import { requireAdmin } from "./auth";
 import { assertExperimentVisible } from "./privacy";
 import { Bearer, ConstitutionId, errors, IdParam, json, RunEstimateSchema } from "./schemas";
+import { SeedSchema } from "../lib/seed";
 
 const Member = z
   .object({
@@ -72,12 +73,7 @@ const StartRuns = z
       .max(2)
       .optional()
       .openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .optional(),
+    seed: SeedSchema.optional(),
     limit: z.number().int().min(1).optional(),
     dryRun: z.boolean().optional().openapi({ description: "Answer each run's planned calls, tokens and cost and the totals (200), starting nothing" }),
   })

@@ -19,6 +19,7 @@ import { resumeRun } from "../queue/run-lifecycle";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
 import { Bearer, errors, IdParam, json, RejudgeResult, RunDryRunSchema } from "./schemas";
+import { MAX_SEED, SeedSchema } from "../lib/seed";
 
 const RubricId = z.string().regex(RUBRIC_ID, "a rubric id (GET /v1/rubrics)").default(SAFETY_RUBRIC_VERSION);
 
@@ -36,12 +37,7 @@ const CreateRun = z
       .max(2)
       .optional()
       .openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .optional(),
+    seed: SeedSchema.optional(),
     limit: z.number().int().min(1).max(MAX_RUN_UNITS).optional().openapi({ description: "Items per suite, drawn stratified by dimension and keying" }),
     judge: z
       .object({ endpointId: z.string().min(1), rubric: RubricId })
@@ -206,12 +202,7 @@ const importRoute = createRoute({
       judgeScoring: z.enum(["auto", "logprobs", "sampled"]).optional(),
       judgeSamples: z.coerce.number().int().min(1).max(20).optional(),
       temperature: z.coerce.number().min(0).max(2).optional().openapi({ description: "The temperature the answers were sampled at (recorded)" }),
-      seed: z.coerce
-        .number()
-        .int()
-        .min(0)
-        .max(2 ** 31 - 1)
-        .optional(),
+      seed: z.coerce.number().int().min(0).max(MAX_SEED).optional(),
     }),
     body: { content: { "application/x-ndjson": { schema: z.string() }, "text/plain": { schema: z.string() } }, required: true },
   },

@@ -23,6 +23,7 @@ import { rubricForKinds, rubricsToPin } from "../judges/rubrics";
 import type { StageContext } from "../kinds/types";
 import { SUITE_KINDS } from "../suites/kinds";
 import type { SuiteItem } from "../suites/types";
+import { SeedSchema } from "../lib/seed";
 
 /**
  * Suite kinds whose stored answers a judge grades (safety; misalignment aligned and coherent; consistency harm 1-5 and
@@ -42,12 +43,7 @@ export const CheckpointEvent = z
     judge: Judge.optional(),
     samplesPerItem: z.number().int().min(1).max(100).optional(),
     temperature: z.number().min(0).max(2).optional(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .optional(),
+    seed: SeedSchema.optional(),
     limit: z.number().int().min(1).optional(),
   })
   .strict();

@@ -24,6 +24,7 @@ import { allowedHttpHosts, assertUrlAllowed, hostOf, urlOrigin, urlPolicyViolati
 import { ensurePlanned } from "../queue/run-lifecycle";
 import { launchRun, prepareRun } from "../queue/start-run";
 import { PermanentProviderError, PROVIDER_TYPES, type ProviderStatus, providerFor } from "./providers";
+import { SeedSchema } from "../lib/seed";
 
 /** Steps a test may crash after (ALLOW_FAULT_INJECTION=1 only). */
 export const PIPELINE_STEPS = ["dataset", "dataset-check", "submit", "training-check", "endpoint", "evaluate", "complete"] as const;
@@ -46,12 +47,7 @@ const Evaluate = z
     suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["persona-diagnostic"]),
     samplesPerItem: z.number().int().min(1).max(100).optional(),
     temperature: z.number().min(0).max(2).optional(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .optional(),
+    seed: SeedSchema.optional(),
     limit: z.number().int().min(1).optional(),
     judge: z
       .object({ endpointId: z.string().min(1), rubric: RubricIdField })
