@@ -13,6 +13,7 @@ import { clusterMeanInterval, tMeanInterval, wilson } from "../src/stats/interva
 import { createRng, seedFrom } from "../src/stats/rng.ts";
 import { newcombeDiffInterval, pairedTTest, spearmanInterval } from "../src/stats/tests.ts";
 import { clusteredMean, kappaEstimate, MIN_KAPPA_CLUSTERS, pairedClusterComparison, spearmanTest, withinClusterComparison } from "../src/stats/inference.ts";
+import { beta, normal, type Rng } from "./lib/sampling.ts";
 
 /** `--quick` (or STATS_COVERAGE_QUICK=1): the reduced run CI uses (.ci/run). */
 const QUICK = process.argv.includes("--quick") || process.env.STATS_COVERAGE_QUICK === "1";
@@ -72,15 +73,6 @@ const NEWCOMBE_P2 = 0.4;
 /** Spearman setting: n bivariate-normal pairs with Pearson r; true Spearman rho_s = (6/π)·asin(r/2) (Pearson 1907; Kruskal 1958). */
 const SPEARMAN_N = 30;
 const SPEARMAN_R = 0.5;
-
-type Rng = () => number;
-
-function normal(rng: Rng): number {
-  // Box–Muller; 1 − u keeps the argument of log in (0, 1].
-  const u = 1 - rng();
-  const v = rng();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
 
 /** Beta(a, b) for integer a, b: the a-th smallest of a + b − 1 uniforms. */
 function betaInt(rng: Rng, a: number, b: number): number {
@@ -208,29 +200,6 @@ for (const r of rows) {
 }
 
 // ---- Part 2: the small-sample grid (issue 11) ----
-
-/** Gamma(shape, 1) by Marsaglia & Tsang (2000); shape < 1 through the boost Gamma(a) = Gamma(a + 1)·U^(1/a). */
-function gamma(rng: Rng, shape: number): number {
-  if (shape < 1) return gamma(rng, shape + 1) * Math.pow(1 - rng(), 1 / shape);
-  const d = shape - 1 / 3;
-  const c = 1 / Math.sqrt(9 * d);
-  for (;;) {
-    let x: number;
-    let v: number;
-    do {
-      x = normal(rng);
-      v = 1 + c * x;
-    } while (v <= 0);
-    v = v * v * v;
-    const u = 1 - rng();
-    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
-  }
-}
-
-function beta(rng: Rng, a: number, b: number): number {
-  const x = gamma(rng, a);
-  return x / (x + gamma(rng, b));
-}
 
 const logit = (p: number) => Math.log(p / (1 - p));
 const expit = (x: number) => 1 / (1 + Math.exp(-x));

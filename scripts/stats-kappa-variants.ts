@@ -10,31 +10,7 @@
  */
 import { createRng, seedFrom } from "../src/stats/rng.ts";
 import { normalCdf, normalQuantile, tQuantile } from "../src/stats/distributions.ts";
-type Rng = () => number;
-function normal(rng: Rng) {
-  const u = 1 - rng();
-  const v = rng();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-function gamma(rng: Rng, shape: number): number {
-  if (shape < 1) return gamma(rng, shape + 1) * Math.pow(1 - rng(), 1 / shape);
-  const d = shape - 1 / 3,
-    c = 1 / Math.sqrt(9 * d);
-  for (;;) {
-    let x, v;
-    do {
-      x = normal(rng);
-      v = 1 + c * x;
-    } while (v <= 0);
-    v = v * v * v;
-    const u = 1 - rng();
-    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
-  }
-}
-const beta = (rng: Rng, a: number, b: number) => {
-  const x = gamma(rng, a);
-  return x / (x + gamma(rng, b));
-};
+import { beta, type Rng } from "./lib/sampling.ts";
 const ACC_A = 0.9,
   ACC_B = 0.85,
   PHI = 4;
