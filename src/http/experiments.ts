@@ -23,7 +23,7 @@ import { MetricId } from "./leaderboard";
 import { NARROW_TRAINING_CATEGORIES, SAFETY_CATEGORIES } from "../kinds/safety/format";
 import { requireAdmin } from "./auth";
 import { assertExperimentVisible } from "./privacy";
-import { Bearer, ConstitutionId, errors, IdParam, json, RunEstimateSchema } from "./schemas";
+import { Bearer, ConstitutionId, errors, IdParam, json, RunEstimateSchema, samplingOverrides } from "./schemas";
 import { SeedSchema } from "../lib/seed";
 
 const Member = z
@@ -63,16 +63,7 @@ const StartRuns = z
       .max(20)
       .default(["safety"])
       .openapi({ description: "Any suites, of any kind (persona, safety, misalignment, self-report, consistency)" }),
-    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({
-      description:
-        "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ",
-    }),
-    temperature: z
-      .number()
-      .min(0)
-      .max(2)
-      .optional()
-      .openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
+    ...samplingOverrides,
     seed: SeedSchema.optional(),
     limit: z.number().int().min(1).optional(),
     dryRun: z.boolean().optional().openapi({ description: "Answer each run's planned calls, tokens and cost and the totals (200), starting nothing" }),

@@ -18,7 +18,7 @@ import { ensureBaseRun, estimateRunWithBase } from "../queue/base-run";
 import { resumeRun } from "../queue/run-lifecycle";
 import { requireAdmin } from "./auth";
 import { visibleRun } from "./privacy";
-import { Bearer, errors, IdParam, json, RejudgeResult, RunDryRunSchema } from "./schemas";
+import { Bearer, errors, IdParam, json, RejudgeResult, RunDryRunSchema, samplingOverrides } from "./schemas";
 import { MAX_SEED, SeedSchema } from "../lib/seed";
 
 const RubricId = z.string().regex(RUBRIC_ID, "a rubric id (GET /v1/rubrics)").default(SAFETY_RUBRIC_VERSION);
@@ -27,16 +27,7 @@ const CreateRun = z
   .object({
     endpointId: z.string().min(1),
     suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["persona-diagnostic"]),
-    samplesPerItem: z.number().int().min(1).max(100).optional().openapi({
-      description:
-        "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ",
-    }),
-    temperature: z
-      .number()
-      .min(0)
-      .max(2)
-      .optional()
-      .openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
+    ...samplingOverrides,
     seed: SeedSchema.optional(),
     limit: z.number().int().min(1).max(MAX_RUN_UNITS).optional().openapi({ description: "Items per suite, drawn stratified by dimension and keying" }),
     judge: z

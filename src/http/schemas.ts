@@ -148,3 +148,17 @@ export const RejudgeResult = z
     enqueued: Int,
   })
   .openapi("Rejudge");
+
+/** Samples per item and temperature a run request (or an experiment's runs) may set; otherwise the suites' defaults. */
+export const samplingOverrides = {
+  samplesPerItem: z.number().int().min(1).max(100).optional().openapi({
+    description:
+      "Default: the suites' declared default (misalignment-questions: 20, persona-consistency: 10, otherwise 1); must be set when the suites' defaults differ",
+  }),
+  temperature: z
+    .number()
+    .min(0)
+    .max(2)
+    .optional()
+    .openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
+};
