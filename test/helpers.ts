@@ -94,3 +94,14 @@ export function personaFile(n: number) {
   }
   return lines.join("\n");
 }
+
+/** The text of an HTML fragment: tags dropped, the entities our pages escape turned back, trimmed. */
+export const htmlText = (t: string) =>
+  t
+    .replace(/<[^>]+>/g, "")
+    .replace(/&amp;/g, "&")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .trim();

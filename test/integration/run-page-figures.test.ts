@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { RunReport } from "../../src/reports/schemas/run";
-import { api, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+import { api, htmlText, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 /**
  * The field that holds an interval's estimate, in order: a difference before the shares it is taken from (a
@@ -47,22 +47,13 @@ const signed = (x: number | null) => (x != null && x > 0 && x.toFixed(2) !== "0.
 /** "0.71 [0.63, 0.79]", or with signs for a difference ("+0.12 [−0.05, +0.30]"). */
 const ciTexts = (f: FigureOf) => [`${two(f.estimate)} [${two(f.lo)}, ${two(f.hi)}]`, `${signed(f.estimate)} [${signed(f.lo)}, ${signed(f.hi)}]`];
 
-const unescape = (t: string) =>
-  t
-    .replace(/<[^>]+>/g, "")
-    .replace(/&amp;/g, "&")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .trim();
 /** The text of each cell of every table row on the page. */
 const rowsOf = (html: string) =>
-  [...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => unescape(c[1])));
+  [...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => htmlText(c[1])));
 
 /** The figures of one section that its page does not show (as text, and with its n in the same table row). */
 function missing(section: unknown, name: string, html: string): { checked: number; missing: string[] } {
-  const text = unescape(html);
+  const text = htmlText(html);
   const rows = rowsOf(html);
   const out: string[] = [];
   const all = figures(section, name).filter((f) => Number.isFinite(f.estimate));
@@ -115,7 +106,7 @@ describe("the run page shows every figure of its JSON report", () => {
     const start = html.indexOf("<caption>Differences against the base</caption>");
     expect(start).toBeGreaterThan(0);
     const table = html.slice(start, html.indexOf("</table>", start));
-    const head = [...table.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => unescape(m[1]));
+    const head = [...table.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => htmlText(m[1]));
     const rows = rowsOf(table.slice(table.indexOf("<tbody>")));
     const p = (x: number | null | undefined) => (x == null ? "—" : x < 0.001 ? "< 0.001" : x.toPrecision(2));
     for (const d of report.comparison.deltas) {

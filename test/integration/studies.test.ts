@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ExperimentReport } from "../../src/reports/schemas/experiment";
 import { RunReport } from "../../src/reports/schemas/run";
-import { api, importSuiteFile, personaFile, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+import { api, htmlText, importSuiteFile, personaFile, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 /** Two decimals with a true minus sign, an em dash for no figure (the pages' number format, written out here). */
 const twoDecimals = (x: number | null) => (x == null ? "—" : `${x < 0 && Math.abs(x).toFixed(2) !== "0.00" ? "\u2212" : ""}${Math.abs(x).toFixed(2)}`);
@@ -12,17 +12,8 @@ function tableRows(html: string, caption: string): string[][] {
   const start = html.indexOf(`<caption>${caption.replace(/&/g, "&amp;")}</caption>`);
   expect(start, `table "${caption}"`).toBeGreaterThan(0);
   const body = html.slice(start, html.indexOf("</table>", start));
-  const unescape = (t: string) =>
-    t
-      .replace(/<[^>]+>/g, "")
-      .replace(/&amp;/g, "&")
-      .replace(/&lt;/g, "<")
-      .replace(/&gt;/g, ">")
-      .replace(/&quot;/g, '"')
-      .replace(/&#39;/g, "'")
-      .trim();
   return [...body.slice(body.indexOf("<tbody>")).matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) =>
-    [...m[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => unescape(c[1])),
+    [...m[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => htmlText(c[1])),
   );
 }
 
