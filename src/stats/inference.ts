@@ -218,6 +218,9 @@ export function signFlipTest(
   diffs: number[],
   opts?: { seed?: number; resamples?: number },
 ): { p: number; exact: boolean; patterns: number; mcnemar?: boolean } {
+  // Sorted first: the seeded Monte Carlo patterns are drawn in cluster order, and the order clusters were read in
+  // (storage order, an SQL path or a per-unit path) is not part of the data, so it must not move p.
+  diffs = [...diffs].sort((x, y) => x - y);
   const k = diffs.length;
   const observed = Math.abs(diffs.reduce((s, d) => s + d, 0));
   const scale = diffs.reduce((s, d) => s + Math.abs(d), 0);

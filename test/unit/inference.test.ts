@@ -332,3 +332,15 @@ describe("within-cluster comparison of unpaired groups (issue 11)", () => {
     expect(c.hi! - c.lo!).toBeGreaterThan(0);
   });
 });
+
+describe("signFlipTest: Monte Carlo patterns", () => {
+  it("gives the same p whatever order the clusters were read in (storage order is not part of the data)", () => {
+    const diffs = Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7) * 0.3 + 0.05);
+    const reversed = [...diffs].reverse();
+    const interleaved = diffs.filter((_, i) => i % 2 === 0).concat(diffs.filter((_, i) => i % 2 === 1));
+    const p = signFlipTest(diffs).p;
+    expect(signFlipTest(diffs).exact).toBe(false);
+    expect(signFlipTest(reversed).p).toBe(p);
+    expect(signFlipTest(interleaved).p).toBe(p);
+  });
+});
