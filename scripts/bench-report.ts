@@ -65,7 +65,7 @@ function seed(templateRunId: string, units: number, templateRequest: string): st
       keying: string;
     }[];
     const tUnit = db.prepare("SELECT * FROM units WHERE run_id = ? AND status = 'done' LIMIT 1").get(templateRunId) as Record<string, unknown>;
-    const tResp = db.prepare("SELECT * FROM responses WHERE unit_id = ?").get(String(tUnit.id)) as Record<string, unknown>;
+    const tResp = db.prepare("SELECT * FROM responses WHERE run_id = ? AND unit_id = ?").get(templateRunId, String(tUnit.id)) as Record<string, unknown>;
     const samples = Math.ceil(units / items.length);
     const runId = `run_bench${units}_${Date.now()}`;
     const ins = (table: string, row: Record<string, unknown>) => {

@@ -190,7 +190,7 @@ async function main(): Promise<void> {
       `SELECT (SELECT count(*) FROM units WHERE run_id IN (${inList}) AND stage = 0) AS planned, ` +
         `(SELECT count(*) FROM units WHERE run_id IN (${inList}) AND status = 'done') AS done, ` +
         `(SELECT count(*) FROM units WHERE run_id IN (${inList}) AND status = 'failed') AS failed, ` +
-        `(SELECT count(*) FROM units u WHERE u.run_id IN (${inList}) AND u.status = 'done' AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.unit_id = u.id)) AS done_without_answer, ` +
+        `(SELECT count(*) FROM units u WHERE u.run_id IN (${inList}) AND u.status = 'done' AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.run_id = u.run_id AND r.unit_id = u.id)) AS done_without_answer, ` +
         `(SELECT count(*) - count(DISTINCT unit_id) FROM responses WHERE run_id IN (${inList})) AS duplicate_rows, ` +
         `(SELECT count(*) FROM responses WHERE run_id IN (${inList})) AS responses`,
     );

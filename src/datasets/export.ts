@@ -166,7 +166,7 @@ export async function finaliseDataset(env: Env, db: Db, datasetId: string): Prom
   const items = await loadItems(db, ds.suiteVersionId!);
   const { results: rows } = await env.DB.prepare(
     `SELECT u.kind AS kind, u.item_key AS itemKey, u.stage AS stage, u.status AS status, r.answer AS answer, r.parsed AS parsed
-       FROM units u LEFT JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ?1`,
+       FROM units u LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id WHERE u.run_id = ?1`,
   )
     .bind(run.id)
     .all<ChainRow>();

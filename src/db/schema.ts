@@ -165,11 +165,13 @@ export const runs = sqliteTable(
 /**
  * A unit of work (ask the model, judge an answer, ask a follow-up...). The id is derived from what the
  * unit is, so inserting it twice is a no-op and a redelivered queue message finds it done.
+ * A WITHOUT ROWID table keyed by (run_id, id) (migration 0012; drizzle cannot declare WITHOUT ROWID): a run's units
+ * are one key range, so no index is written to find them, and every write is one D1 row. Look units up by run and id.
  */
 export const units = sqliteTable(
   "units",
   {
-    id: text("id").primaryKey(),
+    id: text("id").notNull(),
     runId: text("run_id").notNull(),
     kind: text("kind").notNull(),
     parentId: text("parent_id"),
@@ -195,7 +197,7 @@ export const units = sqliteTable(
   },
   // units_parent is partial: first-stage units (no parent) write no entry, one D1 row less each (migration 0008).
   (t) => [
-    index("units_run_status").on(t.runId, t.status),
+    primaryKey({ columns: [t.runId, t.id] }),
     index("units_parent")
       .on(t.parentId)
       .where(sql`${t.parentId} IS NOT NULL`),
@@ -203,14 +205,15 @@ export const units = sqliteTable(
 );
 
 /**
- * The stored model call behind a finished unit: parsed answer, score, latency and usage. A WITHOUT ROWID table
- * (migration 0010: its text key needs no second B-tree, one D1 row less per response); drizzle cannot declare that. The request and the raw
- * completion live in R2 (`raw_key`, `raw_line`: src/db/raw-answers.ts); rows written before migration 0009 hold them here.
+ * The stored model call behind a finished unit: parsed answer, score, latency and usage. A WITHOUT ROWID table keyed by
+ * (run_id, unit_id) like `units` (migrations 0010 and 0012: one D1 row per response, no index); drizzle cannot declare
+ * WITHOUT ROWID. The request and the raw completion live in R2 (`raw_key`, `raw_line`: src/db/raw-answers.ts); rows
+ * written before migration 0009 hold them here.
  */
 export const responses = sqliteTable(
   "responses",
   {
-    unitId: text("unit_id").primaryKey(),
+    unitId: text("unit_id").notNull(),
     runId: text("run_id").notNull(),
     endpointId: text("endpoint_id").notNull(),
     model: text("model").notNull(),
@@ -230,8 +233,7 @@ export const responses = sqliteTable(
     completionTokens: integer("completion_tokens"),
     createdAt: text("created_at").notNull().default(now),
   },
-  // (run_id, unit_id, score) covers the reports' score reads without touching the wide rows (migration 0008).
-  (t) => [index("responses_run_scores").on(t.runId, t.unitId, t.score, t.endpointId, t.model, t.promptTokens, t.completionTokens)],
+  (t) => [primaryKey({ columns: [t.runId, t.unitId] })],
 );
 
 /** A comparison: a base endpoint and the finetuned endpoints trained from it. */

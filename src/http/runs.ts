@@ -354,7 +354,7 @@ export const runRoutes = new OpenAPIHono<AppEnv>()
         latencyMs: responses.latencyMs,
       })
       .from(units)
-      .leftJoin(responses, eq(responses.unitId, units.id))
+      .leftJoin(responses, and(eq(responses.runId, units.runId), eq(responses.unitId, units.id)))
       .where(eq(units.runId, id))
       .orderBy(units.itemKey, units.sampleIndex)
       .limit(q.limit)

@@ -144,9 +144,25 @@ function modelTimeout(env: Env): number {
   return config(env).modelTimeoutMs;
 }
 
-async function loadUnits(db: Db, ids: string[]): Promise<Map<string, UnitRow>> {
-  const rows = (await Promise.all(chunk(ids, 90).map((part) => db.select().from(units).where(inArray(units.id, part)).all()))).flat();
-  return new Map(rows.map((r) => [r.id, r]));
+/** Unit ids grouped by run: units are keyed by (run_id, id), so every lookup names the run. */
+function idsByRun(pairs: { runId: string; id: string }[]): Map<string, string[]> {
+  const byRun = new Map<string, string[]>();
+  for (const { runId, id } of pairs) byRun.set(runId, [...(byRun.get(runId) ?? []), id]);
+  return byRun;
+}
+
+async function loadUnits(db: Db, work: { body: WorkMessage }[]): Promise<Map<string, UnitRow>> {
+  const byRun = idsByRun(work.flatMap((w) => w.body.unitIds.map((id) => ({ runId: w.body.runId, id }))));
+  const reads = [...byRun].flatMap(([runId, ids]) =>
+    chunk([...new Set(ids)], 90).map((part) =>
+      db
+        .select()
+        .from(units)
+        .where(and(eq(units.runId, runId), inArray(units.id, part)))
+        .all(),
+    ),
+  );
+  return new Map((await Promise.all(reads)).flat().map((r) => [r.id, r]));
 }
 
 /** A per-unit step failed: `transient` (infrastructure: D1, the gate, the network) retries the unit, else it fails for good. */
@@ -172,7 +188,7 @@ async function guard<T>(step: string, transient: boolean, fn: () => T | Promise<
 async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body: WorkMessage }[]): Promise<void> {
   const batchStarted = Date.now();
   const ids = [...new Set(work.flatMap((w) => w.body.unitIds))];
-  const unitRows = await loadUnits(db, ids);
+  const unitRows = await loadUnits(db, work);
   const runIds = [...new Set([...unitRows.values()].map((u) => u.runId))];
   const runRows = new Map<string, RunRow>(
     (await Promise.all(chunk(runIds, 90).map((p) => db.select().from(runs).where(inArray(runs.id, p)).all()))).flat().map((r) => [r.id, r]),
@@ -211,7 +227,7 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   };
   const parents = await loadParents(
     db,
-    todo.map((u) => u.parentId).filter((p): p is string => !!p),
+    todo.flatMap((u) => (u.parentId ? [{ runId: u.runId, id: u.parentId }] : [])),
   );
 
   const timeoutMs = modelTimeout(env);
@@ -219,7 +235,8 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   const slot = semaphore(config(env).callsPerInvocation);
   const results = new Map<string, UnitResult>();
   // Results are written as they complete, in bounded flushes, so an eviction loses at most one flush of paid calls.
-  const writer = resultWriter(env, db);
+  const runOf = (unitId: string) => unitRows.get(unitId)!.runId;
+  const writer = resultWriter(env, db, runOf);
   // Leases are taken in groups of the units next in line for a call slot (issue 15). A unit at the back of a group may
   // first wait for every slot to turn over once (each holder: its gate wait, then its call), so the lease covers that too.
   const leaseGroup = Math.min(LEASE_GROUP_MAX, config(env).callsPerInvocation);
@@ -279,7 +296,7 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
         const request = await guard("buildRequest", false, () => stage!.buildRequest(ctx));
         const credentials = await guard("decrypting the endpoint's API key and headers", false, () => credentialsOf(ep!));
         // The invocation's connection cap is taken before the endpoint's gate, so no gate slot waits on a connection.
-        leases.queue(u.id);
+        leases.queue(u.id, u.runId);
         const r = await slot(async (): Promise<UnitResult> => {
           // At most one call per unit: the lease is taken before the gate and the call, and released when the unit settles.
           const lease = await guard("lease", true, () => leases.take(u.id));
@@ -355,7 +372,7 @@ export const RESULT_FLUSH_MS = 500;
  * Each flush stores responses with the follow-up units they create in one D1 batch (as before, so a crash cannot
  * lose a follow-up), then sends the follow-ups' messages. Flushes run one at a time.
  */
-function resultWriter(env: Env, db: Db) {
+function resultWriter(env: Env, db: Db, runOf: (unitId: string) => string) {
   let waiting: UnitResult[] = [];
   const releases: { unitId: string; leaseId: string }[] = [];
   /** The lease each unit holds in this delivery, so a settled unit clears only its own. */
@@ -376,7 +393,7 @@ function resultWriter(env: Env, db: Db) {
     chain = chain.then(async () => {
       const next = part.flatMap((r) => (r.status === "done" ? r.next : []));
       try {
-        await storeResults(db, env.RAW, part, next, free, leases);
+        await storeResults(db, env.RAW, runOf, part, next, free, leases);
       } catch (err) {
         console.error(JSON.stringify({ event: "flush.error", results: part.length, error: String(err) }));
         failed.push(...part);
@@ -437,20 +454,24 @@ export const LEASE_GROUP_MAX = 90;
 export function leaseGroups(env: Env, leaseMs: number, groupSize: number) {
   const order: string[] = [];
   const position = new Map<string, number>();
+  const runOf = new Map<string, string>();
   const outcomes = new Map<string, Promise<LeaseOutcome>>();
   return {
-    queue(unitId: string) {
+    queue(unitId: string, runId: string) {
       if (position.has(unitId)) return;
       position.set(unitId, order.length);
+      runOf.set(unitId, runId);
       order.push(unitId);
     },
     take(unitId: string): Promise<LeaseOutcome> {
       const known = outcomes.get(unitId);
       if (known) return known;
+      // A group is one run's units (one key range of units).
+      const runId = runOf.get(unitId)!;
       const group = [unitId];
       for (let i = (position.get(unitId) ?? order.length) + 1; i < order.length && group.length < groupSize; i++)
-        if (!outcomes.has(order[i])) group.push(order[i]);
-      const taking = takeLeases(env, group, crypto.randomUUID(), leaseMs);
+        if (!outcomes.has(order[i]) && runOf.get(order[i]) === runId) group.push(order[i]);
+      const taking = takeLeases(env, runId, group, crypto.randomUUID(), leaseMs);
       for (const id of group) {
         const outcome = taking.then((m) => m.get(id)!);
         // A failed statement fails each unit where it awaits its lease; until then the rejection is not "unhandled".
@@ -466,24 +487,24 @@ export function leaseGroups(env: Env, leaseMs: number, groupSize: number) {
  * Takes the units' lease: a conditional UPDATE of pending units whose lease is free or expired, so of two concurrent
  * deliveries only one calls a unit's model. Times are D1's clock, so workers' clocks never disagree with it.
  */
-async function takeLeases(env: Env, unitIds: string[], leaseId: string, leaseMs: number): Promise<Map<string, LeaseOutcome>> {
+async function takeLeases(env: Env, runId: string, unitIds: string[], leaseId: string, leaseMs: number): Promise<Map<string, LeaseOutcome>> {
   // One statement for the group. A D1 batch of one UPDATE per unit read 2.6 fewer rows per unit (SQLite builds a
   // temporary index for an IN list; reads cost $0.001 per million) but was 0.1 s slower on the 50 ms bench (two
   // interleaved rounds of two runs).
   const marks = (from: number) => unitIds.map((_, i) => `?${i + from}`).join(", ");
   const taken = await env.DB.prepare(
-    `UPDATE units SET lease_id = ?1, lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2) WHERE id IN (${marks(3)}) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id`,
+    `UPDATE units SET lease_id = ?1, lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2) WHERE run_id = ?3 AND id IN (${marks(4)}) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id`,
   )
-    .bind(leaseId, `+${(leaseMs / 1000).toFixed(3)} seconds`, ...unitIds)
+    .bind(leaseId, `+${(leaseMs / 1000).toFixed(3)} seconds`, runId, ...unitIds)
     // all(), not first(): its meta carries rows_written, so the bench's count includes the lease (one row per unit).
     .all<{ id: string }>();
   const out = new Map<string, LeaseOutcome>(taken.results.map((r) => [r.id, { taken: true, leaseId }]));
   const rest = unitIds.filter((id) => !out.has(id));
   if (!rest.length) return out;
   const rows = await env.DB.prepare(
-    `SELECT id, status, (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE id IN (${rest.map((_, i) => `?${i + 1}`).join(", ")})`,
+    `SELECT id, status, (julianday(lease_until) - julianday('now')) * 86400000 AS left_ms FROM units WHERE run_id = ?1 AND id IN (${rest.map((_, i) => `?${i + 2}`).join(", ")})`,
   )
-    .bind(...rest)
+    .bind(runId, ...rest)
     .all<{ id: string; status: string; left_ms: number | null }>();
   const byId = new Map(rows.results.map((r) => [r.id, r]));
   for (const id of rest) {
@@ -498,18 +519,17 @@ async function takeLeases(env: Env, unitIds: string[], leaseId: string, leaseMs:
   return out;
 }
 
-async function loadParents(db: Db, ids: string[]): Promise<Map<string, { answer: string | null; parsed: Record<string, unknown> }>> {
-  const rows = (
-    await Promise.all(
-      chunk([...new Set(ids)], 90).map((part) =>
-        db
-          .select({ unitId: responses.unitId, answer: responses.answer, parsed: responses.parsed })
-          .from(responses)
-          .where(inArray(responses.unitId, part))
-          .all(),
-      ),
-    )
-  ).flat();
+async function loadParents(db: Db, pairs: { runId: string; id: string }[]): Promise<Map<string, { answer: string | null; parsed: Record<string, unknown> }>> {
+  const reads = [...idsByRun(pairs)].flatMap(([runId, ids]) =>
+    chunk([...new Set(ids)], 90).map((part) =>
+      db
+        .select({ unitId: responses.unitId, answer: responses.answer, parsed: responses.parsed })
+        .from(responses)
+        .where(and(eq(responses.runId, runId), inArray(responses.unitId, part)))
+        .all(),
+    ),
+  );
+  const rows = (await Promise.all(reads)).flat();
   return new Map(rows.map((r) => [r.unitId, { answer: r.answer, parsed: r.parsed as Record<string, unknown> }]));
 }
 
@@ -602,6 +622,7 @@ async function runUnit(
 async function storeResults(
   db: Db,
   rawBucket: R2Bucket,
+  runOf: (unitId: string) => string,
   results: UnitResult[],
   next: (typeof units.$inferInsert)[],
   releases: { unitId: string; leaseId: string }[] = [],
@@ -620,20 +641,22 @@ async function storeResults(
     ),
   );
   const free = { leaseId: null, leaseUntil: null };
-  for (const part of chunk(
-    done.map((r) => r.unitId),
-    90,
-  )) {
-    statements.push(
-      db
-        .update(units)
-        .set({ status: "done", updatedAt: now, ...free })
-        .where(and(inArray(units.id, part), ne(units.status, "done"))),
-    );
-  }
+  for (const [runId, ids] of idsByRun(done.map((r) => ({ runId: r.response.runId, id: r.unitId }))))
+    for (const part of chunk(ids, 90))
+      statements.push(
+        db
+          .update(units)
+          .set({ status: "done", updatedAt: now, ...free })
+          .where(and(eq(units.runId, runId), inArray(units.id, part), ne(units.status, "done"))),
+      );
   for (const r of results) {
     // Only a unit still pending whose lease is ours or free: another delivery's call in flight is left alone.
-    const mine = and(eq(units.id, r.unitId), eq(units.status, "pending"), or(isNull(units.leaseId), eq(units.leaseId, leases.get(r.unitId) ?? "")));
+    const mine = and(
+      eq(units.runId, runOf(r.unitId)),
+      eq(units.id, r.unitId),
+      eq(units.status, "pending"),
+      or(isNull(units.leaseId), eq(units.leaseId, leases.get(r.unitId) ?? "")),
+    );
     if (r.status === "failed") {
       statements.push(
         db
@@ -662,7 +685,7 @@ async function storeResults(
       db
         .update(units)
         .set(free)
-        .where(and(eq(units.id, id), eq(units.leaseId, leaseId))),
+        .where(and(eq(units.runId, runOf(id)), eq(units.id, id), eq(units.leaseId, leaseId))),
     );
   await runBatch(db, statements);
 }
@@ -722,7 +745,7 @@ export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env):
             leaseId: null,
             leaseUntil: null,
           })
-          .where(and(inArray(units.id, parsed.data.unitIds), eq(units.status, "pending"))),
+          .where(and(eq(units.runId, parsed.data.runId), inArray(units.id, parsed.data.unitIds), eq(units.status, "pending"))),
       );
     } else if (parsed.success && parsed.data.kind === "plan") {
       // A plan slice that kept failing: the run says why, and the cron's sweep re-plans it (src/queue/sweep.ts).

@@ -32,7 +32,7 @@ export async function reenqueueUnanswered(env: Pick<Env, "WORK_QUEUE">, db: Db, 
   const missing = await db
     .select({ id: units.id })
     .from(units)
-    .leftJoin(responses, eq(responses.unitId, units.id))
+    .leftJoin(responses, and(eq(responses.runId, units.runId), eq(responses.unitId, units.id)))
     .where(and(eq(units.runId, runId), opts.pendingOnly ? eq(units.status, "pending") : ne(units.status, "done"), isNull(responses.unitId)))
     .all();
   if (missing.length)

@@ -90,7 +90,7 @@ export async function sweepStalledRuns(env: Env, db: Db, stalledAfter: number = 
         await db
           .update(units)
           .set({ updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
-          .where(and(inArray(units.id, part), eq(units.status, "pending")));
+          .where(and(eq(units.runId, run.id), inArray(units.id, part), eq(units.status, "pending")));
       out.resent.push({ runId: run.id, units: ids.length });
     }
     if (await completeIfFinished(db, run.id)) out.completed.push(run.id);

@@ -177,9 +177,8 @@ export function csvRecord(rec: Record<string, unknown>, admin: boolean): string 
 }
 
 /**
- * Streams a run's units and responses in storage order. Pages by rowid inside the run's rowid range with
- * NOT INDEXED, so each page reads about its own rows (a run's units are stored in runs of rows) instead of
- * sorting the whole run again for every page.
+ * Streams a run's units and responses in storage order: unit-id order, the key of `units` (run_id, id), so each page
+ * is the next stretch of one key range and reads only its own rows.
  */
 export function judgmentsStream(
   d1: D1Database,
@@ -190,43 +189,39 @@ export function judgmentsStream(
   view?: PrivacyView,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  let range: { lo: number | null; hi: number | null } | null = null;
-  let after = -1;
+  let after = "";
+  let finished = false;
   let headerSent = false;
   // Admins get the prompt, from the stored request: in R2 (raw_key, raw_line), or in D1 for rows before migration 0009.
   const reader = admin ? rawReader(rawBucket) : null;
   const sql = `SELECT ${UNIT_COLUMNS}, si.dimension AS dimension, si.keying AS keying${admin ? UNIT_RAW_COLUMNS : ""}
-                 FROM units AS u NOT INDEXED
+                 FROM units AS u
                  LEFT JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
-                 LEFT JOIN responses r ON r.unit_id = u.id
-                WHERE u.rowid > ?2 AND u.rowid <= ?3 AND u.run_id = ?1
-                ORDER BY u.rowid
-                LIMIT ?4`;
+                 LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id
+                WHERE u.run_id = ?1 AND u.id > ?2
+                ORDER BY u.id
+                LIMIT ?3`;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         if (!headerSent) {
           headerSent = true;
-          range = (await d1
-            .prepare("SELECT min(rowid) AS lo, max(rowid) AS hi FROM units WHERE run_id = ?1")
-            .bind(runId)
-            .first<{ lo: number | null; hi: number | null }>()) ?? { lo: null, hi: null };
-          if (range.lo != null) after = range.lo - 1;
           if (format === "csv") {
             controller.enqueue(encoder.encode(csvHeader(admin)));
             return;
           }
         }
-        if (!range || range.hi == null || after >= range.hi) {
+        if (finished) {
           controller.close();
           return;
         }
-        const { results } = await d1.prepare(sql).bind(runId, after, range.hi, EXPORT_PAGE_ROWS).all<UnitRow>();
+        const { results } = await d1.prepare(sql).bind(runId, after, EXPORT_PAGE_ROWS).all<UnitRow>();
+        finished = results.length < EXPORT_PAGE_ROWS;
         if (!results.length) {
           controller.close();
           return;
         }
-        after = results[results.length - 1].rowid;
+        after = results[results.length - 1].id;
         if (reader) await fillRequests(reader, results);
         let chunk = "";
         for (const row of results) {

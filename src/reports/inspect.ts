@@ -249,7 +249,7 @@ export interface UnitGroup {
 }
 
 /**
- * Reads a run's units as groups, page by page: stage-0 units in rowid order (plan order), `pageSize` at a time, each
+ * Reads a run's units as groups, page by page: stage-0 units in unit-id order (the key of `units`), `pageSize` at a time, each
  * with its descendants (found level by level through parent_id: judge calls, sampled draws, critique chains).
  * With the raw-answer bucket, each stage-0 unit carries its stored request (read back from R2, or D1 for rows
  * written before migration 0009) and its answer; without it, neither. Returns null after the last page.
@@ -260,18 +260,18 @@ export function unitGroupPages(d1: D1Database, runId: string, rawBucket: R2Bucke
   const firstSql = `SELECT ${UNIT_COLUMNS}, si.dimension AS dimension, si.keying AS keying, si.payload AS payload${rawCols}
                       FROM units u
                       LEFT JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
-                      LEFT JOIN responses r ON r.unit_id = u.id
-                     WHERE u.run_id = ?1 AND u.stage = 0 AND u.rowid > ?2
-                     ORDER BY u.rowid LIMIT ?3`;
+                      LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id
+                     WHERE u.run_id = ?1 AND u.id > ?2 AND u.stage = 0
+                     ORDER BY u.id LIMIT ?3`;
   const childSql = (n: number) => `SELECT ${UNIT_COLUMNS}, NULL AS dimension, NULL AS keying, NULL AS payload${rawCols}
-                      FROM units u LEFT JOIN responses r ON r.unit_id = u.id
+                      FROM units u LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id
                      WHERE u.parent_id IN (${Array.from({ length: n }, (_, i) => `?${i + 1}`).join(",")})
-                     ORDER BY u.rowid`;
-  let after = -1;
+                     ORDER BY u.stage, u.id`;
+  let after = "";
   return async () => {
     const { results } = await d1.prepare(firstSql).bind(runId, after, pageSize).all<UnitRow>();
     if (!results.length) return null;
-    after = results[results.length - 1].rowid;
+    after = results[results.length - 1].id;
     if (reader) await fillRequests(reader, results);
     const rootOf = new Map<string, string>(results.map((u) => [u.id, u.id]));
     const children = new Map<string, UnitRow[]>();

@@ -184,7 +184,7 @@ export async function judgeAgreement(d1: D1Database, run: RunRow, opts: { a?: st
               json_extract(si.payload, '$.borderline') AS borderline, json_extract(sv.meta, '$.kind') AS suiteKind,
               j.suite_version_id || char(31) || j.item_key AS prompt
          FROM units j
-         JOIN responses r ON r.unit_id = j.id
+         JOIN responses r ON r.run_id = j.run_id AND r.unit_id = j.id
          JOIN suite_versions sv ON sv.id = j.suite_version_id
          JOIN suite_items si ON si.suite_version_id = j.suite_version_id AND si.item_key = j.item_key
         WHERE j.run_id = ?1 AND j.judge IS NOT NULL AND j.status = 'done'`,

@@ -4,7 +4,6 @@
  */
 
 export interface UnitRow {
-  rowid: number;
   id: string;
   kind: string;
   stage: number;
@@ -38,7 +37,7 @@ export interface UnitRow {
 }
 
 /** The unit (`u`) and response (`r`) columns of a `UnitRow`; the item's fields are added by each query. */
-export const UNIT_COLUMNS = `u.rowid AS rowid, u.id AS id, u.kind AS kind, u.stage AS stage, u.parent_id AS parentId, u.suite_version_id AS suiteVersionId,
+export const UNIT_COLUMNS = `u.id AS id, u.kind AS kind, u.stage AS stage, u.parent_id AS parentId, u.suite_version_id AS suiteVersionId,
   u.item_key AS itemKey, u.sample_index AS sampleIndex, u.variant AS variant, u.judge AS judge, u.status AS status, u.attempts AS attempts,
   u.parse_retries AS parseRetries, u.last_error AS lastError, r.score AS score, r.parsed AS parsed, r.model AS model, r.prompt_tokens AS promptTokens,
   r.completion_tokens AS completionTokens, r.latency_ms AS latencyMs, r.created_at AS answeredAt`;

@@ -31,7 +31,7 @@ export async function runUsage(d1: D1Database, runId: string, config?: RunConfig
               coalesce(sum(r.prompt_tokens), 0) AS inputTokens, coalesce(sum(r.completion_tokens), 0) AS outputTokens,
               sum(r.prompt_tokens IS NULL AND r.completion_tokens IS NULL) AS callsWithoutUsage,
               e.price_per_million_input_tokens AS pin, e.price_per_million_output_tokens AS pout
-         FROM responses r JOIN units u ON u.id = r.unit_id LEFT JOIN endpoints e ON e.id = r.endpoint_id
+         FROM responses r JOIN units u ON u.run_id = r.run_id AND u.id = r.unit_id LEFT JOIN endpoints e ON e.id = r.endpoint_id
         WHERE r.run_id = ?1
         GROUP BY r.endpoint_id, r.model, role
         ORDER BY role DESC, r.endpoint_id`,

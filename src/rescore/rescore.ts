@@ -193,7 +193,7 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
       score: responses.score,
     })
     .from(units)
-    .innerJoin(responses, eq(responses.unitId, units.id))
+    .innerJoin(responses, and(eq(responses.runId, units.runId), eq(responses.unitId, units.id)))
     .where(and(eq(units.runId, run.id), eq(units.stage, 0), eq(units.status, "done"), inArray(units.suiteVersionId, judgedVersions)))
     .all();
   const items = new Map<string, Map<string, SuiteItem>>();
@@ -239,7 +239,13 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
         chunk(
           rows.map((r) => r.id),
           90,
-        ).map((part) => db.select({ id: units.id }).from(units).where(inArray(units.id, part)).all()),
+        ).map((part) =>
+          db
+            .select({ id: units.id })
+            .from(units)
+            .where(and(eq(units.runId, run.id), inArray(units.id, part)))
+            .all(),
+        ),
       )
     )
       .flat()
@@ -266,7 +272,7 @@ export async function rejudgeRun(env: Env, db: Db, data: z.infer<typeof RejudgeE
         db
           .select({ id: units.id })
           .from(units)
-          .where(and(inArray(units.id, part), eq(units.status, "pending")))
+          .where(and(eq(units.runId, run.id), inArray(units.id, part), eq(units.status, "pending")))
           .all(),
       ),
     )

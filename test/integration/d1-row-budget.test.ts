@@ -11,22 +11,22 @@ import type { WorkMessage } from "../../src/queue/messages";
 import { registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 describe("D1 rows written per unit", () => {
-  it("a planned unit is 3 rows (row, its text key's B-tree, units_run_status); a response 2 (WITHOUT ROWID: no second B-tree)", async () => {
+  it("a planned unit is 1 row and a response 1 (both WITHOUT ROWID tables keyed by run: no index to write)", async () => {
     const unit = await env.DB.prepare(
       "INSERT INTO units (id, run_id, kind, suite_version_id, item_key, sample_index) VALUES (?1, 'run_budget', 'ask', 'sv', 'i', 0)",
     )
       .bind(`budget-${crypto.randomUUID()}`)
       .run();
-    expect(unit.meta.rows_written).toBe(3);
+    expect(unit.meta.rows_written).toBe(1);
     const r = await env.DB.prepare(
       "INSERT INTO responses (unit_id, run_id, endpoint_id, model, raw_key, raw_line, answer, parsed, score, latency_ms) VALUES (?1, 'run_budget', 'ep', 'm', 'raw/x', 0, 'Yes', '{}', 0.5, 1)",
     )
       .bind(`budget-${crypto.randomUUID()}`)
       .run();
-    expect(r.meta.rows_written).toBe(2);
+    expect(r.meta.rows_written).toBe(1);
   });
 
-  it("the consumer writes 5 rows per answered unit: lease 1, response 2, done 2 (the status index moves)", async () => {
+  it("the consumer writes 3 rows per answered unit: lease 1, response 1, done 1 (no status index to move)", async () => {
     const tag = uniqueTag("budget");
     const ep = await registerSim(`budget-${tag}`, `base:tag=${tag}`);
     const run = await startRun({ endpointId: ep.id, seed: 31, limit: 5 });
@@ -45,8 +45,8 @@ describe("D1 rows written per unit", () => {
     await getQueueResult(batch, ctx);
     log.mockRestore();
     const counts = lines.map((l) => JSON.parse(l)).find((o) => o.event === "batch.counts");
-    // Per unit 5 (the lease's conditional UPDATE counted too), plus 1 for the run's completion once per batch.
-    expect(counts.rowsWritten).toBe(5 * ids.length + 1);
+    // Per unit 3 (the lease's conditional UPDATE counted too), plus 1 for the run's completion once per batch.
+    expect(counts.rowsWritten).toBe(3 * ids.length + 1);
     // Their raw answers: one R2 object for the flush.
     expect(counts.r2Puts).toBe(1);
   });

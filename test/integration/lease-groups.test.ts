@@ -38,7 +38,7 @@ describe("lease groups", () => {
       }),
     } as typeof env;
     const leases = leaseGroups(counted, 30_000, 4);
-    for (const id of ids) leases.queue(id);
+    for (const id of ids) leases.queue(id, run.id);
 
     const first = await leases.take(ids[0]);
     expect(first.taken).toBe(true);

@@ -1,6 +1,7 @@
 /**
- * Reports stay fast at 100k units because their score reads use the (run_id, unit_id, score) index and never the
- * wide response rows (issue 15); the numbers they read must be exactly those the scorer stored.
+ * Reports stay fast at 100k units because a run's units and responses are each one range of their tables' primary
+ * keys (run_id, id): every run-scoped read searches that key and never scans a table (issue 15, migration 0012);
+ * the numbers they read must be exactly those the scorer stored.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -8,7 +9,7 @@ import { personaSamples } from "../../src/db/queries/reports";
 import { registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
 
 describe("persona report reads", () => {
-  it("read every sample's score and P(yes) as stored, without touching the response rows", async () => {
+  it("read every sample's score and P(yes) as stored, through the tables' keys", async () => {
     const tag = uniqueTag("rr");
     const ep = await registerSim(`rr-${tag}`, `base:tag=${tag}`);
     const run = await startRun({ endpointId: ep.id, suites: ["persona-diagnostic"], seed: 3, limit: 24, samplesPerItem: 2 });
@@ -17,7 +18,7 @@ describe("persona report reads", () => {
     const samples = await personaSamples(env.DB, run.id);
     const stored = (
       await env.DB.prepare(
-        "SELECT u.item_key AS itemKey, r.score AS score, json_extract(r.parsed, '$.pYes') AS pYes FROM units u JOIN responses r ON r.unit_id = u.id WHERE u.run_id = ? ORDER BY u.item_key, r.score",
+        "SELECT u.item_key AS itemKey, r.score AS score, json_extract(r.parsed, '$.pYes') AS pYes FROM units u JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id WHERE u.run_id = ? ORDER BY u.item_key, r.score",
       )
         .bind(run.id)
         .all<{ itemKey: string; score: number | null; pYes: number | null }>()
@@ -38,16 +39,21 @@ describe("persona report reads", () => {
     )
       .bind(run.id)
       .all<{ detail: string }>();
-    expect(plan.results.map((p) => p.detail).join("\n")).toMatch(/COVERING INDEX responses_run_scores/);
+    const detail = plan.results.map((p) => p.detail).join("\n");
+    expect(detail).toMatch(/SEARCH u USING PRIMARY KEY \(run_id=\?\)/);
+    expect(detail).toMatch(/SEARCH r USING PRIMARY KEY \(run_id=\? AND unit_id=\?\)/);
+    expect(detail).not.toMatch(/SCAN/);
   });
 
-  it("sum a run's tokens per endpoint and model (the usage section) from the covering index, not the response rows", async () => {
+  it("sum a run's tokens per endpoint and model (the usage section) through the keys, scanning no table", async () => {
     const plan = await env.DB.prepare(
-      "EXPLAIN QUERY PLAN SELECT r.endpoint_id, r.model, count(*), sum(r.prompt_tokens), sum(r.completion_tokens) FROM responses r JOIN units u ON u.id = r.unit_id WHERE r.run_id = ? GROUP BY r.endpoint_id, r.model, u.judge IS NULL",
+      "EXPLAIN QUERY PLAN SELECT r.endpoint_id, r.model, count(*), sum(r.prompt_tokens), sum(r.completion_tokens) FROM responses r JOIN units u ON u.run_id = r.run_id AND u.id = r.unit_id WHERE r.run_id = ? GROUP BY r.endpoint_id, r.model, u.judge IS NULL",
     )
       .bind("r")
       .all<{ detail: string }>();
-    expect(plan.results.map((p) => p.detail).join("\n")).toMatch(/COVERING INDEX responses_run_scores/);
+    const detail = plan.results.map((p) => p.detail).join("\n");
+    expect(detail).toMatch(/USING PRIMARY KEY \(run_id=\?\)/);
+    expect(detail).not.toMatch(/SCAN/);
   });
 });
 

@@ -14,7 +14,6 @@ import {
 } from "../../src/reports/export";
 
 const row: ExportRow = {
-  rowid: 1,
   unitId: "u_1",
   kind: "judge",
   stage: 1,

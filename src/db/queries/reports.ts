@@ -185,7 +185,7 @@ export async function safetySamples(d1: D1Database, runId: string, judgeKey: str
          JOIN suite_items si ON si.suite_version_id = a.suite_version_id AND si.item_key = a.item_key
          JOIN suite_versions sv ON sv.id = a.suite_version_id
          LEFT JOIN units j ON j.parent_id = a.id AND j.kind = 'judge' AND j.judge = ?2
-         LEFT JOIN responses jr ON jr.unit_id = j.id
+         LEFT JOIN responses jr ON jr.run_id = j.run_id AND jr.unit_id = j.id
         WHERE a.run_id = ?1 AND a.kind = 'ask' AND json_extract(sv.meta, '$.kind') = 'safety'`,
     )
     .bind(runId, judgeKey)
@@ -203,7 +203,7 @@ export async function fixtureJudgments(d1: D1Database, runId: string) {
          FROM units u
          JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
          JOIN suite_versions sv ON sv.id = u.suite_version_id
-         LEFT JOIN responses r ON r.unit_id = u.id
+         LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id
         WHERE u.run_id = ?1 AND json_extract(sv.meta, '$.kind') = 'judge-fixture'`,
     )
     .bind(runId)

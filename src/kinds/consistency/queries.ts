@@ -25,7 +25,7 @@ export async function consistencyRows(d1: D1Database, runId: string, suiteVersio
               r.parsed AS parsed
          FROM units u
          JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
-         LEFT JOIN responses r ON r.unit_id = u.id
+         LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id
         WHERE u.run_id = ?1 AND u.suite_version_id = ?2`,
     )
     .bind(runId, suiteVersionId)

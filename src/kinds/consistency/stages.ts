@@ -204,7 +204,7 @@ export async function loadBaseAnswer(deps: { db: Db; env: { BASE_ANSWER_WAIT_SEC
   const row = await deps.db
     .select({ status: units.status, answer: responses.answer })
     .from(units)
-    .leftJoin(responses, eq(responses.unitId, units.id))
+    .leftJoin(responses, and(eq(responses.runId, units.runId), eq(responses.unitId, units.id)))
     .where(and(eq(units.id, id), eq(units.runId, baseRunId)))
     .get();
   if (row?.status === "done") {

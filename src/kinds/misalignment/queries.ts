@@ -32,7 +32,7 @@ export async function misalignmentAsks(d1: D1Database, runId: string): Promise<E
               a.variant AS variant, a.status AS status, json_extract(r.parsed, '$.triggered') AS triggered
          FROM units a
          JOIN suite_versions sv ON sv.id = a.suite_version_id
-         LEFT JOIN responses r ON r.unit_id = a.id
+         LEFT JOIN responses r ON r.run_id = a.run_id AND r.unit_id = a.id
         WHERE a.run_id = ?1 AND a.kind = 'ask' AND json_extract(sv.meta, '$.kind') = 'misalignment'`,
     )
     .bind(runId)
@@ -48,7 +48,7 @@ export async function misalignmentJudgments(d1: D1Database, runId: string, judge
               json_extract(r.parsed, '$.method') AS method, json_extract(r.parsed, '$.mass') AS mass,
               json_extract(r.parsed, '$.abstention') AS abstention
          FROM units j
-         LEFT JOIN responses r ON r.unit_id = j.id
+         LEFT JOIN responses r ON r.run_id = j.run_id AND r.unit_id = j.id
         WHERE j.run_id = ?1 AND j.kind IN ('judge-aligned', 'judge-coherent') AND substr(j.judge, 1, length(?2)) = ?2`,
     )
     .bind(runId, judgePrefix)

@@ -26,7 +26,7 @@ export async function selfReportRows(d1: D1Database, runId: string): Promise<Sel
          FROM units u
          JOIN suite_items si ON si.suite_version_id = u.suite_version_id AND si.item_key = u.item_key
          JOIN suite_versions sv ON sv.id = u.suite_version_id
-         LEFT JOIN responses r ON r.unit_id = u.id
+         LEFT JOIN responses r ON r.run_id = u.run_id AND r.unit_id = u.id
         WHERE u.run_id = ?1 AND u.kind = 'ask' AND json_extract(sv.meta, '$.kind') = 'self-report'`,
     )
     .bind(runId)
