@@ -19,12 +19,13 @@ export interface RawRef {
 }
 
 /**
- * The object key for one write: by run, then the chunk's first unit id, then a random part. The random part keeps
- * two writes that start with the same unit (a unit answered twice after its lease expired) from overwriting each
- * other's object, which would move lines under rows that already point at them.
+ * The object key for one write: by run, then 64 random bits. Random, so two writes of the same units (a unit answered
+ * twice after its lease expired) never overwrite each other's object, which would move lines under rows that already
+ * point at them. Short, because every response row stores it (D1 storage is billed per byte: issue 15).
  */
-export function rawObjectKey(runId: string, firstUnitId: string): string {
-  return `raw/${runId}/${firstUnitId}-${crypto.randomUUID()}.jsonl.gz`;
+export function rawObjectKey(runId: string): string {
+  const bits = crypto.getRandomValues(new Uint8Array(8));
+  return `raw/${runId}/${[...bits].map((b) => b.toString(16).padStart(2, "0")).join("")}.jsonl.gz`;
 }
 
 /** A run's objects share this prefix (list it to find them, e.g. to delete a run's raw answers). */
@@ -47,7 +48,7 @@ export async function putRawLines(bucket: R2Bucket, lines: (RawLine & { runId: s
   const refs = new Map<string, RawRef>();
   await Promise.all(
     [...byRun].map(async ([runId, list]) => {
-      const key = rawObjectKey(runId, list[0].unitId);
+      const key = rawObjectKey(runId);
       const body = list.map((l) => JSON.stringify({ unitId: l.unitId, request: l.request, raw: l.raw })).join("\n") + "\n";
       await bucket.put(key, await gzip(body), { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" } });
       list.forEach((l, i) => refs.set(l.unitId, { rawKey: key, rawLine: i }));

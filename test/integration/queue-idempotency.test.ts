@@ -2,6 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
+import { RESULT_FLUSH_SIZE } from "../../src/queue/consumer";
 import type { WorkMessage } from "../../src/queue/messages";
 import { SUITE_KINDS } from "../../src/suites/kinds";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
@@ -197,7 +198,7 @@ describe("durable progress", () => {
     const slow = `base:latency=1200,tag=${tag}s`;
     const fastEp = await registerSim(`flush-${tag}`, fast);
     const slowEp = await registerSim(`flush-slow-${tag}`, slow);
-    const fastRun = await startRun({ endpointId: fastEp.id, seed: 15, limit: 30 });
+    const fastRun = await startRun({ endpointId: fastEp.id, seed: 15, limit: RESULT_FLUSH_SIZE + 5 });
     const slowRun = await startRun({ endpointId: slowEp.id, seed: 15, limit: 1 });
     await waitForRun(fastRun.id);
     await waitForRun(slowRun.id);
@@ -215,14 +216,14 @@ describe("durable progress", () => {
       async () => {
         const n = (await env.DB.prepare("SELECT count(*) AS n FROM responses WHERE run_id = ?").bind(fastRun.id).first<{ n: number }>())!.n;
         if (!finished) storedMidway = n;
-        return n >= 25 || finished;
+        return n >= RESULT_FLUSH_SIZE || finished;
       },
       { timeout: 10_000, interval: 20 },
     );
     await delivery;
     // At least one flush of RESULT_FLUSH_SIZE answers was durable before the batch ended.
-    expect(storedMidway).toBeGreaterThanOrEqual(25);
+    expect(storedMidway).toBeGreaterThanOrEqual(RESULT_FLUSH_SIZE);
     const all = await env.DB.prepare("SELECT count(*) AS n FROM responses WHERE run_id IN (?, ?)").bind(fastRun.id, slowRun.id).first<{ n: number }>();
-    expect(all!.n).toBe(31);
+    expect(all!.n).toBe(RESULT_FLUSH_SIZE + 6);
   });
 });

@@ -44,7 +44,7 @@ describe("raw answers in R2", () => {
     const refs = await putRawLines(env.RAW, lines);
     expect(refs.get("u1")!.rawKey).toBe(refs.get("u3")!.rawKey);
     expect(refs.get("u1")!.rawKey).not.toBe(refs.get("u2")!.rawKey);
-    expect(refs.get("u1")!.rawKey.startsWith("raw/run-a/u1-")).toBe(true);
+    expect(refs.get("u1")!.rawKey).toMatch(/^raw\/run-a\/[0-9a-f]{16}\.jsonl\.gz$/);
     expect([refs.get("u1")!.rawLine, refs.get("u3")!.rawLine, refs.get("u2")!.rawLine]).toEqual([0, 1, 0]);
     // Stored compressed: the gzip magic number.
     const bytes = new Uint8Array(await (await env.RAW.get(refs.get("u1")!.rawKey))!.arrayBuffer());
