@@ -6,7 +6,7 @@ import { z } from "zod";
  * endpoint's concurrency locally (miniflare delivers one batch at a time) while staying "a few model calls"
  * per message (platform-limits guide, Workers: 6 simultaneous connections per invocation).
  */
-export const UNITS_PER_MESSAGE = 5;
+export const UNITS_PER_MESSAGE = 10;
 /** Units planned per plan message: 100 work messages, the most one `sendBatch` takes (Queues limits). */
 export const PLAN_CHUNK_UNITS = UNITS_PER_MESSAGE * 100;
 
