@@ -12,10 +12,9 @@ export interface PersonaSample {
 }
 
 /**
- * Every ask-unit of a run with its score and the item's dimension (one query). The score comes from the covering
- * index `responses_run_scores` (the join names run_id so it is used), never from the wide response row, and pYes is
- * derived from it: the persona scorer stores score = pMatch = (keying "yes" ? pYes : 1 - pYes) (kinds/persona/scorer.ts,
- * suites/kinds.ts), so reading `parsed` for it would cost a ~4 KB row read per sample for no new information.
+ * Every ask-unit of a run with its score and the item's dimension (one query over the run's key range of units and
+ * responses: the join names run_id). pYes is derived from the score: the persona scorer stores score = pMatch =
+ * (keying "yes" ? pYes : 1 - pYes) (kinds/persona/scorer.ts, suites/kinds.ts), so no JSON is parsed per sample.
  */
 export async function personaSamples(d1: D1Database, runId: string): Promise<PersonaSample[]> {
   const { results } = await d1
