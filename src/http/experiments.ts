@@ -65,7 +65,6 @@ const StartRuns = z
       .openapi({ description: "Any suites, of any kind (persona, safety, misalignment, self-report, consistency)" }),
     ...samplingOverrides,
     seed: SeedSchema.optional(),
-    limit: z.number().int().min(1).optional(),
     dryRun: z.boolean().optional().openapi({ description: "Answer each run's planned calls, tokens and cost and the totals (200), starting nothing" }),
   })
   .strict()

@@ -9,7 +9,7 @@ import { RUBRIC_ID } from "../judges/rubrics";
 import { SAFETY_RUBRIC_VERSION } from "../judges/safety-rubric";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import { launchRun, MAX_RUN_UNITS, prepareRun } from "../queue/start-run";
+import { launchRun, prepareRun } from "../queue/start-run";
 import { importAnswers, MAX_ANSWER_IMPORT_BYTES } from "../queue/import-answers";
 import { rejudgeRun } from "../rescore/rescore";
 import { PrivacyView } from "../reports/privacy";
@@ -29,7 +29,6 @@ const CreateRun = z
     suites: z.array(z.string().min(1).max(200)).min(1).max(20).default(["persona-diagnostic"]),
     ...samplingOverrides,
     seed: SeedSchema.optional(),
-    limit: z.number().int().min(1).max(MAX_RUN_UNITS).optional().openapi({ description: "Items per suite, drawn stratified by dimension and keying" }),
     judge: z
       .object({ endpointId: z.string().min(1), rubric: RubricId })
       .strict()

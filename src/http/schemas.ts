@@ -1,5 +1,6 @@
 /** @module http/schemas: shared request/response schemas (they are both the validation and the API description). */
 import { z } from "@hono/zod-openapi";
+import { MAX_RUN_UNITS } from "../queue/start-run";
 import { CONSTITUTION_ID } from "../suites/constitutions";
 
 export const ErrorSchema = z
@@ -149,7 +150,7 @@ export const RejudgeResult = z
   })
   .openapi("Rejudge");
 
-/** Samples per item and temperature a run request (or an experiment's runs) may set; otherwise the suites' defaults. */
+/** Samples per item, temperature and the item limit a run request (or an experiment's runs) may set; otherwise the suites' defaults. */
 export const samplingOverrides = {
   samplesPerItem: z.number().int().min(1).max(100).optional().openapi({
     description:
@@ -161,4 +162,11 @@ export const samplingOverrides = {
     .max(2)
     .optional()
     .openapi({ description: "Default: the suites' declared default (persona-consistency: 0.7; otherwise 1); must be set when the suites' defaults differ" }),
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_RUN_UNITS)
+    .optional()
+    .openapi({ description: `Items per suite, drawn stratified by dimension and keying (at most ${MAX_RUN_UNITS}, MAX_RUN_UNITS)` }),
 };

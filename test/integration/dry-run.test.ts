@@ -4,6 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { MAX_RUN_UNITS } from "../../src/queue/start-run";
 import { api, registerSim, simStats, startRun, uniqueTag, waitForRun } from "../helpers";
 import { responseMismatches } from "../support/declared";
 
@@ -138,6 +139,17 @@ describe("dry runs", () => {
     expect(responseMismatches("POST", `/v1/experiments/${exp.json.id}/runs`, 200, dry.json)).toEqual([]);
     expect(dry.json.runs.map((r: any) => r.run.endpointId)).toEqual([base.id, member.id]);
     expect(dry.json.total.calls).toBe(2 * (5 + 5));
+    expect(await count("runs")).toBe(runsBefore);
+    // The item limit has one bound on both routes (MAX_RUN_UNITS): past it, a 400 that starts nothing.
+    for (const [path, body] of [
+      ["/v1/runs", { endpointId: base.id }],
+      [`/v1/experiments/${exp.json.id}/runs`, { judge: { endpointId: judge.id } }],
+    ] as const) {
+      const tooMany = await api("POST", path, { ...body, suites: ["safety"], limit: MAX_RUN_UNITS + 1 });
+      expect(tooMany.status, `${path}: ${tooMany.text}`).toBe(400);
+      expect(tooMany.json.error.code).toBe("invalid_request");
+      expect(tooMany.json.error.message).toMatch(/limit/);
+    }
     expect(await count("runs")).toBe(runsBefore);
     const bad = await api("POST", "/v1/runs", { endpointId: "ep_missing", dryRun: true });
     expect(bad.status).toBe(400);
