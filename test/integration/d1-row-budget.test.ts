@@ -9,6 +9,7 @@ import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import type { WorkMessage } from "../../src/queue/messages";
 import { registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+import { ledgerScans, recordingD1 } from "../support/ledger-plans";
 
 describe("D1 rows written per unit", () => {
   it("a planned unit is 1 row and a response 1 (both WITHOUT ROWID tables keyed by run: no index to write)", async () => {
@@ -41,9 +42,13 @@ describe("D1 rows written per unit", () => {
     const log = vi.spyOn(console, "log").mockImplementation((l: unknown) => void lines.push(String(l)));
     const batch = createMessageBatch("projectability-work", [{ id: "m", timestamp: new Date(), attempts: 1, body }]);
     const ctx = createExecutionContext();
-    await worker.queue(batch, { ...env, LOG_BATCH_TIMING: "1" }, ctx);
+    const seen = new Set<string>();
+    await worker.queue(batch, { ...env, DB: recordingD1(env.DB, seen), LOG_BATCH_TIMING: "1" }, ctx);
     await getQueueResult(batch, ctx);
     log.mockRestore();
+    // Every statement the consumer sent names the run: none scans units or responses (test/support/ledger-plans.ts).
+    expect([...seen].filter((q) => /\bunits\b/.test(q)).length).toBeGreaterThan(2);
+    expect(await ledgerScans(env.DB, seen)).toEqual([]);
     const counts = lines.map((l) => JSON.parse(l)).find((o) => o.event === "batch.counts");
     // Per unit 3 (the lease's conditional UPDATE counted too), plus 1 for the run's completion once per batch.
     expect(counts.rowsWritten).toBe(3 * ids.length + 1);

@@ -2,47 +2,16 @@
  * The ledger tables (`units`, `responses`) have no secondary index on run_id since migration 0012: a run's rows are
  * one range of each table's primary key (run_id, id). A query that reads them without naming the run, or joins them
  * on the id alone, scans the whole table: harmless on a test database, minutes on a million-unit one. This test
- * records every SQL statement the reports, exports, progress, leaderboard and consumer send to D1 for a run of every
- * kind, and asks SQLite's planner about each: no statement may scan either table.
+ * records every SQL statement the reports, exports, progress and leaderboard send to D1 for a run of several kinds,
+ * and asks SQLite's planner about each: no statement may scan either table (the consumer's statements are checked the
+ * same way in d1-row-budget.test.ts).
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { ADMIN, registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
-
-/** A D1 binding that records the SQL of every statement it prepares. */
-function recordingD1(d1: D1Database, seen: Set<string>): D1Database {
-  return new Proxy(d1, {
-    get(target, prop, receiver) {
-      if (prop === "prepare")
-        return (sql: string) => {
-          seen.add(sql);
-          return target.prepare(sql);
-        };
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-}
-
-/** The aliases a statement gives `units` and `responses` (and the table names themselves). */
-function ledgerAliases(sql: string): Set<string> {
-  const out = new Set<string>();
-  for (const m of sql.matchAll(
-    /\b(?:FROM|JOIN)\s+[`"]?(units|responses)[`"]?(?:\s+AS)?(?:\s+(?!(?:LEFT|JOIN|WHERE|ON|INNER|NOT|GROUP|ORDER|LIMIT)\b)(\w+))?/gi,
-  )) {
-    out.add(m[1].toLowerCase());
-    if (m[2]) out.add(m[2]);
-  }
-  return out;
-}
-
-/** How many values a statement binds (D1 wants them all, even for EXPLAIN): the highest ?N, or the count of bare ?. */
-function parameterCount(sql: string): number {
-  const numbered = [...sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1]));
-  return numbered.length ? Math.max(...numbered) : (sql.match(/\?/g) ?? []).length;
-}
+import { ledgerScans, recordingD1 } from "../support/ledger-plans";
 
 describe("ledger reads name the run", () => {
   const seen = new Set<string>();
@@ -81,23 +50,11 @@ describe("ledger reads name the run", () => {
   });
 
   it("records the report and export reads of units and responses", () => {
-    const ledger = [...seen].filter((s) => ledgerAliases(s).size);
+    const ledger = [...seen].filter((s) => /\b(units|responses)\b/.test(s));
     expect(ledger.length).toBeGreaterThan(10);
   });
 
   it("no statement scans units or responses (each searches the (run_id, id) key or an index)", async () => {
-    const scans: string[] = [];
-    for (const sql of seen) {
-      const aliases = ledgerAliases(sql);
-      if (!aliases.size || !/^\s*(SELECT|WITH|UPDATE|DELETE)/i.test(sql)) continue;
-      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
-        .bind(...Array.from({ length: parameterCount(sql) }, () => "x"))
-        .all<{ detail: string }>();
-      for (const { detail } of plan.results) {
-        const m = /^SCAN (\w+)/.exec(detail);
-        if (m && aliases.has(m[1])) scans.push(`${detail}  <=  ${sql.replace(/\s+/g, " ").slice(0, 240)}`);
-      }
-    }
-    expect(scans).toEqual([]);
+    expect(await ledgerScans(env.DB, seen)).toEqual([]);
   });
 });
