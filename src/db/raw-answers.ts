@@ -73,32 +73,71 @@ export async function rowsWithRawRefs<T extends { runId: string; unitId: string;
   return rows.map(({ request: _request, raw: _raw, ...kept }) => ({ ...kept, ...refs.get(kept.unitId) }));
 }
 
-/** Reads one object's lines (streamed through the gzip decoder). Null when the object is missing. */
-export async function readRawObject(bucket: R2Bucket, key: string): Promise<RawLine[] | null> {
-  const obj = await bucket.get(key);
-  if (!obj) return null;
-  const text = await new Response(obj.body.pipeThrough(new DecompressionStream("gzip"))).text();
+/** Decodes one object's gzip JSONL body into its lines. */
+async function decodeLines(body: ArrayBuffer): Promise<RawLine[]> {
+  const text = await new Response(new Blob([body]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
   return text
     .split("\n")
     .filter((l) => l.length)
     .map((l) => JSON.parse(l) as RawLine);
 }
 
-/** Objects a reader keeps decoded at once (ours: a page of answers spans few objects; 64 x ~25 lines is small). */
+/** Reads one object's lines. Null when the object is missing. */
+export async function readRawObject(bucket: R2Bucket, key: string): Promise<RawLine[] | null> {
+  const obj = await bucket.get(key);
+  return obj ? decodeLines(await obj.arrayBuffer()) : null;
+}
+
+/** Objects a reader keeps decoded at once (ours: a page's rows each touch one; decoding again is cheap). */
 export const RAW_READER_CACHE = 64;
+/**
+ * Compressed bytes a reader keeps (ours: 32 MiB of an isolate's 128 MB). Exports page in unit-id order (the key of
+ * `units`), which is unrelated to the order answers were written, so every page touches objects from the whole run;
+ * keeping the compressed objects (about 6 KB per 50 answers, `npm run bench`) means each is fetched once for a run of
+ * up to about 250,000 answers, and past that the share fetched again grows with the run.
+ */
+export const RAW_READER_BYTES = 32 * 2 ** 20;
 
 /**
- * A reader that fetches each object once while it stays among the last RAW_READER_CACHE used (pages of an export
- * touch the same flush objects again and again), so a page costs one R2 read per object, not one per unit.
+ * A reader that fetches each object once while its compressed body fits in RAW_READER_BYTES (least recently used
+ * goes first) and keeps the last RAW_READER_CACHE decoded, so an export costs about one R2 read per object, not one
+ * per answer.
  */
-export function rawReader(bucket: R2Bucket, cacheSize = RAW_READER_CACHE) {
-  const cache = new Map<string, Promise<RawLine[] | null>>();
+export function rawReader(bucket: R2Bucket, opts: { decoded?: number; bytes?: number } = {}) {
+  const decodedMax = opts.decoded ?? RAW_READER_CACHE;
+  const bytesMax = opts.bytes ?? RAW_READER_BYTES;
+  const bodies = new Map<string, Promise<ArrayBuffer | null>>();
+  const sizes = new Map<string, number>();
+  let held = 0;
+  const decoded = new Map<string, Promise<RawLine[] | null>>();
+  const touch = <T>(m: Map<string, T>, key: string, v: T) => {
+    m.delete(key);
+    m.set(key, v);
+  };
+  const body = (key: string) => {
+    let p = bodies.get(key);
+    if (!p) {
+      p = bucket.get(key).then((o) => (o ? o.arrayBuffer() : null));
+      void p.then((b) => {
+        if (!bodies.has(key) || sizes.has(key)) return;
+        sizes.set(key, b?.byteLength ?? 0);
+        held += b?.byteLength ?? 0;
+        // Over budget: the least recently used bodies go (never the one just read).
+        for (const k of bodies.keys()) {
+          if (held <= bytesMax || k === key) break;
+          held -= sizes.get(k) ?? 0;
+          sizes.delete(k);
+          bodies.delete(k);
+        }
+      });
+    }
+    touch(bodies, key, p);
+    return p;
+  };
   const object = (key: string) => {
-    let p = cache.get(key);
-    if (p) cache.delete(key);
-    else p = readRawObject(bucket, key);
-    cache.set(key, p);
-    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+    const p = decoded.get(key) ?? body(key).then((b) => (b ? decodeLines(b) : null));
+    touch(decoded, key, p);
+    if (decoded.size > decodedMax) decoded.delete(decoded.keys().next().value!);
     return p;
   };
   return {

@@ -63,6 +63,28 @@ describe("raw answers in R2", () => {
     expect(again.get("u1")!.rawKey).not.toBe(refs.get("u1")!.rawKey);
   });
 
+  it("a reader fetches each object once however its lines are asked for (exports page in unit-id order, not write order)", async () => {
+    // 120 objects of 3 lines each, more than the decoded cache holds, read line by line in a shuffled order, twice.
+    const refs: { rawKey: string; rawLine: number; unitId: string }[] = [];
+    for (let o = 0; o < 120; o++) {
+      const lines = [0, 1, 2].map((i) => ({ runId: "run-order", unitId: `o${o}-${i}`, request: { o, i }, raw: {} }));
+      for (const [unitId, ref] of await putRawLines(env.RAW, lines)) refs.push({ ...ref, unitId });
+    }
+    let gets = 0;
+    const counting = { get: (key: string) => (gets++, env.RAW.get(key)) } as unknown as R2Bucket;
+    const reader = rawReader(counting);
+    let seed = 7;
+    const shuffled = [...refs, ...refs].sort(() => ((seed = (seed * 16807) % 2147483647) / 2147483647 < 0.5 ? -1 : 1));
+    for (const ref of shuffled)
+      expect((await reader.line(ref))?.request).toEqual({ o: Number(ref.unitId.slice(1, ref.unitId.indexOf("-"))), i: Number(ref.unitId.at(-1)) });
+    expect(gets).toBe(120);
+    // With no room for bodies (and one decoded object) the same reads fetch objects again: the budget is a budget.
+    gets = 0;
+    const tight = rawReader(counting, { bytes: 0, decoded: 1 });
+    for (const ref of shuffled) await tight.line(ref);
+    expect(gets).toBeGreaterThan(240);
+  });
+
   it("a run's answers are stored by reference, and a redelivered batch writes no second answer or object", async () => {
     const tag = uniqueTag("raw");
     const model = `base:tag=${tag}`;
