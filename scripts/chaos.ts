@@ -215,6 +215,8 @@ async function main(): Promise<void> {
       raw_answers_missing: rawMissing,
       models_called_twice: doubleCalls,
       reasked_after_kill: reasked.length,
+      // Of those, the ones whose killed-worker call the simulator read after the kill (the old rule's false double calls).
+      reasked_read_after_kill: reasked.filter((id) => s.answeredTwiceAt[id].some((t) => restarts.some((r) => r.killedAt < t && t < r.restartedAt))).length,
       answered_twice_total: s.answeredTwice,
       overlapping_calls: s.overlappingIds,
       wall_s: Math.round(wall * 10) / 10,
