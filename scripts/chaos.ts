@@ -7,13 +7,14 @@
  * counts are 0. `--quick` (CI): 500 units, one restart. A script, not a timed test: its time depends on the machine.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { startSimulator } from "./simulator/server.ts";
 import type { SimulatorHandle } from "./simulator/server.ts";
 import { api, applyLocalMigrations, ensureDevVars, findFreePort, ROOT, startWorker } from "./lib/devstack.ts";
 import type { ApiClient, WorkerHandle } from "./lib/devstack.ts";
+import { classifyAnsweredTwice, type Restart } from "./lib/double-calls.ts";
 import { resumeUnfinishedRuns, type RunStatus, SIM_API_KEY } from "./lib/session.ts";
 
 const quick = process.argv.slice(2).includes("--quick");
@@ -37,6 +38,8 @@ const POLL_MS = 250;
  * STALLED_AFTER_SECONDS = 60: a message lost some other way than a kill (a wrangler reload) is found again.
  */
 const SWEEP_EVERY_MS = 30_000;
+/** After a kill, wait this long before the restart, so the simulator has read all the killed worker sent (ours). */
+const KILL_SETTLE_MS = 250;
 const STALLED_AFTER_SECONDS = 60;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -49,6 +52,10 @@ async function countRuns(client: ApiClient, ids: string[]): Promise<RunStatus[]>
 
 /** One SQL query against the throwaway local D1 (read after the worker stops). */
 async function d1(persistTo: string, sql: string): Promise<Record<string, number>> {
+  return (await d1Rows(persistTo, sql))[0] as Record<string, number>;
+}
+
+async function d1Rows(persistTo: string, sql: string): Promise<Record<string, unknown>[]> {
   const { stdout } = await run(
     process.execPath,
     [join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--command", sql],
@@ -58,8 +65,8 @@ async function d1(persistTo: string, sql: string): Promise<Record<string, number
       maxBuffer: 16 * 1024 * 1024,
     },
   );
-  const parsed = JSON.parse(stdout) as { results: Record<string, number>[] }[];
-  return parsed[0].results[0];
+  const parsed = JSON.parse(stdout) as { results: Record<string, unknown>[] }[];
+  return parsed[0].results;
 }
 
 async function main(): Promise<void> {
@@ -83,7 +90,13 @@ async function main(): Promise<void> {
       DUPLICATE_DELIVERIES: "1",
       STALLED_AFTER_SECONDS: String(STALLED_AFTER_SECONDS),
     };
-    const boot = async () => startWorker({ port, persistTo, vars: workerVars });
+    // Every boot's wrangler log, read for a double-called unit's lines at the end.
+    const logPaths: string[] = [];
+    const boot = async () => {
+      const w = await startWorker({ port, persistTo, vars: workerVars });
+      logPaths.push(w.logPath);
+      return w;
+    };
     worker = await boot();
     const client = api(worker.url, vars.ADMIN_API_KEY);
     const model = `base:fault=${FAULT_RATE},faults=${FAULTS},odd=${ODD_RATE},hang=${HANG_MS},retryAfter=1,tag=chaos${Date.now()}`;
@@ -114,7 +127,7 @@ async function main(): Promise<void> {
     // Kill points: evenly spread over the run (e.g. at 25%, 50%, 75% of units settled).
     const killAt = Array.from({ length: RESTARTS }, (_, i) => Math.round((UNITS * (i + 1)) / (RESTARTS + 1)));
     let kills = 0;
-    const killTimes: number[] = [];
+    const restarts: Restart[] = [];
     let resumedUnits = 0;
     let latest: RunStatus[] = [];
     let lastSweep = performance.now();
@@ -128,8 +141,11 @@ async function main(): Promise<void> {
       if (kills < RESTARTS && settled >= killAt[kills]) {
         // SIGKILL: no clean shutdown, in-flight calls and in-memory queue messages die with it.
         process.kill(-worker.pid, "SIGKILL");
-        killTimes.push(Date.now());
+        const killedAt = Date.now();
         await worker.stop();
+        // The simulator (this process) may still be reading requests the killed worker sent just before the kill.
+        await sleep(KILL_SETTLE_MS);
+        restarts.push({ killedAt, restartedAt: Date.now() });
         kills++;
         note(`chaos: killed the worker at ${settled}/${UNITS} units settled (kill ${kills}/${RESTARTS}); restarting`);
         worker = await boot();
@@ -154,23 +170,17 @@ async function main(): Promise<void> {
           answeredTwice: number;
           overlappingIds: number;
           answeredTwiceAt: Record<string, number[]>;
+          callsOfAnsweredTwice: Record<string, { at: number; end: number; status: number | null }[]>;
           faults: Record<string, number>;
           oddShapes: Record<string, number>;
         }
       >;
     };
     const s = stats.models[model];
-    // Two answered calls for one unit with a kill between their arrivals: the first was sent by the killed worker and
-    // its answer died in that worker's memory before its flush (a re-ask). Two answered calls with no kill between
-    // their arrivals, or two calls open at once: a double call.
-    const killBetween = (a: number, b: number) => killTimes.some((k) => a <= k && k < b);
-    let reasked = 0;
-    let doubleCalls = s.overlappingIds;
-    for (const at of Object.values(s.answeredTwiceAt)) {
-      const sorted = [...at].sort((x, y) => x - y);
-      if (sorted.slice(1).every((t, i) => killBetween(sorted[i], t))) reasked++;
-      else doubleCalls++;
-    }
+    // A unit answered twice with a restart between the calls was re-asked (the killed worker's answer died with it);
+    // any other unit answered twice, or with two calls open at once, was called twice (scripts/lib/double-calls.ts).
+    const { reasked, doubleCalled } = classifyAnsweredTwice(s.answeredTwiceAt, restarts);
+    let doubleCalls = s.overlappingIds + doubleCalled.length;
     // The log lists at most 1,000 ids; any beyond it count as double calls.
     doubleCalls += Math.max(0, s.answeredTwice - Object.keys(s.answeredTwiceAt).length);
     // Every stored answer's raw side (request, raw completion) must be readable from R2: a row pointing at a missing
@@ -184,6 +194,8 @@ async function main(): Promise<void> {
       }
     }
     await worker.stop();
+    if (doubleCalled.length)
+      await explainDoubleCalls(persistTo, doubleCalled, s.callsOfAnsweredTwice, restarts, logPaths, Date.now() - (performance.now() - tStart));
     const inList = runIds.map((id) => `'${id}'`).join(",");
     const db = await d1(
       persistTo,
@@ -202,7 +214,9 @@ async function main(): Promise<void> {
       judgments_duplicated: db.duplicate_rows + Math.max(0, db.responses - db.done),
       raw_answers_missing: rawMissing,
       models_called_twice: doubleCalls,
-      reasked_after_kill: reasked,
+      reasked_after_kill: reasked.length,
+      // Of those, the ones whose killed-worker call the simulator read after the kill (the old rule's false double calls).
+      reasked_read_after_kill: reasked.filter((id) => s.answeredTwiceAt[id].some((t) => restarts.some((r) => r.killedAt < t && t < r.restartedAt))).length,
       answered_twice_total: s.answeredTwice,
       overlapping_calls: s.overlappingIds,
       wall_s: Math.round(wall * 10) / 10,
@@ -226,6 +240,38 @@ async function main(): Promise<void> {
     process.stderr.write(`\nchaos failed: ${err instanceof Error ? err.message : String(err)}\n`);
     await stopAll();
     process.exit(1);
+  }
+}
+
+/**
+ * For each unit called twice: every call's arrival and end at the simulator (ms since the runs began) with the
+ * status sent, the kill and restart times, the unit's row (attempts, last error), and the worker log lines that name it.
+ */
+async function explainDoubleCalls(
+  persistTo: string,
+  ids: string[],
+  calls: Record<string, { at: number; end: number; status: number | null }[]>,
+  restarts: Restart[],
+  logPaths: string[],
+  t0: number,
+): Promise<void> {
+  const rel = (t: number) => Math.round(t - t0);
+  note(
+    `chaos: kills (and restarts) at ${restarts.map((r) => `${rel(r.killedAt)} (${rel(r.restartedAt)})`).join(", ") || "none"} ms; worker logs: ${logPaths.join(", ")}`,
+  );
+  const rows = await d1Rows(
+    persistTo,
+    `SELECT id, status, attempts, parse_retries, last_error, lease_id, lease_until, updated_at FROM units WHERE id IN (${ids.map((id) => `'${id}'`).join(",")})`,
+  );
+  const logs = logPaths.filter((p) => existsSync(p)).map((p) => readFileSync(p, "utf8").split("\n"));
+  for (const id of ids) {
+    note(`chaos: double call of ${id}`);
+    for (const c of calls[id] ?? [])
+      note(`  call at ${rel(c.at)} ms, ended ${rel(c.end)} ms, ${c.status === null ? "abandoned by the client" : `status ${c.status}`}`);
+    note(`  row: ${JSON.stringify(rows.find((r) => r.id === id) ?? null)}`);
+    logs.forEach((lines, i) => {
+      for (const line of lines.filter((l) => l.includes(id)).slice(0, 20)) note(`  log ${i}: ${line.slice(0, 400)}`);
+    });
   }
 }
 

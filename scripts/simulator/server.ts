@@ -66,6 +66,8 @@ interface ModelStats {
   /** Per request id (the client sends the unit id): answers fully sent (200 with a completion), calls now open. */
   answered: Map<string, number[]>;
   openById: Map<string, number>;
+  /** Every call per request id: arrival and end (epoch ms), the status sent (null: the client went away first). */
+  calls: Map<string, { at: number; end: number; status: number | null }[]>;
   /** Request ids that had two calls open at the same moment. */
   overlapping: Set<string>;
   /** Start times inside the current 60 s window, oldest first from `head`. */
@@ -108,6 +110,7 @@ function newStats(): ModelStats {
     oddShapes: {},
     answered: new Map(),
     openById: new Map(),
+    calls: new Map(),
     overlapping: new Set(),
     starts: [],
     head: 0,
@@ -132,6 +135,13 @@ function statsView(s: ModelStats) {
     overlappingIds: s.overlapping.size,
     // When each answered call of a twice-answered id arrived (epoch ms), so a caller can tell a re-ask after a crash from a double call.
     answeredTwiceAt: Object.fromEntries([...s.answered].filter(([, at]) => at.length > 1).slice(0, 1000)),
+    // Every call of those ids, faults and abandoned calls included, so a double call's history can be read.
+    callsOfAnsweredTwice: Object.fromEntries(
+      [...s.answered]
+        .filter(([, at]) => at.length > 1)
+        .slice(0, 1000)
+        .map(([id]) => [id, s.calls.get(id) ?? []]),
+    ),
   };
 }
 
@@ -213,6 +223,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   /** Count a request from arrival to response end (or socket close), whatever happens in between. */
   function track(s: ModelStats, requestId: string, res: ServerResponse): void {
     const now = performance.now();
+    const call = { at: Date.now(), end: 0, status: null as number | null };
+    s.calls.set(requestId, [...(s.calls.get(requestId) ?? []), call]);
     s.requests++;
     s.requestIds.add(requestId);
     s.inFlight++;
@@ -232,6 +244,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const finish = (sent: boolean) => {
       if (done) return;
       done = true;
+      call.end = Date.now();
+      if (sent) call.status = res.statusCode;
       s.inFlight--;
       const open = (s.openById.get(requestId) ?? 1) - 1;
       if (open > 0) s.openById.set(requestId, open);
