@@ -109,6 +109,13 @@ function localD1File(): string | null {
   return f ? join(dir, f) : null;
 }
 
+/** The local D1 database's size on disk: its file plus its write-ahead log (pages not yet checkpointed live there). */
+function localD1Bytes(): number {
+  const file = localD1File();
+  if (!file) return 0;
+  return statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+}
+
 /** Bytes the run's unit and response rows take in D1, their index entries included, estimated per table from dbstat. */
 function storedBytesPerUnit(runIds: string[]): { total: number; responses: number; units: number; rawInD1: number } | null {
   const file = localD1File();
@@ -242,7 +249,7 @@ await withLocalStack(
       });
       if (!res.ok) throw new Error(`suite import failed: ${res.status} ${await res.text()}`);
     }
-    const d1Before = localD1File() ? statSync(localD1File()!).size : 0;
+    const d1Before = localD1Bytes();
     for (const w of workloads) {
       const prompts = w.items * w.samples;
       /** The best any scheduler can do: every prompt costs one simulator latency, `concurrency` at a time. */
@@ -358,7 +365,7 @@ await withLocalStack(
     }
 
     const bytes = storedBytesPerUnit(allRunIds);
-    if (E2E) out.d1_file_mib = { before: round(d1Before / 2 ** 20, 1), after: round((localD1File() ? statSync(localD1File()!).size : 0) / 2 ** 20, 1) };
+    if (E2E) out.d1_file_mib = { before: round(d1Before / 2 ** 20, 1), after: round(localD1Bytes() / 2 ** 20, 1) };
     const unitCost = {
       worker_cpu_ms_per_unit_median: round(median(perUnit.cpuMs), 2),
       cpu_note:
