@@ -147,7 +147,11 @@ function modelTimeout(env: Env): number {
 /** Unit ids grouped by run: units are keyed by (run_id, id), so every lookup names the run. */
 function idsByRun(pairs: { runId: string; id: string }[]): Map<string, string[]> {
   const byRun = new Map<string, string[]>();
-  for (const { runId, id } of pairs) byRun.set(runId, [...(byRun.get(runId) ?? []), id]);
+  for (const { runId, id } of pairs) {
+    const ids = byRun.get(runId);
+    if (ids) ids.push(id);
+    else byRun.set(runId, [id]);
+  }
   return byRun;
 }
 
@@ -553,9 +557,7 @@ async function reenqueuePendingChildren(env: Env, db: Db, parentIds: string[]): 
 }
 
 function workMessagesByRun(list: { id: string; runId: string }[]): QueueMessage[] {
-  const byRun = new Map<string, string[]>();
-  for (const n of list) byRun.set(n.runId, [...(byRun.get(n.runId) ?? []), n.id]);
-  return [...byRun].flatMap(([runId, unitIds]) => workMessages(runId, unitIds));
+  return [...idsByRun(list)].flatMap(([runId, unitIds]) => workMessages(runId, unitIds));
 }
 
 async function runUnit(
