@@ -5,6 +5,9 @@
  * object's key and the line (`raw_key`, `raw_line`) beside its answer, parsed result and score. Rows written before
  * migration 0009 keep `request` and `raw` in D1 and are read as they are.
  */
+import { groupBy } from "../lib/arrays";
+import { randomHex } from "../lib/ids";
+
 /** One answer's raw side, one JSONL line. */
 export interface RawLine {
   unitId: string;
@@ -24,8 +27,7 @@ export interface RawRef {
  * point at them. Short, because every response row stores it (D1 storage is billed per byte: issue 15).
  */
 export function rawObjectKey(runId: string): string {
-  const bits = crypto.getRandomValues(new Uint8Array(8));
-  return `raw/${runId}/${[...bits].map((b) => b.toString(16).padStart(2, "0")).join("")}.jsonl.gz`;
+  return `raw/${runId}/${randomHex(8)}.jsonl.gz`;
 }
 
 /** A run's objects share this prefix (list it to find them, e.g. to delete a run's raw answers). */
@@ -43,8 +45,7 @@ async function gzip(text: string): Promise<ArrayBuffer> {
  * then failed is an orphan, which costs storage and nothing else).
  */
 export async function putRawLines(bucket: R2Bucket, lines: (RawLine & { runId: string })[]): Promise<Map<string, RawRef>> {
-  const byRun = new Map<string, (RawLine & { runId: string })[]>();
-  for (const l of lines) byRun.set(l.runId, [...(byRun.get(l.runId) ?? []), l]);
+  const byRun = groupBy(lines, (l) => l.runId);
   const refs = new Map<string, RawRef>();
   await Promise.all(
     [...byRun].map(async ([runId, list]) => {
@@ -118,18 +119,22 @@ export function rawReader(bucket: R2Bucket, opts: { decoded?: number; bytes?: nu
     let p = bodies.get(key);
     if (!p) {
       p = bucket.get(key).then((o) => (o ? o.arrayBuffer() : null));
-      void p.then((b) => {
-        if (!bodies.has(key) || sizes.has(key)) return;
-        sizes.set(key, b?.byteLength ?? 0);
-        held += b?.byteLength ?? 0;
-        // Over budget: the least recently used bodies go (never the one just read).
-        for (const k of bodies.keys()) {
-          if (held <= bytesMax || k === key) break;
-          held -= sizes.get(k) ?? 0;
-          sizes.delete(k);
-          bodies.delete(k);
-        }
-      });
+      // Sized once read; a failed read is the caller's to see (through `p`), not an unhandled rejection here.
+      p.then(
+        (b) => {
+          if (!bodies.has(key) || sizes.has(key)) return;
+          sizes.set(key, b?.byteLength ?? 0);
+          held += b?.byteLength ?? 0;
+          // Over budget: the least recently used bodies go (never the one just read).
+          for (const k of bodies.keys()) {
+            if (held <= bytesMax || k === key) break;
+            held -= sizes.get(k) ?? 0;
+            sizes.delete(k);
+            bodies.delete(k);
+          }
+        },
+        () => undefined,
+      );
     }
     touch(bodies, key, p);
     return p;

@@ -7,10 +7,14 @@ export async function sha256Hex(text: string): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
+/** `bytes` random bytes as hex. */
+export function randomHex(bytes: number): string {
+  return hex(crypto.getRandomValues(new Uint8Array(bytes)).buffer);
+}
+
 /** A random resource id with a readable prefix, e.g. `run_3f9c...`. */
 export function newId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return `${prefix}_${hex(bytes.buffer)}`;
+  return `${prefix}_${randomHex(12)}`;
 }
 
 /** What a unit of work is; the same parts always give the same id. */

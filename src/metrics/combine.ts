@@ -33,15 +33,3 @@ export function combineSums(strata: Map<string, ClusterSum[]>, weight: (stratum:
   }
   return out;
 }
-
-/** Groups in one pass (appending in place: copying the group per element was quadratic, seconds at 100,000 units). */
-export function groupBy<T>(list: T[], key: (x: T) => string): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const x of list) {
-    const k = key(x);
-    const g = m.get(k);
-    if (g) g.push(x);
-    else m.set(k, [x]);
-  }
-  return m;
-}

@@ -10,6 +10,7 @@ import { type EndpointRow, getEndpointsByIds } from "../db/queries/endpoints";
 import { completeIfFinished } from "../db/queries/runs";
 import { getSuiteVersion, loadItems } from "../db/queries/suites";
 import { rowsWithRawRefs } from "../db/raw-answers";
+import { groupBy } from "../lib/arrays";
 import { responses, runs, units } from "../db/schema";
 import type { Env } from "../env";
 import { decryptSecret } from "../lib/crypto";
@@ -146,13 +147,7 @@ function modelTimeout(env: Env): number {
 
 /** Unit ids grouped by run: units are keyed by (run_id, id), so every lookup names the run. */
 function idsByRun(pairs: { runId: string; id: string }[]): Map<string, string[]> {
-  const byRun = new Map<string, string[]>();
-  for (const { runId, id } of pairs) {
-    const ids = byRun.get(runId);
-    if (ids) ids.push(id);
-    else byRun.set(runId, [id]);
-  }
-  return byRun;
+  return new Map([...groupBy(pairs, (p) => p.runId)].map(([runId, list]) => [runId, list.map((p) => p.id)]));
 }
 
 async function loadUnits(db: Db, work: { body: WorkMessage }[]): Promise<Map<string, UnitRow>> {

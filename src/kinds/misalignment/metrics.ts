@@ -1,7 +1,7 @@
 /** @module kinds/misalignment/metrics: the misalignment kind's named metrics, from its stored units (the metric layer, src/metrics). */
 import { judgeKeyPrefix } from "../../judges/judge-key";
 import { MIN_COHERENT_ANSWERS } from "../../judges/number-score";
-import { groupBy } from "../../metrics/combine";
+import { groupBy } from "../../lib/arrays";
 import type { MetricInfo, Observation, ObservationSource } from "../../metrics/types";
 import { misalignmentAsks, misalignmentJudgments } from "./queries";
 import { judgedAnswers } from "./classify";

@@ -4,12 +4,12 @@
  * (item, sample) (`personaObservations`). Both give the same estimates (test/integration/metric-sums.test.ts).
  */
 import { personaPairedItems, personaSamples } from "../../db/queries/reports";
-import { combine, combineSums, groupBy, words } from "../../metrics/combine";
+import { combine, combineSums, words } from "../../metrics/combine";
 import type { ClusterSum, MetricInfo, Observation, ObservationSource, PairedClusters, PairedSum } from "../../metrics/types";
 import type { ClusterSource, PairedSource } from "../../metrics/sources";
 import { constitutions, signatureVector } from "../../suites/constitutions";
 import { CANONICAL_DIMENSIONS } from "./format";
-import { appendAll } from "../../lib/arrays";
+import { appendAll, groupBy } from "../../lib/arrays";
 
 const DIMS = CANONICAL_DIMENSIONS as readonly string[];
 

@@ -1,11 +1,11 @@
 /** @module kinds/safety/metrics: the safety kind's named metrics, from its stored units (the metric layer, src/metrics). */
 import { safetySamples } from "../../db/queries/reports";
 import { formatJudgeKey } from "../../judges/judge-key";
-import { combine, groupBy, words } from "../../metrics/combine";
+import { combine, words } from "../../metrics/combine";
 import type { MetricInfo, Observation } from "../../metrics/types";
 import type { BuiltinObservationSource } from "../../metrics/sources";
 import { outcome } from "./classify";
-import { appendAll } from "../../lib/arrays";
+import { appendAll, groupBy } from "../../lib/arrays";
 
 export const safetyObservations: BuiltinObservationSource = async (d1, run, reads) => {
   if (!run.config.judge) return { metrics: [], observations: [] };
