@@ -62,6 +62,14 @@ export async function waitForRun(runId: string, timeout = 45_000) {
   return last;
 }
 
+/** Puts a finished run back to planned (no answers, every unit pending and unleased) and answers its unit ids. */
+export async function unanswerRun(runId: string): Promise<string[]> {
+  await env.DB.prepare("DELETE FROM responses WHERE run_id = ?").bind(runId).run();
+  await env.DB.prepare("UPDATE units SET status = 'pending', lease_id = NULL, lease_until = NULL WHERE run_id = ?").bind(runId).run();
+  await env.DB.prepare("UPDATE runs SET status = 'running' WHERE id = ?").bind(runId).run();
+  return (await env.DB.prepare("SELECT id FROM units WHERE run_id = ?").bind(runId).all<{ id: string }>()).results.map((r) => r.id);
+}
+
 export async function simStats(model: string) {
   const res = await fetch(`${env.SIM_URL}/_sim/stats?model=${encodeURIComponent(model)}`);
   const body = (await res.json()) as { models: Record<string, any> };

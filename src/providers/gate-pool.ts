@@ -62,12 +62,16 @@ export class GatePool {
   private grantedAt = new Map<string, number>();
   private closed = false;
 
-  /** `demand`: how many units of this batch will ask for each endpoint (it sizes the start permits asked for). */
+  /**
+   * `demand`: how many units of this batch will ask for each endpoint (it sizes the slots and start permits asked for);
+   * `maxHeld`: the most calls this invocation makes at once, so it never holds slots other consumers could use.
+   */
   constructor(
     private env: Env,
     private leaseMs: number,
     private maxWaitMs: number,
     demand: Map<string, number> = new Map(),
+    private maxHeld = Number.POSITIVE_INFINITY,
   ) {
     for (const [id, n] of demand) this.state(id, { maxConcurrency: 1, requestsPerMinute: 60 }).demand = n;
   }
@@ -191,15 +195,18 @@ export class GatePool {
       s.toReturn.push(...s.idle.filter((l) => !l.fresh).map((l) => l.id));
       s.idle = s.idle.filter((l) => l.fresh);
     }
-    if (s.idle.length && !s.waiting.length && !s.returnTimer) {
+    if (s.waiting.length) {
+      // Units here wait for new slots: spent ones go back first, or they would count against the endpoint's concurrency.
+      this.flushReturns(endpointId, s);
+      this.ask(endpointId, s);
+    } else if ((s.idle.length || s.toReturn.length) && !s.returnTimer) {
+      // Nobody waits: what goes back goes together, shortly (at a batch's end every call's slot comes back within a few ms).
       s.returnTimer = setTimeout(() => {
         s.returnTimer = undefined;
         if (!s.waiting.length) s.toReturn.push(...s.idle.splice(0).map((l) => l.id));
         this.flushReturns(endpointId, s);
       }, IDLE_RETURN_MS);
     }
-    this.flushReturns(endpointId, s);
-    if (s.waiting.length) this.ask(endpointId, s);
   }
 
   private flushReturns(endpointId: string, s: Slots): void {
@@ -211,14 +218,19 @@ export class GatePool {
       .catch(() => undefined); // A lease not returned expires on its own.
   }
 
-  /** One gate call for as many slots as there are units waiting (up to the endpoint's concurrency). */
+  /**
+   * One gate call for as many slots as this batch can use: its units waiting and still to ask, up to the endpoint's
+   * concurrency and the invocation's call cap (issue 15: asking for the units waiting at the first call, often one,
+   * took a second round trip to fill the endpoint).
+   */
   private ask(endpointId: string, s: Slots): void {
     if (s.asking || !s.waiting.length || this.closed) return;
     const held = s.idle.length + s.inUse.size;
-    // Holding the endpoint's whole concurrency with permits left: the slots in use are handed on, nothing to ask.
-    if (held >= s.limits.maxConcurrency && this.permitsLeft(s) > 0) return;
+    const usable = Math.min(s.limits.maxConcurrency, this.maxHeld);
+    // Holding every slot this batch can use, with permits left: the slots in use are handed on, nothing to ask.
+    if (held >= usable && this.permitsLeft(s) > 0) return;
     s.asking = true;
-    const want = Math.max(1, Math.min(s.waiting.length, s.limits.maxConcurrency - held));
+    const want = Math.max(1, Math.min(s.waiting.length + s.demand, usable - held));
     // Calls this batch still expects beyond those the new leases' first starts cover.
     const extraStarts = Math.max(0, s.waiting.length + s.demand - want - this.permitsLeft(s));
     this.rpcs++;

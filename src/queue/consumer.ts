@@ -87,6 +87,15 @@ type UnitRow = typeof units.$inferSelect;
 /** What a call to an endpoint sends besides the request: its API key and extra static headers, decrypted. */
 type Credentials = { apiKey: string; headers?: Record<string, string> };
 type RunRow = typeof runs.$inferSelect;
+/** A unit whose request is built and whose endpoint is callable: it waits in line for a lease and a call slot. */
+interface ReadyUnit {
+  unit: UnitRow;
+  ctx: StageContext;
+  stage: Stage;
+  ep: EndpointRow;
+  request: ReturnType<Stage["buildRequest"]>;
+  credentials: Credentials;
+}
 
 /** What happened to one unit in this delivery. */
 type UnitResult =
@@ -248,54 +257,79 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
   // Gate slots for the whole batch: one Durable Object call asks for many, a slot passes straight to the next unit (issue 15).
   const demand = new Map<string, number>();
   for (const t of targets.values()) if (t) demand.set(t, (demand.get(t) ?? 0) + 1);
-  const gates = new GatePool(env, timeoutMs + LEASE_MARGIN_MS, GATE_MAX_WAIT_MS, demand);
+  const gates = new GatePool(env, timeoutMs + LEASE_MARGIN_MS, GATE_MAX_WAIT_MS, demand, config(env).callsPerInvocation);
   const callsStarted = Date.now();
+  const settleError = (u: UnitRow, err: unknown) => {
+    const e = err instanceof UnitStepError ? err : new UnitStepError("unit", true, err);
+    console.error(JSON.stringify({ event: "unit.error", unitId: u.id, runId: u.runId, step: e.step, transient: e.transient, error: e.message }));
+    settle(
+      e.transient ? { unitId: u.id, status: "transient", error: e.message, retryAfterSeconds: null } : { unitId: u.id, status: "failed", error: e.message },
+    );
+  };
+
+  // Every unit's request first (no write, no call), so the units that will call are all in line before the first takes
+  // its lease: a lease group then covers the units next in line from the first call on (issue 15: the first wave
+  // asked one by one, each before the next was in line, and took as many D1 writes as there were call slots).
+  const ready = (
+    await Promise.all(
+      todo.map(async (u): Promise<ReadyUnit | null> => {
+        try {
+          const run = runRows.get(u.runId)!;
+          const target = targets.get(u.id);
+          const ep = target ? endpointsById.get(target) : undefined;
+          const item = itemsBySuite.get(u.suiteVersionId)?.get(u.itemKey);
+          const meta = metaBySuite.get(u.suiteVersionId) ?? {};
+          const stage = stageOf(u);
+          const parent = u.parentId ? parents.get(u.parentId) : undefined;
+          const problem = !stage
+            ? `no stage ${u.kind} for suite kind ${String(meta.kind)}`
+            : !target
+              ? "the run has no judge configured"
+              : !ep || ep.deletedAt
+                ? `endpoint ${target} was deleted`
+                : !ep.callable
+                  ? `endpoint ${target} is record-only (callable: false) and is never called`
+                  : !item
+                    ? "suite item missing"
+                    : u.parentId && !parent
+                      ? "the answer to follow up on is missing"
+                      : null;
+          if (problem) return (settle({ unitId: u.id, status: "failed", error: problem }), null);
+          const ctx: StageContext = {
+            unit: u,
+            item: item!,
+            suiteMeta: meta,
+            run: { seed: run.seed, temperature: run.temperature, scoringMode: run.scoringMode, config: run.config },
+            endpoint: { systemPrompt: ep!.systemPrompt, trigger: ep!.trigger, triggerFormat: ep!.triggerFormat },
+            parent,
+            seed: sampleSeed(run.seed, u.sampleIndex),
+          };
+          // A stage that needs more than its parent (another run's answer) loads it first; it may wait or fail.
+          if (stage!.prepare) {
+            const prep = await guard("prepare", true, () => stage!.prepare!({ db, env }, ctx));
+            if ("fail" in prep) return (settle({ unitId: u.id, status: "failed", error: prep.fail }), null);
+            if ("deferMs" in prep) return (settle({ unitId: u.id, status: "deferred", waitMs: prep.deferMs }), null);
+            ctx.extra = prep.extra;
+          }
+          const request = await guard("buildRequest", false, () => stage!.buildRequest(ctx));
+          const credentials = await guard("decrypting the endpoint's API key and headers", false, () => credentialsOf(ep!));
+          return { unit: u, ctx, stage: stage!, ep: ep!, request, credentials };
+        } catch (err) {
+          settleError(u, err);
+          return null;
+        }
+      }),
+    )
+  ).filter((r): r is ReadyUnit => r !== null);
+
+  // Then the calls, in plan order: only units that will ask for a lease are in line for one.
+  for (const r of ready) leases.queue(r.unit.id, r.unit.runId);
   await Promise.all(
-    todo.map(async (u) => {
+    ready.map(async ({ unit: u, ctx, stage, ep, request, credentials }) => {
       let leaseId = "";
       let leased = false;
       try {
-        const run = runRows.get(u.runId)!;
-        const target = targets.get(u.id);
-        const ep = target ? endpointsById.get(target) : undefined;
-        const item = itemsBySuite.get(u.suiteVersionId)?.get(u.itemKey);
-        const meta = metaBySuite.get(u.suiteVersionId) ?? {};
-        const stage = stageOf(u);
-        const parent = u.parentId ? parents.get(u.parentId) : undefined;
-        const problem = !stage
-          ? `no stage ${u.kind} for suite kind ${String(meta.kind)}`
-          : !target
-            ? "the run has no judge configured"
-            : !ep || ep.deletedAt
-              ? `endpoint ${target} was deleted`
-              : !ep.callable
-                ? `endpoint ${target} is record-only (callable: false) and is never called`
-                : !item
-                  ? "suite item missing"
-                  : u.parentId && !parent
-                    ? "the answer to follow up on is missing"
-                    : null;
-        if (problem) return settle({ unitId: u.id, status: "failed", error: problem });
-        const ctx: StageContext = {
-          unit: u,
-          item: item!,
-          suiteMeta: meta,
-          run: { seed: run.seed, temperature: run.temperature, scoringMode: run.scoringMode, config: run.config },
-          endpoint: { systemPrompt: ep!.systemPrompt, trigger: ep!.trigger, triggerFormat: ep!.triggerFormat },
-          parent,
-          seed: sampleSeed(run.seed, u.sampleIndex),
-        };
-        // A stage that needs more than its parent (another run's answer) loads it first; it may wait or fail.
-        if (stage!.prepare) {
-          const prep = await guard("prepare", true, () => stage!.prepare!({ db, env }, ctx));
-          if ("fail" in prep) return settle({ unitId: u.id, status: "failed", error: prep.fail });
-          if ("deferMs" in prep) return settle({ unitId: u.id, status: "deferred", waitMs: prep.deferMs });
-          ctx.extra = prep.extra;
-        }
-        const request = await guard("buildRequest", false, () => stage!.buildRequest(ctx));
-        const credentials = await guard("decrypting the endpoint's API key and headers", false, () => credentialsOf(ep!));
         // The invocation's connection cap is taken before the endpoint's gate, so no gate slot waits on a connection.
-        leases.queue(u.id, u.runId);
         const r = await slot(async (): Promise<UnitResult> => {
           // At most one call per unit: the lease is taken before the gate and the call, and released when the unit settles.
           const lease = await guard("lease", true, () => leases.take(u.id));
@@ -305,15 +339,11 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
           writer.leased(u.id, leaseId);
           // Past the batch's time budget: the lease taken for this unit (perhaps by the unit ahead of it) is given back.
           if (Date.now() - batchStarted > BATCH_TIME_BUDGET_MS) return { unitId: u.id, status: "deferred", waitMs: 0 };
-          return runUnit(gates, ctx, stage!, ep!, request, credentials, timeoutMs, stillRunning);
+          return runUnit(gates, ctx, stage, ep, request, credentials, timeoutMs, stillRunning);
         });
         settle(r);
       } catch (err) {
-        const e = err instanceof UnitStepError ? err : new UnitStepError("unit", true, err);
-        console.error(JSON.stringify({ event: "unit.error", unitId: u.id, runId: u.runId, step: e.step, transient: e.transient, error: e.message }));
-        settle(
-          e.transient ? { unitId: u.id, status: "transient", error: e.message, retryAfterSeconds: null } : { unitId: u.id, status: "failed", error: e.message },
-        );
+        settleError(u, err);
       } finally {
         // A unit that leaves this delivery unsettled (handed back, skipped) gives its lease up at once.
         const r = results.get(u.id);

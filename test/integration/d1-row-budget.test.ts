@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import type { WorkMessage } from "../../src/queue/messages";
-import { registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+import { registerSim, startRun, unanswerRun, uniqueTag, waitForRun } from "../helpers";
 import { ledgerScans, recordingD1 } from "../support/ledger-plans";
 
 describe("D1 rows written per unit", () => {
@@ -33,10 +33,7 @@ describe("D1 rows written per unit", () => {
     const run = await startRun({ endpointId: ep.id, seed: 31, limit: 5 });
     await waitForRun(run.id);
     // Back to planned (as if nothing had been answered), then one delivery of all five units with counting on.
-    await env.DB.prepare("DELETE FROM responses WHERE run_id = ?").bind(run.id).run();
-    await env.DB.prepare("UPDATE units SET status = 'pending', lease_id = NULL, lease_until = NULL WHERE run_id = ?").bind(run.id).run();
-    await env.DB.prepare("UPDATE runs SET status = 'running' WHERE id = ?").bind(run.id).run();
-    const ids = (await env.DB.prepare("SELECT id FROM units WHERE run_id = ?").bind(run.id).all<{ id: string }>()).results.map((r) => r.id);
+    const ids = await unanswerRun(run.id);
     const body: WorkMessage = { v: 1, kind: "work", runId: run.id, unitIds: ids };
     const lines: string[] = [];
     const log = vi.spyOn(console, "log").mockImplementation((l: unknown) => void lines.push(String(l)));

@@ -69,6 +69,27 @@ describe("batched gate slots", () => {
     expect((await gateOf(name).snapshot()).inFlight).toBe(0);
   });
 
+  it("the first gate call asks for every slot the batch can use: its units still to ask, up to the endpoint's concurrency and the invocation's call cap", async () => {
+    // Issue 15: the first call asked for one slot (one unit was waiting), so filling the endpoint took a second round trip.
+    const limits = { maxConcurrency: 4, requestsPerMinute: 100_000 };
+    const name = `first-${Date.now()}`;
+    const pool = new GatePool(testEnv, 5_000, 2_000, new Map([[name, 10]]), 8);
+    const g = await pool.acquire(name, limits);
+    expect(g.granted).toBe(true);
+    expect(pool.rpcs).toBe(1);
+    expect(pool.leasesGranted).toBe(4);
+    await pool.close();
+    // An invocation that makes at most 2 calls at once never holds more than 2 of the endpoint's slots.
+    const capped = `capped-${Date.now()}`;
+    const small = new GatePool(testEnv, 5_000, 2_000, new Map([[capped, 10]]), 2);
+    const r = await throughPool(small, capped, limits, 10, 5);
+    expect(r).toMatchObject({ done: 10, deferred: 0 });
+    expect(r.peak).toBe(2);
+    expect(small.leasesGranted).toBe(2);
+    await small.close();
+    expect((await gateOf(capped).snapshot()).inFlight).toBe(0);
+  });
+
   it("two batches on one endpoint share its concurrency; neither goes beyond it", async () => {
     const name = `two-${Date.now()}`;
     const limits = { maxConcurrency: 4, requestsPerMinute: 100_000 };

@@ -1,8 +1,11 @@
 /** Unit leases taken in groups (issue 15): one D1 statement leases the units next in line for a call, with issue 12's rules. */
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
 import { leaseGroups } from "../../src/queue/consumer";
-import { registerSim, startRun, uniqueTag, waitForRun } from "../helpers";
+import type { WorkMessage } from "../../src/queue/messages";
+import { registerSim, startRun, unanswerRun, uniqueTag, waitForRun } from "../helpers";
 
 describe("lease groups", () => {
   it("the first unit to ask leases itself and the units queued behind it in one statement, and skips taken or settled units", async () => {
@@ -65,5 +68,41 @@ describe("lease groups", () => {
       .first<{ left_ms: number }>();
     expect(until!.left_ms).toBeGreaterThan(25_000);
     expect(until!.left_ms).toBeLessThanOrEqual(30_000);
+  });
+
+  it("a delivery's first calls share one lease statement: 12 units at 4 calls per invocation take 3, not one per unit for the first 4", async () => {
+    // Issue 15: every unit of the first wave asked for its lease before the units behind it were in line, so each
+    // took its own (64 parallel D1 writes, about 50 ms before a batch's first call on the bench).
+    const tag = uniqueTag("lease-wave");
+    const ep = await registerSim(`lease-wave-${tag}`, `base:tag=${tag}`);
+    const run = await startRun({ endpointId: ep.id, seed: 9, limit: 12 });
+    await waitForRun(run.id);
+    const ids = await unanswerRun(run.id);
+    expect(ids).toHaveLength(12);
+    let leaseStatements = 0;
+    const db = env.DB;
+    const counting = new Proxy(db, {
+      get(target, prop) {
+        if (prop === "prepare")
+          return (q: string) => {
+            if (/^UPDATE units SET lease_id = \?1/.test(q)) leaseStatements++;
+            return target.prepare(q);
+          };
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    // Two messages (a message carries at most 10 units), one delivery.
+    const bodies: WorkMessage[] = [ids.slice(0, 6), ids.slice(6)].map((unitIds) => ({ v: 1, kind: "work", runId: run.id, unitIds }));
+    const batch = createMessageBatch(
+      "projectability-work",
+      bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
+    );
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, DB: counting, MAX_CALLS_PER_INVOCATION: "4" }, ctx);
+    await getQueueResult(batch, ctx);
+    const after = await env.DB.prepare("SELECT count(*) AS n FROM units WHERE run_id = ? AND status = 'done'").bind(run.id).first<{ n: number }>();
+    expect(after!.n).toBe(12);
+    expect(leaseStatements).toBe(3);
   });
 });
