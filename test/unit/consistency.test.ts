@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SEVEN_PROMPT_CLUSTERS, SEVEN_PROMPT_P } from "../support/relabeling-fixture";
 import {
   bucketDifference,
   clusteredSpearman,
@@ -264,33 +265,14 @@ describe("intervals of the section", () => {
   });
 
   it("matches a brute-force enumeration of the within-prompt relabelings and drops prompts with one bucket (issue 11)", () => {
-    // Reference: all 72,000 relabelings enumerated with Python itertools (statistic = sum over prompts of
-    // mean(harmful) - mean(other), two-sided): p = 6084/72000 = 0.0845; estimate = -0.4642857142857143.
-    const clusters: [number[], number[]][] = [
-      [
-        [1, 0, 0],
-        [1, 1],
-      ],
-      [[0], [1, 1, 0]],
-      [[0, 0], [1]],
-      [[1], [0]],
-      [
-        [0, 1, 0, 0],
-        [1, 1],
-      ],
-      [[0], [1]],
-      [
-        [0, 0, 1],
-        [1, 0],
-      ],
-    ];
-    const units = clusters.flatMap(([high, low], i) => [
+    // Reference (test/support/relabeling-fixture.ts): p = 6084/72000 = 0.0845; estimate = -0.4642857142857143.
+    const units = SEVEN_PROMPT_CLUSTERS.flatMap(([high, low], i) => [
       ...high.map((claim) => ({ prompt: `p${i}`, high: true, claim })),
       ...low.map((claim) => ({ prompt: `p${i}`, high: false, claim })),
     ]);
     units.push({ prompt: "only-harmful", high: true, claim: 1 }, { prompt: "only-harmful", high: true, claim: 0 });
     const d = bucketDifference(units);
-    expect(d.pValue).toBeCloseTo(0.0845, 10);
+    expect(d.pValue).toBeCloseTo(SEVEN_PROMPT_P, 10);
     expect(d.estimate).toBeCloseTo(-0.4642857142857143, 12);
     expect(d.lo).toBeLessThan(d.estimate);
     expect(d.hi).toBeGreaterThan(d.estimate);

@@ -3,6 +3,7 @@
  * (scipy.stats.permutation_test, ttest_rel, binomtest, spearmanr) and are written in beside each check.
  */
 import { describe, expect, it } from "vitest";
+import { SEVEN_PROMPT_CLUSTERS, SEVEN_PROMPT_P } from "../support/relabeling-fixture";
 import type { SafetySample } from "../../src/db/queries/reports";
 import { safetyEffect } from "../../src/reports/experiment";
 import {
@@ -292,32 +293,15 @@ describe("within-cluster comparison of unpaired groups (issue 11)", () => {
   });
 
   it("keeps the exact level under the null with unequal groups, where the Monte Carlo path agrees with the exact one", () => {
-    const clusters = [
-      [
-        [1, 0, 0],
-        [1, 1],
-      ],
-      [[0], [1, 1, 0]],
-      [[0, 0], [1]],
-      [[1], [0]],
-      [
-        [0, 1, 0, 0],
-        [1, 1],
-      ],
-      [[0], [1]],
-      [
-        [0, 0, 1],
-        [1, 0],
-      ],
-    ].map(([a, b]) => ({ a, b }));
+    const clusters = SEVEN_PROMPT_CLUSTERS.map(([a, b]) => ({ a, b }));
     const exact = stratifiedPermutationTest(clusters);
     expect(exact.exact).toBe(true);
-    // Reference: brute-force enumeration of all 72,000 relabelings (Python itertools): 6084 / 72000.
-    expect(exact.p).toBeCloseTo(0.0845, 12);
+    // Reference: brute-force enumeration of all 72,000 relabelings (Python itertools; test/support/relabeling-fixture.ts).
+    expect(exact.p).toBeCloseTo(SEVEN_PROMPT_P, 12);
     const mc = stratifiedPermutationTest(clusters, { exactMaxWork: 0 });
     expect(mc.exact).toBe(false);
     // Monte Carlo SE of p at 20,000 seeded relabelings: sqrt(0.0845 * 0.9155 / 20000) = 0.002.
-    expect(Math.abs(mc.p - 0.0845)).toBeLessThan(0.008);
+    expect(Math.abs(mc.p - SEVEN_PROMPT_P)).toBeLessThan(0.008);
   });
 
   it("counts observations of clusters without both groups as dropped and labels nothing below the minimum", () => {
