@@ -1,10 +1,11 @@
 /**
- * @module bench-report: `npm run bench:report [-- --runs N] [-- --units N]` seeds a separate local D1
+ * @module bench-report: `npm run bench:report [-- --runs N] [-- --units N] [-- --only a,b]` seeds a separate local D1
  * (.wrangler/bench-report, never the developer's `npm start` data) with one persona run of 100,000 judged units,
  * by direct inserts into the local SQLite file (no model calls), then times the run report, the endpoint
  * report, the leaderboard and the CSV / JSONL exports through the local worker, N times each (admin reads,
- * which no cache answers). Prints min and median per read; the issue's target is < 1 s each. Human lines go to
- * stderr; stdout carries one JSON line.
+ * which no cache answers). Prints min and median per read; the issue's target is < 1 s each. `--only` times the
+ * named reads alone (run_report, endpoint_report, leaderboard, export_csv, export_jsonl), e.g. the reports of a
+ * 10^6-unit run without its gigabyte exports. Human lines go to stderr; stdout carries one JSON line.
  */
 
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -22,6 +23,7 @@ function arg(name: string): string | undefined {
 }
 const RUNS = Math.max(1, Number(arg("runs") ?? 3));
 const UNITS = Math.max(1000, Number(arg("units") ?? 100_000));
+const ONLY = arg("only")?.split(",");
 /** The issue's target for each report (seconds). */
 const TARGET_S = 1;
 const PERSIST = join(ROOT, ".wrangler", "bench-report");
@@ -189,8 +191,10 @@ try {
     export_csv: `/v1/runs/${runId}/judgments.csv`,
     export_jsonl: `/v1/runs/${runId}/judgments.jsonl`,
   };
+  const unknown = (ONLY ?? []).filter((name) => !(name in reads));
+  if (unknown.length) throw new Error(`--only: no read named ${unknown.join(", ")} (reads: ${Object.keys(reads).join(", ")})`);
   const out: Record<string, unknown> = { units: UNITS, runs: RUNS, target_s: TARGET_S };
-  for (const [name, path] of Object.entries(reads)) {
+  for (const [name, path] of Object.entries(reads).filter(([name]) => !ONLY || ONLY.includes(name))) {
     const totals: number[] = [];
     const firsts: number[] = [];
     let bytes = 0;
