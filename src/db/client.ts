@@ -1,5 +1,5 @@
 /** @module db/client: drizzle over D1, plus chunking that respects D1's bound-parameter limit. */
-import { getTableColumns, getTableName } from "drizzle-orm";
+import { getTableColumns, getTableName, is, SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { groupBy } from "../lib/arrays";
@@ -38,6 +38,8 @@ export function insertIgnoringConflicts<T extends SQLiteTable>(db: Db, table: T,
       JSON.stringify(
         set.map(([key, column]) => {
           const v = valueOf(row, key);
+          // A SQL expression cannot travel as JSON (drizzle would inline it): say so rather than store its JSON.
+          if (is(v, SQL)) throw new Error(`insertIgnoringConflicts: ${getTableName(table)}.${column.name} is a SQL expression; give a value`);
           return v === null ? null : column.mapToDriverValue(v);
         }),
       ),

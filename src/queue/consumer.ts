@@ -254,10 +254,6 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
     results.set(r.unitId, r);
     writer.add(r);
   };
-  // Gate slots for the whole batch: one Durable Object call asks for many, a slot passes straight to the next unit (issue 15).
-  const demand = new Map<string, number>();
-  for (const t of targets.values()) if (t) demand.set(t, (demand.get(t) ?? 0) + 1);
-  const gates = new GatePool(env, timeoutMs + LEASE_MARGIN_MS, GATE_MAX_WAIT_MS, demand, config(env).callsPerInvocation);
   const callsStarted = Date.now();
   const settleError = (u: UnitRow, err: unknown) => {
     const e = err instanceof UnitStepError ? err : new UnitStepError("unit", true, err);
@@ -324,6 +320,10 @@ async function processWork(env: Env, db: Db, work: { msg: Message<unknown>; body
 
   // Then the calls, in plan order: only units that will ask for a lease are in line for one.
   for (const r of ready) leases.queue(r.unit.id, r.unit.runId);
+  // Gate slots for the whole batch: one Durable Object call asks for many, a slot passes straight to the next unit (issue 15).
+  const demand = new Map<string, number>();
+  for (const r of ready) demand.set(r.ep.id, (demand.get(r.ep.id) ?? 0) + 1);
+  const gates = new GatePool(env, timeoutMs + LEASE_MARGIN_MS, GATE_MAX_WAIT_MS, demand, config(env).callsPerInvocation);
   await Promise.all(
     ready.map(async ({ unit: u, ctx, stage, ep, request, credentials }) => {
       let leaseId = "";

@@ -4,6 +4,7 @@
  * run's start on the bench). The rows now travel as one JSON parameter per statement.
  */
 import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb, insertIgnoringConflicts, runBatch } from "../../src/db/client";
 import { endpoints, units } from "../../src/db/schema";
@@ -42,6 +43,12 @@ describe("insertIgnoringConflicts", () => {
     });
     expect(typeof u7.sample_index).toBe("number");
     expect(String(u7.created_at)).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it("refuses a SQL expression as a value instead of storing its JSON", () => {
+    const db = getDb(env.DB);
+    const row = { id: "u_sql", runId: "run_sql", kind: "ask", suiteVersionId: "sv", itemKey: "i", sampleIndex: 0, createdAt: sql`CURRENT_TIMESTAMP` };
+    expect(() => insertIgnoringConflicts(db, units, [row])).toThrow(/units\.created_at is a SQL expression/);
   });
 
   it("writes JSON columns, booleans and nulls as drizzle does", async () => {
