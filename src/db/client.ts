@@ -1,4 +1,4 @@
-/** @module db/client: drizzle over D1, plus chunking that respects D1's bound-parameter limit. */
+/** @module db/client: drizzle over D1, many-row inserts in one bound parameter, and batches of mixed statements. */
 import { getTableColumns, getTableName, is, SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
@@ -11,15 +11,12 @@ export function getDb(d1: D1Database) {
   return drizzle(d1, { schema });
 }
 
-/** D1 allows at most 100 bound parameters per query (platform limits, D1). */
-export const D1_MAX_BOUND_PARAMS = 100;
-
 /** Most bytes of row JSON one insert statement binds (ours: half of the 1 MB D1 takes per string, platform-limits guide). */
 export const INSERT_JSON_MAX_BYTES = 512 * 1024;
 
 /**
- * INSERT ... ON CONFLICT DO NOTHING statements for many rows. D1 binds at most D1_MAX_BOUND_PARAMS values per
- * statement, and a VALUES list binds one per column per row (5 rows of the 17-column `units` table), so the rows
+ * INSERT ... ON CONFLICT DO NOTHING statements for many rows. D1 binds at most 100 values per statement (platform
+ * limits, D1), and a VALUES list binds one per column per row (5 rows of the 17-column `units` table), so the rows
  * travel as one JSON array parameter read back with `json_each` (issue 15: planning 1,000 units took 200 statements).
  * Values are converted as drizzle converts them (JSON columns, booleans); a column a row leaves out gets its SQL
  * default, so rows that leave out different columns go in separate statements.
