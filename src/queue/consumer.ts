@@ -159,18 +159,23 @@ function idsByRun(pairs: { runId: string; id: string }[]): Map<string, string[]>
   return new Map([...groupBy(pairs, (p) => p.runId)].map(([runId, list]) => [runId, list.map((p) => p.id)]));
 }
 
+/** One read per run and chunk of 90 ids (under D1's 100 bound parameters), all at once; their rows together. */
+async function readByRun<T>(pairs: { runId: string; id: string }[], read: (runId: string, ids: string[]) => Promise<T[]>): Promise<T[]> {
+  const reads = [...idsByRun(pairs)].flatMap(([runId, ids]) => chunk([...new Set(ids)], 90).map((part) => read(runId, part)));
+  return (await Promise.all(reads)).flat();
+}
+
 async function loadUnits(db: Db, work: { body: WorkMessage }[]): Promise<Map<string, UnitRow>> {
-  const byRun = idsByRun(work.flatMap((w) => w.body.unitIds.map((id) => ({ runId: w.body.runId, id }))));
-  const reads = [...byRun].flatMap(([runId, ids]) =>
-    chunk([...new Set(ids)], 90).map((part) =>
+  const rows = await readByRun(
+    work.flatMap((w) => w.body.unitIds.map((id) => ({ runId: w.body.runId, id }))),
+    (runId, ids) =>
       db
         .select()
         .from(units)
-        .where(and(eq(units.runId, runId), inArray(units.id, part)))
+        .where(and(eq(units.runId, runId), inArray(units.id, ids)))
         .all(),
-    ),
   );
-  return new Map((await Promise.all(reads)).flat().map((r) => [r.id, r]));
+  return new Map(rows.map((r) => [r.id, r]));
 }
 
 /** A per-unit step failed: `transient` (infrastructure: D1, the gate, the network) retries the unit, else it fails for good. */
@@ -553,16 +558,13 @@ async function takeLeases(env: Env, runId: string, unitIds: string[], leaseId: s
 }
 
 async function loadParents(db: Db, pairs: { runId: string; id: string }[]): Promise<Map<string, { answer: string | null; parsed: Record<string, unknown> }>> {
-  const reads = [...idsByRun(pairs)].flatMap(([runId, ids]) =>
-    chunk([...new Set(ids)], 90).map((part) =>
-      db
-        .select({ unitId: responses.unitId, answer: responses.answer, parsed: responses.parsed })
-        .from(responses)
-        .where(and(eq(responses.runId, runId), inArray(responses.unitId, part)))
-        .all(),
-    ),
+  const rows = await readByRun(pairs, (runId, ids) =>
+    db
+      .select({ unitId: responses.unitId, answer: responses.answer, parsed: responses.parsed })
+      .from(responses)
+      .where(and(eq(responses.runId, runId), inArray(responses.unitId, ids)))
+      .all(),
   );
-  const rows = (await Promise.all(reads)).flat();
   return new Map(rows.map((r) => [r.unitId, { answer: r.answer, parsed: r.parsed as Record<string, unknown> }]));
 }
 
